@@ -1,0 +1,23 @@
+// URLs: resolution against a base (RFC 3986 through Boost.URL) and rewriting of relative
+// href/src attributes inside HTML. Pure; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace feedmerge::normalize {
+
+// `ref` resolved against `base`. Returns `ref` trimmed and otherwise unchanged when `base` is
+// empty or not absolute, when `ref` is already absolute (any scheme), or when either cannot be
+// parsed. Spaces and other characters that URLs forbid are percent-encoded in the result.
+std::string resolve_url(std::string_view base, std::string_view ref);
+
+// True when `url` has a scheme ("https:", "mailto:", ...).
+bool is_absolute_url(std::string_view url);
+
+// Rewrites the values of href, src (and srcset, poster) attributes in `html` that are
+// relative, resolving them against `base`; everything else is copied byte for byte. A no-op
+// when `base` is empty or not absolute.
+std::string absolutize_html_urls(std::string_view html, std::string_view base);
+
+}  // namespace feedmerge::normalize

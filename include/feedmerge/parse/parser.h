@@ -1,0 +1,31 @@
+// The feed parser: bytes of any supported format in, the feed model out. Pure: no I/O, no
+// logging, no global state, so any thread may call it concurrently. Start reading here.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "feedmerge/error.h"
+#include "feedmerge/model/feed.h"
+
+namespace feedmerge::parse {
+
+struct ParseInput {
+  std::string_view bytes;
+  std::string_view content_type;  // an HTTP Content-Type header value; its charset counts
+  std::string_view document_url;  // base for relative links; empty when unknown
+};
+
+struct ParsedFeed {
+  model::Feed feed;
+  std::vector<Warning> warnings;
+};
+
+// Documents nested deeper than this are refused before any DOM is built.
+inline constexpr int kMaxNestingDepth = 256;
+
+// Detects the format by content (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed 1.0/1.1), decodes
+// the encoding, repairs what real feeds break, and normalises text, dates and URLs.
+Result<ParsedFeed> parse_feed(const ParseInput& input);
+
+}  // namespace feedmerge::parse

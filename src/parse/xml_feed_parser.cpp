@@ -1,0 +1,853 @@
+#include "parse/xml_feed_parser.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
+
+#include <pugixml.hpp>
+
+#include "feedmerge/normalize/date.h"
+#include "feedmerge/normalize/text.h"
+#include "feedmerge/normalize/url.h"
+#include "parse/xml_prepare.h"
+
+namespace feedmerge::parse {
+namespace {
+
+// Namespaces are matched by URI, never by prefix.
+namespace ns {
+constexpr std::string_view kNone = "";
+constexpr std::string_view kAtom10 = "http://www.w3.org/2005/Atom";
+constexpr std::string_view kAtom03 = "http://purl.org/atom/ns#";
+constexpr std::string_view kRss10 = "http://purl.org/rss/1.0/";
+constexpr std::string_view kRss090 = "http://my.netscape.com/rdf/simple/0.9/";
+constexpr std::string_view kRssUserland = "http://backend.userland.com/rss2";
+constexpr std::string_view kRssUserland2 = "http://blogs.law.harvard.edu/tech/rss";
+constexpr std::string_view kRdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
+constexpr std::string_view kContent = "http://purl.org/rss/1.0/modules/content/";
+constexpr std::string_view kDc = "http://purl.org/dc/elements/1.1/";
+constexpr std::string_view kDc10 = "http://purl.org/dc/elements/1.0/";
+constexpr std::string_view kDcTerms = "http://purl.org/dc/terms/";
+constexpr std::string_view kMedia = "http://search.yahoo.com/mrss/";
+constexpr std::string_view kMediaNoSlash = "http://search.yahoo.com/mrss";
+constexpr std::string_view kItunes = "http://www.itunes.com/dtds/podcast-1.0.dtd";
+constexpr std::string_view kSy = "http://purl.org/rss/1.0/modules/syndication/";
+constexpr std::string_view kXhtml = "http://www.w3.org/1999/xhtml";
+constexpr std::string_view kXml = "http://www.w3.org/XML/1998/namespace";
+}  // namespace ns
+
+// Which vocabulary an element belongs to, after resolving its prefix.
+enum class Vocab { other, rss, atom, rdf, content, dc, dcterms, media, itunes, sy, xhtml };
+
+Vocab vocab_of(std::string_view uri) {
+  if (uri.empty() || uri == ns::kRss10 || uri == ns::kRss090 || uri == ns::kRssUserland ||
+      uri == ns::kRssUserland2)
+    return Vocab::rss;
+  if (uri == ns::kAtom10 || uri == ns::kAtom03) return Vocab::atom;
+  if (uri == ns::kRdf) return Vocab::rdf;
+  if (uri == ns::kContent) return Vocab::content;
+  if (uri == ns::kDc || uri == ns::kDc10) return Vocab::dc;
+  if (uri == ns::kDcTerms) return Vocab::dcterms;
+  if (uri == ns::kMedia || uri == ns::kMediaNoSlash) return Vocab::media;
+  if (uri == ns::kItunes) return Vocab::itunes;
+  if (uri == ns::kSy) return Vocab::sy;
+  if (uri == ns::kXhtml) return Vocab::xhtml;
+  return Vocab::other;
+}
+
+// Prefix bindings in force at one element; scopes chain to their parent's. Feeds declare
+// almost everything on the root, so lookups stay short.
+struct Scope {
+  const Scope* parent = nullptr;
+  std::vector<std::pair<std::string_view, std::string_view>> bindings;  // prefix ("" = default)
+
+  std::string_view lookup(std::string_view prefix) const {
+    for (const Scope* s = this; s; s = s->parent) {
+      for (auto it = s->bindings.rbegin(); it != s->bindings.rend(); ++it) {
+        if (it->first == prefix) return it->second;
+      }
+    }
+    if (prefix == "xml") return ns::kXml;
+    return ns::kNone;
+  }
+};
+
+Scope scope_for(pugi::xml_node node, const Scope* parent) {
+  Scope scope{parent, {}};
+  for (pugi::xml_attribute a : node.attributes()) {
+    std::string_view name = a.name();
+    if (name == "xmlns") {
+      scope.bindings.emplace_back("", a.value());
+    } else if (name.starts_with("xmlns:")) {
+      scope.bindings.emplace_back(name.substr(6), a.value());
+    }
+  }
+  return scope;
+}
+
+bool has_xmlns(pugi::xml_node node) {
+  for (pugi::xml_attribute a : node.attributes()) {
+    if (std::string_view(a.name()).starts_with("xmlns")) return true;
+  }
+  return false;
+}
+
+struct QName {
+  std::string_view prefix;
+  std::string_view local;
+};
+
+QName split_name(std::string_view name) {
+  auto colon = name.find(':');
+  if (colon == std::string_view::npos) return {"", name};
+  return {name.substr(0, colon), name.substr(colon + 1)};
+}
+
+// One element with its resolved name, the scope that resolved it, and its xml:base.
+struct Element {
+  pugi::xml_node node;
+  Vocab vocab = Vocab::other;
+  std::string_view local;
+  std::string_view uri;
+};
+
+bool ieq(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return (x | 0x20) == (y | 0x20);
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  const auto* ws = " \t\r\n";
+  auto b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  auto e = s.find_last_not_of(ws);
+  return s.substr(b, e - b + 1);
+}
+
+bool is_void_html_element(std::string_view name) {
+  static constexpr std::array<std::string_view, 14> kVoid = {
+      "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+      "source", "track", "wbr"};
+  return std::find(kVoid.begin(), kVoid.end(), name) != kVoid.end();
+}
+
+void append_escaped(std::string& out, std::string_view s, bool attribute) {
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char* rep = nullptr;
+    switch (s[i]) {
+      case '&': rep = "&amp;"; break;
+      case '<': rep = "&lt;"; break;
+      case '>': rep = "&gt;"; break;
+      case '"': rep = attribute ? "&quot;" : nullptr; break;
+      default: break;
+    }
+    if (rep) {
+      out.append(s.data() + run, i - run);
+      out += rep;
+      run = i + 1;
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+}
+
+// Serialises the children of `node` as HTML: element prefixes and xmlns attributes dropped (in
+// XHTML content they only bind the XHTML namespace), text escaped, void elements unclosed.
+void append_inner_html(std::string& out, pugi::xml_node node, int depth = 0) {
+  for (pugi::xml_node child : node.children()) {
+    switch (child.type()) {
+      case pugi::node_pcdata:
+      case pugi::node_cdata: append_escaped(out, child.value(), false); break;
+      case pugi::node_element: {
+        if (depth > kMaxNestingDepth) break;  // prepare_xml bounds depth; belt and braces
+        std::string_view name = split_name(child.name()).local;
+        out += '<';
+        out += name;
+        for (pugi::xml_attribute a : child.attributes()) {
+          std::string_view an = a.name();
+          if (an == "xmlns" || an.starts_with("xmlns:")) continue;
+          out += ' ';
+          out += an.starts_with("xml:") ? an : split_name(an).local;
+          out += "=\"";
+          append_escaped(out, a.value(), true);
+          out += '"';
+        }
+        out += '>';
+        if (is_void_html_element(name) && !child.first_child()) break;
+        append_inner_html(out, child, depth + 1);
+        out += "</";
+        out += name;
+        out += '>';
+        break;
+      }
+      default: break;
+    }
+  }
+}
+
+// The text of an element: its character data, or, when a feed put unescaped markup inside,
+// that markup serialised back to HTML.
+std::string inner_text(pugi::xml_node node) {
+  pugi::xml_node first = node.first_child();
+  if (!first) return {};
+  if (!first.next_sibling() && (first.type() == pugi::node_pcdata || first.type() == pugi::node_cdata))
+    return first.value();
+  bool has_elements = false;
+  for (pugi::xml_node c : node.children()) {
+    if (c.type() == pugi::node_element) {
+      has_elements = true;
+      break;
+    }
+  }
+  std::string out;
+  if (has_elements) {
+    append_inner_html(out, node);
+  } else {
+    for (pugi::xml_node c : node.children()) out += c.value();
+  }
+  return out;
+}
+
+std::string plain_text(std::string_view raw) { return normalize::html_to_text(raw); }
+
+// "jane@example.com (Jane Doe)" -> "Jane Doe"; "Jane Doe <jane@example.com>" -> "Jane Doe".
+std::string author_name(std::string_view raw) {
+  std::string text = normalize::collapse_whitespace(raw);
+  std::string_view s = text;
+  auto open = s.find('(');
+  auto close = s.rfind(')');
+  if (open != std::string_view::npos && close != std::string_view::npos && close > open) {
+    auto inner = trim(s.substr(open + 1, close - open - 1));
+    if (!inner.empty()) return std::string(inner);
+  }
+  auto lt = s.find('<');
+  if (lt != std::string_view::npos && lt > 0 && s.back() == '>') {
+    auto name = trim(s.substr(0, lt));
+    if (!name.empty()) return std::string(name);
+  }
+  return text;
+}
+
+struct Parser {
+  std::string_view document_url;
+  std::vector<Warning> warnings;
+  const PreparedXml* prepared = nullptr;
+  std::vector<std::size_t> newlines;  // filled on first use
+  model::Feed feed;
+
+  int line_of(pugi::xml_node node) {
+    const std::ptrdiff_t offset = node.offset_debug();
+    if (offset < 0) return 0;
+    if (newlines.empty()) {
+      const std::string& text = prepared->text;
+      for (std::size_t i = text.find('\n'); i != std::string::npos; i = text.find('\n', i + 1))
+        newlines.push_back(i);
+      newlines.push_back(text.size() + 1);  // sentinel so that the vector is never empty
+    }
+    auto it = std::lower_bound(newlines.begin(), newlines.end(), static_cast<std::size_t>(offset));
+    return static_cast<int>(it - newlines.begin()) + 1 + prepared->lines_removed_before_root;
+  }
+
+  void warn(pugi::xml_node node, std::string message) {
+    warnings.push_back({node ? line_of(node) : 0, std::move(message)});
+  }
+
+  std::optional<model::Time> date(pugi::xml_node node) {
+    std::string raw = normalize::collapse_whitespace(inner_text(node));
+    if (raw.empty()) return std::nullopt;
+    auto t = normalize::parse_date(raw);
+    if (!t) warn(node, "unreadable date '" + raw + "'");
+    return t;
+  }
+
+  static std::string base_of(pugi::xml_node node, const std::string& inherited) {
+    pugi::xml_attribute b = node.attribute("xml:base");
+    if (!b) return inherited;
+    std::string_view v = trim(b.value());
+    if (inherited.empty()) return std::string(v);
+    return normalize::resolve_url(inherited, v);
+  }
+
+  std::string url(std::string_view base, std::string_view raw) {
+    std::string_view t = trim(raw);
+    if (t.empty()) return {};
+    return normalize::resolve_url(base, t);
+  }
+
+  std::string html(std::string_view base, std::string html) {
+    if (base.empty() || !normalize::is_absolute_url(base)) return html;
+    if (html.find("href") == std::string::npos && html.find("src") == std::string::npos &&
+        html.find("poster") == std::string::npos)
+      return html;
+    return normalize::absolutize_html_urls(html, base);
+  }
+
+  // --- Atom text constructs --------------------------------------------------------------------
+  enum class TextType { text, html, xhtml };
+
+  static TextType text_type(pugi::xml_node node) {
+    std::string_view type = trim(node.attribute("type").value());
+    std::string_view mode = trim(node.attribute("mode").value());
+    if (ieq(type, "xhtml") || ieq(type, "application/xhtml+xml")) return TextType::xhtml;
+    if (ieq(type, "html") || ieq(type, "text/html") || ieq(mode, "escaped")) return TextType::html;
+    return TextType::text;
+  }
+
+  // Atom 0.3 mode="xml" content may hold XHTML without a wrapping div.
+  static std::string xhtml_of(pugi::xml_node node) {
+    pugi::xml_node div;
+    int elements = 0;
+    bool text = false;
+    for (pugi::xml_node c : node.children()) {
+      if (c.type() == pugi::node_element) {
+        ++elements;
+        div = c;
+      } else if (c.type() == pugi::node_pcdata && !trim(c.value()).empty()) {
+        text = true;
+      }
+    }
+    std::string out;
+    if (elements == 1 && !text && split_name(div.name()).local == "div") {
+      append_inner_html(out, div);
+    } else {
+      append_inner_html(out, node);
+    }
+    return std::string(trim(out));
+  }
+
+  std::string text_construct_plain(pugi::xml_node node) {
+    switch (text_type(node)) {
+      case TextType::text: return normalize::collapse_whitespace(inner_text(node));
+      case TextType::html: return plain_text(inner_text(node));
+      case TextType::xhtml: return plain_text(xhtml_of(node));
+    }
+    return {};
+  }
+
+  std::string text_construct_html(pugi::xml_node node, const std::string& base) {
+    std::string raw;
+    switch (text_type(node)) {
+      case TextType::text: {
+        // Atom 0.3 mode="xml" / type="text/plain" with markup children is XHTML in practice.
+        bool has_elements = false;
+        for (pugi::xml_node c : node.children()) has_elements |= c.type() == pugi::node_element;
+        raw = has_elements ? xhtml_of(node) : normalize::escape_html(inner_text(node));
+        break;
+      }
+      case TextType::html: raw = inner_text(node); break;
+      case TextType::xhtml: raw = xhtml_of(node); break;
+    }
+    return html(base_of(node, base), std::move(raw));
+  }
+
+  // --- shared item pieces ----------------------------------------------------------------------
+  void add_media(model::Item& item, const Element& e, const Scope& scope, const std::string& base) {
+    if (e.local == "thumbnail") {
+      if (item.image.empty()) item.image = url(base, e.node.attribute("url").value());
+    } else if (e.local == "content") {
+      std::string_view u = trim(e.node.attribute("url").value());
+      if (u.empty()) return;
+      std::string_view medium = e.node.attribute("medium").value();
+      std::string_view type = e.node.attribute("type").value();
+      if (medium == "image" || (medium.empty() && type.starts_with("image/"))) {
+        if (image_from_media_content_.empty()) image_from_media_content_ = url(base, u);
+      }
+      model::Enclosure enc{url(base, u), std::string(trim(type)), std::nullopt};
+      enc.length = number(e.node.attribute("fileSize").value());
+      add_enclosure(item, std::move(enc));
+    } else if (e.local == "group") {
+      for_each_child(e.node, scope, [&](const Element& c, const Scope& s) {
+        if (c.vocab == Vocab::media) add_media(item, c, s, base);
+      });
+    }
+  }
+
+  static void add_enclosure(model::Item& item, model::Enclosure enc) {
+    if (enc.url.empty()) return;
+    for (auto& existing : item.enclosures) {
+      if (existing.url == enc.url) {
+        if (existing.type.empty()) existing.type = enc.type;
+        if (!existing.length) existing.length = enc.length;
+        return;
+      }
+    }
+    item.enclosures.push_back(std::move(enc));
+  }
+
+  static std::optional<std::int64_t> number(std::string_view raw) {
+    raw = trim(raw);
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+    if (ec != std::errc() || end != raw.data() + raw.size() || v < 0) return std::nullopt;
+    return v;
+  }
+
+  static void add_unique(std::vector<std::string>& list, std::string value) {
+    if (value.empty()) return;
+    if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(std::move(value));
+  }
+
+  template <class F>
+  void for_each_child(pugi::xml_node parent, const Scope& scope, F&& f) {
+    for (pugi::xml_node c = parent.first_child(); c; c = c.next_sibling()) {
+      if (c.type() != pugi::node_element) continue;
+      if (has_xmlns(c)) {
+        Scope inner = scope_for(c, &scope);
+        f(resolve(c, inner), inner);
+      } else {
+        f(resolve(c, scope), scope);
+      }
+    }
+  }
+
+  static Element resolve(pugi::xml_node node, const Scope& scope) {
+    QName q = split_name(node.name());
+    std::string_view uri = scope.lookup(q.prefix);
+    return {node, vocab_of(uri), q.local, uri};
+  }
+
+  std::string image_from_media_content_;  // per item: media:content medium="image"
+  std::string image_from_itunes_;         // per item
+
+  void finish_image(model::Item& item) {
+    if (item.image.empty()) item.image = std::move(image_from_media_content_);
+    if (item.image.empty()) item.image = std::move(image_from_itunes_);
+    image_from_media_content_.clear();
+    image_from_itunes_.clear();
+  }
+
+  // --- RSS -------------------------------------------------------------------------------------
+  void parse_rss_item(pugi::xml_node node, const Scope& scope, const std::string& inherited_base) {
+    model::Item item;
+    const std::string base = base_of(node, inherited_base);
+    std::string guid;
+    std::string guid_link;
+    std::string atom_link;
+    std::string rdf_about = std::string(trim(node.attribute("rdf:about").value()));
+    std::optional<model::Time> dc_date, pub_date, issued, created;
+    bool have_description = false;
+
+    for_each_child(node, scope, [&](const Element& e, const Scope& s) {
+      switch (e.vocab) {
+        case Vocab::rss:
+          if (e.local == "title") {
+            item.title = plain_text(inner_text(e.node));
+          } else if (e.local == "link") {
+            if (item.link.empty()) item.link = url(base_of(e.node, base), inner_text(e.node));
+          } else if (e.local == "guid") {
+            guid = std::string(trim(inner_text(e.node)));
+            std::string_view permalink = trim(e.node.attribute("isPermaLink").value());
+            if (!ieq(permalink, "false") &&
+                (guid.starts_with("http://") || guid.starts_with("https://")))
+              guid_link = url(base_of(e.node, base), guid);
+          } else if (e.local == "description") {
+            item.summary = rss_description(e.node, base);
+            have_description = true;
+          } else if (e.local == "pubDate") {
+            pub_date = date(e.node);
+          } else if (e.local == "author") {
+            add_unique(item.authors, author_name(inner_text(e.node)));
+          } else if (e.local == "category") {
+            add_category(item, inner_text(e.node));
+          } else if (e.local == "enclosure") {
+            model::Enclosure enc{url(base, e.node.attribute("url").value()),
+                                 std::string(trim(e.node.attribute("type").value())), std::nullopt};
+            enc.length = number(e.node.attribute("length").value());
+            add_enclosure(item, std::move(enc));
+          }
+          break;
+        case Vocab::content:
+          if (e.local == "encoded") item.content = html(base_of(e.node, base), inner_text(e.node));
+          break;
+        case Vocab::dc:
+          if (e.local == "creator") {
+            add_unique(item.authors, author_name(inner_text(e.node)));
+          } else if (e.local == "date") {
+            dc_date = date(e.node);
+          } else if (e.local == "subject") {
+            add_category(item, inner_text(e.node));
+          } else if (e.local == "description" && !have_description) {
+            item.summary = rss_description(e.node, base);
+          } else if (e.local == "title" && item.title.empty()) {
+            item.title = plain_text(inner_text(e.node));
+          }
+          break;
+        case Vocab::dcterms:
+          if (e.local == "modified") {
+            item.updated = date(e.node);
+          } else if (e.local == "issued") {
+            issued = date(e.node);
+          } else if (e.local == "created") {
+            created = date(e.node);
+          }
+          break;
+        case Vocab::atom:
+          if (e.local == "link") {
+            std::string_view rel = trim(e.node.attribute("rel").value());
+            std::string href = url(base_of(e.node, base), e.node.attribute("href").value());
+            if ((rel.empty() || rel == "alternate") && atom_link.empty()) {
+              atom_link = std::move(href);
+            } else if (rel == "enclosure") {
+              model::Enclosure enc{std::move(href),
+                                   std::string(trim(e.node.attribute("type").value())),
+                                   number(e.node.attribute("length").value())};
+              add_enclosure(item, std::move(enc));
+            }
+          } else if (e.local == "updated" && !item.updated) {
+            item.updated = date(e.node);
+          } else if (e.local == "author") {
+            for_each_child(e.node, s, [&](const Element& a, const Scope&) {
+              if (a.vocab == Vocab::atom && a.local == "name")
+                add_unique(item.authors, normalize::collapse_whitespace(inner_text(a.node)));
+            });
+          }
+          break;
+        case Vocab::media: add_media(item, e, s, base); break;
+        case Vocab::itunes:
+          if (e.local == "image" && image_from_itunes_.empty()) {
+            image_from_itunes_ = url(base, e.node.attribute("href").value());
+          }
+          break;
+        default: break;
+      }
+    });
+
+    if (item.link.empty()) item.link = !atom_link.empty() ? atom_link : guid_link;
+    if (item.link.empty() && !rdf_about.empty() && (rdf_about.starts_with("http://") ||
+                                                    rdf_about.starts_with("https://")))
+      item.link = url(base, rdf_about);
+    item.id = !guid.empty() ? guid : !rdf_about.empty() ? rdf_about : item.link;
+    item.published = pub_date ? pub_date : dc_date ? dc_date : issued ? issued : created;
+    finish_image(item);
+    feed.items.push_back(std::move(item));
+  }
+
+  static void add_category(model::Item& item, std::string_view raw) {
+    std::string c = normalize::collapse_whitespace(raw);
+    if (!c.empty()) item.categories.push_back(std::move(c));
+  }
+
+  // RSS descriptions are HTML by convention, sometimes plain text, sometimes escaped twice.
+  std::string rss_description(pugi::xml_node node, const std::string& base) {
+    std::string raw = inner_text(node);
+    if (normalize::looks_double_escaped(raw)) {
+      raw = normalize::decode_html_entities(raw);
+    } else if (!normalize::looks_like_html(raw)) {
+      raw = normalize::escape_html(raw);
+    }
+    return html(base_of(node, base), std::string(trim(raw)));
+  }
+
+  void parse_rss_channel(pugi::xml_node node, const Scope& scope, const std::string& base) {
+    std::optional<model::Time> last_build, pub_date, dc_date, atom_updated;
+    std::string atom_link;
+    for_each_child(node, scope, [&](const Element& e, const Scope& s) {
+      switch (e.vocab) {
+        case Vocab::rss:
+          if (e.local == "item") {
+            parse_rss_item(e.node, s, base);
+          } else if (e.local == "title") {
+            feed.title = plain_text(inner_text(e.node));
+          } else if (e.local == "link") {
+            if (feed.link.empty()) feed.link = url(base_of(e.node, base), inner_text(e.node));
+          } else if (e.local == "description") {
+            feed.description = plain_text(inner_text(e.node));
+          } else if (e.local == "language") {
+            feed.language = std::string(trim(inner_text(e.node)));
+          } else if (e.local == "lastBuildDate") {
+            last_build = date(e.node);
+          } else if (e.local == "pubDate") {
+            pub_date = date(e.node);
+          } else if (e.local == "ttl") {
+            if (auto m = number(inner_text(e.node)); m && *m > 0 && *m < 60 * 24 * 365)
+              feed.hints.ttl = std::chrono::minutes(*m);
+          } else if (e.local == "skipHours") {
+            for_each_child(e.node, s, [&](const Element& h, const Scope&) {
+              if (auto v = number(inner_text(h.node)); v && h.local == "hour" && *v >= 0 && *v <= 24)
+                feed.hints.skip_hours.push_back(static_cast<int>(*v % 24));
+            });
+          } else if (e.local == "skipDays") {
+            static constexpr std::array<std::string_view, 7> kDays = {
+                "sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"};
+            for_each_child(e.node, s, [&](const Element& d, const Scope&) {
+              std::string_view day = trim(inner_text(d.node));
+              for (std::size_t i = 0; i < kDays.size(); ++i)
+                if (d.local == "day" && ieq(day, kDays[i]))
+                  feed.hints.skip_days.push_back(static_cast<int>(i));
+            });
+          }
+          break;
+        case Vocab::dc:
+          if (e.local == "language" && feed.language.empty()) {
+            feed.language = std::string(trim(inner_text(e.node)));
+          } else if (e.local == "date") {
+            dc_date = date(e.node);
+          } else if (e.local == "title" && feed.title.empty()) {
+            feed.title = plain_text(inner_text(e.node));
+          } else if (e.local == "description" && feed.description.empty()) {
+            feed.description = plain_text(inner_text(e.node));
+          }
+          break;
+        case Vocab::atom:
+          if (e.local == "link") {
+            std::string_view rel = trim(e.node.attribute("rel").value());
+            if ((rel.empty() || rel == "alternate") && atom_link.empty())
+              atom_link = url(base_of(e.node, base), e.node.attribute("href").value());
+          } else if (e.local == "updated") {
+            atom_updated = date(e.node);
+          }
+          break;
+        case Vocab::sy: parse_sy(e); break;
+        default: break;
+      }
+    });
+    if (feed.link.empty()) feed.link = atom_link;
+    if (!feed.updated) {
+      feed.updated = last_build   ? last_build
+                     : pub_date   ? pub_date
+                     : dc_date    ? dc_date
+                                  : atom_updated;
+    }
+  }
+
+  std::string sy_period_;
+  std::int64_t sy_frequency_ = 1;
+
+  void parse_sy(const Element& e) {
+    if (e.local == "updatePeriod") {
+      sy_period_ = std::string(trim(inner_text(e.node)));
+    } else if (e.local == "updateFrequency") {
+      if (auto f = number(inner_text(e.node)); f && *f > 0) sy_frequency_ = *f;
+    }
+  }
+
+  void finish_sy() {
+    static constexpr std::array<std::pair<std::string_view, std::int64_t>, 5> kPeriods = {
+        {{"hourly", 3600}, {"daily", 86400}, {"weekly", 604800}, {"monthly", 2592000},
+         {"yearly", 31536000}}};
+    for (auto [name, seconds] : kPeriods) {
+      if (ieq(sy_period_, name))
+        feed.hints.update_period = std::chrono::seconds(seconds / sy_frequency_);
+    }
+  }
+
+  void parse_rss(pugi::xml_node root, const Scope& scope, bool rdf) {
+    std::string_view version = trim(root.attribute("version").value());
+    if (rdf) {
+      feed.format = model::FeedFormat::rss10;
+    } else if (version == "0.91") {
+      feed.format = model::FeedFormat::rss091;
+    } else if (version == "0.92") {
+      feed.format = model::FeedFormat::rss092;
+    } else if (version == "0.90") {
+      feed.format = model::FeedFormat::rss090;
+    } else if (version == "2.0" || version == "2" || version == "2.0.1" || version == "2.00") {
+      feed.format = model::FeedFormat::rss20;
+    } else {
+      feed.format = model::FeedFormat::rss;
+    }
+    const std::string base = base_of(root, std::string(document_url));
+    // Items live in the channel (RSS 0.9x/2.0) or beside it (RDF); accept both in document order.
+    for_each_child(root, scope, [&](const Element& e, const Scope& s) {
+      if (e.vocab != Vocab::rss) return;
+      if (e.local == "channel") {
+        if (rdf && e.uri == ns::kRss090) feed.format = model::FeedFormat::rss090;
+        parse_rss_channel(e.node, s, base_of(e.node, base));
+      } else if (e.local == "item") {
+        parse_rss_item(e.node, s, base);
+      }
+    });
+    if (rdf) {
+      std::string_view lang = trim(root.attribute("xml:lang").value());
+      if (feed.language.empty()) feed.language = std::string(lang);
+    }
+    finish_sy();
+  }
+
+  // --- Atom ------------------------------------------------------------------------------------
+  void parse_atom_entry(pugi::xml_node node, const Scope& scope, const std::string& inherited) {
+    model::Item item;
+    const std::string base = base_of(node, inherited);
+    std::string first_link;
+    std::optional<model::Time> issued, created;
+    for_each_child(node, scope, [&](const Element& e, const Scope& s) {
+      switch (e.vocab) {
+        case Vocab::atom:
+          if (e.local == "id") {
+            item.id = normalize::collapse_whitespace(inner_text(e.node));
+          } else if (e.local == "title") {
+            item.title = text_construct_plain(e.node);
+          } else if (e.local == "link") {
+            std::string_view rel = trim(e.node.attribute("rel").value());
+            std::string href = url(base_of(e.node, base), e.node.attribute("href").value());
+            if (rel == "alternate" && item.link.empty()) {
+              item.link = std::move(href);
+            } else if (rel.empty() && first_link.empty()) {
+              first_link = std::move(href);
+            } else if (rel == "enclosure") {
+              add_enclosure(item, {std::move(href),
+                                   std::string(trim(e.node.attribute("type").value())),
+                                   number(e.node.attribute("length").value())});
+            }
+          } else if (e.local == "published") {
+            item.published = date(e.node);
+          } else if (e.local == "issued") {
+            issued = date(e.node);
+          } else if (e.local == "created") {
+            created = date(e.node);
+          } else if (e.local == "updated" || e.local == "modified") {
+            item.updated = date(e.node);
+          } else if (e.local == "author") {
+            for_each_child(e.node, s, [&](const Element& a, const Scope&) {
+              if (a.vocab == Vocab::atom && a.local == "name")
+                add_unique(item.authors, normalize::collapse_whitespace(inner_text(a.node)));
+            });
+          } else if (e.local == "summary") {
+            item.summary = text_construct_html(e.node, base);
+          } else if (e.local == "content") {
+            item.content = text_construct_html(e.node, base);
+          } else if (e.local == "category") {
+            add_category(item, e.node.attribute("term").value());
+          }
+          break;
+        case Vocab::dc:
+          if (e.local == "subject") {
+            add_category(item, inner_text(e.node));
+          } else if (e.local == "creator") {
+            add_unique(item.authors, author_name(inner_text(e.node)));
+          } else if (e.local == "date" && !issued) {
+            issued = date(e.node);
+          }
+          break;
+        case Vocab::dcterms:
+          if (e.local == "modified" && !item.updated) item.updated = date(e.node);
+          break;
+        case Vocab::media: add_media(item, e, s, base); break;
+        case Vocab::itunes:
+          if (e.local == "image" && image_from_itunes_.empty())
+            image_from_itunes_ = url(base, e.node.attribute("href").value());
+          break;
+        default: break;
+      }
+    });
+    if (item.link.empty()) item.link = std::move(first_link);
+    if (!item.published) item.published = issued ? issued : created;
+    if (item.id.empty()) item.id = item.link;
+    finish_image(item);
+    feed.items.push_back(std::move(item));
+  }
+
+  void parse_atom(pugi::xml_node root, const Scope& scope, std::string_view uri) {
+    feed.format = uri == ns::kAtom10   ? model::FeedFormat::atom10
+                  : uri == ns::kAtom03 ? model::FeedFormat::atom03
+                                       : model::FeedFormat::atom;
+    if (feed.format == model::FeedFormat::atom && trim(root.attribute("version").value()) == "0.3")
+      feed.format = model::FeedFormat::atom03;
+    const std::string base = base_of(root, std::string(document_url));
+    feed.language = std::string(trim(root.attribute("xml:lang").value()));
+    std::string first_link;
+    for_each_child(root, scope, [&](const Element& e, const Scope& s) {
+      // A <feed> without a known namespace still uses Atom's element names.
+      const bool atom = e.vocab == Vocab::atom || (e.uri == uri && uri != ns::kNone) ||
+                        (feed.format == model::FeedFormat::atom && e.uri == uri);
+      if (atom) {
+        if (e.local == "entry") {
+          parse_atom_entry(e.node, s, base);
+        } else if (e.local == "title") {
+          feed.title = text_construct_plain(e.node);
+        } else if (e.local == "subtitle" || e.local == "tagline") {
+          feed.description = text_construct_plain(e.node);
+        } else if (e.local == "link") {
+          std::string_view rel = trim(e.node.attribute("rel").value());
+          std::string href = url(base_of(e.node, base), e.node.attribute("href").value());
+          if (rel == "alternate" && feed.link.empty()) {
+            feed.link = std::move(href);
+          } else if (rel.empty() && first_link.empty()) {
+            first_link = std::move(href);
+          }
+        } else if (e.local == "updated" || e.local == "modified") {
+          feed.updated = date(e.node);
+        }
+      } else if (e.vocab == Vocab::dc && e.local == "language" && feed.language.empty()) {
+        feed.language = std::string(trim(inner_text(e.node)));
+      }
+    });
+    if (feed.link.empty()) feed.link = std::move(first_link);
+  }
+};
+
+// Byte offset to 1-based line and column in `text`.
+std::pair<int, int> line_column(std::string_view text, std::size_t offset) {
+  offset = std::min(offset, text.size());
+  int line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t i = text.find('\n'); i != std::string_view::npos && i < offset;
+       i = text.find('\n', i + 1)) {
+    ++line;
+    line_start = i + 1;
+  }
+  return {line, static_cast<int>(offset - line_start) + 1};
+}
+
+}  // namespace
+
+Result<ParsedFeed> parse_xml_feed(std::string_view utf8, std::string_view document_url,
+                                  std::vector<Warning> warnings) {
+  auto prepared = prepare_xml(utf8, kMaxNestingDepth);
+  if (!prepared) return prepared.error();
+  warnings.insert(warnings.end(), std::make_move_iterator(prepared->warnings.begin()),
+                  std::make_move_iterator(prepared->warnings.end()));
+
+  pugi::xml_document doc;
+  // pugixml parses in place into a buffer it owns; DOCTYPE, PIs and comments are skipped (and
+  // prepare_xml already removed any DOCTYPE, so no entity is ever defined).
+  const unsigned options = pugi::parse_default & ~pugi::parse_doctype;
+  pugi::xml_parse_result result = doc.load_buffer(prepared->text.data(), prepared->text.size(),
+                                                  options, pugi::encoding_utf8);
+  pugi::xml_node root = doc.document_element();
+  if (!result) {
+    auto [line, column] = line_column(prepared->text, static_cast<std::size_t>(result.offset));
+    line += prepared->lines_removed_before_root;
+    if (!root || result.status == pugi::status_no_document_element) {
+      return Error{ErrorKind::invalid_input,
+                   std::string("not well-formed XML: ") + result.description(), line, column};
+    }
+    // pugixml keeps everything parsed before the error: a truncated or damaged tail still
+    // leaves the items before it, which is what a reader wants.
+    warnings.push_back({line, std::string("not well-formed XML (") + result.description() +
+                                  "); items before this point were recovered"});
+  }
+
+  Parser p;
+  p.document_url = document_url;
+  p.prepared = &*prepared;
+  p.warnings = std::move(warnings);
+
+  Scope top = scope_for(root, nullptr);
+  QName q = split_name(root.name());
+  std::string_view uri = top.lookup(q.prefix);
+  if (q.local == "rss" || (q.local == "channel" && vocab_of(uri) == Vocab::rss)) {
+    if (q.local == "channel") {
+      p.feed.format = model::FeedFormat::rss;
+      p.parse_rss_channel(root, top, p.base_of(root, std::string(document_url)));
+      p.finish_sy();
+    } else {
+      p.parse_rss(root, top, false);
+    }
+  } else if (q.local == "RDF" && (uri == ns::kRdf || uri.empty())) {
+    p.parse_rss(root, top, true);
+  } else if (q.local == "feed") {
+    p.parse_atom(root, top, uri);
+  } else {
+    auto [line, column] = line_column(prepared->text, static_cast<std::size_t>(root.offset_debug()));
+    return Error{ErrorKind::invalid_input,
+                 "not a feed: the root element is <" + std::string(root.name()) +
+                     ">, not <rss>, <rdf:RDF> or <feed>",
+                 line + prepared->lines_removed_before_root, column};
+  }
+  return ParsedFeed{std::move(p.feed), std::move(p.warnings)};
+}
+
+}  // namespace feedmerge::parse
