@@ -27,7 +27,7 @@ struct ParseArgs {
 };
 
 int run_parse(const ParseArgs& args) {
-  const std::string name = args.source == "-" ? "<stdin>" : args.source;
+  const std::string& name = args.source;  // "-" for standard input, as given
   auto doc = feedmerge::fetch::read_source(args.source);
   if (!doc) {
     std::cerr << name << ":0:0: error: " << doc.error().message << '\n';

@@ -1,1 +1,418 @@
-// Placeholder until this unit lands.
+#include "feedmerge/normalize/url.h"
+
+#include <optional>
+#include <string>
+
+#include <boost/url.hpp>
+
+#include "feedmerge/normalize/text.h"
+
+// Boost.URL does the RFC 3986 parsing and resolution; this file adds what feeds need around
+// it: tolerance for the spaces and non-ASCII characters real links contain, and a scanner that
+// finds URL attributes in HTML without building a DOM. Boost.URL may throw (allocation,
+// lengths); its exceptions end here.
+
+namespace feedmerge::normalize {
+namespace {
+
+bool is_ascii_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_ascii_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_hex_digit(char c) {
+  return is_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+bool is_html_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
+// As the WHATWG URL parser does: leading and trailing C0 controls and spaces go, and so do
+// tabs and newlines anywhere (feeds wrap long links).
+std::string clean_url(std::string_view s) {
+  while (!s.empty() && static_cast<unsigned char>(s.front()) <= 0x20)
+    s.remove_prefix(1);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) <= 0x20)
+    s.remove_suffix(1);
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c != '\t' && c != '\n' && c != '\r') out.push_back(c);
+  }
+  return out;
+}
+
+// Characters RFC 3986 allows somewhere in a URI reference: unreserved, gen-delims,
+// sub-delims and '%'.
+bool is_uri_char(char c) {
+  static constexpr std::string_view kPunctuation = "-._~:/?#[]@!$&'()*+,;=%";
+  return is_ascii_alpha(c) || is_ascii_digit(c) ||
+         (c != '\0' && kPunctuation.find(c) != std::string_view::npos);
+}
+
+// `s` with what RFC 3986 forbids percent-encoded as UTF-8 bytes: spaces, non-ASCII, '"', '<',
+// '\\', '{', a '%' that starts no escape, a second '#'. With `brackets`, also '[' and ']' (only
+// legal around an IPv6 host, and the first attempt keeps them for that).
+std::string percent_encode_invalid(std::string_view s, bool brackets) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size() + 16);
+  bool seen_hash = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    bool keep = is_uri_char(c);
+    if (c == '%') {
+      keep = i + 2 < s.size() && is_hex_digit(s[i + 1]) && is_hex_digit(s[i + 2]);
+    } else if (c == '#') {
+      keep = !seen_hash;
+      seen_hash = true;
+    } else if (c == '[' || c == ']') {
+      keep = !brackets;
+    }
+    if (keep) {
+      out.push_back(c);
+    } else {
+      const auto byte = static_cast<unsigned char>(c);
+      out.push_back('%');
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0x0F]);
+    }
+  }
+  return out;
+}
+
+// Parses a URI reference, percent-encoding forbidden characters when the text as given does
+// not parse. `encode_brackets` allows a last try with '[' and ']' encoded too.
+std::optional<boost::urls::url> parse_reference(std::string_view text, bool encode_brackets) {
+  if (auto parsed = boost::urls::parse_uri_reference(text)) return boost::urls::url(*parsed);
+  for (bool brackets : {false, true}) {
+    if (brackets && !encode_brackets) break;
+    const std::string encoded = percent_encode_invalid(text, brackets);
+    if (auto parsed = boost::urls::parse_uri_reference(encoded)) {
+      return boost::urls::url(*parsed);
+    }
+  }
+  return std::nullopt;
+}
+
+// RFC 3986 5.2.4, remove_dot_segments, on an encoded path.
+std::string remove_dot_segments(std::string_view input) {
+  std::string output;
+  output.reserve(input.size());
+  auto drop_last_segment = [&output] {
+    const std::size_t slash = output.rfind('/');
+    output.erase(slash == std::string::npos ? 0 : slash);
+  };
+  while (!input.empty()) {
+    if (input.starts_with("../")) {
+      input.remove_prefix(3);
+    } else if (input.starts_with("./")) {
+      input.remove_prefix(2);
+    } else if (input.starts_with("/./")) {
+      input.remove_prefix(2);
+    } else if (input == "/.") {
+      input = "/";
+    } else if (input.starts_with("/../")) {
+      input.remove_prefix(3);
+      drop_last_segment();
+    } else if (input == "/..") {
+      input = "/";
+      drop_last_segment();
+    } else if (input == "." || input == "..") {
+      input = {};
+    } else {
+      const std::size_t end = input.find('/', 1);
+      const std::size_t n = end == std::string_view::npos ? input.size() : end;
+      output.append(input.substr(0, n));
+      input.remove_prefix(n);
+    }
+  }
+  return output;
+}
+
+// The text of a resolved URL. Boost.URL 1.81 leaves dot segments that climb above the root:
+// "../../../g" against "http://a/b/c/d;p?q" gives "http://a/../g" instead of "http://a/g"
+// (boostorg/url#808, fixed in later releases), and "../../../../" gives "http://a/../../".
+// With an authority present no path can be mistaken for anything else, so removing them
+// again is safe; it is done on the text because set_encoded_path("/") writes "/./" in 1.81.
+std::string finish_dot_segments(const boost::urls::url& url) {
+  const std::string_view buffer = url.buffer();
+  const std::string_view path = url.encoded_path();
+  if (!url.has_authority() || path.find("/.") == std::string_view::npos) {
+    return std::string(buffer);
+  }
+  const auto path_start = static_cast<std::size_t>(path.data() - buffer.data());
+  std::string out(buffer.substr(0, path_start));
+  out.append(remove_dot_segments(path));
+  out.append(buffer.substr(path_start + path.size()));
+  return out;
+}
+
+// A base URL parsed once, for the many references of one HTML fragment.
+class Resolver {
+ public:
+  explicit Resolver(std::string_view base) {
+    const std::string cleaned = clean_url(base);
+    if (!is_absolute_url(cleaned)) return;
+    try {
+      // A base whose brackets are not an IPv6 host is broken, not merely sloppy.
+      base_ = parse_reference(cleaned, /*encode_brackets=*/false);
+      if (base_ && !base_->has_scheme()) base_.reset();
+      // RFC 3986 5.2.2 never takes the base's fragment, but Boost.URL 1.81 keeps it for a
+      // query-only reference ("?page=2").
+      if (base_) base_->remove_fragment();
+    } catch (const std::exception&) {
+      base_.reset();
+    }
+  }
+
+  bool usable() const { return base_.has_value(); }
+
+  // `ref` (already cleaned) resolved, or `ref` itself when it cannot be.
+  std::string resolve(const std::string& ref) const {
+    if (!base_ || is_absolute_url(ref)) return ref;
+    try {
+      auto parsed = parse_reference(ref, /*encode_brackets=*/true);
+      if (!parsed) return ref;
+      boost::urls::url resolved;
+      if (!boost::urls::resolve(*base_, *parsed, resolved)) return ref;
+      return finish_dot_segments(resolved);
+    } catch (const std::exception&) {
+      return ref;
+    }
+  }
+
+ private:
+  std::optional<boost::urls::url> base_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// HTML attribute rewriting.
+
+bool is_url_attribute(std::string_view name) {
+  return name == "href" || name == "src" || name == "poster";
+}
+
+// Re-escapes a resolved value for the quoting it will be written in.
+std::string escape_attribute(std::string_view value, char quote) {
+  std::string out;
+  out.reserve(value.size() + 8);
+  bool needs_quotes = false;
+  for (char c : value) {
+    switch (c) {
+      case '&':
+        out.append("&amp;");
+        break;
+      case '"':
+        out.append(quote == '\'' ? "\"" : "&quot;");
+        break;
+      case '\'':
+        out.append(quote == '"' ? "'" : "&#39;");
+        break;
+      default:
+        if (quote == 0 && (is_html_space(c) || c == '<' || c == '>' || c == '=' || c == '`')) {
+          needs_quotes = true;
+        }
+        out.push_back(c);
+    }
+  }
+  // An unquoted value that would no longer survive unquoted gets double quotes.
+  if (needs_quotes) return '"' + escape_attribute(value, '"') + '"';
+  return out;
+}
+
+// A srcset value ("a.jpg 1x, b.jpg 2x") with each candidate URL resolved; everything between
+// the URLs is kept as it was. Follows the HTML standard's srcset parsing: a URL is a run of
+// non-space characters (so "data:image/png;base64,..." keeps its comma) and trailing commas
+// end the candidate.
+std::string resolve_srcset(std::string_view value, const Resolver& resolver) {
+  std::string out;
+  out.reserve(value.size() + 32);
+  std::size_t i = 0;
+  while (i < value.size()) {
+    const std::size_t separators = i;
+    while (i < value.size() && (is_html_space(value[i]) || value[i] == ','))
+      ++i;
+    out.append(value, separators, i - separators);
+    if (i >= value.size()) break;
+
+    const std::size_t url_start = i;
+    while (i < value.size() && !is_html_space(value[i]))
+      ++i;
+    std::size_t url_end = i;
+    while (url_end > url_start && value[url_end - 1] == ',')
+      --url_end;
+    const std::string url(value.substr(url_start, url_end - url_start));
+    out.append(url.empty() ? url : resolver.resolve(url));
+    out.append(value, url_end, i - url_end);
+    if (url_end != i) continue;  // the commas ended this candidate
+
+    // Descriptors up to the next comma outside parentheses.
+    const std::size_t descriptors = i;
+    int depth = 0;
+    while (i < value.size() && (value[i] != ',' || depth > 0)) {
+      if (value[i] == '(') ++depth;
+      if (value[i] == ')' && depth > 0) --depth;
+      ++i;
+    }
+    out.append(value, descriptors, i - descriptors);
+  }
+  return out;
+}
+
+// The new text of an attribute value, or nullopt to keep the original bytes.
+std::optional<std::string> rewrite_value(std::string_view name, std::string_view raw, char quote,
+                                         const Resolver& resolver) {
+  const std::string decoded = decode_html_entities(raw);
+  std::string rewritten;
+  if (name == "srcset") {
+    rewritten = resolve_srcset(decoded, resolver);
+  } else {
+    const std::string ref = clean_url(decoded);
+    // An empty value stays empty: resolving it would turn <img src=""> into the base URL.
+    if (ref.empty() || is_absolute_url(ref)) return std::nullopt;
+    rewritten = resolver.resolve(ref);
+  }
+  if (rewritten == decoded) return std::nullopt;
+  return escape_attribute(rewritten, quote);
+}
+
+std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    c = ascii_lower(c);
+  return out;
+}
+
+// Position of "</name" (case-insensitive) at or after `from`; the size when there is none.
+std::size_t find_end_tag(std::string_view html, std::size_t from, std::string_view name) {
+  for (std::size_t i = html.find("</", from); i != std::string_view::npos;
+       i = html.find("</", i + 2)) {
+    if (html.size() - (i + 2) >= name.size() &&
+        lower_ascii(html.substr(i + 2, name.size())) == name) {
+      return i;
+    }
+  }
+  return html.size();
+}
+
+}  // namespace
+
+bool is_absolute_url(std::string_view url) {
+  while (!url.empty() && static_cast<unsigned char>(url.front()) <= 0x20)
+    url.remove_prefix(1);
+  // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then ':'
+  if (url.empty() || !is_ascii_alpha(url[0])) return false;
+  for (std::size_t i = 1; i < url.size(); ++i) {
+    const char c = url[i];
+    if (c == ':') return true;
+    if (!is_ascii_alpha(c) && !is_ascii_digit(c) && c != '+' && c != '-' && c != '.') {
+      return false;
+    }
+  }
+  return false;
+}
+
+std::string resolve_url(std::string_view base, std::string_view ref) {
+  const std::string cleaned = clean_url(ref);
+  const Resolver resolver(base);
+  return resolver.resolve(cleaned);
+}
+
+std::string absolutize_html_urls(std::string_view html, std::string_view base) {
+  const Resolver resolver(base);
+  if (!resolver.usable()) return std::string(html);
+
+  std::string out;
+  out.reserve(html.size() + html.size() / 8);
+  std::size_t copied = 0;  // html[0, copied) is in `out`
+  std::size_t i = html.find('<');
+  while (i != std::string_view::npos && i < html.size()) {
+    const std::string_view rest = html.substr(i);
+    std::size_t next = i + 1;
+    if (rest.starts_with("<!--")) {
+      const std::size_t close = html.find("-->", i + 4);
+      next = close == std::string_view::npos ? html.size() : close + 3;
+    } else if (rest.starts_with("<![CDATA[")) {
+      const std::size_t close = html.find("]]>", i + 9);
+      next = close == std::string_view::npos ? html.size() : close + 3;
+    } else if (rest.size() > 1 && is_ascii_alpha(rest[1])) {
+      // A start tag: name, then attributes until '>'.
+      std::size_t j = i + 1;
+      while (j < html.size() && !is_html_space(html[j]) && html[j] != '/' && html[j] != '>')
+        ++j;
+      const std::string tag = lower_ascii(html.substr(i + 1, j - i - 1));
+      bool closed = false;
+      while (j < html.size()) {
+        while (j < html.size() && (is_html_space(html[j]) || html[j] == '/'))
+          ++j;
+        if (j >= html.size()) break;
+        if (html[j] == '>') {
+          ++j;
+          closed = true;
+          break;
+        }
+        const std::size_t name_start = j++;  // a first '=' belongs to the name, as in HTML
+        while (j < html.size() && !is_html_space(html[j]) && html[j] != '/' && html[j] != '>' &&
+               html[j] != '=') {
+          ++j;
+        }
+        const std::string name = lower_ascii(html.substr(name_start, j - name_start));
+        std::size_t k = j;
+        while (k < html.size() && is_html_space(html[k]))
+          ++k;
+        if (k >= html.size() || html[k] != '=') continue;  // an attribute without a value
+        ++k;
+        while (k < html.size() && is_html_space(html[k]))
+          ++k;
+        if (k >= html.size()) {
+          j = k;
+          break;
+        }
+        char quote = 0;
+        std::size_t value_start = k;
+        std::size_t value_end = 0;
+        if (html[k] == '"' || html[k] == '\'') {
+          quote = html[k];
+          value_start = k + 1;
+          value_end = html.find(quote, value_start);
+          if (value_end == std::string_view::npos) {
+            j = html.size();  // an unterminated value runs to the end: nothing more to do
+            break;
+          }
+          j = value_end + 1;
+        } else {
+          value_end = k;
+          while (value_end < html.size() && !is_html_space(html[value_end]) &&
+                 html[value_end] != '>') {
+            ++value_end;
+          }
+          j = value_end;
+        }
+        if (is_url_attribute(name) || name == "srcset") {
+          const auto raw = html.substr(value_start, value_end - value_start);
+          if (auto rewritten = rewrite_value(name, raw, quote, resolver)) {
+            out.append(html, copied, value_start - copied);
+            out.append(*rewritten);
+            copied = value_end;
+          }
+        }
+      }
+      next = j;
+      // Raw text elements: their content is not markup, so no attribute inside it is real.
+      if (closed && (tag == "script" || tag == "style" || tag == "textarea" || tag == "title" ||
+                     tag == "xmp")) {
+        next = find_end_tag(html, j, tag);
+      }
+    }
+    i = html.find('<', next);
+  }
+  out.append(html, copied);
+  return out;
+}
+
+}  // namespace feedmerge::normalize

@@ -7,11 +7,14 @@
 
 namespace feedmerge::parse {
 
-// True when the first non-white-space byte (after any BOM) is '{'.
+// True when the first byte that is not white space, NUL or part of a byte order mark is '{'
+// (so UTF-16 and UTF-32 JSON count too).
 bool looks_like_json(std::string_view bytes);
 
-// Decodes, parses and maps a JSON Feed. Not a JSON Feed (no "version" naming jsonfeed.org, no
-// "items" array) or invalid JSON is an Error with line and column.
+// Decodes, parses and maps a JSON Feed. A top-level object whose "version" is not a known
+// jsonfeed.org version but that has an "items" array (or names jsonfeed.org) is read as 1.1 with
+// a warning. Anything else that is not a JSON Feed, invalid JSON, or nesting beyond
+// kMaxNestingDepth (ErrorKind::too_deep) is an Error with line and column (in characters).
 Result<ParsedFeed> parse_json_feed(std::string_view bytes, std::string_view content_type,
                                    std::string_view document_url);
 

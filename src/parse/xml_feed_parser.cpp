@@ -8,6 +8,7 @@
 #include <pugixml.hpp>
 
 #include "feedmerge/normalize/date.h"
+#include "feedmerge/normalize/encoding.h"
 #include "feedmerge/normalize/text.h"
 #include "feedmerge/normalize/url.h"
 #include "parse/xml_prepare.h"
@@ -40,36 +41,60 @@ constexpr std::string_view kXml = "http://www.w3.org/XML/1998/namespace";
 // Which vocabulary an element belongs to, after resolving its prefix.
 enum class Vocab { other, rss, atom, rdf, content, dc, dcterms, media, itunes, sy, xhtml };
 
+bool ieq(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return (x | 0x20) == (y | 0x20);
+         });
+}
+
+// Real feeds bind well-known namespaces with the wrong case or without the final '/' or '#'
+// ("http://purl.org/dc/elements/1.1"); feed readers accept those, so do we.
+bool same_namespace(std::string_view uri, std::string_view known) {
+  auto bare = [](std::string_view u) {
+    while (!u.empty() && (u.back() == '/' || u.back() == '#')) u.remove_suffix(1);
+    return u;
+  };
+  return ieq(bare(uri), bare(known));
+}
+
 Vocab vocab_of(std::string_view uri) {
-  if (uri.empty() || uri == ns::kRss10 || uri == ns::kRss090 || uri == ns::kRssUserland ||
-      uri == ns::kRssUserland2)
+  auto same = [&](std::string_view known) { return same_namespace(uri, known); };
+  if (uri.empty() || same(ns::kRss10) || same(ns::kRss090) || same(ns::kRssUserland) ||
+      same(ns::kRssUserland2))
     return Vocab::rss;
-  if (uri == ns::kAtom10 || uri == ns::kAtom03) return Vocab::atom;
-  if (uri == ns::kRdf) return Vocab::rdf;
-  if (uri == ns::kContent) return Vocab::content;
-  if (uri == ns::kDc || uri == ns::kDc10) return Vocab::dc;
-  if (uri == ns::kDcTerms) return Vocab::dcterms;
-  if (uri == ns::kMedia || uri == ns::kMediaNoSlash) return Vocab::media;
-  if (uri == ns::kItunes) return Vocab::itunes;
-  if (uri == ns::kSy) return Vocab::sy;
-  if (uri == ns::kXhtml) return Vocab::xhtml;
+  if (same(ns::kAtom10) || same(ns::kAtom03)) return Vocab::atom;
+  if (same(ns::kRdf)) return Vocab::rdf;
+  if (same(ns::kContent)) return Vocab::content;
+  if (same(ns::kDc) || same(ns::kDc10)) return Vocab::dc;
+  if (same(ns::kDcTerms)) return Vocab::dcterms;
+  if (same(ns::kMedia)) return Vocab::media;
+  if (same(ns::kItunes)) return Vocab::itunes;
+  if (same(ns::kSy)) return Vocab::sy;
+  if (same(ns::kXhtml)) return Vocab::xhtml;
   return Vocab::other;
 }
 
+struct Binding {
+  std::string_view prefix;  // "" for the default namespace
+  std::string_view uri;
+  Vocab vocab = Vocab::other;
+};
+
 // Prefix bindings in force at one element; scopes chain to their parent's. Feeds declare
-// almost everything on the root, so lookups stay short.
+// almost everything on the root, so lookups stay short; each URI is classified once, here.
 struct Scope {
   const Scope* parent = nullptr;
-  std::vector<std::pair<std::string_view, std::string_view>> bindings;  // prefix ("" = default)
+  std::vector<Binding> bindings;
 
-  std::string_view lookup(std::string_view prefix) const {
+  Binding lookup(std::string_view prefix) const {
     for (const Scope* s = this; s; s = s->parent) {
       for (auto it = s->bindings.rbegin(); it != s->bindings.rend(); ++it) {
-        if (it->first == prefix) return it->second;
+        if (it->prefix == prefix) return *it;
       }
     }
-    if (prefix == "xml") return ns::kXml;
-    return ns::kNone;
+    if (prefix == "xml") return {prefix, ns::kXml, Vocab::other};
+    if (prefix.empty()) return {prefix, ns::kNone, Vocab::rss};
+    return {prefix, ns::kNone, Vocab::other};  // an unbound prefix: nothing we know
   }
 };
 
@@ -78,9 +103,9 @@ Scope scope_for(pugi::xml_node node, const Scope* parent) {
   for (pugi::xml_attribute a : node.attributes()) {
     std::string_view name = a.name();
     if (name == "xmlns") {
-      scope.bindings.emplace_back("", a.value());
+      scope.bindings.push_back({"", a.value(), vocab_of(a.value())});
     } else if (name.starts_with("xmlns:")) {
-      scope.bindings.emplace_back(name.substr(6), a.value());
+      scope.bindings.push_back({name.substr(6), a.value(), vocab_of(a.value())});
     }
   }
   return scope;
@@ -111,12 +136,6 @@ struct Element {
   std::string_view local;
   std::string_view uri;
 };
-
-bool ieq(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
-}
 
 std::string_view trim(std::string_view s) {
   const auto* ws = " \t\r\n";
@@ -212,15 +231,46 @@ std::string inner_text(pugi::xml_node node) {
 
 std::string plain_text(std::string_view raw) { return normalize::html_to_text(raw); }
 
+// Atom 0.3 mode="base64"; white space ignored, decoding stops at the first invalid byte.
+std::string decode_base64(std::string_view in) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+  };
+  std::string out;
+  out.reserve(in.size() * 3 / 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    int v = value(c);
+    if (v < 0) break;  // '=' padding or garbage
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return normalize::make_valid_utf8(out);
+}
+
 // "jane@example.com (Jane Doe)" -> "Jane Doe"; "Jane Doe <jane@example.com>" -> "Jane Doe".
 std::string author_name(std::string_view raw) {
   std::string text = normalize::collapse_whitespace(raw);
   std::string_view s = text;
+  // Only "EMAIL (Name)" names the author in parentheses; "Nick Ames (now)" is a name as it is.
   auto open = s.find('(');
-  auto close = s.rfind(')');
-  if (open != std::string_view::npos && close != std::string_view::npos && close > open) {
-    auto inner = trim(s.substr(open + 1, close - open - 1));
-    if (!inner.empty()) return std::string(inner);
+  if (open != std::string_view::npos && s.back() == ')') {
+    auto email = trim(s.substr(0, open));
+    auto inner = trim(s.substr(open + 1, s.size() - open - 2));
+    if (email.find('@') != std::string_view::npos && email.find(' ') == std::string_view::npos &&
+        !inner.empty())
+      return std::string(inner);
   }
   auto lt = s.find('<');
   if (lt != std::string_view::npos && lt > 0 && s.back() == '>') {
@@ -232,6 +282,7 @@ std::string author_name(std::string_view raw) {
 
 struct Parser {
   std::string_view document_url;
+  std::string_view atom_uri;  // the namespace Atom elements use here ("" for a bare <feed>)
   std::vector<Warning> warnings;
   const PreparedXml* prepared = nullptr;
   std::vector<std::size_t> newlines;  // filled on first use
@@ -287,6 +338,10 @@ struct Parser {
   // --- Atom text constructs --------------------------------------------------------------------
   enum class TextType { text, html, xhtml };
 
+  static bool is_base64(pugi::xml_node node) {
+    return ieq(trim(node.attribute("mode").value()), "base64");
+  }
+
   static TextType text_type(pugi::xml_node node) {
     std::string_view type = trim(node.attribute("type").value());
     std::string_view mode = trim(node.attribute("mode").value());
@@ -328,6 +383,11 @@ struct Parser {
 
   std::string text_construct_html(pugi::xml_node node, const std::string& base) {
     std::string raw;
+    if (is_base64(node)) {
+      raw = decode_base64(inner_text(node));
+      if (text_type(node) == TextType::text) raw = normalize::escape_html(raw);
+      return html(base_of(node, base), std::move(raw));
+    }
     switch (text_type(node)) {
       case TextType::text: {
         // Atom 0.3 mode="xml" / type="text/plain" with markup children is XHTML in practice.
@@ -404,8 +464,8 @@ struct Parser {
 
   static Element resolve(pugi::xml_node node, const Scope& scope) {
     QName q = split_name(node.name());
-    std::string_view uri = scope.lookup(q.prefix);
-    return {node, vocab_of(uri), q.local, uri};
+    Binding b = scope.lookup(q.prefix);
+    return {node, b.vocab, q.local, b.uri};
   }
 
   std::string image_from_media_content_;  // per item: media:content medium="image"
@@ -427,6 +487,7 @@ struct Parser {
     std::string atom_link;
     std::string rdf_about = std::string(trim(node.attribute("rdf:about").value()));
     std::optional<model::Time> dc_date, pub_date, issued, created;
+    std::string itunes_author;
     bool have_description = false;
 
     for_each_child(node, scope, [&](const Element& e, const Scope& s) {
@@ -508,12 +569,16 @@ struct Parser {
         case Vocab::itunes:
           if (e.local == "image" && image_from_itunes_.empty()) {
             image_from_itunes_ = url(base, e.node.attribute("href").value());
+          } else if (e.local == "author") {
+            itunes_author = normalize::collapse_whitespace(inner_text(e.node));
           }
           break;
         default: break;
       }
     });
 
+    // Podcasts often name their author only for iTunes.
+    if (item.authors.empty()) add_unique(item.authors, std::move(itunes_author));
     if (item.link.empty()) item.link = !atom_link.empty() ? atom_link : guid_link;
     if (item.link.empty() && !rdf_about.empty() && (rdf_about.starts_with("http://") ||
                                                     rdf_about.starts_with("https://")))
@@ -524,9 +589,9 @@ struct Parser {
     feed.items.push_back(std::move(item));
   }
 
+  // Feeds repeat categories (a tag and a dc:subject with the same name); keep the first.
   static void add_category(model::Item& item, std::string_view raw) {
-    std::string c = normalize::collapse_whitespace(raw);
-    if (!c.empty()) item.categories.push_back(std::move(c));
+    add_unique(item.categories, normalize::collapse_whitespace(raw));
   }
 
   // RSS descriptions are HTML by convention, sometimes plain text, sometimes escaped twice.
@@ -653,27 +718,26 @@ struct Parser {
     for_each_child(root, scope, [&](const Element& e, const Scope& s) {
       if (e.vocab != Vocab::rss) return;
       if (e.local == "channel") {
-        if (rdf && e.uri == ns::kRss090) feed.format = model::FeedFormat::rss090;
+        if (rdf && same_namespace(e.uri, ns::kRss090)) feed.format = model::FeedFormat::rss090;
         parse_rss_channel(e.node, s, base_of(e.node, base));
       } else if (e.local == "item") {
         parse_rss_item(e.node, s, base);
       }
     });
-    if (rdf) {
-      std::string_view lang = trim(root.attribute("xml:lang").value());
-      if (feed.language.empty()) feed.language = std::string(lang);
-    }
     finish_sy();
   }
 
   // --- Atom ------------------------------------------------------------------------------------
+  // A <feed> without a known namespace still uses Atom's element names.
+  bool is_atom(const Element& e) const { return e.vocab == Vocab::atom || e.uri == atom_uri; }
+
   void parse_atom_entry(pugi::xml_node node, const Scope& scope, const std::string& inherited) {
     model::Item item;
     const std::string base = base_of(node, inherited);
     std::string first_link;
     std::optional<model::Time> issued, created;
     for_each_child(node, scope, [&](const Element& e, const Scope& s) {
-      switch (e.vocab) {
+      switch (is_atom(e) ? Vocab::atom : e.vocab) {
         case Vocab::atom:
           if (e.local == "id") {
             item.id = normalize::collapse_whitespace(inner_text(e.node));
@@ -701,7 +765,7 @@ struct Parser {
             item.updated = date(e.node);
           } else if (e.local == "author") {
             for_each_child(e.node, s, [&](const Element& a, const Scope&) {
-              if (a.vocab == Vocab::atom && a.local == "name")
+              if (is_atom(a) && a.local == "name")
                 add_unique(item.authors, normalize::collapse_whitespace(inner_text(a.node)));
             });
           } else if (e.local == "summary") {
@@ -740,19 +804,16 @@ struct Parser {
   }
 
   void parse_atom(pugi::xml_node root, const Scope& scope, std::string_view uri) {
-    feed.format = uri == ns::kAtom10   ? model::FeedFormat::atom10
-                  : uri == ns::kAtom03 ? model::FeedFormat::atom03
+    feed.format = same_namespace(uri, ns::kAtom10)   ? model::FeedFormat::atom10
+                  : same_namespace(uri, ns::kAtom03) ? model::FeedFormat::atom03
                                        : model::FeedFormat::atom;
     if (feed.format == model::FeedFormat::atom && trim(root.attribute("version").value()) == "0.3")
       feed.format = model::FeedFormat::atom03;
+    atom_uri = uri;
     const std::string base = base_of(root, std::string(document_url));
-    feed.language = std::string(trim(root.attribute("xml:lang").value()));
     std::string first_link;
     for_each_child(root, scope, [&](const Element& e, const Scope& s) {
-      // A <feed> without a known namespace still uses Atom's element names.
-      const bool atom = e.vocab == Vocab::atom || (e.uri == uri && uri != ns::kNone) ||
-                        (feed.format == model::FeedFormat::atom && e.uri == uri);
-      if (atom) {
+      if (is_atom(e)) {
         if (e.local == "entry") {
           parse_atom_entry(e.node, s, base);
         } else if (e.local == "title") {
@@ -791,6 +852,58 @@ std::pair<int, int> line_column(std::string_view text, std::size_t offset) {
   return {line, static_cast<int>(offset - line_start) + 1};
 }
 
+// The innermost element still open where the text ends; "" when all are closed. Only called
+// for documents pugixml rejected, to say which element a truncated document left open.
+std::string innermost_open_element(std::string_view text) {
+  std::vector<std::string_view> open;
+  std::size_t i = 0;
+  auto skip_past = [&](std::string_view end) {
+    auto e = text.find(end, i);
+    i = e == std::string_view::npos ? text.size() : e + end.size();
+  };
+  while ((i = text.find('<', i)) != std::string_view::npos) {
+    std::string_view rest = text.substr(i);
+    if (rest.starts_with("<!--")) {
+      skip_past("-->");
+    } else if (rest.starts_with("<![CDATA[")) {
+      skip_past("]]>");
+    } else if (rest.starts_with("<?")) {
+      skip_past("?>");
+    } else if (rest.starts_with("<!")) {
+      skip_past(">");
+    } else {
+      const bool closing = rest.starts_with("</");
+      std::size_t name_start = i + (closing ? 2 : 1);
+      std::size_t j = name_start;
+      while (j < text.size() && !std::strchr(" \t\r\n/>", text[j])) ++j;
+      std::string_view name = text.substr(name_start, j - name_start);
+      char quote = 0;
+      for (; j < text.size(); ++j) {
+        if (quote) {
+          if (text[j] == quote) quote = 0;
+        } else if (text[j] == '"' || text[j] == '\'') {
+          quote = text[j];
+        } else if (text[j] == '>') {
+          break;
+        }
+      }
+      if (j >= text.size()) break;  // the tag itself is cut off: its parent is the open one
+      if (closing) {
+        auto it = std::find(open.rbegin(), open.rend(), name);
+        if (it != open.rend()) open.erase(std::next(it).base(), open.end());
+      } else if (text[j - 1] != '/' && !name.empty()) {
+        open.push_back(name);
+      }
+      i = j + 1;
+    }
+  }
+  return open.empty() ? std::string() : std::string(open.back());
+}
+
+bool only_space_after(std::string_view text, std::size_t offset) {
+  return offset >= text.size() || text.find_first_not_of(" \t\r\n", offset) == std::string_view::npos;
+}
+
 }  // namespace
 
 Result<ParsedFeed> parse_xml_feed(std::string_view utf8, std::string_view document_url,
@@ -799,36 +912,55 @@ Result<ParsedFeed> parse_xml_feed(std::string_view utf8, std::string_view docume
   if (!prepared) return prepared.error();
   warnings.insert(warnings.end(), std::make_move_iterator(prepared->warnings.begin()),
                   std::make_move_iterator(prepared->warnings.end()));
+  const std::string& text = prepared->text;
+  const int line_shift = prepared->lines_removed_before_root;
+
+  if (only_space_after(utf8, 0)) return Error{ErrorKind::invalid_input, "empty document", 1, 1};
 
   pugi::xml_document doc;
   // pugixml parses in place into a buffer it owns; DOCTYPE, PIs and comments are skipped (and
   // prepare_xml already removed any DOCTYPE, so no entity is ever defined).
   const unsigned options = pugi::parse_default & ~pugi::parse_doctype;
-  pugi::xml_parse_result result = doc.load_buffer(prepared->text.data(), prepared->text.size(),
-                                                  options, pugi::encoding_utf8);
+  pugi::xml_parse_result result =
+      doc.load_buffer(text.data(), text.size(), options, pugi::encoding_utf8);
   pugi::xml_node root = doc.document_element();
+  if (!root) {
+    // Positions in the original text: prepare_xml may have dropped all of it as junk.
+    auto [line, column] = line_column(utf8, utf8.find_first_not_of(" \t\r\n"));
+    return Error{ErrorKind::invalid_input, "not a feed: no XML element found", line, column};
+  }
   if (!result) {
-    auto [line, column] = line_column(prepared->text, static_cast<std::size_t>(result.offset));
-    line += prepared->lines_removed_before_root;
-    if (!root || result.status == pugi::status_no_document_element) {
-      return Error{ErrorKind::invalid_input,
-                   std::string("not well-formed XML: ") + result.description(), line, column};
-    }
+    const auto offset = static_cast<std::size_t>(result.offset);
     // pugixml keeps everything parsed before the error: a truncated or damaged tail still
     // leaves the items before it, which is what a reader wants.
-    warnings.push_back({line, std::string("not well-formed XML (") + result.description() +
-                                  "); items before this point were recovered"});
+    std::string open = only_space_after(text, offset + 1) ? innermost_open_element(text) : "";
+    if (!open.empty()) {
+      auto [line, column] = line_column(text, text.size());
+      warnings.push_back({line + line_shift, "document ends before <" + open +
+                                                 "> is closed; items before it were kept"});
+    } else {
+      auto [line, column] = line_column(text, offset);
+      warnings.push_back({line + line_shift, std::string("not well-formed XML (") +
+                                                 result.description() +
+                                                 "); items before this point were kept"});
+    }
   }
 
   Parser p;
   p.document_url = document_url;
   p.prepared = &*prepared;
   p.warnings = std::move(warnings);
+  // Element offsets point at the name; the element starts one byte earlier, at '<'.
+  auto element_position = [&](pugi::xml_node node) {
+    auto [line, column] = line_column(text, static_cast<std::size_t>(node.offset_debug()) - 1);
+    return std::pair{line + line_shift, column};
+  };
 
   Scope top = scope_for(root, nullptr);
   QName q = split_name(root.name());
-  std::string_view uri = top.lookup(q.prefix);
-  if (q.local == "rss" || (q.local == "channel" && vocab_of(uri) == Vocab::rss)) {
+  const Binding root_ns = top.lookup(q.prefix);
+  const std::string_view uri = root_ns.uri;
+  if (q.local == "rss" || (q.local == "channel" && root_ns.vocab == Vocab::rss)) {
     if (q.local == "channel") {
       p.feed.format = model::FeedFormat::rss;
       p.parse_rss_channel(root, top, p.base_of(root, std::string(document_url)));
@@ -836,16 +968,22 @@ Result<ParsedFeed> parse_xml_feed(std::string_view utf8, std::string_view docume
     } else {
       p.parse_rss(root, top, false);
     }
-  } else if (q.local == "RDF" && (uri == ns::kRdf || uri.empty())) {
+  } else if (q.local == "RDF" && (root_ns.vocab == Vocab::rdf || uri.empty())) {
     p.parse_rss(root, top, true);
   } else if (q.local == "feed") {
     p.parse_atom(root, top, uri);
   } else {
-    auto [line, column] = line_column(prepared->text, static_cast<std::size_t>(root.offset_debug()));
+    auto [line, column] = element_position(root);
     return Error{ErrorKind::invalid_input,
                  "not a feed: the root element is <" + std::string(root.name()) +
                      ">, not <rss>, <rdf:RDF> or <feed>",
-                 line + prepared->lines_removed_before_root, column};
+                 line, column};
+  }
+  if (p.feed.language.empty()) p.feed.language = std::string(trim(root.attribute("xml:lang").value()));
+  // PHP notices and similar junk after the document: pugixml reads them as more top-level
+  // elements; we ignore them, and say so.
+  if (pugi::xml_node extra = root.next_sibling(); extra && result) {
+    p.warnings.push_back({element_position(extra).first, "content after the root element ignored"});
   }
   return ParsedFeed{std::move(p.feed), std::move(p.warnings)};
 }

@@ -21,7 +21,9 @@ namespace feedmerge::normalize {
 //   "mié, 22 sep 2020 14:05:00 +0200"
 //   "2020-09-22T14:05:00Z" "2020-09-22T14:05Z" "2020-09-22 14:05:00+02:00"
 //   "2020-09-22T14:05:00.123-0700" "2020-09-22" "2020-09" "2020" (W3CDTF partial: first instant)
-// Two-digit years: 00..49 -> 20xx, 50..99 -> 19xx. A missing zone means UTC.
+// Two-digit years: 00..49 -> 20xx, 50..99 -> 19xx. A missing zone means UTC, and so do
+// military letters other than Z (RFC 5322 4.3) and unknown or ambiguous abbreviations ("IST").
+// The weekday, when given, is not checked against the date.
 std::optional<std::chrono::sys_seconds> parse_date(std::string_view text);
 
 // RFC 3339 in UTC with a Z and whole seconds: "2020-09-22T14:05:00Z".

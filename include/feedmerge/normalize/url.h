@@ -10,6 +10,8 @@ namespace feedmerge::normalize {
 // `ref` resolved against `base`. Returns `ref` trimmed and otherwise unchanged when `base` is
 // empty or not absolute, when `ref` is already absolute (any scheme), or when either cannot be
 // parsed. Spaces and other characters that URLs forbid are percent-encoded in the result.
+// As in browsers, tabs and newlines inside `ref` are dropped. An empty `ref` gives `base`
+// without its fragment (RFC 3986): callers that read an empty link as "no link" check first.
 std::string resolve_url(std::string_view base, std::string_view ref);
 
 // True when `url` has a scheme ("https:", "mailto:", ...).
