@@ -14,6 +14,8 @@ enum class ErrorKind {
   io,             // a file or stream could not be read
   network,        // transport failure (DNS, connect, TLS, timeout)
   http,           // an HTTP status that is a failure
+  config,         // the config file is invalid; line/column point into it
+  database,       // SQLite failed, or the schema is one we must not touch
 };
 
 struct Error {

@@ -52,6 +52,11 @@ bool ieq(std::string_view a, std::string_view b) {
 bool same_namespace(std::string_view uri, std::string_view known) {
   auto bare = [](std::string_view u) {
     while (!u.empty() && (u.back() == '/' || u.back() == '#')) u.remove_suffix(1);
+    // "https://purl.org/dc/..." is seen too, and so are shouted schemes.
+    if (auto colon = u.find("://"); colon == 4 || colon == 5) {
+      if (ieq(u.substr(0, colon), "http") || ieq(u.substr(0, colon), "https"))
+        u.remove_prefix(colon + 3);
+    }
     return u;
   };
   return ieq(bare(uri), bare(known));
