@@ -271,3 +271,26 @@ TEST_CASE("plain-text RSS description is escaped into HTML") {
     <description>Tom &amp; Jerry</description></item></channel></rss>)");
   CHECK(p.feed.items[0].summary == "Tom &amp; Jerry");
 }
+
+TEST_CASE("a 50 MB feed parses completely") {
+  // Bounded time and memory are measured in bench/; here: nothing is dropped or truncated.
+  const std::string item =
+      "<item><title>Story &amp; more</title><link>https://example.com/p/</link>"
+      "<pubDate>Tue, 22 Sep 2020 14:05:00 GMT</pubDate>"
+      "<description>&lt;p&gt;Some &lt;a href=\"/rel\"&gt;text&lt;/a&gt; padding padding "
+      "padding padding padding padding padding padding padding padding padding padding "
+      "padding padding padding padding padding padding padding padding.&lt;/p&gt;</description>"
+      "</item>\n";
+  std::string doc = "<rss version=\"2.0\"><channel><title>Big</title>\n";
+  std::size_t count = 0;
+  while (doc.size() < (50u << 20)) {
+    doc += item;
+    ++count;
+  }
+  doc += "</channel></rss>\n";
+  auto p = parse_ok(doc, "https://example.com/feed");
+  REQUIRE(p.feed.items.size() == count);
+  CHECK(p.warnings.empty());
+  CHECK(p.feed.items.back().title == "Story & more");
+  CHECK(p.feed.items.back().summary.find("href=\"https://example.com/rel\"") != std::string::npos);
+}
