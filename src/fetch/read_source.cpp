@@ -44,7 +44,8 @@ Result<SourceDocument> read_file(const std::string& path, const ReadOptions& opt
   doc.bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   if (in.bad()) return Error{ErrorKind::io, path + ": read error"};
   if (doc.bytes.size() > options.max_bytes)
-    return Error{ErrorKind::io, path + ": larger than " + std::to_string(options.max_bytes) + " bytes"};
+    return Error{ErrorKind::io,
+                 path + ": larger than " + std::to_string(options.max_bytes) + " bytes"};
   return doc;
 }
 
@@ -52,7 +53,8 @@ Result<SourceDocument> read_stdin(const ReadOptions& options) {
   SourceDocument doc;
   doc.bytes.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   if (doc.bytes.size() > options.max_bytes)
-    return Error{ErrorKind::io, "standard input is larger than " + std::to_string(options.max_bytes) + " bytes"};
+    return Error{ErrorKind::io,
+                 "standard input is larger than " + std::to_string(options.max_bytes) + " bytes"};
   return doc;
 }
 
@@ -78,7 +80,8 @@ Result<SourceDocument> read_http(const std::string& url, const ReadOptions& opti
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
   CURLcode rc = curl_easy_perform(h);
   if (body.too_large)
-    return Error{ErrorKind::io, url + ": body larger than " + std::to_string(options.max_bytes) + " bytes"};
+    return Error{ErrorKind::io,
+                 url + ": body larger than " + std::to_string(options.max_bytes) + " bytes"};
   if (rc != CURLE_OK) {
     return Error{ErrorKind::network, url + ": " + (error[0] ? error : curl_easy_strerror(rc))};
   }
@@ -89,7 +92,8 @@ Result<SourceDocument> read_http(const std::string& url, const ReadOptions& opti
   SourceDocument doc;
   doc.bytes = std::move(body.bytes);
   char* type = nullptr;
-  if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type) doc.content_type = type;
+  if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type)
+    doc.content_type = type;
   char* effective = nullptr;
   if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &effective) == CURLE_OK && effective)
     doc.url = effective;

@@ -42,13 +42,27 @@ class JsonWriter {
       const char* esc = nullptr;
       char buf[8];
       switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
+        case '"':
+          esc = "\\\"";
+          break;
+        case '\\':
+          esc = "\\\\";
+          break;
+        case '\n':
+          esc = "\\n";
+          break;
+        case '\r':
+          esc = "\\r";
+          break;
+        case '\t':
+          esc = "\\t";
+          break;
+        case '\b':
+          esc = "\\b";
+          break;
+        case '\f':
+          esc = "\\f";
+          break;
         default:
           if (c < 0x20 || c == 0x7f) {
             static constexpr char kHex[] = "0123456789abcdef";
@@ -135,17 +149,28 @@ void write_item(JsonWriter& w, const model::Item& item) {
 std::string_view format_name(model::FeedFormat format) {
   using F = model::FeedFormat;
   switch (format) {
-    case F::rss090: return "rss0.90";
-    case F::rss091: return "rss0.91";
-    case F::rss092: return "rss0.92";
-    case F::rss10: return "rss1.0";
-    case F::rss20: return "rss2.0";
-    case F::rss: return "rss";
-    case F::atom03: return "atom0.3";
-    case F::atom10: return "atom1.0";
-    case F::atom: return "atom";
-    case F::json10: return "json1.0";
-    case F::json11: return "json1.1";
+    case F::rss090:
+      return "rss0.90";
+    case F::rss091:
+      return "rss0.91";
+    case F::rss092:
+      return "rss0.92";
+    case F::rss10:
+      return "rss1.0";
+    case F::rss20:
+      return "rss2.0";
+    case F::rss:
+      return "rss";
+    case F::atom03:
+      return "atom0.3";
+    case F::atom10:
+      return "atom1.0";
+    case F::atom:
+      return "atom";
+    case F::json10:
+      return "json1.0";
+    case F::json11:
+      return "json1.1";
   }
   return "rss";
 }
@@ -163,7 +188,8 @@ std::string to_parse_json(const ParsedFeed& parsed) {
   w.key("updated"), w.time(feed.updated);
   std::vector<std::string> warnings;
   warnings.reserve(parsed.warnings.size());
-  for (const auto& warning : parsed.warnings) warnings.push_back(to_string(warning));
+  for (const auto& warning : parsed.warnings)
+    warnings.push_back(to_string(warning));
   w.key("warnings"), w.strings(warnings);
   w.key("items");
   if (feed.items.empty()) {

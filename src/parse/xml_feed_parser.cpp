@@ -51,7 +51,8 @@ bool ieq(std::string_view a, std::string_view b) {
 // ("http://purl.org/dc/elements/1.1"); feed readers accept those, so do we.
 bool same_namespace(std::string_view uri, std::string_view known) {
   auto bare = [](std::string_view u) {
-    while (!u.empty() && (u.back() == '/' || u.back() == '#')) u.remove_suffix(1);
+    while (!u.empty() && (u.back() == '/' || u.back() == '#'))
+      u.remove_suffix(1);
     // "https://purl.org/dc/..." is seen too, and so are shouted schemes.
     if (auto colon = u.find("://"); colon == 4 || colon == 5) {
       if (ieq(u.substr(0, colon), "http") || ieq(u.substr(0, colon), "https"))
@@ -152,8 +153,8 @@ std::string_view trim(std::string_view s) {
 
 bool is_void_html_element(std::string_view name) {
   static constexpr std::array<std::string_view, 14> kVoid = {
-      "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-      "source", "track", "wbr"};
+      "area",  "base", "br",   "col",   "embed",  "hr",    "img",
+      "input", "link", "meta", "param", "source", "track", "wbr"};
   return std::find(kVoid.begin(), kVoid.end(), name) != kVoid.end();
 }
 
@@ -162,11 +163,20 @@ void append_escaped(std::string& out, std::string_view s, bool attribute) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char* rep = nullptr;
     switch (s[i]) {
-      case '&': rep = "&amp;"; break;
-      case '<': rep = "&lt;"; break;
-      case '>': rep = "&gt;"; break;
-      case '"': rep = attribute ? "&quot;" : nullptr; break;
-      default: break;
+      case '&':
+        rep = "&amp;";
+        break;
+      case '<':
+        rep = "&lt;";
+        break;
+      case '>':
+        rep = "&gt;";
+        break;
+      case '"':
+        rep = attribute ? "&quot;" : nullptr;
+        break;
+      default:
+        break;
     }
     if (rep) {
       out.append(s.data() + run, i - run);
@@ -183,7 +193,9 @@ void append_inner_html(std::string& out, pugi::xml_node node, int depth = 0) {
   for (pugi::xml_node child : node.children()) {
     switch (child.type()) {
       case pugi::node_pcdata:
-      case pugi::node_cdata: append_escaped(out, child.value(), false); break;
+      case pugi::node_cdata:
+        append_escaped(out, child.value(), false);
+        break;
       case pugi::node_element: {
         if (depth > kMaxNestingDepth) break;  // prepare_xml bounds depth; belt and braces
         std::string_view name = split_name(child.name()).local;
@@ -206,7 +218,8 @@ void append_inner_html(std::string& out, pugi::xml_node node, int depth = 0) {
         out += '>';
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
 }
@@ -216,7 +229,8 @@ void append_inner_html(std::string& out, pugi::xml_node node, int depth = 0) {
 std::string inner_text(pugi::xml_node node) {
   pugi::xml_node first = node.first_child();
   if (!first) return {};
-  if (!first.next_sibling() && (first.type() == pugi::node_pcdata || first.type() == pugi::node_cdata))
+  if (!first.next_sibling() &&
+      (first.type() == pugi::node_pcdata || first.type() == pugi::node_cdata))
     return first.value();
   bool has_elements = false;
   for (pugi::xml_node c : node.children()) {
@@ -229,12 +243,15 @@ std::string inner_text(pugi::xml_node node) {
   if (has_elements) {
     append_inner_html(out, node);
   } else {
-    for (pugi::xml_node c : node.children()) out += c.value();
+    for (pugi::xml_node c : node.children())
+      out += c.value();
   }
   return out;
 }
 
-std::string plain_text(std::string_view raw) { return normalize::html_to_text(raw); }
+std::string plain_text(std::string_view raw) {
+  return normalize::html_to_text(raw);
+}
 
 // Atom 0.3 mode="base64"; white space ignored, decoding stops at the first invalid byte.
 std::string decode_base64(std::string_view in) {
@@ -379,9 +396,12 @@ struct Parser {
 
   std::string text_construct_plain(pugi::xml_node node) {
     switch (text_type(node)) {
-      case TextType::text: return normalize::collapse_whitespace(inner_text(node));
-      case TextType::html: return plain_text(inner_text(node));
-      case TextType::xhtml: return plain_text(xhtml_of(node));
+      case TextType::text:
+        return normalize::collapse_whitespace(inner_text(node));
+      case TextType::html:
+        return plain_text(inner_text(node));
+      case TextType::xhtml:
+        return plain_text(xhtml_of(node));
     }
     return {};
   }
@@ -397,12 +417,17 @@ struct Parser {
       case TextType::text: {
         // Atom 0.3 mode="xml" / type="text/plain" with markup children is XHTML in practice.
         bool has_elements = false;
-        for (pugi::xml_node c : node.children()) has_elements |= c.type() == pugi::node_element;
+        for (pugi::xml_node c : node.children())
+          has_elements |= c.type() == pugi::node_element;
         raw = has_elements ? xhtml_of(node) : normalize::escape_html(inner_text(node));
         break;
       }
-      case TextType::html: raw = inner_text(node); break;
-      case TextType::xhtml: raw = xhtml_of(node); break;
+      case TextType::html:
+        raw = inner_text(node);
+        break;
+      case TextType::xhtml:
+        raw = xhtml_of(node);
+        break;
     }
     return html(base_of(node, base), std::move(raw));
   }
@@ -570,7 +595,9 @@ struct Parser {
             });
           }
           break;
-        case Vocab::media: add_media(item, e, s, base); break;
+        case Vocab::media:
+          add_media(item, e, s, base);
+          break;
         case Vocab::itunes:
           if (e.local == "image" && image_from_itunes_.empty()) {
             image_from_itunes_ = url(base, e.node.attribute("href").value());
@@ -578,15 +605,16 @@ struct Parser {
             itunes_author = normalize::collapse_whitespace(inner_text(e.node));
           }
           break;
-        default: break;
+        default:
+          break;
       }
     });
 
     // Podcasts often name their author only for iTunes.
     if (item.authors.empty()) add_unique(item.authors, std::move(itunes_author));
     if (item.link.empty()) item.link = !atom_link.empty() ? atom_link : guid_link;
-    if (item.link.empty() && !rdf_about.empty() && (rdf_about.starts_with("http://") ||
-                                                    rdf_about.starts_with("https://")))
+    if (item.link.empty() && !rdf_about.empty() &&
+        (rdf_about.starts_with("http://") || rdf_about.starts_with("https://")))
       item.link = url(base, rdf_about);
     item.id = !guid.empty() ? guid : !rdf_about.empty() ? rdf_about : item.link;
     item.published = pub_date ? pub_date : dc_date ? dc_date : issued ? issued : created;
@@ -635,7 +663,8 @@ struct Parser {
               feed.hints.ttl = std::chrono::minutes(*m);
           } else if (e.local == "skipHours") {
             for_each_child(e.node, s, [&](const Element& h, const Scope&) {
-              if (auto v = number(inner_text(h.node)); v && h.local == "hour" && *v >= 0 && *v <= 24)
+              if (auto v = number(inner_text(h.node));
+                  v && h.local == "hour" && *v >= 0 && *v <= 24)
                 feed.hints.skip_hours.push_back(static_cast<int>(*v % 24));
             });
           } else if (e.local == "skipDays") {
@@ -669,16 +698,19 @@ struct Parser {
             atom_updated = date(e.node);
           }
           break;
-        case Vocab::sy: parse_sy(e); break;
-        default: break;
+        case Vocab::sy:
+          parse_sy(e);
+          break;
+        default:
+          break;
       }
     });
     if (feed.link.empty()) feed.link = atom_link;
     if (!feed.updated) {
-      feed.updated = last_build   ? last_build
-                     : pub_date   ? pub_date
-                     : dc_date    ? dc_date
-                                  : atom_updated;
+      feed.updated = last_build ? last_build
+                     : pub_date ? pub_date
+                     : dc_date  ? dc_date
+                                : atom_updated;
     }
   }
 
@@ -695,7 +727,10 @@ struct Parser {
 
   void finish_sy() {
     static constexpr std::array<std::pair<std::string_view, std::int64_t>, 5> kPeriods = {
-        {{"hourly", 3600}, {"daily", 86400}, {"weekly", 604800}, {"monthly", 2592000},
+        {{"hourly", 3600},
+         {"daily", 86400},
+         {"weekly", 604800},
+         {"monthly", 2592000},
          {"yearly", 31536000}}};
     for (auto [name, seconds] : kPeriods) {
       if (ieq(sy_period_, name))
@@ -756,9 +791,9 @@ struct Parser {
             } else if (rel.empty() && first_link.empty()) {
               first_link = std::move(href);
             } else if (rel == "enclosure") {
-              add_enclosure(item, {std::move(href),
-                                   std::string(trim(e.node.attribute("type").value())),
-                                   number(e.node.attribute("length").value())});
+              add_enclosure(item,
+                            {std::move(href), std::string(trim(e.node.attribute("type").value())),
+                             number(e.node.attribute("length").value())});
             }
           } else if (e.local == "published") {
             item.published = date(e.node);
@@ -793,12 +828,15 @@ struct Parser {
         case Vocab::dcterms:
           if (e.local == "modified" && !item.updated) item.updated = date(e.node);
           break;
-        case Vocab::media: add_media(item, e, s, base); break;
+        case Vocab::media:
+          add_media(item, e, s, base);
+          break;
         case Vocab::itunes:
           if (e.local == "image" && image_from_itunes_.empty())
             image_from_itunes_ = url(base, e.node.attribute("href").value());
           break;
-        default: break;
+        default:
+          break;
       }
     });
     if (item.link.empty()) item.link = std::move(first_link);
@@ -811,7 +849,7 @@ struct Parser {
   void parse_atom(pugi::xml_node root, const Scope& scope, std::string_view uri) {
     feed.format = same_namespace(uri, ns::kAtom10)   ? model::FeedFormat::atom10
                   : same_namespace(uri, ns::kAtom03) ? model::FeedFormat::atom03
-                                       : model::FeedFormat::atom;
+                                                     : model::FeedFormat::atom;
     if (feed.format == model::FeedFormat::atom && trim(root.attribute("version").value()) == "0.3")
       feed.format = model::FeedFormat::atom03;
     atom_uri = uri;
@@ -880,7 +918,8 @@ std::string innermost_open_element(std::string_view text) {
       const bool closing = rest.starts_with("</");
       std::size_t name_start = i + (closing ? 2 : 1);
       std::size_t j = name_start;
-      while (j < text.size() && !std::strchr(" \t\r\n/>", text[j])) ++j;
+      while (j < text.size() && !std::strchr(" \t\r\n/>", text[j]))
+        ++j;
       std::string_view name = text.substr(name_start, j - name_start);
       char quote = 0;
       for (; j < text.size(); ++j) {
@@ -906,7 +945,8 @@ std::string innermost_open_element(std::string_view text) {
 }
 
 bool only_space_after(std::string_view text, std::size_t offset) {
-  return offset >= text.size() || text.find_first_not_of(" \t\r\n", offset) == std::string_view::npos;
+  return offset >= text.size() ||
+         text.find_first_not_of(" \t\r\n", offset) == std::string_view::npos;
 }
 
 }  // namespace
@@ -984,7 +1024,8 @@ Result<ParsedFeed> parse_xml_feed(std::string_view utf8, std::string_view docume
                      ">, not <rss>, <rdf:RDF> or <feed>",
                  line, column};
   }
-  if (p.feed.language.empty()) p.feed.language = std::string(trim(root.attribute("xml:lang").value()));
+  if (p.feed.language.empty())
+    p.feed.language = std::string(trim(root.attribute("xml:lang").value()));
   // PHP notices and similar junk after the document: pugixml reads them as more top-level
   // elements; we ignore them, and say so.
   if (pugi::xml_node extra = root.next_sibling(); extra && result) {

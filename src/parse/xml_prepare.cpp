@@ -124,8 +124,8 @@ class Preparer {
       if (skipped.starts_with("\xEF\xBB\xBF")) skipped.remove_prefix(3);  // a BOM is no text
       const bool blank = skipped.find_first_not_of(" \t\r\n") == kNpos;
       const char* what = is_declaration(i) ? "the XML declaration" : "the root element";
-      result_.warnings.push_back({1, std::string(blank ? "white space" : "text") + " before " +
-                                         what + " removed"});
+      result_.warnings.push_back(
+          {1, std::string(blank ? "white space" : "text") + " before " + what + " removed"});
     }
     out_.reserve(n_ - i + (n_ - i) / 32 + 64);
 

@@ -70,7 +70,8 @@ TEST_CASE("atom:link rel=self in an RSS channel is not the site link") {
 }
 
 TEST_CASE("xml:base is inherited and chained, for links and for URLs inside content") {
-  auto p = parse_ok(R"(<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://example.com/blog/">
+  auto p =
+      parse_ok(R"(<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://example.com/blog/">
   <entry xml:base="2020/">
     <id>tag:example.com,2020:1</id><title>T</title>
     <link href="post.html"/>
@@ -83,21 +84,24 @@ TEST_CASE("xml:base is inherited and chained, for links and for URLs inside cont
 }
 
 TEST_CASE("without any base a relative link stays relative") {
-  auto p = parse_ok(R"(<rss version="2.0"><channel><item><link>/p/1</link></item></channel></rss>)");
+  auto p =
+      parse_ok(R"(<rss version="2.0"><channel><item><link>/p/1</link></item></channel></rss>)");
   REQUIRE(p.feed.items.size() == 1);
   CHECK(p.feed.items[0].link == "/p/1");
   CHECK(p.feed.items[0].id == "/p/1");
 }
 
 TEST_CASE("the document URL resolves relative links") {
-  auto p = parse_ok(R"(<rss version="2.0"><channel><link>/</link><item><link>p/1</link></item></channel></rss>)",
-                    "https://example.com/feeds/rss.xml");
+  auto p = parse_ok(
+      R"(<rss version="2.0"><channel><link>/</link><item><link>p/1</link></item></channel></rss>)",
+      "https://example.com/feeds/rss.xml");
   CHECK(p.feed.link == "https://example.com/");
   CHECK(p.feed.items[0].link == "https://example.com/feeds/p/1");
 }
 
 TEST_CASE("Atom xhtml content is serialised without its wrapping div and prefixes") {
-  auto p = parse_ok(R"(<feed xmlns="http://www.w3.org/2005/Atom" xmlns:h="http://www.w3.org/1999/xhtml">
+  auto p =
+      parse_ok(R"(<feed xmlns="http://www.w3.org/2005/Atom" xmlns:h="http://www.w3.org/1999/xhtml">
   <entry><id>1</id>
     <title type="xhtml"><h:div>Fish &amp; <h:b>chips</h:b></h:div></title>
     <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>One<br/>two &lt;3</p></div></content>
@@ -179,7 +183,8 @@ TEST_CASE("an empty document is refused") {
 
 TEST_CASE("nesting deeper than the limit is refused before DOM work") {
   std::string doc = "<rss version=\"2.0\"><channel><item><description>";
-  for (int i = 0; i < feedmerge::parse::kMaxNestingDepth + 10; ++i) doc += "<b>";
+  for (int i = 0; i < feedmerge::parse::kMaxNestingDepth + 10; ++i)
+    doc += "<b>";
   auto r = parse_feed(ParseInput{doc, {}, {}});
   REQUIRE(!r);
   CHECK(r.error().kind == ErrorKind::too_deep);
@@ -253,7 +258,8 @@ TEST_CASE("guid rules: isPermaLink=false is never the link; a permalink guid is"
 }
 
 TEST_CASE("unreadable dates are null with a warning naming the line") {
-  auto p = parse_ok("<rss version=\"2.0\"><channel>\n<item>\n<pubDate>Tuesday</pubDate></item></channel></rss>");
+  auto p = parse_ok(
+      "<rss version=\"2.0\"><channel>\n<item>\n<pubDate>Tuesday</pubDate></item></channel></rss>");
   CHECK(!p.feed.items[0].published);
   REQUIRE(p.warnings.size() == 1);
   CHECK(p.warnings[0].line == 3);
