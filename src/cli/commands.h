@@ -18,5 +18,6 @@ struct Command {
 using Commands = std::vector<Command>;
 
 void add_parse_command(CLI::App& app, Commands& commands);
+void add_config_commands(CLI::App& app, Commands& commands);
 
 }  // namespace feedmerge::cli

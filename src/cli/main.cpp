@@ -1,7 +1,7 @@
 // The feedmerge command line: parses arguments and runs one subcommand (src/cli/*_command.cpp).
 // Each subcommand reports its own errors once, as SOURCE:LINE:COLUMN: error: WHAT.
-#include <CLI/CLI.hpp>
 #include <curl/curl.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 
@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
 
   feedmerge::cli::Commands commands;
   feedmerge::cli::add_parse_command(app, commands);
+  feedmerge::cli::add_config_commands(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,48 @@
+// Subscription lists in and out of the config file: OPML 1.0/2.0 to [[feed]] tables
+// (`import-opml`), the configured feeds to OPML 2.0 (`export-opml`), and appending feeds to
+// a config file without touching what it already says. Pure except append_feeds_to_config.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "feedmerge/config/config.h"
+#include "feedmerge/error.h"
+
+namespace feedmerge::config {
+
+// The feeds of an OPML subscription list, in document order. An <outline> with an xmlUrl is a
+// feed (title: its title, else its text); one without is a folder, and the folders around a
+// feed give its category, joined with "/" ("News/Linux"); a feed outside any folder takes the
+// first entry of its OPML 2.0 `category` attribute. feed: URLs become http(s). FeedConfig::line
+// is the outline's line. Outlines that cannot be subscribed to (not http or https, or listed
+// twice) are left out with a warning when `warnings` is given. ErrorKind::invalid_input, with
+// a position, when the bytes are not OPML.
+Result<std::vector<FeedConfig>> parse_opml(std::string_view bytes,
+                                           std::vector<Warning>* warnings = nullptr);
+
+// The [[feed]] tables for `feeds`, keys left at their defaults omitted, a blank line between
+// tables. "" for no feeds.
+std::string feeds_to_toml(const std::vector<FeedConfig>& feeds);
+
+// OPML 2.0 listing every configured feed (disabled ones too); categories become nested folder
+// outlines in the order they first appear.
+std::string config_to_opml(const Config& config);
+
+struct AppendResult {
+  std::string backup_path;  // "" when nothing was appended (and nothing written)
+  std::size_t appended = 0;
+  std::size_t skipped = 0;  // already configured, or given twice
+};
+
+// Appends [[feed]] tables for the `feeds` whose URL the config file does not list yet. The
+// file's text is kept byte for byte (comments and all) and the tables are added after it; the
+// result is checked with parse_config before anything is written; the old text is saved to a
+// backup (see AppendResult), then the file is replaced atomically. The config must be valid
+// to start with: its errors are returned as they are.
+Result<AppendResult> append_feeds_to_config(const std::string& config_path,
+                                            const std::vector<FeedConfig>& feeds);
+
+}  // namespace feedmerge::config

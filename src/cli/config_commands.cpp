@@ -1,0 +1,124 @@
+// The config file's subcommands: `check-config`, `import-opml` and `export-opml`. Errors are
+// printed once, as FILE:LINE:COLUMN: MESSAGE (FILE: MESSAGE when there is no position).
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "feedmerge/config/config.h"
+#include "feedmerge/config/opml.h"
+#include "feedmerge/fetch/read_source.h"
+
+namespace feedmerge::cli {
+namespace {
+
+void print_error(const std::string& file, const Error& error) {
+  std::cerr << file << ':';
+  if (error.line > 0) std::cerr << error.line << ':' << error.column << ':';
+  std::cerr << ' ' << error.message << '\n';
+}
+
+std::string count(std::size_t n, std::string_view noun) {
+  return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
+}
+
+int print_stdout(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+int run_check_config(const std::string& config_path) {
+  const config::ConfigCheck check = config::check_config_file(config_path);
+  if (!check.errors.empty()) {
+    for (const Error& error : check.errors)
+      print_error(config_path, error);
+    return 1;
+  }
+  std::cout << config_path << ": ok (" << count(check.config.feeds.size(), "feed") << ", "
+            << count(check.config.outputs.size(), "output") << ")\n";
+  return 0;
+}
+
+struct ImportArgs {
+  std::string opml;
+  std::string config_path;
+  bool append = false;
+};
+
+int run_import_opml(const ImportArgs& args) {
+  auto document = fetch::read_source(args.opml);
+  if (!document) {
+    print_error(args.opml, document.error());
+    return 1;
+  }
+  std::vector<Warning> warnings;
+  auto feeds = config::parse_opml(document->bytes, &warnings);
+  if (!feeds) {
+    print_error(args.opml, feeds.error());
+    return 1;
+  }
+  for (const Warning& warning : warnings) {
+    std::cerr << args.opml << ':' << warning.line << ": warning: " << warning.message << '\n';
+  }
+  if (!args.append) return print_stdout(config::feeds_to_toml(*feeds));
+
+  auto appended = config::append_feeds_to_config(args.config_path, *feeds);
+  if (!appended) {
+    print_error(args.config_path, appended.error());
+    return 1;
+  }
+  std::cout << args.config_path << ": appended " << count(appended->appended, "feed");
+  if (appended->skipped > 0) std::cout << ", skipped " << appended->skipped << " already listed";
+  if (!appended->backup_path.empty()) std::cout << "; the old file is " << appended->backup_path;
+  std::cout << '\n';
+  return 0;
+}
+
+int run_export_opml(const std::string& config_path) {
+  auto loaded = config::load_config(config_path);
+  if (!loaded) {
+    print_error(config_path, loaded.error());
+    return 1;
+  }
+  return print_stdout(config::config_to_opml(*loaded));
+}
+
+CLI::Option* add_config_option(CLI::App* app, std::string& path) {
+  path = std::string(config::kDefaultConfigPath);
+  return app->add_option("--config", path, "The config file")->capture_default_str();
+}
+
+}  // namespace
+
+void add_config_commands(CLI::App& app, Commands& commands) {
+  auto check_path = std::make_shared<std::string>();
+  CLI::App* check = app.add_subcommand(
+      "check-config", "Validate the config file without running; print every problem found");
+  add_config_option(check, *check_path);
+  commands.push_back({check, [check_path] { return run_check_config(*check_path); }});
+
+  auto import_args = std::make_shared<ImportArgs>();
+  CLI::App* import = app.add_subcommand(
+      "import-opml",
+      "Print the [[feed]] tables for an OPML subscription list (nested outlines become "
+      "categories), or add them to the config file with --append");
+  import->add_option("FILE", import_args->opml, "An OPML file, - for standard input, or a URL")
+      ->required();
+  add_config_option(import, import_args->config_path)
+      ->description("The config file --append adds to");
+  import->add_flag("--append", import_args->append,
+                   "Add the feeds the config does not list yet to its end, keeping its "
+                   "comments; the old file is kept as FILE.bak (or FILE.bak.N)");
+  commands.push_back({import, [import_args] { return run_import_opml(*import_args); }});
+
+  auto export_path = std::make_shared<std::string>();
+  CLI::App* export_opml =
+      app.add_subcommand("export-opml", "Print the configured feeds as an OPML 2.0 list");
+  add_config_option(export_opml, *export_path);
+  commands.push_back({export_opml, [export_path] { return run_export_opml(*export_path); }});
+}
+
+}  // namespace feedmerge::cli

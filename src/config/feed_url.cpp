@@ -1,0 +1,74 @@
+#include "config/feed_url.h"
+
+#include <boost/url.hpp>
+
+namespace feedmerge::config::detail {
+namespace {
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// file:samples/a.rss -> file:///CONFIG_DIR/samples/a.rss. RFC 3986 resolution ignores the
+// base for a reference that has a scheme, so the path is resolved as a relative reference.
+std::string resolve_relative_file_url(const boost::urls::url_view& ref, std::string_view base_dir) {
+  boost::urls::url base;
+  base.set_scheme("file");
+  base.set_encoded_host("");
+  std::string dir(base_dir);
+  if (dir.empty() || dir.back() != '/') dir += '/';
+  base.set_path(dir);
+  // "./" keeps a first segment holding ':' from reading as a scheme.
+  std::string relative = "./" + std::string(ref.encoded_path());
+  if (ref.has_query()) relative += "?" + std::string(ref.encoded_query());
+  auto parsed = boost::urls::parse_relative_ref(relative);
+  if (!parsed) return std::string(ref.buffer());
+  boost::urls::url resolved;
+  if (!boost::urls::resolve(base, *parsed, resolved)) return std::string(ref.buffer());
+  return std::string(resolved.buffer());
+}
+
+}  // namespace
+
+CheckedFeedUrl check_feed_url(std::string_view url, std::string_view base_dir) {
+  CheckedFeedUrl out;
+  out.url = std::string(url);
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) return out;
+  const std::string scheme = lowercase(parsed->scheme());
+  if (scheme == "http" || scheme == "https") {
+    if (parsed->has_authority() && !parsed->encoded_host().empty()) {
+      out.status = FeedUrlStatus::ok;
+    }
+    return out;
+  }
+  if (scheme != "file") return out;
+  out.is_file = true;
+  if (parsed->has_authority()) {
+    const std::string host = lowercase(parsed->encoded_host());
+    if (!host.empty() && host != "localhost") {
+      out.status = FeedUrlStatus::file_with_host;
+      return out;
+    }
+  }
+  if (parsed->encoded_path().empty()) return out;
+  out.status = FeedUrlStatus::ok;
+  if (!parsed->has_authority() && !parsed->encoded_path().starts_with("/")) {
+    out.url = resolve_relative_file_url(*parsed, base_dir);
+  }
+  return out;
+}
+
+std::string feed_url_key(std::string_view url) {
+  auto parsed = boost::urls::parse_uri_reference(url);
+  if (!parsed) return std::string(url);
+  boost::urls::url normal(*parsed);
+  normal.normalize();
+  return std::string(normal.buffer());
+}
+
+}  // namespace feedmerge::config::detail
