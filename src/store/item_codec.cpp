@@ -1,0 +1,154 @@
+#include "store/item_codec.h"
+
+#include <xxhash.h>
+
+#include <boost/json.hpp>
+
+namespace feedmerge::store::detail {
+namespace {
+
+// Collects length-prefixed fields, then hashes them in one call: simpler than XXH3's
+// streaming state, and items are small enough that the copy does not matter.
+class FieldHasher {
+ public:
+  void add(std::string_view text) {
+    add_number(text.size());
+    buffer_.append(text);
+  }
+  void add(const std::optional<model::Time>& time) {
+    add_number(time ? 1 : 0);
+    if (time) add_number(static_cast<std::uint64_t>(time->time_since_epoch().count()));
+  }
+  void add(const std::optional<std::int64_t>& value) {
+    add_number(value ? 1 : 0);
+    if (value) add_number(static_cast<std::uint64_t>(*value));
+  }
+  void add_number(std::uint64_t value) {
+    for (int shift = 0; shift < 64; shift += 8) {
+      buffer_.push_back(static_cast<char>((value >> shift) & 0xff));
+    }
+  }
+  std::uint64_t digest() const { return XXH3_64bits(buffer_.data(), buffer_.size()); }
+
+ private:
+  std::string buffer_;
+};
+
+Error json_error(std::string_view what, std::string_view text) {
+  return Error{ErrorKind::database, "stored " + std::string(what) +
+                                        " are not valid JSON: " + std::string(text.substr(0, 80))};
+}
+
+}  // namespace
+
+std::string to_hex(std::uint64_t value) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex(16, '0');
+  for (int i = 15; i >= 0; --i) {
+    hex[static_cast<std::size_t>(i)] = kDigits[value & 0xf];
+    value >>= 4;
+  }
+  return hex;
+}
+
+std::string item_key(const model::Item& item) {
+  std::string key;
+  if (!item.id.empty()) {
+    key = item.id;
+  } else if (!item.link.empty()) {
+    key = item.link;
+  } else {
+    FieldHasher hasher;
+    hasher.add(item.title);
+    hasher.add(item.summary);
+    hasher.add(item.content);
+    hasher.add(item.published);
+    return "hash:" + to_hex(hasher.digest());
+  }
+  if (key.size() > kMaxKeyBytes) return "long:" + to_hex(XXH3_64bits(key.data(), key.size()));
+  return key;
+}
+
+std::uint64_t content_hash(const model::Item& item) {
+  FieldHasher hasher;
+  hasher.add(item.title);
+  hasher.add(item.link);
+  hasher.add(item.summary);
+  hasher.add(item.content);
+  hasher.add_number(item.authors.size());
+  for (const auto& author : item.authors)
+    hasher.add(author);
+  hasher.add_number(item.categories.size());
+  for (const auto& category : item.categories)
+    hasher.add(category);
+  hasher.add(item.image);
+  hasher.add_number(item.enclosures.size());
+  for (const auto& enclosure : item.enclosures) {
+    hasher.add(enclosure.url);
+    hasher.add(enclosure.type);
+    hasher.add(enclosure.length);
+  }
+  hasher.add(item.published);
+  hasher.add(item.updated);
+  return hasher.digest();
+}
+
+std::string strings_to_json(const std::vector<std::string>& values) {
+  boost::json::array array;
+  array.reserve(values.size());
+  for (const auto& value : values)
+    array.emplace_back(value);
+  return boost::json::serialize(array);
+}
+
+std::string enclosures_to_json(const std::vector<model::Enclosure>& enclosures) {
+  boost::json::array array;
+  array.reserve(enclosures.size());
+  for (const auto& enclosure : enclosures) {
+    boost::json::object object;
+    object["url"] = enclosure.url;
+    object["type"] = enclosure.type;
+    if (enclosure.length) {
+      object["length"] = *enclosure.length;
+    } else {
+      object["length"] = nullptr;
+    }
+    array.emplace_back(std::move(object));
+  }
+  return boost::json::serialize(array);
+}
+
+Result<std::vector<std::string>> strings_from_json(std::string_view text) {
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(text, ec);
+  if (ec || !value.is_array()) return json_error("lists", text);
+  std::vector<std::string> values;
+  for (const auto& element : value.as_array()) {
+    if (!element.is_string()) return json_error("lists", text);
+    values.emplace_back(element.as_string());
+  }
+  return values;
+}
+
+Result<std::vector<model::Enclosure>> enclosures_from_json(std::string_view text) {
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(text, ec);
+  if (ec || !value.is_array()) return json_error("enclosures", text);
+  std::vector<model::Enclosure> enclosures;
+  for (const auto& element : value.as_array()) {
+    const auto* object = element.if_object();
+    if (object == nullptr) return json_error("enclosures", text);
+    const auto* url = object->if_contains("url");
+    const auto* type = object->if_contains("type");
+    const auto* length = object->if_contains("length");
+    if (url == nullptr || !url->is_string() || type == nullptr || !type->is_string()) {
+      return json_error("enclosures", text);
+    }
+    model::Enclosure enclosure{std::string(url->as_string()), std::string(type->as_string()), {}};
+    if (length != nullptr && length->is_int64()) enclosure.length = length->as_int64();
+    enclosures.push_back(std::move(enclosure));
+  }
+  return enclosures;
+}
+
+}  // namespace feedmerge::store::detail

@@ -1,0 +1,163 @@
+#include "store/schema.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <array>
+
+namespace feedmerge::store::detail {
+namespace {
+
+// Version 1. Times are INTEGER unix seconds (UTC). STRICT tables make a wrongly typed bind
+// an error instead of a silently stored string.
+//
+// - feeds: one row per configured URL (its identity; a held permanent redirect changes
+//   fetch_url, never url) with the HTTP and scheduling state that must survive a restart.
+// - items: keyed by (feed_id, key), see item_codec.h. Authors, categories and enclosures are
+//   JSON text: they are always read and written with their item and never queried alone, so
+//   one row per item keeps a 1,000-item poll at one statement per item. `published` is the
+//   date we use (the feed's, or first_seen when missing or far in the future, flagged by
+//   published_estimated).
+//   There is no story_id yet on purpose: migration 2 adds it together with the stories table
+//   as `ALTER TABLE items ADD COLUMN story_id INTEGER REFERENCES stories(id) ON DELETE SET
+//   NULL`, which SQLite allows for a nullable column, so the foreign key comes for free
+//   instead of needing a table rebuild (tests/store/schema_test.cpp runs that step).
+// - tombstones: the keys retention removed, so that an item the feed still lists is not
+//   stored again and shown as new. last_seen is when a poll last saw the key in the document;
+//   prune() drops tombstones nobody has listed for a long time.
+constexpr std::string_view kVersion1 = R"sql(
+PRAGMA application_id = 1179472455;
+
+CREATE TABLE feeds (
+  id INTEGER PRIMARY KEY,
+  url TEXT NOT NULL UNIQUE,
+  fetch_url TEXT NOT NULL DEFAULT '',
+  title TEXT NOT NULL DEFAULT '',
+  link TEXT NOT NULL DEFAULT '',
+  etag TEXT NOT NULL DEFAULT '',
+  last_modified TEXT NOT NULL DEFAULT '',
+  body_hash TEXT NOT NULL DEFAULT '',
+  next_poll INTEGER,
+  interval_seconds INTEGER,
+  last_attempt INTEGER,
+  last_success INTEGER,
+  failing_since INTEGER,
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  last_status INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+  disabled_reason TEXT NOT NULL DEFAULT '',
+  pending_redirect TEXT NOT NULL DEFAULT '',
+  pending_redirect_polls INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE items (
+  id INTEGER PRIMARY KEY,
+  feed_id INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  guid TEXT NOT NULL DEFAULT '',
+  title TEXT NOT NULL DEFAULT '',
+  link TEXT NOT NULL DEFAULT '',
+  summary TEXT NOT NULL DEFAULT '',
+  content TEXT NOT NULL DEFAULT '',
+  authors TEXT NOT NULL DEFAULT '[]',
+  categories TEXT NOT NULL DEFAULT '[]',
+  image TEXT NOT NULL DEFAULT '',
+  enclosures TEXT NOT NULL DEFAULT '[]',
+  published INTEGER NOT NULL,
+  published_estimated INTEGER NOT NULL DEFAULT 0 CHECK (published_estimated IN (0, 1)),
+  updated INTEGER,
+  first_seen INTEGER NOT NULL,
+  changed_at INTEGER,
+  content_hash INTEGER NOT NULL,
+  UNIQUE (feed_id, key)
+) STRICT;
+CREATE INDEX items_by_feed_first_seen ON items (feed_id, first_seen);
+CREATE INDEX items_by_first_seen ON items (first_seen);
+CREATE INDEX items_by_published ON items (published);
+
+CREATE TABLE tombstones (
+  feed_id INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  removed_at INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  PRIMARY KEY (feed_id, key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX tombstones_by_last_seen ON tombstones (last_seen);
+)sql";
+
+constexpr std::array<std::string_view, 1> kMigrations = {kVersion1};
+
+static_assert(kApplicationId == 1179472455, "kVersion1 spells the application id in decimal");
+
+Error schema_error(const std::string& path, const std::string& what) {
+  return Error{ErrorKind::database, path + ": " + what};
+}
+
+int read_version(SQLite::Database& db) {
+  return db.execAndGet("PRAGMA user_version").getInt();
+}
+
+}  // namespace
+
+std::span<const std::string_view> migrations() {
+  return kMigrations;
+}
+
+Result<int> check_schema(SQLite::Database& db, const std::string& path,
+                         std::span<const std::string_view> migrations) {
+  try {
+    const int latest = static_cast<int>(migrations.size());
+    const int version = read_version(db);
+    const int application_id = db.execAndGet("PRAGMA application_id").getInt();
+    if (application_id != 0 && application_id != kApplicationId) {
+      return schema_error(path, "not a feedmerge database (its application_id is " +
+                                    std::to_string(application_id) + "); refusing to touch it");
+    }
+    if (version > latest) {
+      return schema_error(path, "database schema version " + std::to_string(version) +
+                                    " is newer than this feedmerge supports (" +
+                                    std::to_string(latest) + "); refusing to touch it");
+    }
+    if (application_id == 0) {
+      const auto objects = db.execAndGet("SELECT count(*) FROM sqlite_schema").getInt64();
+      if (version != 0 || objects != 0) {
+        return schema_error(path,
+                            "not a feedmerge database (it already holds other data); "
+                            "refusing to touch it");
+      }
+    }
+    return version;
+  } catch (const std::exception& e) {
+    return schema_error(path, e.what());
+  }
+}
+
+Result<void> migrate(SQLite::Database& db, const std::string& path,
+                     std::span<const std::string_view> migrations) {
+  const int latest = static_cast<int>(migrations.size());
+  int version = 0;
+  try {
+    for (;;) {
+      SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
+      version = read_version(db);
+      if (version >= latest) break;  // the transaction rolls back: nothing was written
+      db.exec(std::string(migrations[static_cast<std::size_t>(version)]));
+      db.exec("PRAGMA user_version = " + std::to_string(version + 1));
+      transaction.commit();
+    }
+    if (version > latest) {
+      return schema_error(path, "database schema version " + std::to_string(version) +
+                                    " is newer than this feedmerge supports (" +
+                                    std::to_string(latest) + "); refusing to touch it");
+    }
+    return {};
+  } catch (const std::exception& e) {
+    return schema_error(path, "migrating the database schema from version " +
+                                  std::to_string(version) + " to " + std::to_string(version + 1) +
+                                  " failed: " + e.what());
+  }
+}
+
+}  // namespace feedmerge::store::detail

@@ -1,0 +1,104 @@
+#include "store/schema.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <doctest/doctest.h>
+
+#include <array>
+#include <string>
+#include <string_view>
+
+#include "feedmerge/store/store.h"
+#include "store/temp_folder.h"
+
+namespace {
+
+using feedmerge::store::detail::check_schema;
+using feedmerge::store::detail::migrate;
+using feedmerge::store::detail::migrations;
+using feedmerge::test::TempFolder;
+
+int user_version(SQLite::Database& db) {
+  return db.execAndGet("PRAGMA user_version").getInt();
+}
+
+// The shape the stories issue is expected to take: a table, and items.story_id pointing at it.
+constexpr std::string_view kStoriesStep = R"sql(
+CREATE TABLE stories (
+  id INTEGER PRIMARY KEY,
+  first_seen INTEGER NOT NULL,
+  last_updated INTEGER NOT NULL,
+  representative_item_id INTEGER REFERENCES items (id) ON DELETE SET NULL
+) STRICT;
+ALTER TABLE items ADD COLUMN story_id INTEGER REFERENCES stories (id) ON DELETE SET NULL;
+CREATE INDEX items_by_story ON items (story_id);
+)sql";
+
+}  // namespace
+
+TEST_CASE("the migration list matches kSchemaVersion") {
+  CHECK(migrations().size() == static_cast<std::size_t>(feedmerge::store::kSchemaVersion));
+}
+
+TEST_CASE("migrations run from an empty file to the latest version, one step at a time") {
+  TempFolder folder;
+  SQLite::Database db(folder.file("feedmerge.db"), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  const std::array<std::string_view, 2> steps = {
+      "PRAGMA application_id = 1179472455; CREATE TABLE a (x INTEGER)",
+      "ALTER TABLE a ADD COLUMN y INTEGER",
+  };
+  REQUIRE(check_schema(db, "feedmerge.db", steps).value() == 0);
+  REQUIRE(migrate(db, "feedmerge.db", steps).has_value());
+  CHECK(user_version(db) == 2);
+  db.exec("INSERT INTO a (x, y) VALUES (1, 2)");
+  // Running again is a no-op.
+  REQUIRE(migrate(db, "feedmerge.db", steps).has_value());
+  CHECK(user_version(db) == 2);
+}
+
+TEST_CASE("a failing migration step rolls back and leaves the previous version") {
+  TempFolder folder;
+  SQLite::Database db(folder.file("feedmerge.db"), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  const std::array<std::string_view, 2> steps = {
+      "PRAGMA application_id = 1179472455; CREATE TABLE a (x INTEGER)",
+      "CREATE TABLE b (x INTEGER); INSERT INTO no_such_table VALUES (1)",
+  };
+  auto migrated = migrate(db, "feedmerge.db", steps);
+  REQUIRE(!migrated.has_value());
+  CHECK(migrated.error().kind == feedmerge::ErrorKind::database);
+  CHECK(migrated.error().message.starts_with(
+      "feedmerge.db: migrating the database schema from version 1 to 2 failed: "));
+  CHECK(user_version(db) == 1);
+  CHECK(db.tableExists("a"));
+  CHECK(!db.tableExists("b"));  // the half-done step left nothing behind
+}
+
+TEST_CASE("a stories migration adds story_id with a foreign key to a version 1 database") {
+  TempFolder folder;
+  const auto path = folder.file("feedmerge.db");
+  {
+    auto store = feedmerge::store::Store::open(path);
+    REQUIRE(store.has_value());
+    auto feed = (*store)->ensure_feed("https://example.com/feed.xml");
+    REQUIRE(feed.has_value());
+    feedmerge::model::Feed document;
+    document.items.resize(1);
+    document.items[0].id = "a";
+    REQUIRE((*store)->record_poll(*feed, &document, feedmerge::model::Time{}).has_value());
+  }
+  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  db.exec("PRAGMA foreign_keys = ON");
+  std::vector<std::string_view> steps(migrations().begin(), migrations().end());
+  steps.push_back(kStoriesStep);
+  REQUIRE(migrate(db, path, steps).has_value());
+  CHECK(user_version(db) == 2);
+  CHECK(db.execAndGet("SELECT count(*) FROM items WHERE story_id IS NULL").getInt() == 1);
+  db.exec(
+      "INSERT INTO stories (id, first_seen, last_updated, representative_item_id) "
+      "VALUES (7, 0, 0, 1)");
+  db.exec("UPDATE items SET story_id = 7");
+  CHECK_THROWS(db.exec("UPDATE items SET story_id = 8"));  // no such story
+  db.exec("DELETE FROM stories");
+  CHECK(db.execAndGet("SELECT count(*) FROM items WHERE story_id IS NULL").getInt() == 1);
+  CHECK(db.execAndGet("PRAGMA integrity_check").getString() == "ok");
+}
