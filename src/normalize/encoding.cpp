@@ -388,11 +388,16 @@ std::string plural(std::size_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
-DecodedText decode_utf8(std::string_view bytes, const Utf8Scan& scan) {
+// `borrow`: valid input is not copied; `borrowed` points at it instead (see DecodedText).
+DecodedText decode_utf8(std::string_view bytes, const Utf8Scan& scan, bool borrow = false) {
   DecodedText out;
   out.encoding = kUtf8;
   if (scan.valid()) {
-    out.utf8.assign(bytes.data(), bytes.size());
+    if (borrow) {
+      out.borrowed = bytes;
+    } else {
+      out.utf8.assign(bytes.data(), bytes.size());
+    }
     return out;
   }
   out.utf8 = make_valid_utf8(bytes);
@@ -458,11 +463,11 @@ bool mostly_utf8(const Utf8Scan& scan) {
 // Bytes that nothing declares, or whose declaration we could not use: UTF-8 when they are
 // (mostly) UTF-8, else `fallback`. `why`, when not empty, is the warning for the latter.
 DecodedText decode_undeclared(Bytes& bytes, const Encoding& fallback, std::vector<Warning> notes,
-                              std::string_view why) {
+                              std::string_view why, bool borrow = false) {
   const Utf8Scan& scan = bytes.scan();
   DecodedText out;
   if (mostly_utf8(scan)) {
-    out = decode_utf8(bytes.view(), scan);
+    out = decode_utf8(bytes.view(), scan, borrow);
   } else {
     out = decode_with(bytes.view(), fallback);
     if (!why.empty()) {
@@ -552,7 +557,7 @@ std::string make_valid_utf8(std::string_view bytes, std::size_t* replaced) {
 
 namespace {
 
-DecodedText decode_xml_bytes(std::string_view input, std::string_view content_type) {
+DecodedText decode_xml_bytes(std::string_view input, std::string_view content_type, bool borrow) {
   Bytes bytes(input);
 
   // 1. A byte order mark is the most reliable signal there is (RFC 7303 section 4.3).
@@ -623,7 +628,7 @@ DecodedText decode_xml_bytes(std::string_view input, std::string_view content_ty
   const auto fallback_name = [&] { return mostly_utf8(bytes.scan()) ? kUtf8 : kWindows1252; };
   if (!encoding) {
     notes.push_back({label_line, "unknown " + where + "; read as " + std::string(fallback_name())});
-    return decode_undeclared(bytes, windows_1252(), std::move(notes), "");
+    return decode_undeclared(bytes, windows_1252(), std::move(notes), "", borrow);
   }
 
   // A legacy label on bytes that are entirely valid UTF-8 with non-ASCII: the label is stale
@@ -653,18 +658,18 @@ DecodedText decode_xml_bytes(std::string_view input, std::string_view content_ty
     // The bytes have no zero bytes where UTF-16/32 markup would: the label is wrong.
     notes.push_back({label_line, where + " but the bytes are not " + encoding->name + "; read as " +
                                      std::string(fallback_name())});
-    return decode_undeclared(bytes, windows_1252(), std::move(notes), "");
+    return decode_undeclared(bytes, windows_1252(), std::move(notes), "", borrow);
   }
 
   if (encoding->family == Family::utf8) {
-    DecodedText out = decode_utf8(input, bytes.scan());
+    DecodedText out = decode_utf8(input, bytes.scan(), borrow);
     prepend(out.warnings, std::move(notes));
     return out;
   }
 
   if (stale_legacy_label) {
     notes.push_back({label_line, where + " but the bytes are UTF-8; read as utf-8"});
-    DecodedText out = decode_utf8(input, bytes.scan());
+    DecodedText out = decode_utf8(input, bytes.scan(), borrow);
     prepend(out.warnings, std::move(notes));
     return out;
   }
@@ -709,7 +714,15 @@ DecodedText without_bom(DecodedText decoded) {
 }  // namespace
 
 DecodedText decode_xml(std::string_view bytes, std::string_view content_type) {
-  return without_bom(decode_xml_bytes(bytes, content_type));
+  return without_bom(decode_xml_bytes(bytes, content_type, false));
+}
+
+DecodedText decode_xml_borrowing(std::string_view bytes, std::string_view content_type) {
+  DecodedText out = decode_xml_bytes(bytes, content_type, true);
+  if (out.borrowed.data() == nullptr) return without_bom(std::move(out));
+  while (out.borrowed.starts_with("\xEF\xBB\xBF"))
+    out.borrowed.remove_prefix(3);
+  return out;
 }
 
 DecodedText decode_json(std::string_view bytes, std::string_view content_type) {

@@ -31,7 +31,6 @@ constexpr std::string_view kDc = "http://purl.org/dc/elements/1.1/";
 constexpr std::string_view kDc10 = "http://purl.org/dc/elements/1.0/";
 constexpr std::string_view kDcTerms = "http://purl.org/dc/terms/";
 constexpr std::string_view kMedia = "http://search.yahoo.com/mrss/";
-constexpr std::string_view kMediaNoSlash = "http://search.yahoo.com/mrss";
 constexpr std::string_view kItunes = "http://www.itunes.com/dtds/podcast-1.0.dtd";
 constexpr std::string_view kSy = "http://purl.org/rss/1.0/modules/syndication/";
 constexpr std::string_view kXhtml = "http://www.w3.org/1999/xhtml";
@@ -302,25 +301,37 @@ std::string author_name(std::string_view raw) {
   return text;
 }
 
+// Where each line starts, taken before pugixml parses in place (and so rewrites the text):
+// node offsets then still map to the lines of the document.
+class LineIndex {
+ public:
+  LineIndex(std::string_view text, int line_shift) : line_shift_(line_shift) {
+    for (auto i = text.find('\n'); i != std::string_view::npos; i = text.find('\n', i + 1))
+      newlines_.push_back(i);
+  }
+  // 1-based line and column of a byte offset, in the original document's lines.
+  std::pair<int, int> position(std::size_t offset) const {
+    auto it = std::lower_bound(newlines_.begin(), newlines_.end(), offset);
+    const std::size_t line_start = it == newlines_.begin() ? 0 : *std::prev(it) + 1;
+    return {static_cast<int>(it - newlines_.begin()) + 1 + line_shift_,
+            static_cast<int>(offset - line_start) + 1};
+  }
+
+ private:
+  std::vector<std::size_t> newlines_;
+  int line_shift_ = 0;
+};
+
 struct Parser {
   std::string_view document_url;
   std::string_view atom_uri;  // the namespace Atom elements use here ("" for a bare <feed>)
   std::vector<Warning> warnings;
-  const PreparedXml* prepared = nullptr;
-  std::vector<std::size_t> newlines;  // filled on first use
+  const LineIndex* lines = nullptr;
   model::Feed feed;
 
-  int line_of(pugi::xml_node node) {
+  int line_of(pugi::xml_node node) const {
     const std::ptrdiff_t offset = node.offset_debug();
-    if (offset < 0) return 0;
-    if (newlines.empty()) {
-      const std::string& text = prepared->text;
-      for (std::size_t i = text.find('\n'); i != std::string::npos; i = text.find('\n', i + 1))
-        newlines.push_back(i);
-      newlines.push_back(text.size() + 1);  // sentinel so that the vector is never empty
-    }
-    auto it = std::lower_bound(newlines.begin(), newlines.end(), static_cast<std::size_t>(offset));
-    return static_cast<int>(it - newlines.begin()) + 1 + prepared->lines_removed_before_root;
+    return offset < 0 ? 0 : lines->position(static_cast<std::size_t>(offset)).first;
   }
 
   void warn(pugi::xml_node node, std::string message) {
@@ -671,7 +682,8 @@ struct Parser {
             static constexpr std::array<std::string_view, 7> kDays = {
                 "sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"};
             for_each_child(e.node, s, [&](const Element& d, const Scope&) {
-              std::string_view day = trim(inner_text(d.node));
+              const std::string text = inner_text(d.node);
+              const std::string_view day = trim(text);
               for (std::size_t i = 0; i < kDays.size(); ++i)
                 if (d.local == "day" && ieq(day, kDays[i]))
                   feed.hints.skip_days.push_back(static_cast<int>(i));
@@ -957,17 +969,19 @@ Result<ParsedFeed> parse_xml_feed(std::string_view utf8, std::string_view docume
   if (!prepared) return prepared.error();
   warnings.insert(warnings.end(), std::make_move_iterator(prepared->warnings.begin()),
                   std::make_move_iterator(prepared->warnings.end()));
-  const std::string& text = prepared->text;
-  const int line_shift = prepared->lines_removed_before_root;
+  std::string& text = prepared->text;
 
   if (only_space_after(utf8, 0)) return Error{ErrorKind::invalid_input, "empty document", 1, 1};
 
+  const LineIndex lines(text, prepared->lines_removed_before_root);
+  const std::size_t content_end = text.find_last_not_of(" \t\r\n") + 1;
   pugi::xml_document doc;
-  // pugixml parses in place into a buffer it owns; DOCTYPE, PIs and comments are skipped (and
-  // prepare_xml already removed any DOCTYPE, so no entity is ever defined).
+  // In place, on the buffer prepare_xml made for us: no third copy of the document. DOCTYPE,
+  // PIs and comments are skipped (prepare_xml already removed any DOCTYPE, so no entity is
+  // ever defined).
   const unsigned options = pugi::parse_default & ~pugi::parse_doctype;
   pugi::xml_parse_result result =
-      doc.load_buffer(text.data(), text.size(), options, pugi::encoding_utf8);
+      doc.load_buffer_inplace(text.data(), text.size(), options, pugi::encoding_utf8);
   pugi::xml_node root = doc.document_element();
   if (!root) {
     // Positions in the original text: prepare_xml may have dropped all of it as junk.
@@ -977,28 +991,27 @@ Result<ParsedFeed> parse_xml_feed(std::string_view utf8, std::string_view docume
   if (!result) {
     const auto offset = static_cast<std::size_t>(result.offset);
     // pugixml keeps everything parsed before the error: a truncated or damaged tail still
-    // leaves the items before it, which is what a reader wants.
-    std::string open = only_space_after(text, offset + 1) ? innermost_open_element(text) : "";
+    // leaves the items before it, which is what a reader wants. (`text` is pugixml's now, so
+    // the open element is looked for in the decoded document.)
+    std::string open = offset + 1 >= content_end ? innermost_open_element(utf8) : "";
     if (!open.empty()) {
-      auto [line, column] = line_column(text, text.size());
-      warnings.push_back({line + line_shift, "document ends before <" + open +
-                                                 "> is closed; items before it were kept"});
+      warnings.push_back(
+          {lines.position(text.size()).first,
+           "document ends before <" + open + "> is closed; items before it were kept"});
     } else {
-      auto [line, column] = line_column(text, offset);
-      warnings.push_back({line + line_shift, std::string("not well-formed XML (") +
-                                                 result.description() +
-                                                 "); items before this point were kept"});
+      warnings.push_back({lines.position(offset).first,
+                          std::string("not well-formed XML (") + result.description() +
+                              "); items before this point were kept"});
     }
   }
 
   Parser p;
   p.document_url = document_url;
-  p.prepared = &*prepared;
+  p.lines = &lines;
   p.warnings = std::move(warnings);
   // Element offsets point at the name; the element starts one byte earlier, at '<'.
   auto element_position = [&](pugi::xml_node node) {
-    auto [line, column] = line_column(text, static_cast<std::size_t>(node.offset_debug()) - 1);
-    return std::pair{line + line_shift, column};
+    return lines.position(static_cast<std::size_t>(node.offset_debug()) - 1);
   };
 
   Scope top = scope_for(root, nullptr);

@@ -11,6 +11,11 @@
 namespace feedmerge::normalize {
 
 struct DecodedText {
+  // Set only by decode_xml_borrowing: the input was already valid UTF-8 and is used as it is;
+  // `utf8` stays empty and this view points into the caller's bytes.
+  std::string_view borrowed;
+  std::string_view text() const { return borrowed.data() ? borrowed : std::string_view(utf8); }
+
   std::string utf8;      // valid UTF-8, no BOM; invalid input became U+FFFD
   std::string encoding;  // the encoding that was used, lower case ("utf-8", "windows-1252")
   std::vector<Warning> warnings;  // e.g. invalid byte sequences, a declaration that was overruled
@@ -40,6 +45,11 @@ std::string charset_from_content_type(std::string_view content_type);
 // U+FFFD with one warning naming the line of the first. The XML declaration is left in place;
 // callers parse the result as UTF-8. Valid UTF-8 costs one validation pass and one copy.
 DecodedText decode_xml(std::string_view bytes, std::string_view content_type);
+
+// The same decision as decode_xml, without copying a document that is already valid UTF-8
+// (most feeds): then `borrowed` views `bytes`, which must outlive the result. The parser's hot
+// path; everything else may use decode_xml.
+DecodedText decode_xml_borrowing(std::string_view bytes, std::string_view content_type);
 
 // JSON documents: BOM, else UTF-16/32 by the zero bytes (RFC 4627), else UTF-8 (RFC 8259),
 // else the charset of `content_type`, else windows-1252 for bytes that are not valid UTF-8.
