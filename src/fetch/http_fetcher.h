@@ -1,0 +1,100 @@
+// The daemon's HTTP client: conditional GETs of feed URLs through libcurl's multi *socket*
+// interface driven by Boost.Asio (curl's sockets watched by Asio, curl's timer on an Asio
+// timer), with a politeness queue (global and per-host limits), a decompressed body cap and
+// redirects followed by hand so each hop can be checked. Owned by the daemon.
+// Threading: every piece of curl state and the queue live on one strand of the io_context;
+// fetch() and cancel_all() may be called from any thread; completions run on that strand.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+namespace feedmerge::fetch {
+
+struct FetchOptions {
+  std::chrono::seconds timeout{30};  // whole transfer, every redirect hop included
+  std::chrono::seconds connect_timeout{10};
+  std::uint64_t max_body = 10u << 20;       // counted on decompressed bytes
+  long low_speed_bytes = 1;                 // abort when slower than this many bytes per second ...
+  std::chrono::seconds low_speed_time{30};  // ... for this long
+  std::string user_agent = "feedmerge/0.1";
+  std::string proxy;  // "" = libcurl's default: the http_proxy/https_proxy/no_proxy variables
+  int max_redirects = 5;
+  int concurrency = 32;              // transfers in flight at once
+  int per_host = 2;                  // transfers in flight at once to one host name
+  std::vector<std::string> resolve;  // CURLOPT_RESOLVE entries, "host:port:127.0.0.2" (tests)
+  std::string ca_file;               // "" = the system's CA bundle
+};
+
+// Default member initialisers let callers write {.url = u, .etag = e} without warnings.
+struct FetchRequest {
+  std::string url{};
+  std::string etag{};           // the stored ETag, sent back verbatim as If-None-Match
+  std::string last_modified{};  // the stored Last-Modified, sent back verbatim as If-Modified-Since
+  std::vector<std::pair<std::string, std::string>> headers{};  // extra request headers
+  std::string username{};  // Basic auth; sent to the original scheme, host and port only
+  std::string password{};
+};
+
+enum class FetchOutcome {
+  ok,             // 2xx: body holds the decompressed document
+  not_modified,   // 304: nothing to parse
+  http_error,     // any other final status; see status, retry_after
+  too_large,      // the decompressed body passed max_body
+  network_error,  // DNS, connect, TLS, reset, timeout, low speed; error holds curl's message
+  bad_redirect,   // too many redirects, or a Location that is not http(s)
+  bad_url,        // the request URL is not an http(s) URL with a host
+  cancelled,      // cancel_all() or the fetcher's destruction
+};
+
+const char* to_string(FetchOutcome outcome);
+
+struct FetchResult {
+  FetchOutcome outcome = FetchOutcome::network_error;
+  long status = 0;   // the final response's HTTP status; 0 when none arrived
+  std::string body;  // outcome ok only
+  std::string content_type, etag, last_modified;    // of the final response; for a 304 without
+                                                    // validators, the request's are echoed
+  std::string final_url;                            // the URL of the last request made
+  std::optional<std::chrono::seconds> retry_after;  // Retry-After, against the response's Date
+  std::optional<std::chrono::seconds> max_age;      // Cache-Control: max-age
+  // Set when the *first* hop was a 301 or 308 to an http(s) URL: that hop's target, however the
+  // chain ended. The daemon decides whether a move has held for long enough to adopt it.
+  std::string permanent_redirect;
+  int redirects = 0;  // hops followed
+  std::string error;  // curl's message, "HTTP 500", ...; empty for ok and not_modified
+  std::chrono::milliseconds elapsed{0};  // from the first byte sent to completion, queue excluded
+};
+
+class HttpFetcher {
+ public:
+  HttpFetcher(boost::asio::io_context& io, FetchOptions options);
+  // Completes every queued and running request with `cancelled`, synchronously. Call it on the
+  // fetcher's strand (e.g. from a completion) or while no thread runs the io_context.
+  ~HttpFetcher();
+
+  HttpFetcher(const HttpFetcher&) = delete;
+  HttpFetcher& operator=(const HttpFetcher&) = delete;
+
+  // Queues a request. `done` runs exactly once, on the fetcher's strand, as a handler of its
+  // own (never inside fetch()), also when the request is cancelled.
+  void fetch(FetchRequest request, std::function<void(FetchResult)> done);
+
+  // SIGTERM: aborts every queued and running transfer; each completion gets `cancelled`. The
+  // fetcher stays usable.
+  void cancel_all();
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace feedmerge::fetch
