@@ -4,7 +4,8 @@
 # and python3-feedparser on the shared real corpus and on the synthetic one, and prints one
 # table with the ratios against the targets. Usage: bench/parse_bench.sh
 # Environment: BENCH_BUILD_DIR, BENCH_SYNTHETIC (corpus folder), BENCH_FEEDS (default 2000),
-# FEEDPARSER_MAX_MB (feedparser subsample of the synthetic corpus, default 30), MIN_SECONDS.
+# FEEDPARSER_MAX_MB (feedparser subsample of the synthetic corpus, default 30), ROUNDS and
+# MIN_SECONDS (bench_parse: best of ROUNDS rounds of at least MIN_SECONDS CPU seconds per mode).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,11 +15,17 @@ feeds=${BENCH_FEEDS:-2000}
 real=../shared/corpus/real
 feedparser_max_mb=${FEEDPARSER_MAX_MB:-30}
 min_seconds=${MIN_SECONDS:-2}
+rounds=${ROUNDS:-3}
 
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DFEEDMERGE_TESTS=OFF >/dev/null
 cmake --build "$build_dir" -j "${JOBS:-$(nproc)}" --target bench_parse >/dev/null
 
 if ! grep -qs "\"feeds\": $feeds," "$synthetic/corpus.json"; then
+  # Replace only what gen-corpus wrote before (it leaves a MANIFEST.tsv), never a stray folder.
+  if [[ -d "$synthetic" && -n "$(ls -A "$synthetic")" && ! -f "$synthetic/MANIFEST.tsv" ]]; then
+    echo "parse_bench: $synthetic exists and is not a gen-corpus folder; set BENCH_SYNTHETIC" >&2
+    exit 1
+  fi
   echo "parse_bench: generating $feeds synthetic feeds in $synthetic (about 40 s)" >&2
   rm -rf "$synthetic"
   ../shared/tools/gen-corpus --feeds "$feeds" --out "$synthetic" --seed 1 >/dev/null
@@ -27,15 +34,14 @@ fi
 results=$(mktemp "${TMPDIR:-/tmp}/feedmerge-parse-bench.XXXXXX")
 trap 'rm -f "$results"' EXIT
 
-# Each mode runs in its own process so that its peak RSS is its own (the loaded corpus included).
+# bench_parse interleaves its modes (best of 3 rounds each); feedparser runs after it. All rates
+# are per CPU second of the benchmarking process, so other load on the machine matters less.
 run() {  # run LABEL DIR
   local label=$1 dir=$2
-  "$build_dir/bench_parse" --mode feedmerge --min-seconds "$min_seconds" --label "$label" "$dir"
-  "$build_dir/bench_parse" --mode pugixml --min-seconds "$min_seconds" --label "$label" "$dir"
+  "$build_dir/bench_parse" --rounds "$rounds" --min-seconds "$min_seconds" --label "$label" "$dir"
   local max_mb=0
   [[ "$label" == synthetic ]] && max_mb=$feedparser_max_mb
-  /usr/bin/python3 bench/feedparser_bench.py --min-seconds "$min_seconds" --max-mb "$max_mb" \
-    --label "$label" "$dir"
+  /usr/bin/python3 bench/feedparser_bench.py --max-mb "$max_mb" --label "$label" "$dir"
 }
 {
   run real "$real"
@@ -53,6 +59,7 @@ for line in open(sys.argv[1]):
     fields = dict(kv.split("=", 1) for kv in line.split()[1:])
     rows.append(fields)
 
+print("MB/s and items/s per CPU second; peak RSS of the process (corpus in memory included)")
 print(f"{'corpus':<10} {'mode':<16} {'files':>6} {'MB':>8} {'items':>7} {'MB/s':>9} "
       f"{'items/s':>10} {'peak RSS MB':>11}")
 for r in rows:
