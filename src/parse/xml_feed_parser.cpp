@@ -975,6 +975,9 @@ Result<ParsedFeed> parse_xml_feed(std::string_view utf8, std::string_view docume
 
   const LineIndex lines(text, prepared->lines_removed_before_root);
   const std::size_t content_end = text.find_last_not_of(" \t\r\n") + 1;
+  // In place, pugixml writes a terminator over the byte after a value; a document cut off
+  // inside text would lose its last byte (half a UTF-8 character). A spare newline takes it.
+  text.push_back('\n');
   pugi::xml_document doc;
   // In place, on the buffer prepare_xml made for us: no third copy of the document. DOCTYPE,
   // PIs and comments are skipped (prepare_xml already removed any DOCTYPE, so no entity is

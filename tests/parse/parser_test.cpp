@@ -300,3 +300,11 @@ TEST_CASE("a 50 MB feed parses completely") {
   CHECK(p.feed.items.back().title == "Story & more");
   CHECK(p.feed.items.back().summary.find("href=\"https://example.com/rel\"") != std::string::npos);
 }
+
+TEST_CASE("a document cut off inside text keeps its last character whole") {
+  // Found by fuzz_xml: parsing in place once dropped the final byte of a truncated document,
+  // leaving half a UTF-8 character in the title.
+  auto p = parse_ok("<rss version=\"2.0\"><channel><item><title>caf\xC3\xA9");
+  REQUIRE(p.feed.items.size() == 1);
+  CHECK(p.feed.items[0].title == "caf\xC3\xA9");
+}
