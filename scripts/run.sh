@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The README's first command: installs what is missing, builds, and runs feedmerge.
-# Until the polling daemon lands (issue 3) this parses the bundled sample feed and prints what
-# feedmerge understood of it.
+# The README's first command: installs what is missing, builds, and runs the daemon in the
+# foreground on the shipped config (the database goes to var/ under this folder). Extra
+# arguments go to `feedmerge run`, e.g. --config config/demo.toml for the offline demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-exec build/feedmerge parse config/samples/tech-news.rss "$@"
+mkdir -p var
+if [[ " $* " != *" --config "* ]]; then set -- --config config/feedmerge.toml "$@"; fi
+exec build/feedmerge run "$@"

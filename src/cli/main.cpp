@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   feedmerge::cli::Commands commands;
   feedmerge::cli::add_parse_command(app, commands);
   feedmerge::cli::add_config_commands(app, commands);
+  feedmerge::cli::add_daemon_commands(app, commands);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,80 @@
+// The polling daemon, as the command line sees it: `run` (poll every feed on its schedule
+// until SIGINT/SIGTERM), `once` (one poll of the due feeds, or of all) and the per-feed status
+// that `feeds` prints. The machinery (Asio, libcurl, the parse pool and the SQLite writer)
+// lives in src/daemon/poller.h.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "feedmerge/config/config.h"
+#include "feedmerge/error.h"
+#include "feedmerge/model/feed.h"
+
+namespace feedmerge::daemon {
+
+struct RunOptions {
+  // Threads running the io_context; 0 = the number of cores.
+  int io_threads = 0;
+  // Threads parsing documents; 0 = the number of cores.
+  int parse_threads = 0;
+};
+
+// What one poll_once did.
+struct PollSummary {
+  int polled = 0;        // feeds whose poll was attempted
+  int succeeded = 0;     // 200 parsed, 200 unchanged, or 304
+  int not_modified = 0;  // 304
+  int unchanged = 0;     // 200 with the same body as last time: not parsed
+  int parsed = 0;        // documents parsed
+  int failed = 0;
+  int new_items = 0;
+  int updated_items = 0;
+  std::vector<std::string> errors;  // "URL: message", one per failed feed
+};
+
+// Polls every enabled feed that is due (all: every enabled feed now), records each poll in the
+// database and returns. An error only when nothing could be done at all (the database cannot
+// be opened); failing feeds are counted in the summary.
+Result<PollSummary> poll_once(const config::Config& config, bool all);
+
+// Runs until SIGINT or SIGTERM: then no new fetch starts, running ones are cancelled, the
+// write in progress finishes, and it returns 0. Non-zero when the database cannot be opened.
+// Both log with spdlog's default logger, at the config's [log].level.
+int run_daemon(const config::Config& config, RunOptions options);
+
+// One configured feed as `feeds` shows it.
+struct FeedReport {
+  std::string url;        // as configured
+  std::string fetch_url;  // what is polled: a permanent redirect that held, else url
+  std::string title;      // the config's, else the feed's own
+  bool enabled = true;
+  std::string status;  // "ok", "failing", "broken", "disabled", "never polled"
+  int last_status = 0;
+  std::optional<model::Time> last_attempt{};
+  std::optional<model::Time> last_success{};
+  std::optional<model::Time> next_poll{};
+  std::int64_t items = 0;
+  int consecutive_failures = 0;
+  std::string error{};  // the last error, or why the feed is disabled
+};
+
+// Reads the database without writing (a missing database: every feed never polled).
+Result<std::vector<FeedReport>> feed_reports(const config::Config& config, model::Time now);
+
+// `feeds --json`: {"feeds": [{"url", "fetch_url", "title", "enabled", "status", "last_status",
+// "last_attempt", "last_success", "next_poll", "items", "consecutive_failures", "error"}]},
+// times as RFC 3339 UTC ("2026-03-04T10:00:00Z") or null, last_status null before any HTTP
+// response, error null when there is none. One line, then a newline.
+std::string feeds_json(const std::vector<FeedReport>& reports);
+// `feeds`: one block per feed, for people.
+std::string feeds_text(const std::vector<FeedReport>& reports, model::Time now);
+
+// The database path the config names: [storage].database under $STATE_DIRECTORY.
+std::string database_path(const config::Config& config);
+
+}  // namespace feedmerge::daemon

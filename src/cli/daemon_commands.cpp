@@ -1,0 +1,111 @@
+// The daemon's subcommands: `run` (foreground, logs to the console), `once` (one poll, then
+// exit) and `feeds` (what the database knows about every configured feed).
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "feedmerge/config/config.h"
+#include "feedmerge/daemon/daemon.h"
+
+namespace feedmerge::cli {
+namespace {
+
+void print_error(const std::string& file, const Error& error) {
+  std::cerr << file << ':';
+  if (error.line > 0) std::cerr << error.line << ':' << error.column << ':';
+  std::cerr << ' ' << error.message << '\n';
+}
+
+struct DaemonArgs {
+  std::string config_path;
+  bool all = false;
+  bool json = false;
+};
+
+int print_stdout(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
+
+int run_run(const DaemonArgs& args) {
+  auto loaded = config::load_config(args.config_path);
+  if (!loaded) {
+    print_error(args.config_path, loaded.error());
+    return 1;
+  }
+  return daemon::run_daemon(*loaded, {});
+}
+
+int run_once(const DaemonArgs& args) {
+  auto loaded = config::load_config(args.config_path);
+  if (!loaded) {
+    print_error(args.config_path, loaded.error());
+    return 1;
+  }
+  auto summary = daemon::poll_once(*loaded, args.all);
+  if (!summary) {
+    std::cerr << summary.error().message << '\n';
+    return 1;
+  }
+  for (const std::string& error : summary->errors)
+    std::cerr << error << '\n';
+  std::cout << "polled " << summary->polled << " feeds: " << summary->succeeded << " ok ("
+            << summary->not_modified << " not modified, " << summary->unchanged << " unchanged), "
+            << summary->failed << " failed; " << summary->new_items << " new items, "
+            << summary->updated_items << " updated\n";
+  // Non-zero only when nothing could be done at all: every feed polled failed.
+  return summary->polled > 0 && summary->succeeded == 0 ? 1 : 0;
+}
+
+int run_feeds(const DaemonArgs& args) {
+  auto loaded = config::load_config(args.config_path);
+  if (!loaded) {
+    print_error(args.config_path, loaded.error());
+    return 1;
+  }
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  auto reports = daemon::feed_reports(*loaded, now);
+  if (!reports) {
+    std::cerr << reports.error().message << '\n';
+    return 1;
+  }
+  return print_stdout(args.json ? daemon::feeds_json(*reports) : daemon::feeds_text(*reports, now));
+}
+
+CLI::App* add_command(CLI::App& app, Commands& commands, const char* name, const char* description,
+                      const std::shared_ptr<DaemonArgs>& args, int (*run)(const DaemonArgs&)) {
+  CLI::App* command = app.add_subcommand(name, description);
+  args->config_path = std::string(config::kDefaultConfigPath);
+  command->add_option("--config", args->config_path, "The config file")->capture_default_str();
+  commands.push_back({command, [args, run] { return run(*args); }});
+  return command;
+}
+
+}  // namespace
+
+void add_daemon_commands(CLI::App& app, Commands& commands) {
+  add_command(app, commands, "run",
+              "Poll every feed on its schedule in the foreground, logging to the console, "
+              "until SIGINT or SIGTERM",
+              std::make_shared<DaemonArgs>(), run_run);
+
+  auto once_args = std::make_shared<DaemonArgs>();
+  CLI::App* once = add_command(app, commands, "once",
+                               "Poll every due feed once, then exit (non-zero only when "
+                               "nothing could be done at all)",
+                               once_args, run_once);
+  once->add_flag("--all", once_args->all, "Poll every enabled feed now, due or not");
+
+  auto feeds_args = std::make_shared<DaemonArgs>();
+  CLI::App* feeds = add_command(app, commands, "feeds",
+                                "Show every configured feed: URL, title, last status, last "
+                                "success, items, next poll, error",
+                                feeds_args, run_feeds);
+  feeds->add_flag("--json", feeds_args->json, "Print JSON instead of text");
+}
+
+}  // namespace feedmerge::cli

@@ -1,0 +1,141 @@
+#include "feedmerge/daemon/daemon.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "daemon/poller.h"
+#include "daemon/schedule.h"
+#include "feedmerge/store/store.h"
+
+namespace feedmerge::daemon {
+
+namespace asio = boost::asio;
+
+namespace {
+
+int threads_or_cores(int requested) {
+  if (requested > 0) return requested;
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+spdlog::level::level_enum spdlog_level(config::LogLevel level) {
+  switch (level) {
+    case config::LogLevel::trace:
+      return spdlog::level::trace;
+    case config::LogLevel::debug:
+      return spdlog::level::debug;
+    case config::LogLevel::info:
+      return spdlog::level::info;
+    case config::LogLevel::warn:
+      return spdlog::level::warn;
+    case config::LogLevel::error:
+      return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+}  // namespace
+
+std::string database_path(const config::Config& config) {
+  const char* state_directory = std::getenv("STATE_DIRECTORY");
+  return config::resolve_database_path(config.storage, state_directory ? state_directory : "");
+}
+
+Result<PollSummary> poll_once(const config::Config& config, bool all) {
+  spdlog::set_level(spdlog_level(config.log.level));
+  auto store = open_store(config);
+  if (!store) return store.error();
+  asio::io_context io;
+  auto poller =
+      Poller::create(io, config, std::move(*store), {.parse_threads = threads_or_cores(0)});
+  if (!poller) return poller.error();
+  // Stopped rather than drained: curl may keep idle connections watched by Asio.
+  (*poller)->start_once(all, [&io] { io.stop(); });
+  io.run();
+  PollSummary summary = (*poller)->summary();
+  poller->reset();  // joins the parse pool and the writer
+  return summary;
+}
+
+int run_daemon(const config::Config& config, RunOptions options) {
+  spdlog::set_level(spdlog_level(config.log.level));
+  auto store = open_store(config);
+  if (!store) {
+    spdlog::error("{}", store.error().message);
+    return 1;
+  }
+  spdlog::info("database {}", (*store)->path());
+  asio::io_context io;
+  auto poller = Poller::create(io, config, std::move(*store),
+                               {.parse_threads = threads_or_cores(options.parse_threads)});
+  if (!poller) {
+    spdlog::error("{}", poller.error().message);
+    return 1;
+  }
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  Poller& running = **poller;
+  signals.async_wait([&running, &io](boost::system::error_code error, int signal) {
+    if (error) return;
+    spdlog::info("signal {}: stopping; no new fetches, finishing the writes in progress", signal);
+    running.stop([&io] {
+      spdlog::info("stopped");
+      io.stop();
+    });
+  });
+  running.start_run();
+
+  std::vector<std::thread> threads;
+  const int io_threads = threads_or_cores(options.io_threads);
+  for (int i = 1; i < io_threads; ++i)
+    threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (std::thread& thread : threads)
+    thread.join();
+  poller->reset();
+  return 0;
+}
+
+Result<std::vector<FeedReport>> feed_reports(const config::Config& config, model::Time now) {
+  const std::string path = database_path(config);
+  std::unique_ptr<store::Store> store;
+  if (std::filesystem::exists(path)) {
+    auto opened = store::Store::open(path, store::OpenMode::read_only);
+    if (!opened) return opened.error();
+    store = std::move(*opened);
+  }
+  std::vector<FeedReport> reports;
+  for (const config::FeedConfig& feed : config.feeds) {
+    FeedReport report{.url = feed.url,
+                      .fetch_url = feed.url,
+                      .title = feed.title,
+                      .enabled = feed.enabled,
+                      .status = feed.enabled ? "never polled" : "disabled"};
+    if (store) {
+      auto found = store->find_feed(feed.url);
+      if (!found) return found.error();
+      if (*found) {
+        const store::FeedState& state = **found;
+        report.fetch_url = store::url_to_fetch(state);
+        if (report.title.empty()) report.title = state.title;
+        if (feed.enabled) report.status = feed_status(state, now);
+        report.last_status = state.last_status;
+        report.last_attempt = state.last_attempt;
+        report.last_success = state.last_success;
+        report.next_poll = state.next_poll;
+        report.items = state.item_count;
+        report.consecutive_failures = state.consecutive_failures;
+        report.error = state.disabled ? state.disabled_reason : state.last_error;
+      }
+    }
+    reports.push_back(std::move(report));
+  }
+  return reports;
+}
+
+}  // namespace feedmerge::daemon

@@ -1,0 +1,98 @@
+// The two renderings of `feedmerge feeds`.
+#include <ctime>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include "feedmerge/daemon/daemon.h"
+
+namespace feedmerge::daemon {
+namespace {
+
+std::string rfc3339(model::Time time) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(time);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+boost::json::value time_or_null(const std::optional<model::Time>& time) {
+  if (!time) return nullptr;
+  return boost::json::string(rfc3339(*time));
+}
+
+// "in 25m", "3h ago": what a person wants to know about a time in the feed list.
+std::string relative(model::Time time, model::Time now) {
+  const auto delta = time - now;
+  const auto magnitude = delta < std::chrono::seconds{0} ? -delta : delta;
+  std::string amount;
+  if (magnitude < std::chrono::seconds{1}) return "now";
+  if (magnitude < std::chrono::minutes{1}) {
+    amount = std::to_string(magnitude.count()) + "s";
+  } else if (magnitude < std::chrono::hours{1}) {
+    amount = std::to_string(std::chrono::floor<std::chrono::minutes>(magnitude).count()) + "m";
+  } else if (magnitude < std::chrono::days{2}) {
+    amount = std::to_string(std::chrono::floor<std::chrono::hours>(magnitude).count()) + "h";
+  } else {
+    amount = std::to_string(std::chrono::floor<std::chrono::days>(magnitude).count()) + "d";
+  }
+  return delta < std::chrono::seconds{0} ? amount + " ago" : "in " + amount;
+}
+
+std::string time_text(const std::optional<model::Time>& time, model::Time now) {
+  if (!time) return "never";
+  return rfc3339(*time) + " (" + relative(*time, now) + ")";
+}
+
+}  // namespace
+
+std::string feeds_json(const std::vector<FeedReport>& reports) {
+  boost::json::array feeds;
+  for (const FeedReport& report : reports) {
+    boost::json::object feed;
+    feed["url"] = report.url;
+    feed["fetch_url"] = report.fetch_url;
+    feed["title"] = report.title;
+    feed["enabled"] = report.enabled;
+    feed["status"] = report.status;
+    feed["last_status"] =
+        report.last_status > 0 ? boost::json::value(report.last_status) : boost::json::value();
+    feed["last_attempt"] = time_or_null(report.last_attempt);
+    feed["last_success"] = time_or_null(report.last_success);
+    feed["next_poll"] = time_or_null(report.next_poll);
+    feed["items"] = report.items;
+    feed["consecutive_failures"] = report.consecutive_failures;
+    feed["error"] = report.error.empty() ? boost::json::value() : boost::json::value(report.error);
+    feeds.push_back(std::move(feed));
+  }
+  boost::json::object root;
+  root["feeds"] = std::move(feeds);
+  return boost::json::serialize(root) + "\n";
+}
+
+std::string feeds_text(const std::vector<FeedReport>& reports, model::Time now) {
+  std::ostringstream out;
+  for (const FeedReport& report : reports) {
+    out << report.url << '\n';
+    if (report.fetch_url != report.url) out << "  moved to:     " << report.fetch_url << '\n';
+    if (!report.title.empty()) out << "  title:        " << report.title << '\n';
+    out << "  status:       " << report.status;
+    if (report.last_status > 0) out << " (HTTP " << report.last_status << ')';
+    if (report.consecutive_failures > 0)
+      out << ", " << report.consecutive_failures
+          << (report.consecutive_failures == 1 ? " failure" : " failures in a row");
+    out << '\n';
+    out << "  last success: " << time_text(report.last_success, now) << '\n';
+    out << "  items:        " << report.items << '\n';
+    out << "  next poll:    "
+        << (report.enabled && report.status != "disabled" ? time_text(report.next_poll, now)
+                                                          : std::string("none"))
+        << '\n';
+    if (!report.error.empty()) out << "  error:        " << report.error << '\n';
+  }
+  return out.str();
+}
+
+}  // namespace feedmerge::daemon

@@ -1,0 +1,497 @@
+#include "daemon/poller.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <random>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "daemon/schedule.h"
+#include "feedmerge/fetch/read_source.h"
+#include "feedmerge/parse/parser.h"
+#include "fetch/http_fetcher.h"
+
+namespace feedmerge::daemon {
+
+namespace asio = boost::asio;
+using std::chrono::seconds;
+
+namespace {
+
+constexpr auto kPruneEvery = std::chrono::hours{1};
+
+Time now_utc() {
+  return std::chrono::floor<seconds>(std::chrono::system_clock::now());
+}
+
+std::string body_hash(std::string_view body) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(body.data(), body.size())));
+  return text;
+}
+
+bool is_file_url(std::string_view url) {
+  return url.starts_with("file:");
+}
+
+// The password for HTTP basic auth: the file's first line.
+std::string read_password(const std::string& path) {
+  if (path.empty()) return {};
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+fetch::FetchOptions fetch_options(const config::PollConfig& poll) {
+  fetch::FetchOptions options;
+  options.timeout = poll.timeout;
+  options.connect_timeout = poll.connect_timeout;
+  options.max_body = poll.max_body;
+  options.user_agent = poll.user_agent;
+  options.proxy = poll.proxy;
+  options.concurrency = poll.concurrency;
+  options.per_host = poll.per_host;
+  return options;
+}
+
+// The parts of a parsed document the scheduler needs.
+void observe_document(const model::Feed& feed, PollObservation& observation) {
+  observation.hints = feed.hints;
+  for (const model::Item& item : feed.items) {
+    if (item.published) observation.publications.push_back(*item.published);
+  }
+}
+
+}  // namespace
+
+struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
+  // Scheduler-strand state.
+  struct Entry {
+    config::FeedConfig config;
+    IntervalLimits limits;
+    store::FeedState state;
+    model::PollHints last_hints;
+    std::string password;
+    bool in_flight = false;
+  };
+
+  // One poll, owned by one stage at a time.
+  struct Job {
+    std::size_t index = 0;
+    config::FeedConfig config;
+    IntervalLimits limits;
+    store::FeedState state;  // as before the poll
+    model::PollHints last_hints;
+    double jitter = 0;
+    // Filled along the way.
+    std::optional<model::Feed> parsed;
+    PollObservation observation;
+    PollDecision decision;
+    std::optional<store::StoreResult> stored;
+    std::string store_error;
+    bool cancelled = false;
+    bool was_parsed = false;
+  };
+
+  Impl(asio::io_context& io_context, const config::Config& cfg, std::unique_ptr<store::Store> db,
+       Options options)
+      : io(io_context),
+        strand(asio::make_strand(io_context)),
+        timer(std::make_unique<asio::steady_timer>(strand)),
+        prune_timer(std::make_unique<asio::steady_timer>(strand)),
+        config(cfg),
+        store(std::move(db)),
+        parse_pool(static_cast<std::size_t>(std::max(1, options.parse_threads))),
+        writer(1),
+        rng(std::random_device{}()) {
+    fetcher = std::make_unique<fetch::HttpFetcher>(io_context, fetch_options(cfg.poll));
+  }
+
+  asio::io_context& io;
+  asio::strand<asio::io_context::executor_type> strand;
+  // unique_ptr so ~Poller can drop them while no thread runs the io_context.
+  std::unique_ptr<asio::steady_timer> timer;
+  std::unique_ptr<asio::steady_timer> prune_timer;
+  const config::Config config;
+  std::unique_ptr<store::Store> store;  // used on the writer thread only, once running
+  asio::thread_pool parse_pool;
+  asio::thread_pool writer;
+  std::unique_ptr<fetch::HttpFetcher> fetcher;
+
+  // Everything below: the scheduler strand's.
+  std::vector<Entry> entries;
+  std::mt19937_64 rng;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  int in_flight = 0;
+  bool stopping = false;
+  bool once = false;
+  std::function<void()> on_idle;
+  PollSummary summary;
+
+  double draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
+
+  bool pollable(const Entry& entry) const { return !entry.in_flight && !entry.state.disabled; }
+
+  void start_poll(std::size_t index) {
+    Entry& entry = entries[index];
+    entry.in_flight = true;
+    ++in_flight;
+    ++summary.polled;
+    auto job = std::make_shared<Job>();
+    job->index = index;
+    job->config = entry.config;
+    job->limits = entry.limits;
+    job->state = entry.state;
+    job->last_hints = entry.last_hints;
+    job->jitter = draw();
+    const std::string& url = store::url_to_fetch(entry.state);
+    spdlog::debug("{}: polling", url);
+
+    if (is_file_url(url)) {
+      asio::post(parse_pool, [self = shared_from_this(), job] { self->read_file(job); });
+      return;
+    }
+    fetch::FetchRequest request{.url = url,
+                                .etag = entry.state.etag,
+                                .last_modified = entry.state.last_modified,
+                                .headers = entry.config.headers,
+                                .username = entry.config.username,
+                                .password = entry.password};
+    fetcher->fetch(std::move(request), [self = shared_from_this(), job](fetch::FetchResult result) {
+      if (result.outcome == fetch::FetchOutcome::cancelled) {
+        job->cancelled = true;
+        asio::post(self->strand, [self, job] { self->finish(job); });
+        return;
+      }
+      // Hashing and parsing are CPU work: off the fetcher's strand.
+      asio::post(self->parse_pool, [self, job, r = std::move(result)]() mutable {
+        self->process_http(job, std::move(r));
+      });
+    });
+  }
+
+  // Parse pool.
+  void parse_body(Job& job, std::string_view body, std::string_view content_type,
+                  std::string_view document_url) {
+    PollObservation& observation = job.observation;
+    observation.body_hash = body_hash(body);
+    if (!job.state.body_hash.empty() && observation.body_hash == job.state.body_hash) {
+      observation.kind = PollKind::unchanged;
+      return;
+    }
+    job.was_parsed = true;
+    auto parsed = parse::parse_feed(
+        {.bytes = body, .content_type = content_type, .document_url = document_url});
+    if (!parsed) {
+      observation.kind = PollKind::failed;
+      observation.error = "not a feed: " + parsed.error().message;
+      observation.body_hash.clear();
+      return;
+    }
+    observation.kind = PollKind::fresh;
+    observe_document(parsed->feed, observation);
+    job.parsed = std::move(parsed->feed);
+  }
+
+  // Parse pool: file:// feeds are read here, never in an Asio handler.
+  void read_file(const std::shared_ptr<Job>& job) {
+    const std::string& url = store::url_to_fetch(job->state);
+    auto document = fetch::read_source(url, {.max_bytes = config.poll.max_body});
+    if (!document) {
+      job->observation.kind = PollKind::failed;
+      job->observation.error = document.error().message;
+    } else {
+      parse_body(*job, document->bytes, document->content_type, url);
+    }
+    decide_and_write(job);
+  }
+
+  // Parse pool.
+  void process_http(const std::shared_ptr<Job>& job, fetch::FetchResult result) {
+    PollObservation& observation = job->observation;
+    observation.status = static_cast<int>(result.status);
+    observation.etag = result.etag;
+    observation.last_modified = result.last_modified;
+    observation.permanent_redirect = result.permanent_redirect;
+    observation.retry_after = result.retry_after;
+    observation.max_age = result.max_age;
+    switch (result.outcome) {
+      case fetch::FetchOutcome::ok:
+        parse_body(*job, result.body, result.content_type,
+                   result.final_url.empty() ? store::url_to_fetch(job->state) : result.final_url);
+        break;
+      case fetch::FetchOutcome::not_modified:
+        observation.kind = PollKind::not_modified;
+        break;
+      case fetch::FetchOutcome::http_error:
+        observation.kind = PollKind::http_error;
+        observation.error =
+            result.error.empty() ? "HTTP " + std::to_string(result.status) : result.error;
+        break;
+      default:
+        observation.kind = PollKind::failed;
+        observation.error = result.error.empty() ? fetch::to_string(result.outcome) : result.error;
+        break;
+    }
+    decide_and_write(job);
+  }
+
+  // Parse pool: the rules are pure, then the write goes to the writer.
+  void decide_and_write(const std::shared_ptr<Job>& job) {
+    const double jitter = job->jitter;
+    job->decision = apply_poll(job->state, job->observation, job->limits, job->last_hints,
+                               now_utc(), [jitter] { return jitter; });
+    asio::post(writer, [self = shared_from_this(), job] {
+      auto stored = self->store->record_poll(job->decision.state,
+                                             job->parsed ? &*job->parsed : nullptr, now_utc());
+      if (stored) {
+        job->stored = std::move(*stored);
+      } else {
+        job->store_error = stored.error().message;
+      }
+      asio::post(self->strand, [self, job] { self->finish(job); });
+    });
+  }
+
+  // Scheduler strand.
+  void finish(const std::shared_ptr<Job>& job) {
+    Entry& entry = entries[job->index];
+    entry.in_flight = false;
+    --in_flight;
+    const std::string& url = store::url_to_fetch(job->state);
+    if (job->cancelled) {
+      --summary.polled;  // nothing happened to it
+    } else {
+      entry.state = job->decision.state;
+      if (job->observation.hints) entry.last_hints = *job->observation.hints;
+      count(*job, url);
+    }
+    if (in_flight == 0 && on_idle && (stopping || once)) {
+      auto callback = std::move(on_idle);
+      on_idle = nullptr;
+      callback();
+      return;
+    }
+    if (!once && !stopping) arm_timer();
+  }
+
+  void count(const Job& job, const std::string& url) {
+    const PollObservation& observation = job.observation;
+    if (job.was_parsed) ++summary.parsed;
+    if (!job.store_error.empty()) {
+      ++summary.failed;
+      summary.errors.push_back(url + ": " + job.store_error);
+      spdlog::error("{}: could not record the poll: {}", url, job.store_error);
+      return;
+    }
+    if (job.decision.redirect_adopted) {
+      spdlog::warn("{}: the permanent redirect held for {} polls; polling {} from now on", url,
+                   kRedirectPollsToAdopt, job.decision.state.fetch_url);
+    }
+    switch (observation.kind) {
+      case PollKind::fresh:
+        ++summary.succeeded;
+        if (job.stored) {
+          summary.new_items += job.stored->inserted;
+          summary.updated_items += job.stored->updated;
+          spdlog::info("{}: {} new, {} updated", url, job.stored->inserted, job.stored->updated);
+        }
+        break;
+      case PollKind::unchanged:
+        ++summary.succeeded;
+        ++summary.unchanged;
+        spdlog::debug("{}: unchanged", url);
+        break;
+      case PollKind::not_modified:
+        ++summary.succeeded;
+        ++summary.not_modified;
+        spdlog::debug("{}: not modified", url);
+        break;
+      case PollKind::http_error:
+      case PollKind::failed:
+        ++summary.failed;
+        summary.errors.push_back(url + ": " + observation.error);
+        if (job.decision.disabled_now) {
+          spdlog::warn("{}: {}", url, job.decision.state.disabled_reason);
+        } else {
+          spdlog::warn("{}: {} (failure {} in a row)", url, observation.error,
+                       job.decision.state.consecutive_failures);
+        }
+        break;
+    }
+  }
+
+  // Scheduler strand: wakes at the earliest next poll.
+  void arm_timer() {
+    std::optional<Time> earliest;
+    for (const Entry& entry : entries) {
+      if (!pollable(entry) || !entry.state.next_poll) continue;
+      if (!earliest || *entry.state.next_poll < *earliest) earliest = *entry.state.next_poll;
+    }
+    if (!earliest) return;
+    const auto delay = std::max<std::chrono::seconds>(seconds{0}, *earliest - now_utc());
+    timer->expires_after(delay);
+    timer->async_wait([self = shared_from_this()](boost::system::error_code error) {
+      if (error || self->stopping) return;
+      self->poll_due();
+      self->arm_timer();
+    });
+  }
+
+  void poll_due() {
+    const Time now = now_utc();
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const Entry& entry = entries[i];
+      if (pollable(entry) && (!entry.state.next_poll || *entry.state.next_poll <= now))
+        start_poll(i);
+    }
+  }
+
+  void schedule_prune() {
+    prune_timer->expires_after(kPruneEvery);
+    prune_timer->async_wait([self = shared_from_this()](boost::system::error_code error) {
+      if (error || self->stopping) return;
+      self->prune(nullptr);
+      self->schedule_prune();
+    });
+  }
+
+  // Runs on the writer; `then` (if any) on the strand afterwards.
+  void prune(std::function<void()> then) {
+    asio::post(writer, [self = shared_from_this(), then = std::move(then)] {
+      auto removed = self->store->prune(self->config.storage.retention,
+                                        self->config.storage.max_items_per_feed, now_utc());
+      if (!removed) {
+        spdlog::error("retention: {}", removed.error().message);
+      } else if (*removed > 0) {
+        spdlog::info("retention: removed {} items", *removed);
+      }
+      if (then) asio::post(self->strand, then);
+    });
+  }
+};
+
+Result<std::unique_ptr<Poller>> Poller::create(asio::io_context& io, const config::Config& config,
+                                               std::unique_ptr<store::Store> store,
+                                               Options options) {
+  auto impl = std::make_shared<Impl>(io, config, std::move(store), options);
+  for (const config::FeedConfig& feed : config.feeds) {
+    if (!feed.enabled) continue;
+    auto state = impl->store->ensure_feed(feed.url);
+    if (!state) return state.error();
+    impl->entries.push_back({.config = feed,
+                             .limits = limits_for(config.poll, feed),
+                             .state = std::move(*state),
+                             .last_hints = {},
+                             .password = read_password(feed.password_file)});
+  }
+  return std::unique_ptr<Poller>(new Poller(std::move(impl)));
+}
+
+Poller::Poller(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Poller::~Poller() {
+  impl_->parse_pool.join();
+  impl_->writer.join();
+  // No thread runs the io_context now: the fetcher and the timers may go. Handlers still
+  // queued in the io_context only hold the Impl, which no longer touches Asio objects.
+  impl_->fetcher.reset();
+  impl_->timer.reset();
+  impl_->prune_timer.reset();
+}
+
+void Poller::start_once(bool all, std::function<void()> done) {
+  impl_->work.emplace(impl_->io.get_executor());
+  asio::post(impl_->strand, [impl = impl_, all, done = std::move(done)]() mutable {
+    impl->once = true;
+    auto finish = [impl, done = std::move(done)]() mutable {
+      impl->prune([impl, done = std::move(done)] {
+        impl->work.reset();
+        done();
+      });
+    };
+    impl->on_idle = finish;
+    const Time now = now_utc();
+    for (std::size_t i = 0; i < impl->entries.size(); ++i) {
+      const Impl::Entry& entry = impl->entries[i];
+      if (impl->pollable(entry) && (all || !entry.state.next_poll || *entry.state.next_poll <= now))
+        impl->start_poll(i);
+    }
+    if (impl->in_flight == 0) {
+      impl->on_idle = nullptr;
+      finish();
+    }
+  });
+}
+
+void Poller::start_run() {
+  impl_->work.emplace(impl_->io.get_executor());
+  asio::post(impl_->strand, [impl = impl_] {
+    const Time now = now_utc();
+    int spread = 0;
+    for (Impl::Entry& entry : impl->entries) {
+      if (entry.state.disabled) continue;
+      if (!entry.state.next_poll || *entry.state.next_poll < now) {
+        entry.state.next_poll = first_poll_time(entry.limits, now, [&] { return impl->draw(); });
+        ++spread;
+      }
+    }
+    spdlog::info("polling {} feeds; {} first polls spread over their first interval",
+                 impl->entries.size(), spread);
+    impl->prune(nullptr);
+    impl->schedule_prune();
+    impl->arm_timer();
+  });
+}
+
+void Poller::stop(std::function<void()> stopped) {
+  asio::post(impl_->strand, [impl = impl_, stopped = std::move(stopped)]() mutable {
+    if (impl->stopping) return;
+    impl->stopping = true;
+    impl->timer->cancel();
+    impl->prune_timer->cancel();
+    impl->fetcher->cancel_all();
+    auto finish = [impl, stopped = std::move(stopped)] {
+      impl->work.reset();
+      stopped();
+    };
+    if (impl->in_flight == 0) {
+      finish();
+    } else {
+      impl->on_idle = finish;
+    }
+  });
+}
+
+PollSummary Poller::summary() const {
+  return impl_->summary;
+}
+
+Result<std::unique_ptr<store::Store>> open_store(const config::Config& config) {
+  const std::filesystem::path path = database_path(config);
+  if (path.has_parent_path()) {
+    std::error_code error;
+    std::filesystem::create_directories(path.parent_path(), error);
+    if (error) {
+      return Error{.kind = ErrorKind::io,
+                   .message = path.parent_path().string() +
+                              ": cannot create the database folder: " + error.message()};
+    }
+  }
+  return store::Store::open(path.string(), store::OpenMode::read_write);
+}
+
+}  // namespace feedmerge::daemon

@@ -1,0 +1,61 @@
+// The polling machinery behind run_daemon and poll_once. Threads and owners (DESIGN.md):
+// - the scheduler strand (on the caller's io_context) owns every feed's in-memory state, the
+//   poll timer and the summary; it starts polls and takes their results;
+// - the HttpFetcher owns curl on its own strand of the same io_context;
+// - the parse pool reads file:// feeds, hashes bodies and parses documents: CPU and disk work
+//   never runs in an Asio handler;
+// - the writer (a one-thread pool) owns the read_write Store: one record_poll transaction per
+//   poll, and retention pruning.
+// A poll travels as one Job, owned by whichever stage holds it.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+
+#include "feedmerge/config/config.h"
+#include "feedmerge/daemon/daemon.h"
+#include "feedmerge/store/store.h"
+
+namespace feedmerge::daemon {
+
+class Poller {
+ public:
+  struct Options {
+    int parse_threads = 2;
+  };
+
+  // Registers every enabled feed in the store (ensure_feed) before any thread runs: call it
+  // while no thread runs `io`. An error when the store refuses.
+  static Result<std::unique_ptr<Poller>> create(boost::asio::io_context& io,
+                                                const config::Config& config,
+                                                std::unique_ptr<store::Store> store,
+                                                Options options);
+  // Waits for parses and writes in flight. Call it once no thread runs `io`.
+  ~Poller();
+  Poller(const Poller&) = delete;
+  Poller& operator=(const Poller&) = delete;
+
+  // Polls the due feeds (all: every enabled, not disabled feed), prunes, then calls `done` on
+  // the scheduler strand. Keeps `io` busy until then.
+  void start_once(bool all, std::function<void()> done);
+  // Polls on schedule, first polls spread over the first interval, prunes every hour, until
+  // stop().
+  void start_run();
+  // No new polls; cancels fetches; `stopped` runs on the scheduler strand once every poll in
+  // flight has finished (its write included).
+  void stop(std::function<void()> stopped);
+
+  PollSummary summary() const;  // call once the io_context has stopped
+
+ private:
+  struct Impl;
+  explicit Poller(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+// Opens the read_write store at the config's database path, creating its folder if missing.
+Result<std::unique_ptr<store::Store>> open_store(const config::Config& config);
+
+}  // namespace feedmerge::daemon

@@ -1,0 +1,118 @@
+// The polling rules, as pure functions of their inputs: what one poll's outcome does to a
+// feed's stored state (failures, redirects, 410, validators) and when the feed is polled next
+// (configured interval, feed hints, max-age, Retry-After, backoff with jitter, skipHours and
+// skipDays, adaptation to how often the feed publishes). No clock, no I/O, no global state:
+// the caller passes `now` and a random source, so tests drive them with a manual clock.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "feedmerge/config/config.h"
+#include "feedmerge/model/feed.h"
+#include "feedmerge/store/store.h"
+
+namespace feedmerge::daemon {
+
+using model::Time;
+using std::chrono::seconds;
+
+// Returns a number in [0, 1); the daemon passes a seeded std::mt19937_64, tests a constant.
+using Random = std::function<double()>;
+
+// A permanent redirect is adopted once this many polls in a row have seen the same target.
+inline constexpr int kRedirectPollsToAdopt = 3;
+// A feed that has failed without a break for this long shows as broken in `feeds`.
+inline constexpr seconds kBrokenAfter = std::chrono::days{2};
+// Jitter takes off up to this fraction of a backoff delay, so failing feeds spread out.
+inline constexpr double kBackoffJitter = 0.2;
+// A Retry-After longer than this is read as this: a misconfigured server cannot park a feed
+// for months.
+inline constexpr seconds kMaxRetryAfter = std::chrono::days{7};
+// Only publications this recent say how often a feed publishes.
+inline constexpr seconds kAdaptiveWindow = std::chrono::days{30};
+
+// The limits that apply to one feed: [poll] and the feed's own interval.
+struct IntervalLimits {
+  seconds interval = std::chrono::minutes{30};  // the configured one
+  seconds min_interval = std::chrono::minutes{5};
+  seconds max_interval = std::chrono::hours{24};
+};
+IntervalLimits limits_for(const config::PollConfig& poll, const config::FeedConfig& feed);
+
+// What a poll came back with, reduced to what the rules need.
+enum class PollKind {
+  fresh,         // 200 and a new body, parsed (or tried: see parse_error)
+  unchanged,     // 200 with the same body hash as last time: not parsed
+  not_modified,  // 304
+  http_error,    // any other final status (`status`)
+  failed,        // network, too large, bad redirect, parse error
+};
+
+// Default member initialisers let callers write {.kind = k, .status = s} without warnings.
+struct PollObservation {
+  PollKind kind = PollKind::failed;
+  int status = 0;       // HTTP status; 0 for file:// and transport failures
+  std::string error{};  // for http_error and failed
+  std::string etag{}, last_modified{}, body_hash{};  // of the response, when it had one
+  std::string permanent_redirect{};                  // the first hop's 301/308 target, if any
+  std::optional<seconds> retry_after{};
+  std::optional<seconds> max_age{};
+  std::optional<model::PollHints> hints{};  // from the parsed document (fresh only)
+  std::vector<Time> publications{};         // item dates from the parsed document (fresh only)
+};
+
+// The shortest interval the feed's own hints allow: the configured interval, lengthened by
+// <ttl>, sy:updatePeriod/updateFrequency and Cache-Control: max-age, then kept within
+// [min_interval, max_interval].
+seconds hinted_interval(const IntervalLimits& limits, const model::PollHints& hints,
+                        std::optional<seconds> max_age);
+
+// The configured interval adapted to how often the feed publishes: half the mean gap between
+// its publications of the last kAdaptiveWindow (a quiet spell since the newest one counts as a
+// gap), within [interval / 4, interval * 4] and [min_interval, max_interval]. Fewer than two
+// recent publications: the configured interval.
+seconds adaptive_interval(const IntervalLimits& limits, std::vector<Time> publications, Time now);
+
+// The first time at or after `t` that is outside skipHours (UTC hours) and skipDays (UTC
+// weekdays); `t` itself when nothing is skipped or when every hour would be.
+Time skip_forward(Time t, const model::PollHints& hints);
+
+// The delay before retrying a feed that has failed `failures` (>= 1) times in a row:
+// min_interval doubled per failure, capped at max_interval, then shortened by up to
+// kBackoffJitter at random. Never above max_interval, never below min_interval * (1 - jitter).
+seconds backoff_delay(const IntervalLimits& limits, int failures, const Random& random);
+
+// When a feed without a stored next poll is first polled in `run`: spread at random over its
+// first interval, so a start does not fire every feed at once.
+Time first_poll_time(const IntervalLimits& limits, Time now, const Random& random);
+
+// What the poll did to the feed's state: the new state to record, and what to log.
+struct PollDecision {
+  store::FeedState state;
+  bool redirect_adopted = false;  // fetch_url changed this poll
+  bool disabled_now = false;      // 410 Gone this poll
+};
+
+// Applies one observation to the stored state at `now`: validators and body hash, status and
+// error, failure count, permanent redirect bookkeeping (adopted after kRedirectPollsToAdopt
+// polls in a row with the same target, reset when the target changes or the redirect goes),
+// 410 Gone disabling the feed, and the next poll time and interval:
+// - success (fresh, unchanged, not_modified): adaptive interval (fresh; else the stored one),
+//   lengthened by the hints and max-age, moved out of skipped hours and days;
+// - 429/503 with Retry-After: not before now + Retry-After (capped at kMaxRetryAfter), nor
+//   before the backoff delay;
+// - other failures: backoff_delay.
+// `last_hints` are the hints of the last parsed document, for polls that parse nothing.
+PollDecision apply_poll(const store::FeedState& state, const PollObservation& observation,
+                        const IntervalLimits& limits, const model::PollHints& last_hints, Time now,
+                        const Random& random);
+
+// The feed's health for `feeds`: "disabled", "never polled", "ok", "failing" or "broken"
+// (failing for kBrokenAfter or more).
+std::string feed_status(const store::FeedState& state, Time now);
+
+}  // namespace feedmerge::daemon

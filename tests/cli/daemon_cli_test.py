@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""End-to-end checks of `feedmerge once` and `feedmerge feeds` through the real binary on the
+shipped demo config (file:// feeds only: no network). Each run works in its own temporary
+folder, so the database (a relative path in the config) lands there."""
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--feedmerge", required=True)
+    ap.add_argument("--configs", required=True, help="the repository's config/ folder")
+    args = ap.parse_args()
+    binary = os.path.abspath(args.feedmerge)
+    passed = failed = 0
+
+    def check(name, ok, detail=""):
+        nonlocal passed, failed
+        if ok:
+            passed += 1
+        else:
+            failed += 1
+            print(f"FAIL {name}: {detail}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # The demo config and its samples, copied so that relative file: URLs resolve inside tmp.
+        shutil.copytree(os.path.join(args.configs, "samples"), os.path.join(tmp, "samples"))
+        config = os.path.join(tmp, "demo.toml")
+        shutil.copy(os.path.join(args.configs, "demo.toml"), config)
+        run = lambda *a: subprocess.run([binary, *a, "--config", config], cwd=tmp,
+                                        capture_output=True, text=True, timeout=120)
+
+        first = run("once", "--all")
+        check("once --all exits 0", first.returncode == 0, first.stderr[-2000:])
+        db = os.path.join(tmp, "var", "demo.db")
+        check("the database folder is created", os.path.exists(db), os.listdir(tmp))
+        with sqlite3.connect(db) as conn:
+            stored = conn.execute("select count(*) from items").fetchone()[0]
+            integrity = conn.execute("pragma integrity_check").fetchone()[0]
+        check("items are stored", stored > 0, stored)
+        check("integrity_check is ok", integrity == "ok", integrity)
+
+        report = run("feeds", "--json")
+        check("feeds --json exits 0", report.returncode == 0, report.stderr[-2000:])
+        feeds = json.loads(report.stdout)["feeds"]
+        check("feeds lists every configured feed", len(feeds) == 5, len(feeds))
+        check("every demo feed is ok", all(f["status"] == "ok" for f in feeds),
+              [f["status"] for f in feeds])
+        check("item counts add up", sum(f["items"] for f in feeds) == stored,
+              (sum(f["items"] for f in feeds), stored))
+
+        second = run("once", "--all")
+        check("a second poll exits 0", second.returncode == 0, second.stderr[-2000:])
+        with sqlite3.connect(db) as conn:
+            again = conn.execute("select count(*) from items").fetchone()[0]
+        check("a second poll duplicates nothing", again == stored, (again, stored))
+
+        # A broken feed among good ones: the others are still stored, the error is recorded.
+        with open(os.path.join(tmp, "samples", "tech-news.rss"), "w") as f:
+            f.write("this is not a feed")
+        third = run("once", "--all")
+        check("one broken feed does not fail the poll", third.returncode == 0, third.stderr[-2000:])
+        feeds = {f["url"].rsplit("/", 1)[-1]: f for f in json.loads(run("feeds", "--json").stdout)["feeds"]}
+        broken = feeds["tech-news.rss"]
+        check("the broken feed records its error", broken["error"] and broken["status"] != "ok", broken)
+        check("the other feeds stay ok",
+              all(f["status"] == "ok" for name, f in feeds.items() if name != "tech-news.rss"), feeds)
+
+    for flag in (["run", "--help"], ["once", "--help"], ["feeds", "--help"]):
+        r = subprocess.run([binary, *flag], capture_output=True, text=True)
+        check(" ".join(flag), r.returncode == 0 and "--config" in r.stdout, r.stdout + r.stderr)
+
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
