@@ -3,6 +3,8 @@
 // all, in file order.
 #include "feedmerge/config/config.h"
 
+#include "normalize/ascii.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -436,11 +438,9 @@ bool is_header_name(std::string_view name) {
   });
 }
 
+// Locale-independent, unlike std::tolower.
 std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+  return ascii::to_lower(text);
 }
 
 // ---- tables -----------------------------------------------------------------------------------

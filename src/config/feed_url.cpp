@@ -2,15 +2,13 @@
 
 #include <boost/url.hpp>
 
+#include "normalize/ascii.h"
+
 namespace feedmerge::config::detail {
 namespace {
 
 std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
+  return ascii::to_lower(text);
 }
 
 // file:samples/a.rss -> file:///CONFIG_DIR/samples/a.rss. RFC 3986 resolution ignores the

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <limits>
 
+#include "normalize/ascii.h"
+
 namespace feedmerge::config {
 namespace {
 
@@ -29,9 +31,7 @@ constexpr std::array<Unit, 8> kSizeUnits{{{"GiB", 1ull << 30},
 // Nine digits at most keep every sum of four duration parts far from overflow.
 constexpr std::size_t kMaxDigits = 9;
 
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
+using ascii::is_digit;
 
 // Reads the leading run of digits of `text` into `value`; returns how many it read (0 when
 // there is none or it is too long).

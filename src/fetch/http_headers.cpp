@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "feedmerge/normalize/date.h"
+#include "normalize/ascii.h"
 
 namespace feedmerge::fetch {
 namespace {
@@ -13,21 +14,8 @@ namespace {
 // make us hold memory.
 constexpr std::size_t kMaxFieldBytes = 8 * 1024;
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front()))
-    text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back()))
-    text.remove_suffix(1);
-  return text;
-}
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
+using ascii::is_space;
+using ascii::trim;
 
 bool all_digits(std::string_view text) {
   return !text.empty() &&
@@ -50,8 +38,9 @@ void keep(std::string& field, std::string_view value) {
 }  // namespace
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return ascii::to_lower(x) == ascii::to_lower(y);
+         });
 }
 
 bool is_status_line(std::string_view line) {

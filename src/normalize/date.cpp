@@ -1,5 +1,7 @@
 #include "feedmerge/normalize/date.h"
 
+#include "normalize/ascii.h"
+
 #include <array>
 #include <cstdio>
 #include <string>
@@ -15,6 +17,10 @@
 namespace feedmerge::normalize {
 namespace {
 
+using ascii::is_digit;
+using ascii::is_space;
+using ascii::trim;
+
 // Real dates are short; anything longer is not one, and the bound keeps fuzzed input cheap.
 constexpr std::size_t kMaxDateLength = 256;
 constexpr std::size_t kMaxTokens = 16;
@@ -28,24 +34,6 @@ struct Fields {
   int second = 0;
   int offset_minutes = 0;  // east of UTC
 };
-
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-bool is_ascii_alpha(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
 
 std::optional<std::chrono::sys_seconds> to_instant(const Fields& f) {
   if (f.year < 1900 || f.year > 2999) return std::nullopt;
@@ -309,7 +297,7 @@ struct Cursor {
   }
   std::string_view word() {
     const std::size_t start = i;
-    while (!done() && (is_ascii_alpha(s[i]) || s[i] == '.' || (s[i] & 0x80) != 0))
+    while (!done() && (ascii::is_alpha(s[i]) || s[i] == '.' || (s[i] & 0x80) != 0))
       ++i;
     return s.substr(start, i - start);
   }
@@ -411,7 +399,7 @@ std::optional<std::chrono::sys_seconds> parse_iso(std::string_view text) {
   c.skip_spaces();
   if (c.peek() == 'Z' || c.peek() == 'z') {
     ++c.i;
-  } else if (is_ascii_alpha(c.peek())) {
+  } else if (ascii::is_alpha(c.peek())) {
     // "2020-09-22 14:05:00 UTC", "... GMT+02:00"
     auto zone = zone_offset(fold_word(c.word()));
     if (!zone) return std::nullopt;
@@ -486,14 +474,14 @@ std::optional<std::vector<Token>> tokenize(std::string_view text) {
         // English ordinals: "September 22nd, 2020".
         const std::string_view rest = text.substr(c.i);
         for (std::string_view suffix : {"st", "nd", "rd", "th", "ST", "ND", "RD", "TH"}) {
-          if (rest.starts_with(suffix) && !is_ascii_alpha(c.peek(2))) {
+          if (rest.starts_with(suffix) && !ascii::is_alpha(c.peek(2))) {
             c.i += 2;
             break;
           }
         }
         tokens.push_back(std::move(t));
       }
-    } else if (is_ascii_alpha(ch) || (ch & 0x80) != 0) {
+    } else if (ascii::is_alpha(ch) || (ch & 0x80) != 0) {
       tokens.push_back({Token::kWord, fold_word(c.word())});
     } else {
       return std::nullopt;

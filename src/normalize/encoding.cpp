@@ -1,5 +1,7 @@
 #include "feedmerge/normalize/encoding.h"
 
+#include "normalize/ascii.h"
+
 #include <unicode/ucnv.h>
 #include <unicode/ucnv_cb.h>
 #include <unicode/utf8.h>
@@ -14,35 +16,15 @@
 namespace feedmerge::normalize {
 namespace {
 
+using ascii::is_space;
+using ascii::trim;
+
 constexpr std::string_view kReplacementUtf8 = "\xEF\xBF\xBD";  // U+FFFD
 constexpr std::string_view kUtf8 = "utf-8";
 constexpr std::string_view kWindows1252 = "windows-1252";
 
 // ---------------------------------------------------------------------------------------------
 // Small ASCII helpers (labels, media types and declarations are ASCII).
-
-char ascii_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    c = ascii_lower(c);
-  return out;
-}
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
 
 int line_at(std::string_view text, std::size_t offset) {
   offset = std::min(offset, text.size());
@@ -209,10 +191,10 @@ std::string display_name(const char* canonical) {
     // IANA also lists names like "ISO_8859-1:1987" that nobody writes.
     if (U_SUCCESS(status) && name != nullptr && std::strchr(name, ':') == nullptr &&
         std::strlen(name) <= 20) {
-      return lower(name);
+      return ascii::to_lower(name);
     }
   }
-  return lower(canonical);
+  return ascii::to_lower(canonical);
 }
 
 Encoding unicode_encoding(Family family) {
@@ -374,7 +356,7 @@ Declaration read_declaration(std::string_view text) {
 }
 
 bool is_xml_media_type(std::string_view content_type) {
-  std::string type = lower(trim(content_type.substr(0, content_type.find(';'))));
+  std::string type = ascii::to_lower(trim(content_type.substr(0, content_type.find(';'))));
   const std::size_t slash = type.find('/');
   if (slash == std::string::npos) return false;
   const std::string_view subtype = std::string_view(type).substr(slash + 1);
@@ -511,7 +493,7 @@ std::string charset_from_content_type(std::string_view content_type) {
       semicolon = semicolon + 1 + next_semicolon;
       continue;
     }
-    const std::string name = lower(trim(rest.substr(0, eq)));
+    const std::string name = ascii::to_lower(trim(rest.substr(0, eq)));
     std::string_view value = trim(rest.substr(eq + 1));
     std::size_t consumed;
     if (!value.empty() && value.front() == '"') {
@@ -522,7 +504,7 @@ std::string charset_from_content_type(std::string_view content_type) {
       consumed = std::min(value.find(';'), value.size());
       value = trim(value.substr(0, consumed));
     }
-    if (name == "charset") return lower(trim(value));
+    if (name == "charset") return ascii::to_lower(trim(value));
     const std::size_t after = static_cast<std::size_t>(
         (trim(rest.substr(eq + 1)).data() - content_type.data()) + consumed);
     semicolon = content_type.find(';', after);

@@ -1,5 +1,7 @@
 #include "feedmerge/normalize/text.h"
 
+#include "normalize/ascii.h"
+
 #include <array>
 #include <cstdint>
 
@@ -10,33 +12,13 @@
 namespace feedmerge::normalize {
 namespace {
 
-bool is_ascii_alpha(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_ascii_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-bool is_ascii_alnum(char c) {
-  return is_ascii_alpha(c) || is_ascii_digit(c);
-}
-bool is_hex_digit(char c) {
-  return is_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-int hex_value(char c) {
-  if (is_ascii_digit(c)) return c - '0';
-  return (c | 0x20) - 'a' + 10;
-}
-char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
-}
-bool is_html_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
+using ascii::hex_value;
+using ascii::is_hex_digit;
 
 bool starts_with_ignore_case(std::string_view text, std::size_t pos, std::string_view prefix) {
   if (text.size() - pos < prefix.size()) return false;
   for (std::size_t k = 0; k < prefix.size(); ++k) {
-    if (ascii_lower(text[pos + k]) != prefix[k]) return false;
+    if (ascii::to_lower(text[pos + k]) != prefix[k]) return false;
   }
   return true;
 }
@@ -85,7 +67,7 @@ std::size_t decode_reference(std::string_view text, std::size_t pos, std::string
     if (hex) ++i;
     const std::size_t digits_start = i;
     std::uint32_t value = 0;
-    while (i < text.size() && (hex ? is_hex_digit(text[i]) : is_ascii_digit(text[i]))) {
+    while (i < text.size() && (hex ? is_hex_digit(text[i]) : ascii::is_digit(text[i]))) {
       // Saturate: anything past U+10FFFF is U+FFFD however large it is.
       if (value <= 0x10FFFF) value = value * (hex ? 16 : 10) + hex_value(text[i]);
       ++i;
@@ -96,7 +78,7 @@ std::size_t decode_reference(std::string_view text, std::size_t pos, std::string
     append_utf8(out, numeric_reference_code_point(value));
     return i - pos;
   }
-  while (i < text.size() && i - pos <= kMaxEntityNameLength && is_ascii_alnum(text[i]))
+  while (i < text.size() && i - pos <= kMaxEntityNameLength && ascii::is_alnum(text[i]))
     ++i;
   // Named references need their ';': without it "AT&T;" would be fine but "?a=1&copy=2"
   // would lose its parameter, and feeds have far more of the second.
@@ -187,7 +169,7 @@ std::size_t tag_end(std::string_view html, std::size_t pos, bool respect_quotes)
     }
     if (c == '=') {
       after_equals = true;
-    } else if (!is_html_space(c)) {
+    } else if (!ascii::is_space(c)) {
       after_equals = false;
     }
     ++i;
@@ -201,7 +183,7 @@ std::size_t find_end_tag(std::string_view html, std::size_t from, std::string_vi
        i = html.find("</", i + 2)) {
     if (starts_with_ignore_case(html, i + 2, name)) {
       const std::size_t after = i + 2 + name.size();
-      if (after >= html.size() || !is_ascii_alnum(html[after])) return i;
+      if (after >= html.size() || !ascii::is_alnum(html[after])) return i;
     }
   }
   return std::string_view::npos;
@@ -211,8 +193,8 @@ bool is_tag_start(std::string_view text, std::size_t i) {
   // "<p", "</p", "<!--": what a browser would not show as text.
   if (i + 1 >= text.size()) return false;
   const char next = text[i + 1];
-  if (is_ascii_alpha(next)) return true;
-  if (next == '/') return i + 2 < text.size() && is_ascii_alpha(text[i + 2]);
+  if (ascii::is_alpha(next)) return true;
+  if (next == '/') return i + 2 < text.size() && ascii::is_alpha(text[i + 2]);
   return text.substr(i + 1).starts_with("!--");
 }
 
@@ -319,11 +301,11 @@ std::string html_to_text(std::string_view html) {
       if (end != std::string_view::npos) {
         const bool closing = html[i + 1] == '/';
         std::size_t name_end = i + (closing ? 2 : 1);
-        while (name_end < end && is_ascii_alnum(html[name_end]))
+        while (name_end < end && ascii::is_alnum(html[name_end]))
           ++name_end;
         std::string name(html.substr(i + (closing ? 2 : 1), name_end - i - (closing ? 2 : 1)));
         for (char& c : name)
-          c = ascii_lower(c);
+          c = ascii::to_lower(c);
         flush(i);
         if (is_block_element(name)) text.push_back(' ');
         resume = end;
@@ -390,14 +372,14 @@ bool looks_double_escaped(std::string_view text) {
         continue;
       }
       const std::size_t name_start = j;
-      while (j < text.size() && j - name_start < 16 && is_ascii_alnum(text[j]))
+      while (j < text.size() && j - name_start < 16 && ascii::is_alnum(text[j]))
         ++j;
       std::string name(text.substr(name_start, j - name_start));
       for (char& c : name)
-        c = ascii_lower(c);
+        c = ascii::to_lower(c);
       // The name must end the way a tag name does: "&lt;p&gt;", "&lt;a href", "&lt;br/&gt;".
       const bool name_ends =
-          j < text.size() && (text[j] == '&' || text[j] == '/' || is_html_space(text[j]));
+          j < text.size() && (text[j] == '&' || text[j] == '/' || ascii::is_space(text[j]));
       escaped_tag = name_ends && is_common_tag_name(name);
     }
   }

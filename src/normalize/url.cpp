@@ -1,5 +1,7 @@
 #include "feedmerge/normalize/url.h"
 
+#include "normalize/ascii.h"
+
 #include <optional>
 #include <string>
 
@@ -15,21 +17,7 @@
 namespace feedmerge::normalize {
 namespace {
 
-bool is_ascii_alpha(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_ascii_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-bool is_hex_digit(char c) {
-  return is_ascii_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-bool is_html_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
-char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
-}
+using ascii::is_hex_digit;
 
 // As the WHATWG URL parser does: leading and trailing C0 controls and spaces go, and so do
 // tabs and newlines anywhere (feeds wrap long links).
@@ -50,7 +38,7 @@ std::string clean_url(std::string_view s) {
 // sub-delims and '%'.
 bool is_uri_char(char c) {
   static constexpr std::string_view kPunctuation = "-._~:/?#[]@!$&'()*+,;=%";
-  return is_ascii_alpha(c) || is_ascii_digit(c) ||
+  return ascii::is_alpha(c) || ascii::is_digit(c) ||
          (c != '\0' && kPunctuation.find(c) != std::string_view::npos);
 }
 
@@ -214,7 +202,7 @@ std::string escape_attribute(std::string_view value, char quote) {
         out.append(quote == '"' ? "'" : "&#39;");
         break;
       default:
-        if (quote == 0 && (is_html_space(c) || c == '<' || c == '>' || c == '=' || c == '`')) {
+        if (quote == 0 && (ascii::is_space(c) || c == '<' || c == '>' || c == '=' || c == '`')) {
           needs_quotes = true;
         }
         out.push_back(c);
@@ -235,13 +223,13 @@ std::string resolve_srcset(std::string_view value, const Resolver& resolver) {
   std::size_t i = 0;
   while (i < value.size()) {
     const std::size_t separators = i;
-    while (i < value.size() && (is_html_space(value[i]) || value[i] == ','))
+    while (i < value.size() && (ascii::is_space(value[i]) || value[i] == ','))
       ++i;
     out.append(value, separators, i - separators);
     if (i >= value.size()) break;
 
     const std::size_t url_start = i;
-    while (i < value.size() && !is_html_space(value[i]))
+    while (i < value.size() && !ascii::is_space(value[i]))
       ++i;
     std::size_t url_end = i;
     while (url_end > url_start && value[url_end - 1] == ',')
@@ -281,19 +269,12 @@ std::optional<std::string> rewrite_value(std::string_view name, std::string_view
   return escape_attribute(rewritten, quote);
 }
 
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    c = ascii_lower(c);
-  return out;
-}
-
 // Position of "</name" (case-insensitive) at or after `from`; the size when there is none.
 std::size_t find_end_tag(std::string_view html, std::size_t from, std::string_view name) {
   for (std::size_t i = html.find("</", from); i != std::string_view::npos;
        i = html.find("</", i + 2)) {
     if (html.size() - (i + 2) >= name.size() &&
-        lower_ascii(html.substr(i + 2, name.size())) == name) {
+        ascii::to_lower(html.substr(i + 2, name.size())) == name) {
       return i;
     }
   }
@@ -306,11 +287,11 @@ bool is_absolute_url(std::string_view url) {
   while (!url.empty() && static_cast<unsigned char>(url.front()) <= 0x20)
     url.remove_prefix(1);
   // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then ':'
-  if (url.empty() || !is_ascii_alpha(url[0])) return false;
+  if (url.empty() || !ascii::is_alpha(url[0])) return false;
   for (std::size_t i = 1; i < url.size(); ++i) {
     const char c = url[i];
     if (c == ':') return true;
-    if (!is_ascii_alpha(c) && !is_ascii_digit(c) && c != '+' && c != '-' && c != '.') {
+    if (!ascii::is_alpha(c) && !ascii::is_digit(c) && c != '+' && c != '-' && c != '.') {
       return false;
     }
   }
@@ -340,15 +321,15 @@ std::string absolutize_html_urls(std::string_view html, std::string_view base) {
     } else if (rest.starts_with("<![CDATA[")) {
       const std::size_t close = html.find("]]>", i + 9);
       next = close == std::string_view::npos ? html.size() : close + 3;
-    } else if (rest.size() > 1 && is_ascii_alpha(rest[1])) {
+    } else if (rest.size() > 1 && ascii::is_alpha(rest[1])) {
       // A start tag: name, then attributes until '>'.
       std::size_t j = i + 1;
-      while (j < html.size() && !is_html_space(html[j]) && html[j] != '/' && html[j] != '>')
+      while (j < html.size() && !ascii::is_space(html[j]) && html[j] != '/' && html[j] != '>')
         ++j;
-      const std::string tag = lower_ascii(html.substr(i + 1, j - i - 1));
+      const std::string tag = ascii::to_lower(html.substr(i + 1, j - i - 1));
       bool closed = false;
       while (j < html.size()) {
-        while (j < html.size() && (is_html_space(html[j]) || html[j] == '/'))
+        while (j < html.size() && (ascii::is_space(html[j]) || html[j] == '/'))
           ++j;
         if (j >= html.size()) break;
         if (html[j] == '>') {
@@ -357,17 +338,17 @@ std::string absolutize_html_urls(std::string_view html, std::string_view base) {
           break;
         }
         const std::size_t name_start = j++;  // a first '=' belongs to the name, as in HTML
-        while (j < html.size() && !is_html_space(html[j]) && html[j] != '/' && html[j] != '>' &&
+        while (j < html.size() && !ascii::is_space(html[j]) && html[j] != '/' && html[j] != '>' &&
                html[j] != '=') {
           ++j;
         }
-        const std::string name = lower_ascii(html.substr(name_start, j - name_start));
+        const std::string name = ascii::to_lower(html.substr(name_start, j - name_start));
         std::size_t k = j;
-        while (k < html.size() && is_html_space(html[k]))
+        while (k < html.size() && ascii::is_space(html[k]))
           ++k;
         if (k >= html.size() || html[k] != '=') continue;  // an attribute without a value
         ++k;
-        while (k < html.size() && is_html_space(html[k]))
+        while (k < html.size() && ascii::is_space(html[k]))
           ++k;
         if (k >= html.size()) {
           j = k;
@@ -387,7 +368,7 @@ std::string absolutize_html_urls(std::string_view html, std::string_view base) {
           j = value_end + 1;
         } else {
           value_end = k;
-          while (value_end < html.size() && !is_html_space(html[value_end]) &&
+          while (value_end < html.size() && !ascii::is_space(html[value_end]) &&
                  html[value_end] != '>') {
             ++value_end;
           }

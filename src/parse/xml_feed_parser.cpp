@@ -11,6 +11,7 @@
 #include "feedmerge/normalize/encoding.h"
 #include "feedmerge/normalize/text.h"
 #include "feedmerge/normalize/url.h"
+#include "normalize/ascii.h"
 #include "parse/xml_prepare.h"
 
 namespace feedmerge::parse {
@@ -40,10 +41,9 @@ constexpr std::string_view kXml = "http://www.w3.org/XML/1998/namespace";
 // Which vocabulary an element belongs to, after resolving its prefix.
 enum class Vocab { other, rss, atom, rdf, content, dc, dcterms, media, itunes, sy, xhtml };
 
-bool ieq(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
+using ascii::trim;
+constexpr bool ieq(std::string_view a, std::string_view b) {
+  return ascii::iequals(a, b);
 }
 
 // Real feeds bind well-known namespaces with the wrong case or without the final '/' or '#'
@@ -141,14 +141,6 @@ struct Element {
   std::string_view local;
   std::string_view uri;
 };
-
-std::string_view trim(std::string_view s) {
-  const auto* ws = " \t\r\n";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(ws);
-  return s.substr(b, e - b + 1);
-}
 
 bool is_void_html_element(std::string_view name) {
   static constexpr std::array<std::string_view, 14> kVoid = {
