@@ -293,8 +293,7 @@ std::string author_name(std::string_view raw) {
   return text;
 }
 
-// Where each line starts, taken before pugixml parses in place (and so rewrites the text):
-// node offsets then still map to the lines of the document.
+// Where each line of the prepared text starts.
 class LineIndex {
  public:
   LineIndex(std::string_view text, int line_shift) : line_shift_(line_shift) {
@@ -314,14 +313,34 @@ class LineIndex {
   int line_shift_ = 0;
 };
 
+// Line numbers are wanted only for warnings and errors, and pugixml parses the prepared text in
+// place (rewriting it), so the index is built on first use from a fresh preparation of the
+// decoded document: the same bytes pugixml saw, at a cost only documents with warnings pay.
+class LazyLines {
+ public:
+  LazyLines(std::string_view utf8, int line_shift) : utf8_(utf8), line_shift_(line_shift) {}
+  std::pair<int, int> position(std::size_t offset) {
+    if (!index_) {
+      auto again = prepare_xml(utf8_, kMaxNestingDepth);
+      index_.emplace(again ? std::string_view(again->text) : std::string_view(), line_shift_);
+    }
+    return index_->position(offset);
+  }
+
+ private:
+  std::string_view utf8_;
+  int line_shift_ = 0;
+  std::optional<LineIndex> index_;
+};
+
 struct Parser {
   std::string_view document_url;
   std::string_view atom_uri;  // the namespace Atom elements use here ("" for a bare <feed>)
   std::vector<Warning> warnings;
-  const LineIndex* lines = nullptr;
+  LazyLines* lines = nullptr;
   model::Feed feed;
 
-  int line_of(pugi::xml_node node) const {
+  int line_of(pugi::xml_node node) {
     const std::ptrdiff_t offset = node.offset_debug();
     return offset < 0 ? 0 : lines->position(static_cast<std::size_t>(offset)).first;
   }
@@ -965,7 +984,7 @@ Result<ParsedFeed> parse_xml_feed(std::string_view utf8, std::string_view docume
 
   if (only_space_after(utf8, 0)) return Error{ErrorKind::invalid_input, "empty document", 1, 1};
 
-  const LineIndex lines(text, prepared->lines_removed_before_root);
+  LazyLines lines(utf8, prepared->lines_removed_before_root);
   const std::size_t content_end = text.find_last_not_of(" \t\r\n") + 1;
   // In place, pugixml writes a terminator over the byte after a value; a document cut off
   // inside text would lose its last byte (half a UTF-8 character). A spare newline takes it.
