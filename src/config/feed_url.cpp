@@ -21,8 +21,13 @@ std::string resolve_relative_file_url(const boost::urls::url_view& ref, std::str
   if (dir.empty() || dir.back() != '/') dir += '/';
   base.set_path(dir);
   // "./" keeps a first segment holding ':' from reading as a scheme.
-  std::string relative = "./" + std::string(ref.encoded_path());
-  if (ref.has_query()) relative += "?" + std::string(ref.encoded_query());
+  // Appended piece by piece: GCC 12 -O3 reports a false -Wrestrict on "./" + std::string.
+  std::string relative = "./";
+  relative += ref.encoded_path();
+  if (ref.has_query()) {
+    relative += '?';
+    relative += ref.encoded_query();
+  }
   auto parsed = boost::urls::parse_relative_ref(relative);
   if (!parsed) return std::string(ref.buffer());
   boost::urls::url resolved;

@@ -197,6 +197,9 @@ struct Store::Impl {
                              "WHERE id IN (",
                              kExcessItems, ")"})),
         delete_excess(db, sql({"DELETE FROM items WHERE id IN (", kExcessItems, ")"})),
+        any_feed_over(db,
+                      "SELECT EXISTS (SELECT 1 FROM items GROUP BY feed_id "
+                      "HAVING count(*) > :max_items)"),
         expire_tombstones(db, "DELETE FROM tombstones WHERE last_seen < :cutoff") {}
 
   Error error(const std::exception& e) const {
@@ -238,6 +241,7 @@ struct Store::Impl {
   SQLite::Statement delete_old;
   SQLite::Statement bury_excess;
   SQLite::Statement delete_excess;
+  SQLite::Statement any_feed_over;
   SQLite::Statement expire_tombstones;
 };
 
@@ -535,7 +539,15 @@ Result<int> Store::prune(std::chrono::seconds retention, std::int64_t max_items_
       remove.bind(":cutoff", cutoff);
       removed += remove->exec();
     }
+    // The ranking below reads every row (published lives past the content columns); a count
+    // over the feed_id index tells first, cheaply, whether any feed is over its limit at all.
+    bool over_limit = false;
     if (max_items_per_feed > 0) {
+      Use check(impl_->any_feed_over);
+      check.bind(":max_items", max_items_per_feed);
+      over_limit = check->executeStep() && check->getColumn(0).getInt() != 0;
+    }
+    if (over_limit) {
       Use bury(impl_->bury_excess);
       bury.bind(":now", std::optional<Time>(now));
       bury.bind(":max_items", max_items_per_feed);
