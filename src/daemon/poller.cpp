@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -86,6 +87,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     model::PollHints last_hints;
     std::string password;
     bool in_flight = false;
+    bool queued = false;  // due, waiting for room in the pipeline
   };
 
   // One poll, owned by one stage at a time.
@@ -136,6 +138,10 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   std::mt19937_64 rng;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   int in_flight = 0;
+  // Due polls wait here until fewer than `concurrency` polls are anywhere between fetch and
+  // write: otherwise a thousand due feeds are fetched and parsed far ahead of the single
+  // writer, and their documents pile up in memory.
+  std::deque<std::size_t> waiting;
   bool stopping = false;
   bool once = false;
   std::function<void()> on_idle;
@@ -143,7 +149,26 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
 
   double draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
 
-  bool pollable(const Entry& entry) const { return !entry.in_flight && !entry.state.disabled; }
+  bool pollable(const Entry& entry) const {
+    return !entry.in_flight && !entry.queued && !entry.state.disabled;
+  }
+
+  void enqueue(std::size_t index) {
+    entries[index].queued = true;
+    waiting.push_back(index);
+  }
+
+  void launch() {
+    const int limit = std::max(1, config.poll.concurrency);
+    while (!stopping && in_flight < limit && !waiting.empty()) {
+      const std::size_t index = waiting.front();
+      waiting.pop_front();
+      entries[index].queued = false;
+      start_poll(index);
+    }
+  }
+
+  bool idle() const { return in_flight == 0 && waiting.empty(); }
 
   void start_poll(std::size_t index) {
     Entry& entry = entries[index];
@@ -271,6 +296,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     Entry& entry = entries[job->index];
     entry.in_flight = false;
     --in_flight;
+    launch();
     const std::string& url = store::url_to_fetch(job->state);
     if (job->cancelled) {
       --summary.polled;  // nothing happened to it
@@ -279,7 +305,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       if (job->observation.hints) entry.last_hints = *job->observation.hints;
       count(*job, url);
     }
-    if (in_flight == 0 && on_idle && (stopping || once)) {
+    if (idle() && on_idle && (stopping || once)) {
       auto callback = std::move(on_idle);
       on_idle = nullptr;
       callback();
@@ -355,9 +381,9 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     const Time now = now_utc();
     for (std::size_t i = 0; i < entries.size(); ++i) {
       const Entry& entry = entries[i];
-      if (pollable(entry) && (!entry.state.next_poll || *entry.state.next_poll <= now))
-        start_poll(i);
+      if (pollable(entry) && (!entry.state.next_poll || *entry.state.next_poll <= now)) enqueue(i);
     }
+    launch();
   }
 
   void schedule_prune() {
@@ -428,9 +454,10 @@ void Poller::start_once(bool all, std::function<void()> done) {
     for (std::size_t i = 0; i < impl->entries.size(); ++i) {
       const Impl::Entry& entry = impl->entries[i];
       if (impl->pollable(entry) && (all || !entry.state.next_poll || *entry.state.next_poll <= now))
-        impl->start_poll(i);
+        impl->enqueue(i);
     }
-    if (impl->in_flight == 0) {
+    impl->launch();
+    if (impl->idle()) {
       impl->on_idle = nullptr;
       finish();
     }
@@ -464,6 +491,9 @@ void Poller::stop(std::function<void()> stopped) {
     impl->timer->cancel();
     impl->prune_timer->cancel();
     impl->fetcher->cancel_all();
+    for (std::size_t index : impl->waiting)
+      impl->entries[index].queued = false;
+    impl->waiting.clear();  // never started: nothing to record
     auto finish = [impl, stopped = std::move(stopped)] {
       impl->work.reset();
       stopped();
