@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <boost/json.hpp>
 
+#include "daemon/test_config.h"
 #include "feedmerge/daemon/daemon.h"
 #include "feedmerge/store/store.h"
 #include "store/temp_folder.h"
@@ -17,17 +18,9 @@ namespace {
 using test::HttpTestServer;
 using test::TempFolder;
 
+// A folder that does not exist yet: poll_once creates it.
 config::Config make_config(const TempFolder& folder, const std::vector<std::string>& urls) {
-  config::Config config;
-  config.log.level = config::LogLevel::error;  // the tests check the summary, not the log
-  // A folder that does not exist yet: poll_once creates it.
-  config.storage.database = folder.file("state/feedmerge.db");
-  for (const std::string& url : urls) {
-    config::FeedConfig feed;
-    feed.url = url;
-    config.feeds.push_back(feed);
-  }
-  return config;
+  return make_test_config(folder, urls, "state/feedmerge.db");
 }
 
 std::unique_ptr<store::Store> open_read_only(const config::Config& config) {

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <boost/asio/io_context.hpp>
 
+#include "daemon/test_config.h"
 #include "feedmerge/store/store.h"
 #include "store/temp_folder.h"
 #include "support/http_test_server.h"
@@ -18,15 +19,7 @@ using test::HttpTestServer;
 using test::TempFolder;
 
 config::Config make_config(const TempFolder& folder, const std::vector<std::string>& urls) {
-  config::Config config;
-  config.log.level = config::LogLevel::error;  // the tests check the summary, not the log
-  config.storage.database = folder.file("feedmerge.db");
-  for (const std::string& url : urls) {
-    config::FeedConfig feed;
-    feed.url = url;
-    config.feeds.push_back(feed);
-  }
-  return config;
+  return make_test_config(folder, urls);
 }
 
 TEST_CASE("stop cancels fetches in flight, records nothing for them, and returns") {
@@ -46,8 +39,7 @@ TEST_CASE("stop cancels fetches in flight, records nothing for them, and returns
   });
   std::thread runner([&io] { io.run(); });
   // Awaits the condition: the request has reached the server and is held there.
-  while (server.held() < 1)
-    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  REQUIRE(server.wait_for_held(1));
   bool stopped = false;
   (*poller)->stop([&] {
     stopped = true;
@@ -84,8 +76,7 @@ TEST_CASE("run polls on schedule until stopped, then every write has finished") 
   REQUIRE(poller.has_value());
   (*poller)->start_run();
   std::thread runner([&io] { io.run(); });
-  while (server.count("/feed.xml") < 2)
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  REQUIRE(server.wait_for_count("/feed.xml", 2));
   (*poller)->stop([&io] { io.stop(); });
   runner.join();
   poller->reset();

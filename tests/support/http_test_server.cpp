@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -188,8 +189,11 @@ struct HttpTestServer::Impl {
     seen.host = host;
     for (const auto& field : request)
       seen.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    std::lock_guard lock(mutex);
-    recorded[path].push_back(std::move(seen));
+    {
+      std::lock_guard lock(mutex);
+      recorded[path].push_back(std::move(seen));
+    }
+    changed.notify_all();
   }
 
   // --- serving ---------------------------------------------------------------------------------
@@ -219,9 +223,13 @@ struct HttpTestServer::Impl {
           std::lock_guard lock(mutex);
           ++held_now;
         }
+        changed.notify_all();
         co_await gate.async_wait(kTuple);  // cancelled by open_gate()
-        std::lock_guard lock(mutex);
-        --held_now;
+        {
+          std::lock_guard lock(mutex);
+          --held_now;
+        }
+        changed.notify_all();
       }
       if (path == "/reset") {
         beast::error_code ignored;
@@ -356,7 +364,8 @@ struct HttpTestServer::Impl {
 
   const std::string feed, feed_gz, feed_br, invalid, page;
 
-  mutable std::mutex mutex;  // guards everything below it up to the io_context
+  mutable std::mutex mutex;                 // guards everything below it up to the io_context
+  mutable std::condition_variable changed;  // a request was recorded or held_now moved
   std::map<std::string, std::vector<RecordedRequest>, std::less<>> recorded;
   std::map<std::string, int, std::less<>> in_flight, peak;
   int in_flight_total = 0;
@@ -405,6 +414,20 @@ std::vector<RecordedRequest> HttpTestServer::requests(std::string_view path) con
 int HttpTestServer::held() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->held_now;
+}
+
+bool HttpTestServer::wait_for_count(std::string_view path, int n,
+                                    std::chrono::seconds timeout) const {
+  std::unique_lock lock(impl_->mutex);
+  return impl_->changed.wait_for(lock, timeout, [&] {
+    auto it = impl_->recorded.find(path);
+    return it != impl_->recorded.end() && static_cast<int>(it->second.size()) >= n;
+  });
+}
+
+bool HttpTestServer::wait_for_held(int n, std::chrono::seconds timeout) const {
+  std::unique_lock lock(impl_->mutex);
+  return impl_->changed.wait_for(lock, timeout, [&] { return impl_->held_now >= n; });
 }
 
 void HttpTestServer::open_gate() {

@@ -5,6 +5,7 @@
 // Every public member may be called from any thread. Beast stays in the .cpp.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -48,6 +49,11 @@ class HttpTestServer {
 
   // Requests to /hold/... wait for open_gate(); once it is open, later ones pass straight away.
   int held() const;
+  // Block until the condition holds (true) or `timeout` passes (false): tests await the
+  // server's state instead of sleeping, and a broken program fails instead of hanging.
+  bool wait_for_count(std::string_view path, int n,
+                      std::chrono::seconds timeout = std::chrono::seconds{60}) const;
+  bool wait_for_held(int n, std::chrono::seconds timeout = std::chrono::seconds{60}) const;
   void open_gate();
 
   // The most requests that were being answered at once for one Host, or for all hosts. A

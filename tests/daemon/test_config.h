@@ -1,0 +1,26 @@
+// A minimal config for daemon tests: the given feed URLs, quiet logs, the database in `folder`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "feedmerge/config/config.h"
+#include "store/temp_folder.h"
+
+namespace feedmerge::daemon {
+
+inline config::Config make_test_config(const test::TempFolder& folder,
+                                       const std::vector<std::string>& urls,
+                                       const std::string& database = "feedmerge.db") {
+  config::Config config;
+  config.log.level = config::LogLevel::error;  // the tests check the summary, not the log
+  config.storage.database = folder.file(database);
+  for (const std::string& url : urls) {
+    config::FeedConfig feed;
+    feed.url = url;
+    config.feeds.push_back(feed);
+  }
+  return config;
+}
+
+}  // namespace feedmerge::daemon
