@@ -19,10 +19,7 @@ namespace {
 //   one row per item keeps a 1,000-item poll at one statement per item. `published` is the
 //   date we use (the feed's, or first_seen when missing or far in the future, flagged by
 //   published_estimated).
-//   There is no story_id yet on purpose: migration 2 adds it together with the stories table
-//   as `ALTER TABLE items ADD COLUMN story_id INTEGER REFERENCES stories(id) ON DELETE SET
-//   NULL`, which SQLite allows for a nullable column, so the foreign key comes for free
-//   instead of needing a table rebuild (tests/store/schema_test.cpp runs that step).
+//   story_id comes with migration 2.
 // - tombstones: the keys retention removed, so that an item the feed still lists is not
 //   stored again and shown as new. last_seen is when a poll last saw the key in the document;
 //   prune() drops tombstones nobody has listed for a long time.
@@ -87,7 +84,29 @@ CREATE TABLE tombstones (
 CREATE INDEX tombstones_by_last_seen ON tombstones (last_seen);
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kVersion1};
+// Version 2: stories. A story is the set of items that report the same news (src/dedup/).
+// - id: AUTOINCREMENT so that an id is never handed out again, even after retention removed
+//   the story: published entry ids derive from it and must never be recycled.
+// - first_published: the earliest publication time of its members, the merged entry's date;
+//   updated: when a member last joined or changed (Atom `updated`).
+// - representative_item_id: the item whose title and link the merged entry shows.
+// - items.story_id is nullable, so ALTER TABLE can add it with its foreign key.
+constexpr std::string_view kVersion2 = R"sql(
+CREATE TABLE stories (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  first_published INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  representative_item_id INTEGER REFERENCES items (id) ON DELETE SET NULL
+) STRICT;
+CREATE INDEX stories_by_first_published ON stories (first_published);
+CREATE INDEX stories_by_updated ON stories (updated);
+
+ALTER TABLE items ADD COLUMN story_id INTEGER REFERENCES stories (id) ON DELETE SET NULL;
+CREATE INDEX items_by_story ON items (story_id);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kVersion1, kVersion2};
 
 static_assert(kApplicationId == 1179472455, "kVersion1 spells the application id in decimal");
 

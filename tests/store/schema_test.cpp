@@ -7,6 +7,7 @@
 #include <array>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "feedmerge/store/store.h"
 #include "store/temp_folder.h"
@@ -21,18 +22,6 @@ using feedmerge::test::TempFolder;
 int user_version(SQLite::Database& db) {
   return db.execAndGet("PRAGMA user_version").getInt();
 }
-
-// The shape the stories issue is expected to take: a table, and items.story_id pointing at it.
-constexpr std::string_view kStoriesStep = R"sql(
-CREATE TABLE stories (
-  id INTEGER PRIMARY KEY,
-  first_seen INTEGER NOT NULL,
-  last_updated INTEGER NOT NULL,
-  representative_item_id INTEGER REFERENCES items (id) ON DELETE SET NULL
-) STRICT;
-ALTER TABLE items ADD COLUMN story_id INTEGER REFERENCES stories (id) ON DELETE SET NULL;
-CREATE INDEX items_by_story ON items (story_id);
-)sql";
 
 }  // namespace
 
@@ -73,32 +62,31 @@ TEST_CASE("a failing migration step rolls back and leaves the previous version")
   CHECK(!db.tableExists("b"));  // the half-done step left nothing behind
 }
 
-TEST_CASE("a stories migration adds story_id with a foreign key to a version 1 database") {
+TEST_CASE("migration 2 adds stories and items.story_id to a version 1 database with items") {
   TempFolder folder;
   const auto path = folder.file("feedmerge.db");
-  {
-    auto store = feedmerge::store::Store::open(path);
-    REQUIRE(store.has_value());
-    auto feed = (*store)->ensure_feed("https://example.com/feed.xml");
-    REQUIRE(feed.has_value());
-    feedmerge::model::Feed document;
-    document.items.resize(1);
-    document.items[0].id = "a";
-    REQUIRE((*store)->record_poll(*feed, &document, feedmerge::model::Time{}).has_value());
-  }
-  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   db.exec("PRAGMA foreign_keys = ON");
-  std::vector<std::string_view> steps(migrations().begin(), migrations().end());
-  steps.push_back(kStoriesStep);
-  REQUIRE(migrate(db, path, steps).has_value());
+  const std::vector<std::string_view> version1(migrations().begin(), migrations().begin() + 1);
+  REQUIRE(migrate(db, path, version1).has_value());
+  REQUIRE(user_version(db) == 1);
+  db.exec("INSERT INTO feeds (id, url) VALUES (1, 'https://example.com/feed.xml')");
+  db.exec(
+      "INSERT INTO items (id, feed_id, key, published, first_seen, content_hash) "
+      "VALUES (1, 1, 'a', 0, 0, 0)");
+
+  REQUIRE(migrate(db, path, migrations()).has_value());
   CHECK(user_version(db) == 2);
   CHECK(db.execAndGet("SELECT count(*) FROM items WHERE story_id IS NULL").getInt() == 1);
   db.exec(
-      "INSERT INTO stories (id, first_seen, last_updated, representative_item_id) "
-      "VALUES (7, 0, 0, 1)");
+      "INSERT INTO stories (id, first_published, first_seen, updated, representative_item_id) "
+      "VALUES (7, 0, 0, 0, 1)");
   db.exec("UPDATE items SET story_id = 7");
   CHECK_THROWS(db.exec("UPDATE items SET story_id = 8"));  // no such story
   db.exec("DELETE FROM stories");
   CHECK(db.execAndGet("SELECT count(*) FROM items WHERE story_id IS NULL").getInt() == 1);
+  // AUTOINCREMENT: a removed story's id is never handed out again.
+  db.exec("INSERT INTO stories (first_published, first_seen, updated) VALUES (0, 0, 0)");
+  CHECK(db.execAndGet("SELECT max(id) FROM stories").getInt() == 8);
   CHECK(db.execAndGet("PRAGMA integrity_check").getString() == "ok");
 }
