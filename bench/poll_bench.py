@@ -63,6 +63,7 @@ def main():
     runs = [
         ("feedmerge-1", "feedmerge once --all (first)"),
         ("feedmerge-2", "feedmerge once --all (conditional)"),
+        ("curl-conditional", "curl --parallel, same 1000 cond. GETs"),
         ("newsboat-1", "newsboat -x reload (first)"),
         ("newsboat-2", "newsboat -x reload (second)"),
         ("newsboat-3", "newsboat -x reload (conditional)"),
@@ -84,6 +85,11 @@ def main():
             with open(os.path.join(work, name + ".out")) as f:
                 summary = [line.strip() for line in f if line.startswith("polled ")]
             note = summary[-1] if summary else "(no summary line)"
+        elif name == "curl-conditional":
+            with open(os.path.join(work, name + ".out")) as f:
+                codes = [line.strip() for line in f if line.strip().isdigit()]
+            note = (f"{codes.count('304')} of {len(codes)} answered 304: the server's floor "
+                    f"for a conditional poll")
         print(f"{label:<36} {wall:>7.2f} {cpu:>7.2f} {rss:>11.1f} {rc:>4}  {note}")
     print()
     print(f"items stored: feedmerge {ours_items} (from {ours_feeds} feeds), "
@@ -105,6 +111,10 @@ def main():
           f"(target >= {TARGET_CONDITIONAL:.0f}x: {verdict(ratio_conditional >= 10)})")
     print(f"feedmerge peak RSS                    {peak:6.1f} MB "
           f"(target < {TARGET_RSS_MB:.0f} MB: {verdict(peak < TARGET_RSS_MB)})")
+    floor = measured["curl-conditional"][0]
+    print(f"feedmerge first / curl's conditional  {first / floor:6.1f}x  "
+          f"(for information: the best ratio any client could reach against this server; "
+          f"our conditional poll is {conditional / floor:.2f}x curl's time)")
     newsboat_conditional = measured["newsboat-3"][0]
     print(f"newsboat conditional / ours           {newsboat_conditional / conditional:6.1f}x  "
           f"(for information)")
