@@ -80,6 +80,18 @@ inline void run_one(const std::uint8_t* data, std::size_t size, bool json_only) 
     }
     return;
   }
+  // parse_feed repairs invalid UTF-8 in the model as a last resort (and warns). A repair means
+  // some stage let bad bytes through: FEEDMERGE_FUZZ_STRICT_UTF8=1 turns it into a finding, for
+  // long campaigns that hunt the stage.
+  static const bool strict_utf8 = std::getenv("FEEDMERGE_FUZZ_STRICT_UTF8") != nullptr;
+  if (strict_utf8) {
+    for (const Warning& warning : parsed->warnings) {
+      if (warning.message.find("invalid UTF-8 in ") != std::string::npos &&
+          warning.message.find("parsed strings replaced") != std::string::npos) {
+        fail("a stage produced invalid UTF-8 that parse_feed had to repair");
+      }
+    }
+  }
   const std::string json = parse::to_parse_json(*parsed);
   boost::system::error_code ec;
   // boost::json::parse rejects invalid UTF-8 in strings by default, which the spec forbids too.

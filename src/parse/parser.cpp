@@ -25,6 +25,48 @@ void tidy_warnings(std::vector<Warning>& warnings) {
   }
 }
 
+// Every string of the model must be valid UTF-8: the store, `parse` and the feeds we publish
+// rely on it. The stages above produce it by construction; this last pass (a fast scan of
+// each string) makes that an invariant of parse_feed rather than a property of every code
+// path, and says when it had to repair something.
+void ensure_valid_utf8(model::Feed& feed, std::vector<Warning>& warnings) {
+  std::size_t repaired = 0;
+  auto fix = [&repaired](std::string& s) {
+    std::size_t replaced = 0;
+    std::string valid = normalize::make_valid_utf8(s, &replaced);
+    if (replaced > 0) {
+      s = std::move(valid);
+      ++repaired;
+    }
+  };
+  auto fix_all = [&fix](std::vector<std::string>& strings) {
+    for (std::string& s : strings)
+      fix(s);
+  };
+  fix(feed.title);
+  fix(feed.link);
+  fix(feed.description);
+  fix(feed.language);
+  for (model::Item& item : feed.items) {
+    fix(item.id);
+    fix(item.title);
+    fix(item.link);
+    fix(item.summary);
+    fix(item.content);
+    fix(item.image);
+    fix_all(item.authors);
+    fix_all(item.categories);
+    for (model::Enclosure& enclosure : item.enclosures) {
+      fix(enclosure.url);
+      fix(enclosure.type);
+    }
+  }
+  if (repaired > 0) {
+    warnings.push_back({0, "invalid UTF-8 in " + std::to_string(repaired) +
+                               " parsed strings replaced with U+FFFD"});
+  }
+}
+
 }  // namespace
 
 Result<ParsedFeed> parse_feed(const ParseInput& input) {
@@ -38,6 +80,7 @@ Result<ParsedFeed> parse_feed(const ParseInput& input) {
     return parse_xml_feed(decoded.text(), input.document_url, std::move(decoded.warnings));
   }();
   if (result) {
+    ensure_valid_utf8(result->feed, result->warnings);
     tidy_warnings(result->warnings);
   } else {
     std::vector<Warning> message{{0, std::move(result.error().message)}};
