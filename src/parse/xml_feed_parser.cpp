@@ -967,6 +967,26 @@ std::string innermost_open_element(std::string_view text) {
   return open.empty() ? std::string() : std::string(open.back());
 }
 
+// pugixml stops at the first error and keeps what it built, but an attribute it was reading
+// when it failed (no closing quote) is left without a terminator: its value runs on through
+// the bytes pugixml was still rewriting in place to the end of the buffer, garbage that can
+// even cut a UTF-8 character in half. That attribute belongs to the last element opened, the
+// end of the chain of last children; any value there that reaches past the error offset is
+// emptied.
+void drop_unterminated_attributes(pugi::xml_document& doc, std::string_view buffer,
+                                  std::size_t error_offset) {
+  const char* const begin = buffer.data();
+  const char* const limit = begin + std::min(error_offset, buffer.size());
+  for (pugi::xml_node node = doc.last_child(); node; node = node.last_child()) {
+    for (pugi::xml_attribute attribute : node.attributes()) {
+      const char* value = attribute.value();
+      if (value < begin || value >= begin + buffer.size()) continue;  // not in the buffer
+      const std::size_t room = static_cast<std::size_t>(begin + buffer.size() - value);
+      if (value + strnlen(value, room) > limit) attribute.set_value("");
+    }
+  }
+}
+
 bool only_space_after(std::string_view text, std::size_t offset) {
   return offset >= text.size() ||
          text.find_first_not_of(" \t\r\n", offset) == std::string_view::npos;
@@ -1004,6 +1024,7 @@ Result<ParsedFeed> parse_xml_feed(std::string_view utf8, std::string_view docume
   }
   if (!result) {
     const auto offset = static_cast<std::size_t>(result.offset);
+    drop_unterminated_attributes(doc, text, offset);
     // pugixml keeps everything parsed before the error: a truncated or damaged tail still
     // leaves the items before it, which is what a reader wants. (`text` is pugixml's now, so
     // the open element is looked for in the decoded document.)
