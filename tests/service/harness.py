@@ -36,12 +36,13 @@ def rss(name, guids):
 
 
 class FeedServer:
-    def __init__(self, window=20):
+    def __init__(self, window=20, backlog=0):
         self.lock = threading.Condition()
         self.served = {}     # feed name -> every guid ever served
         self.requests = {}   # path -> count
         self.counter = {}    # grow feed -> next item number
         self.window = window
+        self.backlog = backlog  # a grow feed's first response already lists this many items
         self.stalled = 0     # requests currently held by /stall/
         self.released = threading.Event()
         server = self
@@ -68,7 +69,7 @@ class FeedServer:
                     body = rss(name, [1]).encode()
                 elif path.startswith("/grow/"):
                     with server.lock:
-                        n = server.counter.get(name, 0) + 1
+                        n = server.counter.get(name, server.backlog) + 1
                         server.counter[name] = n
                         guids = list(range(max(1, n - server.window + 1), n + 1))
                         server.served.setdefault(name, set()).update(f"{name}-{g}" for g in guids)
@@ -89,7 +90,11 @@ class FeedServer:
                 except OSError:
                     pass  # the daemon went away mid-response: expected in these tests
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a killed daemon resets its connections: expected here
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
