@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (build-fuzz/) and runs each for SECONDS (default 60)
 # from a seed corpus: fuzz/seeds/, the parse fixtures and the small files of the shared real
-# corpus. Prints one line per target; exits 1 when a target finds a crash, leak or timeout,
+# corpus for the parsers; date strings and the config files for fuzz_date and fuzz_config.
+# TARGETS="date config" runs only those. Prints one line per target; exits 1 when a target finds a crash, leak or timeout,
 # naming the reproducer. Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]   (fuzz/README.md has more)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,8 @@ werror=OFF
 CC=clang CXX=clang++ cmake -S . -B "$build_dir" -DCMAKE_CXX_COMPILER=clang++ \
   -DFEEDMERGE_FUZZ=ON -DFEEDMERGE_TESTS=OFF -DFEEDMERGE_WERROR="$werror" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build_dir" -j "$jobs" --target fuzz_xml fuzz_json
+targets=(${TARGETS:-xml json date config})
+cmake --build "$build_dir" -j "$jobs" $(printf -- '--target fuzz_%s ' "${targets[@]}")
 
 # UBSan only reports and carries on unless told to stop; a report must count as a finding.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
@@ -52,10 +54,25 @@ mapfile -t json_files < <(
 add_seeds xml "${xml_files[@]}"
 add_seeds json "${json_files[@]}"
 
+# fuzz_date and fuzz_config read the whole input as text: their seeds go in as they are.
+plain_seeds() {  # plain_seeds TARGET FILE...
+  local target=$1 f
+  shift
+  mkdir -p "$seed_tmp/$target"
+  for f in "$@"; do
+    [[ -f "$f" ]] && cp "$f" "$seed_tmp/$target/$(basename "$(dirname "$f")")-$(basename "$f")"
+  done
+  return 0
+}
+mapfile -t date_files < <(find fuzz/seeds/date -type f | sort)
+mapfile -t config_files < <(find config tests/data/config -type f -name '*.toml' | sort)
+plain_seeds date "${date_files[@]}"
+plain_seeds config "${config_files[@]}"
+
 artifacts="$work/corpus-artifacts"
 mkdir -p "$artifacts"
 status=0
-for target in xml json; do
+for target in "${targets[@]}"; do
   bin="$build_dir/fuzz_$target"
   corpus="$work/corpus-$target"
   log="$artifacts/fuzz_$target.log"

@@ -7,10 +7,12 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 
+#include "daemon/logging.h"
+#include "daemon/notify.h"
 #include "daemon/poller.h"
 #include "daemon/schedule.h"
+#include "daemon/service.h"
 #include "feedmerge/store/store.h"
 
 namespace feedmerge::daemon {
@@ -64,10 +66,13 @@ Result<PollSummary> poll_once(const config::Config& config, bool all) {
 }
 
 int run_daemon(const config::Config& config, RunOptions options) {
-  spdlog::set_level(spdlog_level(config.log.level));
+  // The journal when systemd started us, else the console (src/daemon/logging.h).
+  setup_logging(config.log.level);
+  Notifier notifier;
   auto store = open_store(config);
   if (!store) {
     spdlog::error("{}", store.error().message);
+    notifier.status("cannot open the database: " + store.error().message);
     return 1;
   }
   spdlog::info("database {}", (*store)->path());
@@ -78,17 +83,15 @@ int run_daemon(const config::Config& config, RunOptions options) {
     spdlog::error("{}", poller.error().message);
     return 1;
   }
-  asio::signal_set signals(io, SIGINT, SIGTERM);
   Poller& running = **poller;
-  signals.async_wait([&running, &io](boost::system::error_code error, int signal) {
-    if (error) return;
-    spdlog::info("signal {}: stopping; no new fetches, finishing the writes in progress", signal);
-    running.stop([&io] {
-      spdlog::info("stopped");
-      io.stop();
-    });
-  });
+  // SIGINT/SIGTERM stop, SIGHUP reloads, STATUS and the watchdog (src/daemon/service.h).
+  // Reload hook: the publisher subscribes with service.subscribe(...) before start().
+  Service service(io, running, config, notifier);
+  service.start([&io] { io.stop(); });
   running.start_run();
+  // READY=1 call point: the database is open. With the HTTP server, call it once the port is
+  // bound instead.
+  service.notify_ready();
 
   std::vector<std::thread> threads;
   const int io_threads = threads_or_cores(options.io_threads);

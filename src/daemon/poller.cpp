@@ -9,6 +9,8 @@
 #include <fstream>
 #include <optional>
 #include <random>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/executor_work_guard.hpp>
@@ -17,6 +19,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "daemon/logging.h"
 #include "daemon/schedule.h"
 #include "feedmerge/fetch/read_source.h"
 #include "feedmerge/parse/parser.h"
@@ -65,6 +68,7 @@ fetch::FetchOptions fetch_options(const config::PollConfig& poll) {
   options.proxy = poll.proxy;
   options.concurrency = poll.concurrency;
   options.per_host = poll.per_host;
+  options.allow_private_networks = poll.allow_private_networks;
   return options;
 }
 
@@ -87,7 +91,8 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     model::PollHints last_hints;
     std::string password;
     bool in_flight = false;
-    bool queued = false;  // due, waiting for room in the pipeline
+    bool queued = false;   // due, waiting for room in the pipeline
+    bool removed = false;  // dropped from the config by a reload: kept so job indexes hold
   };
 
   // One poll, owned by one stage at a time.
@@ -146,11 +151,15 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   bool once = false;
   std::function<void()> on_idle;
   PollSummary summary;
+  // For the service's STATUS= line and watchdog (heartbeat).
+  config::PollConfig poll_config = config.poll;  // intervals, replaced by reconfigure
+  std::optional<Time> last_poll;
+  std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
 
   double draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
 
   bool pollable(const Entry& entry) const {
-    return !entry.in_flight && !entry.queued && !entry.state.disabled;
+    return !entry.in_flight && !entry.queued && !entry.state.disabled && !entry.removed;
   }
 
   void enqueue(std::size_t index) {
@@ -175,6 +184,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     entry.in_flight = true;
     ++in_flight;
     ++summary.polled;
+    last_progress = std::chrono::steady_clock::now();
     auto job = std::make_shared<Job>();
     job->index = index;
     job->config = entry.config;
@@ -194,7 +204,11 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
                                 .last_modified = entry.state.last_modified,
                                 .headers = entry.config.headers,
                                 .username = entry.config.username,
-                                .password = entry.password};
+                                .password = entry.password,
+                                // The address guard: the URL the config names may be local,
+                                // and so may a permanent redirect the guard let through when
+                                // it was adopted.
+                                .config_named = true};
     fetcher->fetch(std::move(request), [self = shared_from_this(), job](fetch::FetchResult result) {
       if (result.outcome == fetch::FetchOutcome::cancelled) {
         job->cancelled = true;
@@ -296,8 +310,11 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     Entry& entry = entries[job->index];
     entry.in_flight = false;
     --in_flight;
+    last_progress = std::chrono::steady_clock::now();
     launch();
     const std::string& url = store::url_to_fetch(job->state);
+    FeedLogScope log_scope(url);  // the journal's FEED_URL field
+    if (!job->cancelled) last_poll = now_utc();
     if (job->cancelled) {
       --summary.polled;  // nothing happened to it
     } else {
@@ -408,6 +425,72 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       if (then) asio::post(self->strand, then);
     });
   }
+
+  // --- service hooks (scheduler strand) --------------------------------------------------------
+
+  Poller::Status status() const {
+    Poller::Status status{.in_flight = in_flight,
+                          .totals = summary,
+                          .last_poll = last_poll,
+                          .last_progress = last_progress};
+    for (const Entry& entry : entries) {
+      if (entry.removed || entry.state.disabled) continue;
+      ++status.feeds;
+      if (entry.state.consecutive_failures > 0) ++status.failing;
+    }
+    return status;
+  }
+
+  struct Registered {
+    config::FeedConfig feed;
+    store::FeedState state;  // as stored when the reload registered it
+    std::string password;
+  };
+
+  void apply_feeds(const config::PollConfig& poll, std::vector<Registered> feeds) {
+    poll_config = poll;
+    const Time now = now_utc();
+    std::unordered_map<std::string, std::size_t> known;
+    for (std::size_t i = 0; i < entries.size(); ++i)
+      known.emplace(entries[i].config.url, i);
+    std::unordered_set<std::string> wanted;
+    for (Registered& registered : feeds) {
+      wanted.insert(registered.feed.url);
+      const IntervalLimits limits = limits_for(poll, registered.feed);
+      auto it = known.find(registered.feed.url);
+      Entry* entry = nullptr;
+      if (it == known.end()) {
+        entries.push_back({.config = registered.feed,
+                           .limits = limits,
+                           .state = std::move(registered.state),
+                           .last_hints = {},
+                           .password = std::move(registered.password)});
+        entry = &entries.back();
+        spdlog::info("{}: added by the reload", entry->config.url);
+      } else {
+        entry = &entries[it->second];
+        if (entry->removed) spdlog::info("{}: added back by the reload", entry->config.url);
+        entry->removed = false;
+        entry->config = registered.feed;
+        entry->limits = limits;
+        entry->password = std::move(registered.password);
+      }
+      // A new (or long-removed) feed's first poll spreads like the ones at start.
+      if (!entry->state.next_poll || *entry->state.next_poll < now)
+        entry->state.next_poll = first_poll_time(entry->limits, now, [this] { return draw(); });
+    }
+    for (Entry& entry : entries) {
+      if (entry.removed || wanted.contains(entry.config.url)) continue;
+      entry.removed = true;  // a poll in flight still finishes and records
+      spdlog::info("{}: removed by the reload; its items stay until retention", entry.config.url);
+    }
+    std::erase_if(waiting, [this](std::size_t index) {
+      if (!entries[index].removed) return false;
+      entries[index].queued = false;
+      return true;
+    });
+    if (!once && !stopping) arm_timer();
+  }
 };
 
 Result<std::unique_ptr<Poller>> Poller::create(asio::io_context& io, const config::Config& config,
@@ -508,6 +591,40 @@ void Poller::stop(std::function<void()> stopped) {
 
 PollSummary Poller::summary() const {
   return impl_->summary;
+}
+
+void Poller::heartbeat(std::function<void(const Status&)> done) {
+  asio::post(impl_->strand, [impl = impl_, done = std::move(done)]() mutable {
+    asio::post(impl->writer, [impl, done = std::move(done)]() mutable {
+      asio::post(impl->strand, [impl, done = std::move(done)] { done(impl->status()); });
+    });
+  });
+}
+
+void Poller::run_on_writer(std::function<void()> work) {
+  asio::post(impl_->writer, std::move(work));
+}
+
+void Poller::reconfigure(const config::Config& config, std::function<void(std::string)> done) {
+  // Registering feeds writes and password files are disk reads: both on the writer.
+  asio::post(impl_->writer, [impl = impl_, config, done = std::move(done)]() mutable {
+    std::vector<Impl::Registered> feeds;
+    std::string error;
+    for (const config::FeedConfig& feed : config.feeds) {
+      if (!feed.enabled) continue;
+      auto state = impl->store->ensure_feed(feed.url);
+      if (!state) {
+        error = state.error().message;
+        break;
+      }
+      feeds.push_back({feed, std::move(*state), read_password(feed.password_file)});
+    }
+    asio::post(impl->strand, [impl, poll = config.poll, feeds = std::move(feeds),
+                              error = std::move(error), done = std::move(done)]() mutable {
+      if (error.empty()) impl->apply_feeds(poll, std::move(feeds));
+      done(std::move(error));
+    });
+  });
 }
 
 Result<std::unique_ptr<store::Store>> open_store(const config::Config& config) {

@@ -9,8 +9,11 @@
 // A poll travels as one Job, owned by whichever stage holds it.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include <boost/asio/io_context.hpp>
 
@@ -48,6 +51,30 @@ class Poller {
   void stop(std::function<void()> stopped);
 
   PollSummary summary() const;  // call once the io_context has stopped
+
+  // --- hooks for the service loop (src/daemon/service.cpp): watchdog, STATUS, SIGHUP ---------
+
+  struct Status {
+    int feeds = 0;                                        // polled feeds
+    int failing = 0;                                      // of which the last poll failed
+    int in_flight = 0;                                    // polls between fetch and write now
+    PollSummary totals;                                   // since start
+    std::optional<model::Time> last_poll;                 // when the last poll finished
+    std::chrono::steady_clock::time_point last_progress;  // a poll started or finished
+  };
+  // Passes through the scheduler strand, then the writer, then the strand again, and calls
+  // `done` there with a snapshot: that it returns at all shows the loop and the writer move.
+  void heartbeat(std::function<void(const Status&)> done);
+  // Runs `work` on the writer thread after the writes queued before it (a test hook stalls the
+  // writer this way, as a stuck disk would).
+  void run_on_writer(std::function<void()> work);
+  // SIGHUP: the enabled feeds of `config` replace the polled ones. Added feeds are registered
+  // (on the writer) and polled within their first interval; removed ones are no longer polled,
+  // their items stay until retention removes them; changed ones (interval, headers,
+  // credentials) apply from their next poll, as do [poll]'s intervals. Fetch options
+  // ([poll] timeout, concurrency, proxy, ...) and [storage] keep their start values. `done`
+  // runs on the scheduler strand: "" or the store's error, in which case nothing changed.
+  void reconfigure(const config::Config& config, std::function<void(std::string error)> done);
 
  private:
   struct Impl;

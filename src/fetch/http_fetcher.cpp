@@ -1,6 +1,7 @@
 #include "fetch/http_fetcher.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <map>
@@ -41,6 +42,8 @@ const char* to_string(FetchOutcome outcome) {
       return "bad_redirect";
     case FetchOutcome::bad_url:
       return "bad_url";
+    case FetchOutcome::refused_address:
+      return "refused_address";
     case FetchOutcome::cancelled:
       return "cancelled";
   }
@@ -117,6 +120,11 @@ struct Transfer {
 
   int redirects = 0;
   std::string permanent_redirect;
+  // The address guard's state: the chain began at a local address of a config-named URL, so
+  // its redirects may stay local; or the guard refused this address ("" = nothing refused).
+  bool started_local = false;
+  std::string refused;
+  const FetchOptions* options = nullptr;
   Clock::duration spent{};  // in transfers, all hops so far
   Clock::time_point hop_started;
 };
@@ -131,6 +139,29 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   }
   transfer->body.append(data, length);
   return length;
+}
+
+// The address guard (FetchOptions::allow_private_networks), on the address curl is about to
+// connect to: after DNS, for every hop, so what is checked is what is used.
+curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const FetchOptions& options = *transfer->options;
+  if (purpose == CURLSOCKTYPE_IPCXN && !options.allow_private_networks && options.proxy.empty()) {
+    const AddressClass kind = options.classify_address ? options.classify_address(&address->addr)
+                                                       : classify_address(&address->addr);
+    if (kind != AddressClass::public_address) {
+      const bool first_hop = transfer->redirects == 0;
+      if (first_hop && transfer->request.config_named) {
+        transfer->started_local = true;
+      } else if (!transfer->started_local || kind == AddressClass::cloud_metadata) {
+        transfer->refused = address_text(&address->addr) + " (" + to_string(kind) + ")";
+        return CURL_SOCKET_BAD;
+      }
+    } else if (transfer->redirects == 0) {
+      transfer->started_local = false;
+    }
+  }
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
@@ -383,6 +414,9 @@ class HttpFetcher::Impl : public std::enable_shared_from_this<Impl> {
     set(CURLOPT_WRITEDATA, static_cast<void*>(&transfer));
     set(CURLOPT_HEADERFUNCTION, &on_header);
     set(CURLOPT_HEADERDATA, static_cast<void*>(&transfer));
+    transfer.options = &options_;
+    set(CURLOPT_OPENSOCKETFUNCTION, &on_open_socket);
+    set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(&transfer));
     return ok;
   }
 
@@ -397,6 +431,14 @@ class HttpFetcher::Impl : public std::enable_shared_from_this<Impl> {
     if (transfer->too_large) {
       complete(std::move(transfer), FetchOutcome::too_large, status,
                "body larger than " + std::to_string(options_.max_body) + " bytes");
+      return;
+    }
+    // Only when nothing else connected: curl may have tried another address that passed.
+    if (code != CURLE_OK && !transfer->refused.empty()) {
+      std::string message = "refused to connect to " + transfer->refused + " for " + transfer->url +
+                            (transfer->redirects > 0 ? " (reached by a redirect)" : "") +
+                            ": set poll.allow_private_networks = true to allow it";
+      complete(std::move(transfer), FetchOutcome::refused_address, status, std::move(message));
       return;
     }
     if (code != CURLE_OK) {

@@ -17,6 +17,8 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "fetch/address_guard.h"
+
 namespace feedmerge::fetch {
 
 struct FetchOptions {
@@ -32,6 +34,14 @@ struct FetchOptions {
   int per_host = 2;                  // transfers in flight at once to one host name
   std::vector<std::string> resolve;  // CURLOPT_RESOLVE entries, "host:port:127.0.0.2" (tests)
   std::string ca_file;               // "" = the system's CA bundle
+  // The address guard ([poll].allow_private_networks): unless this is set, a connection to a
+  // loopback, private, link-local or cloud-metadata address is refused, except for the first
+  // hop of a config-named URL and for redirects of a chain that started at such an address.
+  // Checked on the address curl actually connects to (CURLOPT_OPENSOCKETFUNCTION), so neither
+  // a redirect nor a DNS answer can get around it. With a proxy the guard sees only the proxy.
+  bool allow_private_networks = false;
+  // Tests replace the classifier: they have nothing but loopback to connect to.
+  std::function<AddressClass(const sockaddr*)> classify_address;  // empty = classify_address
 };
 
 // Default member initialisers let callers write {.url = u, .etag = e} without warnings.
@@ -42,17 +52,21 @@ struct FetchRequest {
   std::vector<std::pair<std::string, std::string>> headers{};  // extra request headers
   std::string username{};  // Basic auth; sent to the original scheme, host and port only
   std::string password{};
+  // The URL is the one the config names (or a permanent redirect the daemon adopted from it),
+  // not a redirect target met on the way: its first hop may connect to a local address.
+  bool config_named = false;
 };
 
 enum class FetchOutcome {
-  ok,             // 2xx: body holds the decompressed document
-  not_modified,   // 304: nothing to parse
-  http_error,     // any other final status; see status, retry_after
-  too_large,      // the decompressed body passed max_body
-  network_error,  // DNS, connect, TLS, reset, timeout, low speed; error holds curl's message
-  bad_redirect,   // too many redirects, or a Location that is not http(s)
-  bad_url,        // the request URL is not an http(s) URL with a host
-  cancelled,      // cancel_all() or the fetcher's destruction
+  ok,               // 2xx: body holds the decompressed document
+  not_modified,     // 304: nothing to parse
+  http_error,       // any other final status; see status, retry_after
+  too_large,        // the decompressed body passed max_body
+  network_error,    // DNS, connect, TLS, reset, timeout, low speed; error holds curl's message
+  bad_redirect,     // too many redirects, or a Location that is not http(s)
+  bad_url,          // the request URL is not an http(s) URL with a host
+  refused_address,  // the address guard refused the address a hop would connect to
+  cancelled,        // cancel_all() or the fetcher's destruction
 };
 
 const char* to_string(FetchOutcome outcome);

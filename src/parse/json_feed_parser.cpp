@@ -87,10 +87,13 @@ int hex4(std::string_view text, std::size_t at) {
 // Real feeds cut strings in the middle of a surrogate pair ("\ud83d" alone), which Boost.JSON
 // rejects as a whole document. Each unpaired surrogate escape becomes "\ufffd" in place: the
 // same length, so error positions stay true. Outside strings a backslash is a syntax error
-// anyway, so there is no need to track where strings begin.
+// anyway, so there is no need to track where strings begin. Characters XML 1.0 forbids, escaped
+// or raw, become U+FFFD the same way: they must never reach storage or an output feed.
 void replace_unpaired_surrogates(std::string& text, std::vector<Warning>& warnings) {
   std::size_t count = 0;
   std::size_t first = 0;
+  std::size_t forbidden = 0;
+  std::size_t first_forbidden = 0;
   for (std::size_t i = text.find('\\'); i != std::string::npos && i + 1 < text.size();
        i = text.find('\\', i)) {
     if (text[i + 1] != 'u') {
@@ -98,6 +101,17 @@ void replace_unpaired_surrogates(std::string& text, std::vector<Warning>& warnin
       continue;
     }
     const int unit = hex4(text, i + 2);
+    // Characters XML 1.0 forbids (NUL, C0 controls but tab and line ends, U+FFFE, U+FFFF):
+    // they must never reach storage or an output feed (found by the hostile-input suite).
+    const bool xml_forbidden =
+        (unit >= 0 && unit < 0x20 && unit != 0x09 && unit != 0x0A && unit != 0x0D) ||
+        unit == 0xFFFE || unit == 0xFFFF;
+    if (xml_forbidden) {
+      if (forbidden++ == 0) first_forbidden = i;
+      text.replace(i + 2, 4, "fffd");
+      i += 6;
+      continue;
+    }
     if (unit < 0xD800 || unit > 0xDFFF) {
       i += 2;
       continue;
@@ -112,6 +126,18 @@ void replace_unpaired_surrogates(std::string& text, std::vector<Warning>& warnin
     if (count++ == 0) first = i;
     text.replace(i + 2, 4, "fffd");
     i += 6;
+  }
+  // The same characters written raw: U+FFFE and U+FFFF are three UTF-8 bytes, like U+FFFD.
+  for (std::size_t i = text.find("\xEF\xBF"); i != std::string::npos && i + 2 < text.size();
+       i = text.find("\xEF\xBF", i + 2)) {
+    if (text[i + 2] != '\xBE' && text[i + 2] != '\xBF') continue;
+    if (forbidden++ == 0) first_forbidden = i;
+    text[i + 2] = '\xBD';
+  }
+  if (forbidden > 0) {
+    std::string message = "character XML forbids replaced with U+FFFD";
+    if (forbidden > 1) message += " (" + std::to_string(forbidden) + " in the document)";
+    warnings.push_back(Warning{position_at(text, first_forbidden).line, std::move(message)});
   }
   if (count == 0) return;
   std::string message = "unpaired UTF-16 surrogate escape replaced with U+FFFD";

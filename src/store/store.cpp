@@ -1,6 +1,9 @@
 #include "feedmerge/store/store.h"
 
+#include <sqlite3.h>
+
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
@@ -203,7 +206,17 @@ struct Store::Impl {
         expire_tombstones(db, "DELETE FROM tombstones WHERE last_seen < :cutoff") {}
 
   Error error(const std::exception& e) const {
-    return Error{ErrorKind::database, path + ": " + e.what()};
+    std::string message = path + ": " + e.what();
+    // The two failures an operator can fix say what to do about them.
+    if (const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e)) {
+      if (sqlite->getErrorCode() == SQLITE_BUSY) {
+        message += " (another process held it for more than " +
+                   std::to_string(kBusyTimeoutMs / 1000) + " s; nothing of this write was stored)";
+      } else if (sqlite->getErrorCode() == SQLITE_FULL) {
+        message += " (the disk is full; nothing of this write was stored, earlier data is intact)";
+      }
+    }
+    return Error{ErrorKind::database, std::move(message)};
   }
   Error error(std::string_view what) const {
     return Error{ErrorKind::database, path + ": " + std::string(what)};

@@ -55,6 +55,8 @@ FetchOptions test_options() {
   options.timeout = seconds(20);
   options.connect_timeout = seconds(10);
   options.user_agent = "feedmerge-test";
+  // Everything here is on loopback; the address guard has its own tests (address_guard_test).
+  options.allow_private_networks = true;
   return options;
 }
 

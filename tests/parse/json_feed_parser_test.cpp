@@ -347,3 +347,24 @@ TEST_CASE("real JSON Feeds in the corpus parse with their manifest's item count"
 }
 
 }  // namespace feedmerge::parse
+
+TEST_CASE("characters XML forbids, escaped or raw, never reach the model from a JSON Feed") {
+  // Found by the hostile-input suite (tests/data/hostile/json/): NUL escapes reached storage.
+  const auto parsed = feedmerge::parse::parse_json_feed(
+      "{\"version\":\"https://jsonfeed.org/version/"
+      "1.1\",\"title\":\"a\\u0000b\",\"items\":[{\"id\":"
+      "\"x\\u0001\",\"title\":\"c\xEF\xBF\xBE"
+      "d\\uFFFF\",\"content_text\":\"tab\\tok\"}]}",
+      "", "");
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->feed.title ==
+        "a\xEF\xBF\xBD"
+        "b");
+  REQUIRE(parsed->feed.items.size() == 1);
+  CHECK(parsed->feed.items[0].id == "x\xEF\xBF\xBD");
+  CHECK(parsed->feed.items[0].title ==
+        "c\xEF\xBF\xBD"
+        "d\xEF\xBF\xBD");
+  CHECK(parsed->feed.items[0].content.find("tab\tok") != std::string::npos);
+  CHECK_FALSE(parsed->warnings.empty());
+}

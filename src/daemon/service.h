@@ -1,0 +1,43 @@
+// The daemon as a systemd service, around the Poller: the notify protocol (READY, STATUS,
+// WATCHDOG while polls make progress, RELOADING, STOPPING), SIGHUP reloads the config, SIGINT
+// and SIGTERM stop it. Owned by run_daemon; every member runs on its own strand of the
+// daemon's io_context, except the config file read, which runs on a thread of its own.
+// Test hook: with FEEDMERGE_TEST_HOOKS=1, SIGUSR2 stalls the writer for
+// FEEDMERGE_TEST_STALL_MS (default 3000) ms, reporting "STATUS=test hook: writer stalled" and
+// "...resumed", so a test can watch the watchdog pings stop.
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+
+#include "daemon/notify.h"
+#include "daemon/poller.h"
+#include "feedmerge/config/config.h"
+#include "feedmerge/daemon/reload.h"
+
+namespace feedmerge::daemon {
+
+class Service {
+ public:
+  Service(boost::asio::io_context& io, Poller& poller, const config::Config& config,
+          Notifier& notifier);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Listens for signals and starts the heartbeat. `stopped` runs once a SIGINT or SIGTERM has
+  // stopped the poller (fetches cancelled, the open transaction committed).
+  void start(std::function<void()> stopped);
+  // READY=1: once the service does what it promises (the database is open; with the HTTP
+  // server, once its port is bound).
+  void notify_ready();
+  // Called after each successful reload; see ReloadSubscriber. Call before start().
+  void subscribe(ReloadSubscriber subscriber);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace feedmerge::daemon

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""kill -9 loop: `feedmerge run` polls a local server whose feeds gain a new item on every
+request; the test freezes it (SIGSTOP) at a random moment, notes whether it holds SQLite's WAL
+write lock at that instant (an open write transaction), kills it with SIGKILL and restarts it,
+KILLS times. After every kill the committed items are read back: nothing seen stored before may
+be missing. At the end, after a clean run that polled every feed again, it checks
+PRAGMA integrity_check, that every item the server ever served is stored (the feeds list every
+item they ever had, so each one is offered again after a kill), and that nothing is stored
+twice. Prints the figures. Usage: kill9_test.py --feedmerge BIN [--kills 100] [--seed N]"""
+import argparse
+import fcntl
+import os
+import random
+import signal
+import sqlite3
+import struct
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+# SQLite's unix VFS takes the WAL write lock as an exclusive fcntl lock on byte 120 of the -shm
+# file (UNIX_SHM_BASE + WAL_WRITE_LOCK) for as long as a write transaction is open.
+WAL_WRITE_LOCK_BYTE = 120
+
+
+def holds_write_lock(shm_path):
+    """True when another process holds the WAL write lock, i.e. is inside a write transaction."""
+    try:
+        fd = os.open(shm_path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        request = struct.pack("hhxxxxqqixxxx", fcntl.F_WRLCK, os.SEEK_SET, WAL_WRITE_LOCK_BYTE, 1, 0)
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, request)
+        return struct.unpack("hhxxxxqqixxxx", answer)[0] != fcntl.F_UNLCK
+    finally:
+        os.close(fd)
+
+
+def stored_keys(db_path):
+    if not os.path.exists(db_path):
+        return set()
+    with sqlite3.connect(db_path, timeout=30) as db:
+        return {k for (k,) in db.execute("select key from items")}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--feedmerge", required=True)
+    ap.add_argument("--kills", type=int, default=100)
+    ap.add_argument("--feeds", type=int, default=12)
+    ap.add_argument("--backlog", type=int, default=150, help="items in a feed's first response")
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--max-delay", type=float, default=0.8, help="seconds before a kill, at most")
+    args = ap.parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
+    rng = random.Random(seed)
+    binary = os.path.abspath(args.feedmerge)
+    failures = []
+
+    with tempfile.TemporaryDirectory() as folder:
+        # A window larger than any feed's request count: every item stays listed forever.
+        server = harness.FeedServer(window=1 << 30, backlog=args.backlog)
+        urls = [server.url(f"/grow/f{i}.xml") for i in range(args.feeds)]
+        config = harness.write_config(folder, urls, interval="1s")
+        db_path = harness.database(folder)
+        shm_path = db_path + "-shm"
+        kills = in_transaction = never_started = 0
+        ever_stored = set()
+        lost_after_kill = set()
+        started = time.monotonic()
+        try:
+            for _ in range(args.kills):
+                daemon = harness.start_daemon(binary, config, folder)
+                if rng.random() < 0.5:
+                    time.sleep(rng.uniform(0.0, args.max_delay))  # any moment at all
+                else:
+                    # A moment just after a feed was served: while its poll is parsed and
+                    # written, where a kill can hurt.
+                    total = sum(server.requests.values())
+                    with server.lock:
+                        server.lock.wait_for(lambda: sum(server.requests.values()) > total, 5)
+                    time.sleep(rng.uniform(0.0, 0.03))
+                if daemon.poll() is not None:
+                    never_started += 1  # it died on its own: that is a failure below
+                    failures.append(f"the daemon exited with {daemon.returncode} before the kill")
+                    continue
+                os.kill(daemon.pid, signal.SIGSTOP)
+                if holds_write_lock(shm_path):
+                    in_transaction += 1
+                os.kill(daemon.pid, signal.SIGKILL)
+                daemon.wait()
+                kills += 1
+                now = stored_keys(db_path)
+                lost_after_kill |= ever_stored - now
+                ever_stored |= now
+
+            # A clean run until every feed has been polled twice more, then SIGTERM.
+            counts = {u: server.count(u.split(str(server.httpd.server_address[1]))[1]) for u in urls}
+            daemon = harness.start_daemon(binary, config, folder)
+            for url, count in counts.items():
+                path = url.split(str(server.httpd.server_address[1]))[1]
+                if not server.wait_count(path, count + 2):
+                    failures.append(f"{path} was not polled after the kills")
+            # SIGTERM finishes the open transaction but cancels fetches in flight.
+            daemon.send_signal(signal.SIGTERM)
+            if daemon.wait(timeout=harness.BOUND) != 0:
+                failures.append(f"the final run exited with {daemon.returncode}")
+        finally:
+            server.close()
+
+        with sqlite3.connect(db_path) as db:
+            integrity = db.execute("pragma integrity_check").fetchone()[0]
+            keys = [k for (k,) in db.execute("select key from items")]
+            duplicated_titles = db.execute(
+                "select count(*) from (select feed_id, title from items group by feed_id, title "
+                "having count(*) > 1)").fetchone()[0]
+        stored = set(keys)
+        served = set()
+        for guids in server.served.values():
+            served |= guids
+        # Items the server served: the final run polled every feed, so each must be stored.
+        # The last request of each feed may have been answered after the daemon stopped
+        # writing; its newest item is offered only by that response.
+        last_items = {f"f{i}-{server.counter[f'f{i}']}" for i in range(args.feeds)
+                      if f"f{i}" in server.counter}
+        checked = served - last_items
+        lost = checked - stored
+        duplicated = len(keys) - len(stored) + duplicated_titles
+        lost_stored = (ever_stored | lost_after_kill) - stored
+
+    elapsed = time.monotonic() - started
+    print(f"kill -9 loop (seed {seed}): {kills} kills, {in_transaction} inside an open write "
+          f"transaction; {len(checked)} items checked, {len(lost)} lost, {duplicated} duplicated; "
+          f"{len(lost_after_kill)} stored items missing after a kill, {len(lost_stored)} at the "
+          f"end; integrity_check {integrity}; {elapsed:.0f} s")
+    if kills != args.kills:
+        failures.append(f"{kills} kills instead of {args.kills}")
+    if integrity != "ok":
+        failures.append(f"integrity_check: {integrity}")
+    if lost:
+        failures.append(f"{len(lost)} served items missing, e.g. {sorted(lost)[:5]}")
+    if lost_after_kill or lost_stored:
+        failures.append(f"stored items vanished: {sorted(lost_after_kill | lost_stored)[:5]}")
+    if duplicated:
+        failures.append(f"{duplicated} items stored twice")
+    if not checked:
+        failures.append("nothing was served: the loop tested nothing")
+    for failure in failures:
+        print("FAIL", failure)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
