@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -11,7 +12,10 @@
 
 #include "daemon/poller.h"
 #include "daemon/schedule.h"
+#include "feedmerge/publish/metrics.h"
 #include "feedmerge/store/store.h"
+#include "publish/http_server.h"
+#include "publish/publisher.h"
 
 namespace feedmerge::daemon {
 
@@ -38,6 +42,22 @@ spdlog::level::level_enum spdlog_level(config::LogLevel level) {
       return spdlog::level::err;
   }
   return spdlog::level::info;
+}
+
+publish::PollResult poll_result(PollKind kind) {
+  switch (kind) {
+    case PollKind::fresh:
+      return publish::PollResult::fresh;
+    case PollKind::unchanged:
+      return publish::PollResult::unchanged;
+    case PollKind::not_modified:
+      return publish::PollResult::not_modified;
+    case PollKind::http_error:
+      return publish::PollResult::http_error;
+    case PollKind::failed:
+      return publish::PollResult::failed;
+  }
+  return publish::PollResult::failed;
 }
 
 }  // namespace
@@ -71,18 +91,43 @@ int run_daemon(const config::Config& config, RunOptions options) {
     return 1;
   }
   spdlog::info("database {}", (*store)->path());
+  // Declared before everything that holds Asio objects, so that it is destroyed after them.
   asio::io_context io;
-  auto poller = Poller::create(io, config, std::move(*store),
-                               {.parse_threads = threads_or_cores(options.parse_threads)});
+  publish::Metrics metrics;
+  publish::Publisher publisher(config, (*store)->path(), metrics);
+  // What the database holds already is served from the first request on.
+  if (auto rendered = publisher.rebuild_now(); !rendered) {
+    spdlog::error("publish: {}", rendered.error().message);
+  }
+  std::optional<publish::HttpServer> server;
+  if (!config.server.listen.empty()) {
+    publish::ServerOptions server_options;
+    server_options.max_poll_silence = 2 * config.poll.max_interval;
+    server.emplace(
+        io, server_options, [&publisher] { return publisher.site(); }, metrics);
+    if (auto listening = server->listen(config.server.listen); !listening) {
+      spdlog::error("{}", listening.error().message);
+      return 1;
+    }
+    spdlog::info("serving the merged feeds on {}", config::effective_base_url(config.server));
+  }
+  auto on_polled = [&metrics, &publisher](const PollEvent& event) {
+    metrics.record_poll(poll_result(event.kind), std::chrono::duration<double>(event.duration));
+    if (event.stored_changes) publisher.request_rebuild();
+  };
+  auto poller = Poller::create(
+      io, config, std::move(*store),
+      {.parse_threads = threads_or_cores(options.parse_threads), .on_polled = on_polled});
   if (!poller) {
     spdlog::error("{}", poller.error().message);
     return 1;
   }
   asio::signal_set signals(io, SIGINT, SIGTERM);
   Poller& running = **poller;
-  signals.async_wait([&running, &io](boost::system::error_code error, int signal) {
+  signals.async_wait([&running, &io, &server](boost::system::error_code error, int signal) {
     if (error) return;
     spdlog::info("signal {}: stopping; no new fetches, finishing the writes in progress", signal);
+    if (server) server->stop();
     running.stop([&io] {
       spdlog::info("stopped");
       io.stop();
@@ -98,6 +143,7 @@ int run_daemon(const config::Config& config, RunOptions options) {
   for (std::thread& thread : threads)
     thread.join();
   poller->reset();
+  server.reset();
   return 0;
 }
 
