@@ -256,7 +256,7 @@ std::string xml_safe_text(std::string_view text) {
 }
 
 std::string clean_text(std::string_view text) {
-  return normalize::html_to_text(xml_safe_text(text));
+  return normalize::collapse_whitespace(xml_safe_text(text));
 }
 
 std::string safe_url(std::string_view url, std::string_view base, UrlUse use) {

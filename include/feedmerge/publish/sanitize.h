@@ -12,8 +12,9 @@ namespace feedmerge::publish {
 // controls other than tab, newline and carriage return, U+FFFE and U+FFFF are removed.
 std::string xml_safe_text(std::string_view text);
 
-// A title or name for publishing: markup removed (titles are plain text, yet some readers
-// render RSS titles as HTML), references decoded, white space collapsed, xml_safe_text.
+// A title or name for publishing: xml_safe_text with white space collapsed. Titles are plain
+// text in the model (the parser already turned HTML titles into text), so "C++ <vector>"
+// stays as written and the writers escape it; nothing is decoded a second time.
 std::string clean_text(std::string_view text);
 
 enum class UrlUse {
