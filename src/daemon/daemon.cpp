@@ -104,7 +104,7 @@ int run_daemon(const config::Config& config, RunOptions options) {
     publish::ServerOptions server_options;
     server_options.max_poll_silence = 2 * config.poll.max_interval;
     server.emplace(
-        io, server_options, [&publisher] { return publisher.site(); }, metrics);
+        server_options, [&publisher] { return publisher.site(); }, metrics);
     if (auto listening = server->listen(config.server.listen); !listening) {
       spdlog::error("{}", listening.error().message);
       return 1;

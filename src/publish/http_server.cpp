@@ -2,12 +2,15 @@
 
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -23,6 +26,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::string_view kServerName = "feedmerge";
+constexpr int kSendBufferBytes = 1 << 20;
 
 // A small body owned by the session (errors, /metrics, /healthz).
 std::shared_ptr<const Snapshot> plain_text(std::string text, std::string content_type) {
@@ -37,18 +41,27 @@ std::shared_ptr<const Snapshot> plain_text(std::string text, std::string content
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   class Session;
 
-  Impl(asio::io_context& io_context, ServerOptions opts, SiteSource source, Metrics& m)
-      : io(io_context),
-        options(opts),
-        site(std::move(source)),
-        metrics(m),
-        acceptor(asio::make_strand(io_context)) {}
+  Impl(ServerOptions opts, SiteSource source, Metrics& m)
+      : options(opts), site(std::move(source)), metrics(m) {
+    const int count = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 0; i < count; ++i) {
+      // Concurrency hint 1: each context is run by exactly one thread.
+      contexts.push_back(std::make_unique<asio::io_context>(1));
+      guards.emplace_back(contexts.back()->get_executor());
+    }
+    acceptor.emplace(*contexts.front());
+  }
 
-  asio::io_context& io;
   const ServerOptions options;
   const SiteSource site;
   Metrics& metrics;
-  tcp::acceptor acceptor;  // used on its strand only
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  std::optional<tcp::acceptor> acceptor;  // on the first context's thread only
+  std::size_t next_context = 0;           // the acceptor's
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopped{false};
 
@@ -244,18 +257,24 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
 };
 
 void HttpServer::Impl::accept() {
-  acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code error,
-                                                                           tcp::socket socket) {
-    if (error == asio::error::operation_aborted || self->stopped) return;
-    if (!error) {
-      socket.set_option(tcp::no_delay(true), error);
-      const bool reject = self->connections.load() >= self->options.max_connections;
-      std::make_shared<Session>(std::move(socket), self, reject)->start();
-    } else {
-      spdlog::warn("http: accept: {}", error.message());
-    }
-    self->accept();
-  });
+  // Connections are spread over the contexts in turn; each lives on its context's one thread.
+  asio::io_context& context = *contexts[next_context];
+  next_context = (next_context + 1) % contexts.size();
+  acceptor->async_accept(
+      context, [self = shared_from_this()](beast::error_code error, tcp::socket socket) {
+        if (error == asio::error::operation_aborted || self->stopped) return;
+        if (!error) {
+          socket.set_option(tcp::no_delay(true), error);
+      // Room for a whole feed in the kernel: one send per response instead of a wait for
+      // writability every few dozen kilobytes.
+      socket.set_option(asio::socket_base::send_buffer_size(kSendBufferBytes), error);
+          const bool reject = self->connections.load() >= self->options.max_connections;
+          std::make_shared<Session>(std::move(socket), self, reject)->start();
+        } else {
+          spdlog::warn("http: accept: {}", error.message());
+        }
+        self->accept();
+      });
 }
 
 void HttpServer::Impl::stop_all() {
@@ -270,12 +289,17 @@ void HttpServer::Impl::stop_all() {
     session->close();
 }
 
-HttpServer::HttpServer(asio::io_context& io, ServerOptions options, SiteSource site,
-                       Metrics& metrics)
-    : impl_(std::make_shared<Impl>(io, options, std::move(site), metrics)) {}
+HttpServer::HttpServer(ServerOptions options, SiteSource site, Metrics& metrics)
+    : impl_(std::make_shared<Impl>(options, std::move(site), metrics)) {}
 
 HttpServer::~HttpServer() {
   stop();
+  for (std::thread& thread : impl_->threads)
+    thread.join();
+  // Pending handlers hold sessions that hold the Impl: destroying the contexts (and with them
+  // those handlers) breaks the cycle while the Impl is still alive.
+  impl_->acceptor.reset();
+  impl_->contexts.clear();
 }
 
 Result<void> HttpServer::listen(const std::string& address) {
@@ -295,12 +319,12 @@ Result<void> HttpServer::listen(const std::string& address) {
     port = address.substr(colon + 1);
   }
   try {
-    tcp::resolver resolver(impl_->io);
+    tcp::resolver resolver(*impl_->contexts.front());
     const auto endpoints = resolver.resolve(host, port, tcp::resolver::passive);
     if (endpoints.empty())
       return Error{ErrorKind::config, "server.listen: " + address + ": no address"};
     const tcp::endpoint endpoint = *endpoints.begin();
-    tcp::acceptor& acceptor = impl_->acceptor;
+    tcp::acceptor& acceptor = *impl_->acceptor;
     acceptor.open(endpoint.protocol());
     acceptor.set_option(asio::socket_base::reuse_address(true));
     acceptor.bind(endpoint);
@@ -308,23 +332,28 @@ Result<void> HttpServer::listen(const std::string& address) {
   } catch (const std::exception& e) {
     return Error{ErrorKind::io, "server.listen: " + address + ": " + e.what()};
   }
-  asio::dispatch(impl_->acceptor.get_executor(), [impl = impl_] { impl->accept(); });
+  asio::post(impl_->acceptor->get_executor(), [impl = impl_] { impl->accept(); });
+  for (auto& context : impl_->contexts)
+    impl_->threads.emplace_back([&context] { context->run(); });
   return {};
 }
 
 std::uint16_t HttpServer::port() const {
   beast::error_code error;
-  const auto endpoint = impl_->acceptor.local_endpoint(error);
+  const auto endpoint = impl_->acceptor->local_endpoint(error);
   return error ? 0 : endpoint.port();
 }
 
 void HttpServer::stop() {
   if (impl_->stopped.exchange(true)) return;
-  asio::dispatch(impl_->acceptor.get_executor(), [impl = impl_] {
+  asio::post(impl_->acceptor->get_executor(), [impl = impl_] {
     beast::error_code ignored;
-    impl->acceptor.close(ignored);
+    impl->acceptor->close(ignored);
   });
   impl_->stop_all();
+  // Once the closes above have run, the contexts run out of work and their threads return.
+  for (auto& guard : impl_->guards)
+    guard.reset();
 }
 
 }  // namespace feedmerge::publish
