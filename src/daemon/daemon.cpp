@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -13,7 +14,10 @@
 #include "daemon/poller.h"
 #include "daemon/schedule.h"
 #include "daemon/service.h"
+#include "feedmerge/publish/metrics.h"
 #include "feedmerge/store/store.h"
+#include "publish/http_server.h"
+#include "publish/publisher.h"
 
 namespace feedmerge::daemon {
 
@@ -40,6 +44,22 @@ spdlog::level::level_enum spdlog_level(config::LogLevel level) {
       return spdlog::level::err;
   }
   return spdlog::level::info;
+}
+
+publish::PollResult poll_result(PollKind kind) {
+  switch (kind) {
+    case PollKind::fresh:
+      return publish::PollResult::fresh;
+    case PollKind::unchanged:
+      return publish::PollResult::unchanged;
+    case PollKind::not_modified:
+      return publish::PollResult::not_modified;
+    case PollKind::http_error:
+      return publish::PollResult::http_error;
+    case PollKind::failed:
+      return publish::PollResult::failed;
+  }
+  return publish::PollResult::failed;
 }
 
 }  // namespace
@@ -76,21 +96,47 @@ int run_daemon(const config::Config& config, RunOptions options) {
     return 1;
   }
   spdlog::info("database {}", (*store)->path());
+  // Declared before everything that holds Asio objects, so that it is destroyed after them.
   asio::io_context io;
-  auto poller = Poller::create(io, config, std::move(*store),
-                               {.parse_threads = threads_or_cores(options.parse_threads)});
+  publish::Metrics metrics;
+  publish::Publisher publisher(config, (*store)->path(), metrics);
+  // What the database holds already is served from the first request on.
+  if (auto rendered = publisher.rebuild_now(); !rendered) {
+    spdlog::error("publish: {}", rendered.error().message);
+  }
+  std::optional<publish::HttpServer> server;
+  if (!config.server.listen.empty()) {
+    publish::ServerOptions server_options;
+    server_options.max_poll_silence = 2 * config.poll.max_interval;
+    server.emplace(
+        server_options, [&publisher] { return publisher.site(); }, metrics);
+    if (auto listening = server->listen(config.server.listen); !listening) {
+      spdlog::error("{}", listening.error().message);
+      return 1;
+    }
+    spdlog::info("serving the merged feeds on {}", config::effective_base_url(config.server));
+  }
+  auto on_polled = [&metrics, &publisher](const PollEvent& event) {
+    metrics.record_poll(poll_result(event.kind), std::chrono::duration<double>(event.duration));
+    if (event.stored_changes) publisher.request_rebuild();
+  };
+  auto poller = Poller::create(
+      io, config, std::move(*store),
+      {.parse_threads = threads_or_cores(options.parse_threads), .on_polled = on_polled});
   if (!poller) {
     spdlog::error("{}", poller.error().message);
     return 1;
   }
   Poller& running = **poller;
   // SIGINT/SIGTERM stop, SIGHUP reloads, STATUS and the watchdog (src/daemon/service.h).
-  // Reload hook: the publisher subscribes with service.subscribe(...) before start().
   Service service(io, running, config, notifier);
-  service.start([&io] { io.stop(); });
+  service.start([&io, &server] {
+    if (server) server->stop();
+    spdlog::info("stopped");
+    io.stop();
+  });
   running.start_run();
-  // READY=1 call point: the database is open. With the HTTP server, call it once the port is
-  // bound instead.
+  // READY=1: the database is open and the HTTP port (if any) is bound.
   service.notify_ready();
 
   std::vector<std::thread> threads;
@@ -101,6 +147,7 @@ int run_daemon(const config::Config& config, RunOptions options) {
   for (std::thread& thread : threads)
     thread.join();
   poller->reset();
+  server.reset();
   return 0;
 }
 

@@ -111,6 +111,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     std::string store_error;
     bool cancelled = false;
     bool was_parsed = false;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   };
 
   Impl(asio::io_context& io_context, const config::Config& cfg, std::unique_ptr<store::Store> db,
@@ -123,6 +124,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         store(std::move(db)),
         parse_pool(static_cast<std::size_t>(std::max(1, options.parse_threads))),
         writer(1),
+        on_polled(std::move(options.on_polled)),
         rng(std::random_device{}()) {
     fetcher = std::make_unique<fetch::HttpFetcher>(io_context, fetch_options(cfg.poll));
   }
@@ -137,6 +139,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   asio::thread_pool parse_pool;
   asio::thread_pool writer;
   std::unique_ptr<fetch::HttpFetcher> fetcher;
+  const std::function<void(const PollEvent&)> on_polled;
 
   // Everything below: the scheduler strand's.
   std::vector<Entry> entries;
@@ -321,6 +324,13 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       entry.state = job->decision.state;
       if (job->observation.hints) entry.last_hints = *job->observation.hints;
       count(*job, url);
+      if (on_polled) {
+        const bool stored = job->store_error.empty();
+        on_polled({.kind = stored ? job->observation.kind : PollKind::failed,
+                   .stored_changes =
+                       job->stored && (job->stored->inserted > 0 || job->stored->updated > 0),
+                   .duration = std::chrono::steady_clock::now() - job->started});
+      }
     }
     if (idle() && on_idle && (stopping || once)) {
       auto callback = std::move(on_idle);

@@ -17,16 +17,26 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "daemon/schedule.h"
 #include "feedmerge/config/config.h"
 #include "feedmerge/daemon/daemon.h"
 #include "feedmerge/store/store.h"
 
 namespace feedmerge::daemon {
 
+// What one finished poll reports to an observer (metrics, the publisher).
+struct PollEvent {
+  PollKind kind = PollKind::failed;                // a failed write counts as failed
+  bool stored_changes = false;                     // items were inserted or updated
+  std::chrono::steady_clock::duration duration{};  // from its start to its stored result
+};
+
 class Poller {
  public:
   struct Options {
     int parse_threads = 2;
+    // Called on the scheduler strand after each poll's write; must not block.
+    std::function<void(const PollEvent&)> on_polled{};
   };
 
   // Registers every enabled feed in the store (ensure_feed) before any thread runs: call it

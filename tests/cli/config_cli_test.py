@@ -48,7 +48,7 @@ def text(data):
 
 
 def check_config_tests(t, configs, scratch):
-    for name, outputs in (("feedmerge.toml", 4), ("demo.toml", 3)):
+    for name, outputs in (("feedmerge.toml", 9), ("demo.toml", 4)):
         path = configs / name
         r = t.run("check-config", "--config", path)
         match = re.fullmatch(re.escape(str(path)) + r": ok \((\d+) feeds?, (\d+) outputs?\)\n",

@@ -1,0 +1,83 @@
+// What a published feed says, ready to write: stories turned into entries (sanitised, with
+// their "Also covered by" list) and the channel around them. The writers (writers.h) only
+// escape and lay these out. Pure; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "feedmerge/model/feed.h"
+#include "feedmerge/store/story_reader.h"
+
+namespace feedmerge::publish {
+
+using model::Time;
+
+// One member of a story as an entry lists it; every field is sanitised.
+struct EntryMember {
+  std::string title;
+  std::string link;       // "" when the item had none we may publish
+  std::string outlet;     // the feed's name: the config's title, the feed's own, else its host
+  std::string feed_url;   // as configured
+  std::string feed_link;  // the outlet's home page ("" when unknown)
+  Time published{};
+
+  bool operator==(const EntryMember&) const = default;
+};
+
+struct Entry {
+  std::int64_t story_id = 0;
+  std::string id;  // stable for the story's life: story_entry_id(story_id)
+  std::string title;
+  std::string link;
+  Time published{};  // the story's first publication
+  Time updated{};    // when a member last joined or changed (never before `published`)
+  std::vector<std::string> authors;
+  std::vector<std::string> categories;  // the union over the members, first seen first
+  std::string summary;                  // plain text, short: the representative's summary
+  std::string content_html;             // sanitised representative content + "Also covered by"
+  std::string image;
+  std::vector<model::Enclosure> enclosures;  // the representative's, URLs checked
+  EntryMember source;                        // the representative
+  std::vector<EntryMember> also;             // the other members
+
+  bool operator==(const Entry&) const = default;
+};
+
+struct Channel {
+  std::string title;
+  std::string description;
+  std::string home_url;         // the server's public URL ([server] base_url)
+  std::string self_url;         // this output's absolute URL
+  std::string id;               // stable id of this output (Atom feed id)
+  std::string language;         // "" when the config does not say
+  std::optional<Time> updated;  // the newest entry's `updated`; nullopt when there is none
+};
+
+// "tag:feedmerge,2026:story/ID": derived from the story id alone, which the database never
+// hands out twice, so it survives restarts, representative changes and base_url changes.
+std::string story_entry_id(std::int64_t story_id);
+
+// The name that identifies an outlet when none is configured: the feed's own title, else the
+// host of its home page or URL.
+std::string outlet_name(std::string_view configured_title, std::string_view feed_title,
+                        std::string_view feed_link, std::string_view feed_url);
+
+// The story as an entry. `outlet_titles[i]` is the configured title of member i's feed ("" =
+// none). Every text and URL is sanitised here; relative URLs resolve against the item link,
+// else the feed's home page, else the feed URL.
+Entry make_entry(const store::StoryView& story, const std::vector<std::string>& outlet_titles);
+
+// The channel of an output over `entries`.
+Channel make_channel(std::string_view title, std::string_view description,
+                     std::string_view base_url, std::string_view path,
+                     const std::vector<Entry>& entries);
+
+// An absolute URL for `path` under `base_url` ("https://x.org/news/" + "/feed.xml" ->
+// "https://x.org/news/feed.xml").
+std::string url_under(std::string_view base_url, std::string_view path);
+
+}  // namespace feedmerge::publish

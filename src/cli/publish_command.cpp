@@ -1,0 +1,79 @@
+// `feedmerge render [--config FILE] PATH`: prints what the server would send for PATH (an
+// [[output]] path, /sources.opml or /) from the database, without the daemon.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "feedmerge/config/config.h"
+#include "feedmerge/daemon/daemon.h"
+#include "feedmerge/publish/site.h"
+#include "feedmerge/store/store.h"
+#include "feedmerge/store/story_reader.h"
+
+namespace feedmerge::cli {
+namespace {
+
+struct RenderArgs {
+  std::string config_path = std::string(config::kDefaultConfigPath);
+  std::string path;
+};
+
+int run_render(const RenderArgs& args) {
+  auto loaded = config::load_config(args.config_path);
+  if (!loaded) {
+    std::cerr << args.config_path << ':';
+    if (loaded.error().line > 0)
+      std::cerr << loaded.error().line << ':' << loaded.error().column << ':';
+    std::cerr << ' ' << loaded.error().message << '\n';
+    return 1;
+  }
+  const std::string database = daemon::database_path(*loaded);
+  auto reader = store::StoryReader::open(database);
+  if (!reader) {
+    std::cerr << reader.error().message << '\n';
+    return 1;
+  }
+  auto feeds_store = store::Store::open(database, store::OpenMode::read_only);
+  if (!feeds_store) {
+    std::cerr << feeds_store.error().message << '\n';
+    return 1;
+  }
+  auto feeds = (*feeds_store)->list_feeds();
+  if (!feeds) {
+    std::cerr << feeds.error().message << '\n';
+    return 1;
+  }
+  auto files = publish::render_site(*loaded, **reader, *feeds);
+  if (!files) {
+    std::cerr << files.error().message << '\n';
+    return 1;
+  }
+  std::string known;
+  for (const publish::RenderedFile& file : *files) {
+    if (file.path == args.path) {
+      std::fwrite(file.body.data(), 1, file.body.size(), stdout);
+      return std::fflush(stdout) == 0 ? 0 : 1;
+    }
+    known += (known.empty() ? "" : ", ") + file.path;
+  }
+  std::cerr << args.config_path << ": no output at " << args.path << " (configured: " << known
+            << ")\n";
+  return 1;
+}
+
+}  // namespace
+
+void add_publish_command(CLI::App& app, Commands& commands) {
+  auto args = std::make_shared<RenderArgs>();
+  CLI::App* render = app.add_subcommand(
+      "render", "Print the output configured at PATH (e.g. /feed.xml, /sources.opml, /)");
+  render->add_option("--config", args->config_path, "The config file")->capture_default_str();
+  render->add_option("PATH", args->path, "The output's URL path")->required();
+  commands.push_back({render, [args] { return run_render(*args); }});
+}
+
+}  // namespace feedmerge::cli

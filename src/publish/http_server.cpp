@@ -1,0 +1,359 @@
+#include "publish/http_server.h"
+
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "feedmerge/normalize/date.h"
+
+namespace feedmerge::publish {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr std::string_view kServerName = "feedmerge";
+constexpr int kSendBufferBytes = 1 << 20;
+
+// A small body owned by the session (errors, /metrics, /healthz).
+std::shared_ptr<const Snapshot> plain_text(std::string text, std::string content_type) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->body = std::move(text);
+  snapshot->content_type = std::move(content_type);
+  return snapshot;
+}
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  class Session;
+
+  Impl(ServerOptions opts, SiteSource source, Metrics& m)
+      : options(opts), site(std::move(source)), metrics(m) {
+    const int count = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 0; i < count; ++i) {
+      // Concurrency hint 1: each context is run by exactly one thread.
+      contexts.push_back(std::make_unique<asio::io_context>(1));
+      guards.emplace_back(contexts.back()->get_executor());
+    }
+    acceptor.emplace(*contexts.front());
+  }
+
+  const ServerOptions options;
+  const SiteSource site;
+  Metrics& metrics;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  std::optional<tcp::acceptor> acceptor;  // on the first context's thread only
+  std::size_t next_context = 0;           // the acceptor's
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> stopped{false};
+
+  std::mutex sessions_mutex;  // guards `sessions` only
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+
+  void accept();
+  void stop_all();
+};
+
+class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<Impl> server, bool reject)
+      : stream_(std::move(socket)), server_(std::move(server)), reject_(reject) {
+    ++server_->connections;
+  }
+  ~Session() {
+    --server_->connections;
+    std::lock_guard lock(server_->sessions_mutex);
+    server_->sessions.erase(this);
+  }
+
+  void start() {
+    {
+      std::lock_guard lock(server_->sessions_mutex);
+      server_->sessions.emplace(this, weak_from_this());
+    }
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->reject_) {
+        // Over the connection limit: a short answer instead of a silent reset.
+        self->send_text(http::status::service_unavailable, "too many connections\n", true);
+      } else {
+        self->read();
+      }
+    });
+  }
+
+  void close() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      self->stream_.close();
+    });
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_->options.max_header_bytes));
+    parser_->body_limit(0);  // GET and HEAD carry no body
+    // One deadline for the whole request: a client that trickles its headers byte by byte
+    // gets no more time than one that sends nothing.
+    stream_.expires_after(server_->options.request_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code error, std::size_t) {
+                       self->on_read(error);
+                     });
+  }
+
+  void on_read(beast::error_code error) {
+    if (error == http::error::end_of_stream || error == beast::error::timeout ||
+        error == asio::error::operation_aborted || error == asio::error::connection_reset ||
+        error == asio::error::eof) {
+      return finish();
+    }
+    if (error == http::error::header_limit) {
+      return send_text(http::status::request_header_fields_too_large,
+                       "request header fields too large\n", true);
+    }
+    if (error == http::error::body_limit || error == http::error::unexpected_body) {
+      return send_text(http::status::payload_too_large, "a request body is not accepted\n", true);
+    }
+    if (error) return send_text(http::status::bad_request, "bad request\n", true);
+    handle(parser_->get());
+  }
+
+  void handle(const http::request<http::empty_body>& request) {
+    const bool keep_alive = request.keep_alive();
+    std::string_view path(request.target().data(), request.target().size());
+    if (const std::size_t query = path.find('?'); query != std::string_view::npos)
+      path = path.substr(0, query);
+    const bool head = request.method() == http::verb::head;
+    if (request.method() != http::verb::get && !head) {
+      response_ = {};
+      response_.set(http::field::allow, "GET, HEAD");
+      return send_text(http::status::method_not_allowed, "method not allowed\n", !keep_alive, head,
+                       false);
+    }
+    if (path == "/healthz") {
+      const std::string problem =
+          server_->metrics.health_problem(server_->options.max_poll_silence);
+      return send_text(problem.empty() ? http::status::ok : http::status::service_unavailable,
+                       problem.empty() ? "ok\n" : problem + "\n", !keep_alive, head);
+    }
+    if (path == "/metrics") {
+      held_ = plain_text(server_->metrics.prometheus_text(),
+                         "text/plain; version=0.0.4; charset=utf-8");
+      return send(http::status::ok, *held_, held_->body, {}, !keep_alive, head);
+    }
+    const std::shared_ptr<const Site> site = server_->site();
+    const auto found = site->find(path);
+    if (found == site->end()) {
+      return send_text(http::status::not_found, "not found\n", !keep_alive, head);
+    }
+    held_ = found->second;  // kept alive until the response is written
+    const Snapshot& snapshot = *held_;
+    const bool gzip =
+        !snapshot.gzip_body.empty() && accepts_gzip(header(request, http::field::accept_encoding));
+    const std::string& etag = gzip ? snapshot.gzip_etag : snapshot.etag;
+    response_ = {};
+    response_.set(http::field::etag, etag);
+    response_.set(http::field::last_modified, snapshot.last_modified_http);
+    response_.set(http::field::vary, "Accept-Encoding");
+    if (not_modified(request, snapshot, etag)) {
+      return send(http::status::not_modified, snapshot, {}, {}, !keep_alive, true);
+    }
+    if (gzip) response_.set(http::field::content_encoding, "gzip");
+    send(http::status::ok, snapshot, gzip ? snapshot.gzip_body : snapshot.body, {}, !keep_alive,
+         head);
+  }
+
+  static std::string_view header(const http::request<http::empty_body>& request,
+                                 http::field field) {
+    const auto found = request.find(field);
+    if (found == request.end()) return {};
+    return {found->value().data(), found->value().size()};
+  }
+
+  static bool not_modified(const http::request<http::empty_body>& request, const Snapshot& snapshot,
+                           std::string_view etag) {
+    // RFC 9110 13.2.2: If-None-Match, when present, decides; If-Modified-Since only without it.
+    if (request.find(http::field::if_none_match) != request.end())
+      return etag_matches(header(request, http::field::if_none_match), etag);
+    const std::string_view since = header(request, http::field::if_modified_since);
+    if (since.empty()) return false;
+    const auto time = normalize::parse_date(since);
+    return time && snapshot.last_modified <= *time;
+  }
+
+  void send_text(http::status status, std::string text, bool close, bool head = false,
+                 bool reset = true) {
+    if (reset) response_ = {};
+    held_ = plain_text(std::move(text), "text/plain; charset=utf-8");
+    send(status, *held_, held_->body, {}, close, head);
+  }
+
+  // Writes `body` (a view into held_) with the headers already set on response_.
+  void send(http::status status, const Snapshot& snapshot, std::string_view body, std::string_view,
+            bool close, bool head) {
+    response_.result(status);
+    response_.version(11);
+    response_.set(http::field::server, kServerName);
+    if (!snapshot.content_type.empty() && status != http::status::not_modified)
+      response_.set(http::field::content_type, snapshot.content_type);
+    response_.keep_alive(!close);
+    if (status == http::status::not_modified) {
+      response_.body() = {};
+    } else {
+      // HEAD: the length of what GET would send, and no body.
+      response_.content_length(body.size());
+      response_.body() = head ? http::span_body<const char>::value_type{}
+                              : http::span_body<const char>::value_type(body.data(), body.size());
+    }
+    close_after_ = close;
+    server_->metrics.record_request(static_cast<int>(status));
+    stream_.expires_after(server_->options.request_timeout);
+    http::async_write(stream_, response_,
+                      [self = shared_from_this()](beast::error_code error, std::size_t) {
+                        self->on_write(error);
+                      });
+  }
+
+  void on_write(beast::error_code error) {
+    held_.reset();
+    if (error || close_after_ || server_->stopped) return finish();
+    read();
+  }
+
+  void finish() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::empty_body>> parser_;
+  http::response<http::span_body<const char>> response_;
+  std::shared_ptr<const Snapshot> held_;
+  std::shared_ptr<Impl> server_;
+  bool reject_ = false;
+  bool close_after_ = false;
+};
+
+void HttpServer::Impl::accept() {
+  // Connections are spread over the contexts in turn; each lives on its context's one thread.
+  asio::io_context& context = *contexts[next_context];
+  next_context = (next_context + 1) % contexts.size();
+  acceptor->async_accept(
+      context, [self = shared_from_this()](beast::error_code error, tcp::socket socket) {
+        if (error == asio::error::operation_aborted || self->stopped) return;
+        if (!error) {
+          socket.set_option(tcp::no_delay(true), error);
+      // Room for a whole feed in the kernel: one send per response instead of a wait for
+      // writability every few dozen kilobytes.
+      socket.set_option(asio::socket_base::send_buffer_size(kSendBufferBytes), error);
+          const bool reject = self->connections.load() >= self->options.max_connections;
+          std::make_shared<Session>(std::move(socket), self, reject)->start();
+        } else {
+          spdlog::warn("http: accept: {}", error.message());
+        }
+        self->accept();
+      });
+}
+
+void HttpServer::Impl::stop_all() {
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(sessions_mutex);
+    for (auto& [raw, weak] : sessions) {
+      if (auto session = weak.lock()) open.push_back(std::move(session));
+    }
+  }
+  for (auto& session : open)
+    session->close();
+}
+
+HttpServer::HttpServer(ServerOptions options, SiteSource site, Metrics& metrics)
+    : impl_(std::make_shared<Impl>(options, std::move(site), metrics)) {}
+
+HttpServer::~HttpServer() {
+  stop();
+  for (std::thread& thread : impl_->threads)
+    thread.join();
+  // Pending handlers hold sessions that hold the Impl: destroying the contexts (and with them
+  // those handlers) breaks the cycle while the Impl is still alive.
+  impl_->acceptor.reset();
+  impl_->contexts.clear();
+}
+
+Result<void> HttpServer::listen(const std::string& address) {
+  std::string host;
+  std::string port;
+  if (address.starts_with('[')) {
+    const std::size_t close = address.find("]:");
+    if (close == std::string::npos)
+      return Error{ErrorKind::config, "server.listen: expected \"[ADDRESS]:PORT\", got " + address};
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+  } else {
+    const std::size_t colon = address.rfind(':');
+    if (colon == std::string::npos)
+      return Error{ErrorKind::config, "server.listen: expected \"HOST:PORT\", got " + address};
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+  }
+  try {
+    tcp::resolver resolver(*impl_->contexts.front());
+    const auto endpoints = resolver.resolve(host, port, tcp::resolver::passive);
+    if (endpoints.empty())
+      return Error{ErrorKind::config, "server.listen: " + address + ": no address"};
+    const tcp::endpoint endpoint = *endpoints.begin();
+    tcp::acceptor& acceptor = *impl_->acceptor;
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+  } catch (const std::exception& e) {
+    return Error{ErrorKind::io, "server.listen: " + address + ": " + e.what()};
+  }
+  asio::post(impl_->acceptor->get_executor(), [impl = impl_] { impl->accept(); });
+  for (auto& context : impl_->contexts)
+    impl_->threads.emplace_back([&context] { context->run(); });
+  return {};
+}
+
+std::uint16_t HttpServer::port() const {
+  beast::error_code error;
+  const auto endpoint = impl_->acceptor->local_endpoint(error);
+  return error ? 0 : endpoint.port();
+}
+
+void HttpServer::stop() {
+  if (impl_->stopped.exchange(true)) return;
+  asio::post(impl_->acceptor->get_executor(), [impl = impl_] {
+    beast::error_code ignored;
+    impl->acceptor->close(ignored);
+  });
+  impl_->stop_all();
+  // Once the closes above have run, the contexts run out of work and their threads return.
+  for (auto& guard : impl_->guards)
+    guard.reset();
+}
+
+}  // namespace feedmerge::publish

@@ -1,0 +1,117 @@
+#include "feedmerge/publish/metrics.h"
+
+#include <cstdio>
+
+namespace feedmerge::publish {
+namespace {
+
+std::int64_t steady_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr std::array<std::string_view, 5> kPollResults = {"fresh", "unchanged", "not_modified",
+                                                          "http_error", "failed"};
+
+std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  return text;
+}
+
+}  // namespace
+
+Metrics::Metrics() {
+  last_progress_ = steady_seconds();
+}
+
+void Metrics::record_poll(PollResult result, std::chrono::duration<double> duration) {
+  polls_[static_cast<std::size_t>(result)].fetch_add(1, std::memory_order_relaxed);
+  std::size_t bucket = 0;
+  while (bucket < kDurationBuckets.size() && duration.count() > kDurationBuckets[bucket])
+    ++bucket;
+  duration_buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+  duration_micros_.fetch_add(static_cast<std::uint64_t>(duration.count() * 1e6),
+                             std::memory_order_relaxed);
+  last_progress_.store(steady_seconds(), std::memory_order_relaxed);
+}
+
+void Metrics::record_request(int status) {
+  std::size_t index = kStatuses.size();
+  for (std::size_t i = 0; i < kStatuses.size(); ++i) {
+    if (kStatuses[i] == status) index = i;
+  }
+  requests_[index].fetch_add(1, std::memory_order_relaxed);
+}
+
+void Metrics::set_store_counts(std::int64_t items, std::int64_t stories) {
+  items_.store(items, std::memory_order_relaxed);
+  stories_.store(stories, std::memory_order_relaxed);
+}
+
+void Metrics::set_database_ok(bool ok) {
+  database_ok_.store(ok, std::memory_order_relaxed);
+}
+
+std::string Metrics::prometheus_text() const {
+  std::string out;
+  out +=
+      "# HELP feedmerge_polls_total Feed polls by result.\n# TYPE feedmerge_polls_total counter\n";
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < kPollResults.size(); ++i) {
+    const std::uint64_t n = polls_[i].load(std::memory_order_relaxed);
+    total += n;
+    out += "feedmerge_polls_total{result=\"" + std::string(kPollResults[i]) + "\"} " +
+           std::to_string(n) + "\n";
+  }
+  out += "# HELP feedmerge_poll_failures_total Failed polls by kind.\n";
+  out += "# TYPE feedmerge_poll_failures_total counter\n";
+  out += "feedmerge_poll_failures_total{kind=\"http\"} " + std::to_string(polls_[3].load()) + "\n";
+  out += "feedmerge_poll_failures_total{kind=\"fetch_or_parse\"} " +
+         std::to_string(polls_[4].load()) + "\n";
+  out += "# HELP feedmerge_poll_not_modified_ratio Share of polls answered 304.\n";
+  out += "# TYPE feedmerge_poll_not_modified_ratio gauge\n";
+  out += "feedmerge_poll_not_modified_ratio " +
+         number(total == 0 ? 0.0 : static_cast<double>(polls_[2].load()) / total) + "\n";
+
+  out += "# HELP feedmerge_poll_duration_seconds From the start of a poll to its stored result.\n";
+  out += "# TYPE feedmerge_poll_duration_seconds histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < kDurationBuckets.size(); ++i) {
+    cumulative += duration_buckets_[i].load(std::memory_order_relaxed);
+    out += "feedmerge_poll_duration_seconds_bucket{le=\"" + number(kDurationBuckets[i]) + "\"} " +
+           std::to_string(cumulative) + "\n";
+  }
+  cumulative += duration_buckets_.back().load(std::memory_order_relaxed);
+  out += "feedmerge_poll_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
+  out += "feedmerge_poll_duration_seconds_sum " +
+         number(static_cast<double>(duration_micros_.load()) / 1e6) + "\n";
+  out += "feedmerge_poll_duration_seconds_count " + std::to_string(cumulative) + "\n";
+
+  out += "# HELP feedmerge_items Items in the database.\n# TYPE feedmerge_items gauge\n";
+  out += "feedmerge_items " + std::to_string(items_.load()) + "\n";
+  out += "# HELP feedmerge_stories Stories in the database.\n# TYPE feedmerge_stories gauge\n";
+  out += "feedmerge_stories " + std::to_string(stories_.load()) + "\n";
+
+  out += "# HELP feedmerge_http_requests_total HTTP responses by status.\n";
+  out += "# TYPE feedmerge_http_requests_total counter\n";
+  for (std::size_t i = 0; i <= kStatuses.size(); ++i) {
+    const std::uint64_t n = requests_[i].load(std::memory_order_relaxed);
+    if (n == 0 && i == kStatuses.size()) continue;
+    const std::string code = i < kStatuses.size() ? std::to_string(kStatuses[i]) : "other";
+    out += "feedmerge_http_requests_total{code=\"" + code + "\"} " + std::to_string(n) + "\n";
+  }
+  return out;
+}
+
+std::string Metrics::health_problem(std::chrono::seconds max_silence) const {
+  if (!database_ok_.load()) return "the database could not be read";
+  const std::int64_t silent = steady_seconds() - last_progress_.load();
+  if (silent > max_silence.count()) {
+    return "no poll has finished for " + std::to_string(silent) + "s";
+  }
+  return {};
+}
+
+}  // namespace feedmerge::publish
