@@ -178,7 +178,9 @@ class NotifyListener:
 
 def write_config(folder, feeds, extra="", interval="2s", name="feedmerge.toml"):
     """A config polling `feeds` (URLs) every `interval`, its database in folder/state."""
-    lines = [
+    # An ephemeral port: tests run in parallel, and 8080 may be taken.
+    server = [] if "[server]" in extra else ["[server]", 'listen = "127.0.0.1:0"', ""]
+    lines = server + [
         "[storage]", 'database = "feedmerge.db"', "",
         "[poll]", f'interval = "{interval}"', 'min_interval = "1s"', 'timeout = "30s"', "",
         "[log]", 'level = "info"', "",
