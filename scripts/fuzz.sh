@@ -18,7 +18,7 @@ werror=OFF
 CC=clang CXX=clang++ cmake -S . -B "$build_dir" -DCMAKE_CXX_COMPILER=clang++ \
   -DFEEDMERGE_FUZZ=ON -DFEEDMERGE_TESTS=OFF -DFEEDMERGE_WERROR="$werror" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-targets=(${TARGETS:-xml json date config})
+targets=(${TARGETS:-xml json date config sanitize})
 cmake --build "$build_dir" -j "$jobs" $(printf -- '--target fuzz_%s ' "${targets[@]}")
 
 # UBSan only reports and carries on unless told to stop; a report must count as a finding.
@@ -68,6 +68,10 @@ mapfile -t date_files < <(find fuzz/seeds/date -type f | sort)
 mapfile -t config_files < <(find config tests/data/config -type f -name '*.toml' | sort)
 plain_seeds date "${date_files[@]}"
 plain_seeds config "${config_files[@]}"
+# fuzz_sanitize reads HTML: the hostile HTML cases and the content of the parse fixtures.
+mapfile -t html_files < <(find fuzz/seeds/html tests/data/hostile/html tests/data/publish -type f \
+  2>/dev/null | sort)
+plain_seeds sanitize "${html_files[@]}"
 
 artifacts="$work/corpus-artifacts"
 mkdir -p "$artifacts"
