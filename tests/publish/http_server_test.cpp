@@ -20,11 +20,21 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+// Larger than any socket buffer: sending it must wait for the client to read.
+std::string big_body() {
+  std::string body;
+  for (int i = 0; body.size() < (16u << 20); ++i)
+    body += "<item>" + std::to_string(i * 7919) + "</item>\n";
+  return body;
+}
+
 struct Server {
-  explicit Server(ServerOptions options)
-      : site(std::make_shared<Site>(
-            Site{{"/feed.xml",
-                  make_snapshot("<rss/>", "application/rss+xml; charset=utf-8", model::Time{})}})),
+  explicit Server(ServerOptions options, bool with_big = false)
+      : site(std::make_shared<Site>(Site{
+            {"/feed.xml",
+             make_snapshot("<rss/>", "application/rss+xml; charset=utf-8", model::Time{})},
+            {"/big.xml",
+             make_snapshot(with_big ? big_body() : "", "application/rss+xml", model::Time{})}})),
         server(
             options, [this] { return site; }, metrics) {
     REQUIRE(server.listen("127.0.0.1:0").has_value());
@@ -71,6 +81,25 @@ TEST_CASE("past the connection limit a client gets 503 and the connection closes
   CHECK(response.starts_with("HTTP/1.1 200 OK"));
   tcp::socket second = connect(io, s.server.port());
   CHECK(read_until_closed(second).starts_with("HTTP/1.1 503"));
+}
+
+TEST_CASE("a body larger than the socket buffers arrives whole, twice on one connection") {
+  Server s({.threads = 1}, true);
+  asio::io_context io;
+  tcp::socket client = connect(io, s.server.port());
+  const std::string& expected = s.site->at("/big.xml")->body;
+  for (int round = 0; round < 2; ++round) {
+    asio::write(client, asio::buffer(std::string_view("GET /big.xml HTTP/1.1\r\nHost: x\r\n\r\n")));
+    std::string data;
+    const std::size_t header_end = asio::read_until(client, asio::dynamic_buffer(data), "\r\n\r\n");
+    CHECK(data.starts_with("HTTP/1.1 200 OK"));
+    CHECK(data.find("Content-Length: " + std::to_string(expected.size())) != std::string::npos);
+    if (data.size() < header_end + expected.size())
+      asio::read(client, asio::dynamic_buffer(data),
+                 asio::transfer_exactly(header_end + expected.size() - data.size()));
+    CHECK(data.size() == header_end + expected.size());
+    CHECK(data.compare(header_end, std::string::npos, expected) == 0);
+  }
 }
 
 TEST_CASE("a request body is refused, and the connection closed") {
