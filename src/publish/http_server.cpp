@@ -3,6 +3,7 @@
 #include <sys/sendfile.h>
 
 #include <cerrno>
+#include <csignal>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -338,7 +339,11 @@ void HttpServer::Impl::stop_all() {
 }
 
 HttpServer::HttpServer(ServerOptions options, SiteSource site, Metrics& metrics)
-    : impl_(std::make_shared<Impl>(options, std::move(site), metrics)) {}
+    : impl_(std::make_shared<Impl>(options, std::move(site), metrics)) {
+  // sendfile(2) has no MSG_NOSIGNAL: a client that hangs up mid-body must cost an EPIPE, not
+  // the process. Every server ignores SIGPIPE for this reason.
+  std::signal(SIGPIPE, SIG_IGN);
+}
 
 HttpServer::~HttpServer() {
   stop();
