@@ -1,5 +1,9 @@
 #include "publish/http_server.h"
 
+#include <sys/sendfile.h>
+
+#include <cerrno>
+#include <csignal>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -11,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -77,6 +82,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket socket, std::shared_ptr<Impl> server, bool reject)
       : stream_(std::move(socket)), server_(std::move(server)), reject_(reject) {
     ++server_->connections;
+    beast::error_code ignored;                            // Asio's own operations work either way
+    stream_.socket().native_non_blocking(true, ignored);  // send_file relies on it
   }
   ~Session() {
     --server_->connections;
@@ -159,7 +166,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     if (path == "/metrics") {
       held_ = plain_text(server_->metrics.prometheus_text(),
                          "text/plain; version=0.0.4; charset=utf-8");
-      return send(http::status::ok, *held_, held_->body, {}, !keep_alive, head);
+      return send(http::status::ok, *held_, held_->body, -1, !keep_alive, head);
     }
     const std::shared_ptr<const Site> site = server_->site();
     const auto found = site->find(path);
@@ -176,11 +183,11 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     response_.set(http::field::last_modified, snapshot.last_modified_http);
     response_.set(http::field::vary, "Accept-Encoding");
     if (not_modified(request, snapshot, etag)) {
-      return send(http::status::not_modified, snapshot, {}, {}, !keep_alive, true);
+      return send(http::status::not_modified, snapshot, {}, -1, !keep_alive, true);
     }
     if (gzip) response_.set(http::field::content_encoding, "gzip");
-    send(http::status::ok, snapshot, gzip ? snapshot.gzip_body : snapshot.body, {}, !keep_alive,
-         head);
+    send(http::status::ok, snapshot, gzip ? snapshot.gzip_body : snapshot.body,
+         gzip ? snapshot.gzip_file.fd() : snapshot.body_file.fd(), !keep_alive, head);
   }
 
   static std::string_view header(const http::request<http::empty_body>& request,
@@ -205,11 +212,12 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
                  bool reset = true) {
     if (reset) response_ = {};
     held_ = plain_text(std::move(text), "text/plain; charset=utf-8");
-    send(status, *held_, held_->body, {}, close, head);
+    send(status, *held_, held_->body, -1, close, head);
   }
 
-  // Writes `body` (a view into held_) with the headers already set on response_.
-  void send(http::status status, const Snapshot& snapshot, std::string_view body, std::string_view,
+  // Writes `body` (a view into held_) with the headers already set on response_; from `file`
+  // with sendfile(2) after the header when it is a descriptor holding the same bytes.
+  void send(http::status status, const Snapshot& snapshot, std::string_view body, int file,
             bool close, bool head) {
     response_.result(status);
     response_.version(11);
@@ -222,16 +230,52 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     } else {
       // HEAD: the length of what GET would send, and no body.
       response_.content_length(body.size());
-      response_.body() = head ? http::span_body<const char>::value_type{}
-                              : http::span_body<const char>::value_type(body.data(), body.size());
+      const bool by_file = file >= 0 && !head;
+      response_.body() = head || by_file
+                             ? http::span_body<const char>::value_type{}
+                             : http::span_body<const char>::value_type(body.data(), body.size());
+      file_ = by_file ? file : -1;
+      file_offset_ = 0;
+      file_size_ = body.size();
     }
     close_after_ = close;
     server_->metrics.record_request(static_cast<int>(status));
     stream_.expires_after(server_->options.request_timeout);
     http::async_write(stream_, response_,
                       [self = shared_from_this()](beast::error_code error, std::size_t) {
+                        if (!error && self->file_ >= 0) return self->send_file();
                         self->on_write(error);
                       });
+  }
+
+  // The body straight from the snapshot's memory file into the socket. The socket is
+  // non-blocking: when its buffer is full, wait until it is writable (with the deadline).
+  void send_file() {
+    const int socket = stream_.socket().native_handle();
+    while (file_offset_ < static_cast<off_t>(file_size_)) {
+      const ssize_t n = ::sendfile(socket, file_, &file_offset_,
+                                   file_size_ - static_cast<std::size_t>(file_offset_));
+      if (n > 0) continue;
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        waiting_ = true;
+        deadline_.expires_after(server_->options.request_timeout);
+        deadline_.async_wait([self = shared_from_this()](beast::error_code error) {
+          if (!error && self->waiting_) self->stream_.socket().cancel();
+        });
+        stream_.socket().async_wait(tcp::socket::wait_write,
+                                    [self = shared_from_this()](beast::error_code error) {
+                                      self->waiting_ = false;
+                                      self->deadline_.cancel();
+                                      if (error) return self->on_write(error);
+                                      self->send_file();
+                                    });
+        return;
+      }
+      return on_write(beast::error_code(n < 0 ? errno : EPIPE, boost::system::system_category()));
+    }
+    file_ = -1;
+    on_write({});
   }
 
   void on_write(beast::error_code error) {
@@ -254,6 +298,11 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<Impl> server_;
   bool reject_ = false;
   bool close_after_ = false;
+  int file_ = -1;  // the held snapshot's descriptor being sent, or -1
+  off_t file_offset_ = 0;
+  std::size_t file_size_ = 0;
+  bool waiting_ = false;  // for writability during send_file
+  asio::steady_timer deadline_{stream_.get_executor()};
 };
 
 void HttpServer::Impl::accept() {
@@ -265,9 +314,9 @@ void HttpServer::Impl::accept() {
         if (error == asio::error::operation_aborted || self->stopped) return;
         if (!error) {
           socket.set_option(tcp::no_delay(true), error);
-      // Room for a whole feed in the kernel: one send per response instead of a wait for
-      // writability every few dozen kilobytes.
-      socket.set_option(asio::socket_base::send_buffer_size(kSendBufferBytes), error);
+          // Room for a whole feed in the kernel: one send per response instead of a wait for
+          // writability every few dozen kilobytes.
+          socket.set_option(asio::socket_base::send_buffer_size(kSendBufferBytes), error);
           const bool reject = self->connections.load() >= self->options.max_connections;
           std::make_shared<Session>(std::move(socket), self, reject)->start();
         } else {
@@ -290,7 +339,11 @@ void HttpServer::Impl::stop_all() {
 }
 
 HttpServer::HttpServer(ServerOptions options, SiteSource site, Metrics& metrics)
-    : impl_(std::make_shared<Impl>(options, std::move(site), metrics)) {}
+    : impl_(std::make_shared<Impl>(options, std::move(site), metrics)) {
+  // sendfile(2) has no MSG_NOSIGNAL: a client that hangs up mid-body must cost an EPIPE, not
+  // the process. Every server ignores SIGPIPE for this reason.
+  std::signal(SIGPIPE, SIG_IGN);
+}
 
 HttpServer::~HttpServer() {
   stop();

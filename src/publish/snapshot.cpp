@@ -1,7 +1,12 @@
 #include "feedmerge/publish/snapshot.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <xxhash.h>
 #include <zlib.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <stdexcept>
@@ -40,6 +45,34 @@ void for_each_element(std::string_view value, Each&& each) {
 
 }  // namespace
 
+MemoryFile MemoryFile::with_bytes(std::string_view bytes) {
+  if (bytes.empty()) return {};
+  MemoryFile file(::memfd_create("feedmerge-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (file.fd_ < 0) return {};
+  std::size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(file.fd_, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return {};
+    written += static_cast<std::size_t>(n);
+  }
+  // Immutable from now on, like the snapshot that owns it.
+  ::fcntl(file.fd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  return file;
+}
+
+MemoryFile::~MemoryFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+MemoryFile& MemoryFile::operator=(MemoryFile&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
 std::string gzip_compress(std::string_view data) {
   z_stream stream{};
   // 15 window bits + 16: a gzip wrapper rather than zlib's.
@@ -66,6 +99,8 @@ std::shared_ptr<const Snapshot> make_snapshot(std::string body, std::string cont
   std::string compressed = gzip_compress(body);
   // Tiny bodies (a 404 page) grow when compressed: then only the identity form is served.
   if (compressed.size() < body.size()) snapshot->gzip_body = std::move(compressed);
+  snapshot->body_file = MemoryFile::with_bytes(body);
+  snapshot->gzip_file = MemoryFile::with_bytes(snapshot->gzip_body);
   snapshot->body = std::move(body);
   snapshot->content_type = std::move(content_type);
   snapshot->last_modified = last_modified;

@@ -8,10 +8,32 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "feedmerge/model/feed.h"
 
 namespace feedmerge::publish {
+
+// A sealed in-memory file (memfd) holding bytes that the server sends with sendfile(2): the
+// kernel copies from it straight into the socket, as nginx does for static files. Owns its
+// descriptor; move-only. fd() is -1 when the system refused one (the server then writes the
+// string instead).
+class MemoryFile {
+ public:
+  MemoryFile() = default;
+  static MemoryFile with_bytes(std::string_view bytes);
+  ~MemoryFile();
+  MemoryFile(MemoryFile&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  MemoryFile& operator=(MemoryFile&& other) noexcept;
+  MemoryFile(const MemoryFile&) = delete;
+  MemoryFile& operator=(const MemoryFile&) = delete;
+
+  int fd() const { return fd_; }
+
+ private:
+  explicit MemoryFile(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
 
 struct Snapshot {
   std::string content_type;  // with its charset
@@ -21,6 +43,8 @@ struct Snapshot {
   std::string gzip_etag;  // the gzip representation's own strong ETag
   model::Time last_modified{};
   std::string last_modified_http;  // format_http_date(last_modified)
+  MemoryFile body_file;            // `body` again, for sendfile
+  MemoryFile gzip_file;            // `gzip_body` again
 };
 
 // Compresses `body` and derives its ETags. `last_modified` is when the bytes last changed.

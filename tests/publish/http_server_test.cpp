@@ -1,0 +1,140 @@
+#include "publish/http_server.h"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+
+#include "feedmerge/publish/snapshot.h"
+
+namespace feedmerge::publish {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// Larger than any socket buffer: sending it must wait for the client to read.
+std::string big_body() {
+  std::string body;
+  for (int i = 0; body.size() < (16u << 20); ++i)
+    body += "<item>" + std::to_string(i * 7919) + "</item>\n";
+  return body;
+}
+
+struct Server {
+  explicit Server(ServerOptions options, bool with_big = false)
+      : site(std::make_shared<Site>(Site{
+            {"/feed.xml",
+             make_snapshot("<rss/>", "application/rss+xml; charset=utf-8", model::Time{})},
+            {"/big.xml",
+             make_snapshot(with_big ? big_body() : "", "application/rss+xml", model::Time{})}})),
+        server(
+            options, [this] { return site; }, metrics) {
+    REQUIRE(server.listen("127.0.0.1:0").has_value());
+  }
+  Metrics metrics;
+  std::shared_ptr<const Site> site;
+  HttpServer server;
+};
+
+tcp::socket connect(asio::io_context& io, std::uint16_t port) {
+  tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port});
+  return socket;
+}
+
+// Everything the server sends until it closes the connection (blocking: test thread only).
+std::string read_until_closed(tcp::socket& socket) {
+  std::string data;
+  boost::system::error_code error;
+  asio::read(socket, asio::dynamic_buffer(data), error);
+  CHECK((error == asio::error::eof || error == asio::error::connection_reset));
+  return data;
+}
+
+}  // namespace
+
+TEST_CASE("a client that never finishes its headers is disconnected after the request timeout") {
+  Server s({.request_timeout = std::chrono::milliseconds{200}, .threads = 1});
+  asio::io_context io;
+  tcp::socket slow = connect(io, s.server.port());
+  asio::write(slow, asio::buffer(std::string_view("GET /feed.xml HTTP/1.1\r\nHost: x\r\nX-a: ")));
+  // The read returns only when the server closes: no sleep, the server's own deadline decides.
+  CHECK(read_until_closed(slow).empty());
+}
+
+TEST_CASE("past the connection limit a client gets 503 and the connection closes") {
+  Server s({.max_connections = 1, .threads = 1});
+  asio::io_context io;
+  tcp::socket first = connect(io, s.server.port());
+  // The first connection is served (and so counted) before the second one arrives.
+  asio::write(first, asio::buffer(std::string_view("GET /feed.xml HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::string response;
+  asio::read_until(first, asio::dynamic_buffer(response), "<rss/>");
+  CHECK(response.starts_with("HTTP/1.1 200 OK"));
+  tcp::socket second = connect(io, s.server.port());
+  CHECK(read_until_closed(second).starts_with("HTTP/1.1 503"));
+}
+
+TEST_CASE("a body larger than the socket buffers arrives whole, twice on one connection") {
+  Server s({.threads = 1}, true);
+  asio::io_context io;
+  tcp::socket client = connect(io, s.server.port());
+  const std::string& expected = s.site->at("/big.xml")->body;
+  for (int round = 0; round < 2; ++round) {
+    asio::write(client, asio::buffer(std::string_view("GET /big.xml HTTP/1.1\r\nHost: x\r\n\r\n")));
+    std::string data;
+    const std::size_t header_end = asio::read_until(client, asio::dynamic_buffer(data), "\r\n\r\n");
+    CHECK(data.starts_with("HTTP/1.1 200 OK"));
+    CHECK(data.find("Content-Length: " + std::to_string(expected.size())) != std::string::npos);
+    if (data.size() < header_end + expected.size())
+      asio::read(client, asio::dynamic_buffer(data),
+                 asio::transfer_exactly(header_end + expected.size() - data.size()));
+    CHECK(data.size() == header_end + expected.size());
+    CHECK(data.compare(header_end, std::string::npos, expected) == 0);
+  }
+}
+
+TEST_CASE("a client that hangs up in the middle of a body does not take the server down") {
+  Server s({.threads = 1}, true);
+  asio::io_context io;
+  {
+    tcp::socket quitter = connect(io, s.server.port());
+    asio::write(quitter,
+                asio::buffer(std::string_view("GET /big.xml HTTP/1.1\r\nHost: x\r\n\r\n")));
+    std::string some;
+    asio::read(quitter, asio::dynamic_buffer(some), asio::transfer_exactly(1000));
+    // Closed with most of the body unread: the server's next sendfile meets a broken pipe.
+  }
+  tcp::socket next = connect(io, s.server.port());
+  asio::write(next, asio::buffer(std::string_view("GET /feed.xml HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::string response;
+  asio::read_until(next, asio::dynamic_buffer(response), "<rss/>");
+  CHECK(response.starts_with("HTTP/1.1 200 OK"));
+}
+
+TEST_CASE("a request body is refused, and the connection closed") {
+  Server s({.threads = 1});
+  asio::io_context io;
+  tcp::socket client = connect(io, s.server.port());
+  asio::write(client, asio::buffer(std::string_view(
+                          "GET /feed.xml HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")));
+  CHECK(read_until_closed(client).starts_with("HTTP/1.1 413"));
+}
+
+TEST_CASE("a malformed request gets 400 and the connection closed") {
+  Server s({.threads = 1});
+  asio::io_context io;
+  tcp::socket client = connect(io, s.server.port());
+  asio::write(client, asio::buffer(std::string_view("NOT HTTP AT ALL\r\n\r\n")));
+  CHECK(read_until_closed(client).starts_with("HTTP/1.1 400"));
+}
+
+}  // namespace feedmerge::publish
