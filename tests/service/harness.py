@@ -176,6 +176,13 @@ class NotifyListener:
         self.sock.close()
 
 
+def free_port():
+    """A port nothing listens on now, for a daemon whose address a test must know."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def write_config(folder, feeds, extra="", interval="2s", name="feedmerge.toml"):
     """A config polling `feeds` (URLs) every `interval`, its database in folder/state."""
     # An ephemeral port: tests run in parallel, and 8080 may be taken.

@@ -9,6 +9,8 @@ item they ever had, so each one is offered again after a kill), and that nothing
 twice. Prints the figures. Usage: kill9_test.py --feedmerge BIN [--kills 100] [--seed N]"""
 import argparse
 import fcntl
+import http.client
+import json
 import os
 import random
 import signal
@@ -47,6 +49,27 @@ def stored_keys(db_path):
         return {k for (k,) in db.execute("select key from items")}
 
 
+def merged_feed(port):
+    """{item link: story id} of every member of every entry the merged JSON Feed serves now, or
+    None when the server does not answer (the daemon may still be starting)."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/feed.json")
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+    except OSError:
+        return None
+    if response.status != 200:
+        return None
+    served = {}
+    for item in json.loads(body).get("items", []):
+        extension = item["_feedmerge"]
+        for member in extension["members"]:
+            served[member["url"]] = str(extension["story_id"])
+    return served
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--feedmerge", required=True)
@@ -65,12 +88,18 @@ def main():
         # A window larger than any feed's request count: every item stays listed forever.
         server = harness.FeedServer(window=1 << 30, backlog=args.backlog)
         urls = [server.url(f"/grow/f{i}.xml") for i in range(args.feeds)]
-        config = harness.write_config(folder, urls, interval="1s")
+        port = harness.free_port()
+        config = harness.write_config(
+            folder, urls, interval="1s",
+            extra=f'[server]\nlisten = "127.0.0.1:{port}"\n\n'
+                  '[[output]]\npath = "/feed.json"\nformat = "json"\nlimit = 100000\n')
         db_path = harness.database(folder)
         shm_path = db_path + "-shm"
         kills = in_transaction = never_started = 0
         ever_stored = set()
         lost_after_kill = set()
+        published = {}  # item link -> story id, for every member the merged feed ever showed
+        snapshots = 0
         started = time.monotonic()
         try:
             for _ in range(args.kills):
@@ -88,6 +117,11 @@ def main():
                     never_started += 1  # it died on its own: that is a failure below
                     failures.append(f"the daemon exited with {daemon.returncode} before the kill")
                     continue
+                if rng.random() < 0.5:
+                    shown = merged_feed(port)
+                    if shown is not None:
+                        snapshots += 1
+                        published.update(shown)
                 os.kill(daemon.pid, signal.SIGSTOP)
                 if holds_write_lock(shm_path):
                     in_transaction += 1
@@ -115,6 +149,11 @@ def main():
         with sqlite3.connect(db_path) as db:
             integrity = db.execute("pragma integrity_check").fetchone()[0]
             keys = [k for (k,) in db.execute("select key from items")]
+            stories_of = dict(db.execute("select link, story_id from items"))
+            unassigned = db.execute("select count(*) from items where story_id is null").fetchone()[0]
+            empty_stories = db.execute(
+                "select count(*) from stories s where not exists "
+                "(select 1 from items i where i.story_id = s.id)").fetchone()[0]
             duplicated_titles = db.execute(
                 "select count(*) from (select feed_id, title from items group by feed_id, title "
                 "having count(*) > 1)").fetchone()[0]
@@ -131,12 +170,20 @@ def main():
         lost = checked - stored
         duplicated = len(keys) - len(stored) + duplicated_titles
         lost_stored = (ever_stored | lost_after_kill) - stored
+        # What subscribers saw must survive: each published member is still stored, and in the
+        # story it was published under (story ids never change once published).
+        unpublished = sorted(link for link in published if link not in stories_of)
+        moved = sorted(link for link, story in published.items()
+                       if link in stories_of and str(stories_of[link]) != story)
 
     elapsed = time.monotonic() - started
     print(f"kill -9 loop (seed {seed}): {kills} kills, {in_transaction} inside an open write "
           f"transaction; {len(checked)} items checked, {len(lost)} lost, {duplicated} duplicated; "
           f"{len(lost_after_kill)} stored items missing after a kill, {len(lost_stored)} at the "
-          f"end; integrity_check {integrity}; {elapsed:.0f} s")
+          f"end; {len(published)} items seen in {snapshots} merged-feed snapshots, "
+          f"{len(unpublished)} of them lost, {len(moved)} moved to another story; "
+          f"{unassigned} items without a story, {empty_stories} empty stories; "
+          f"integrity_check {integrity}; {elapsed:.0f} s")
     if kills != args.kills:
         failures.append(f"{kills} kills instead of {args.kills}")
     if integrity != "ok":
@@ -147,6 +194,14 @@ def main():
         failures.append(f"stored items vanished: {sorted(lost_after_kill | lost_stored)[:5]}")
     if duplicated:
         failures.append(f"{duplicated} items stored twice")
+    if unpublished:
+        failures.append(f"{len(unpublished)} items the merged feed served are gone: {unpublished[:5]}")
+    if moved:
+        failures.append(f"{len(moved)} published items changed story: {moved[:5]}")
+    if unassigned or empty_stories:
+        failures.append(f"stories not intact: {unassigned} items without one, {empty_stories} empty")
+    if not published:
+        failures.append("the merged feed was never read: the published-items check tested nothing")
     if not checked:
         failures.append("nothing was served: the loop tested nothing")
     for failure in failures:
