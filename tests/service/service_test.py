@@ -46,7 +46,8 @@ def test_notify_sequence(binary):
     with tempfile.TemporaryDirectory() as folder:
         server = harness.FeedServer()
         notify = harness.NotifyListener(folder)
-        config = harness.write_config(folder, [server.url("/grow/a.xml"), server.url("/grow/b.xml")])
+        config = harness.write_config(folder, [server.url("/grow/a.xml"), server.url("/grow/b.xml"),
+                                               server.url("/missing.xml")])
         db = harness.database(folder)
         seen_db_at_ready = []
 
@@ -67,8 +68,12 @@ def test_notify_sequence(binary):
             check("STATUS reports the last poll once a poll finished", polled is not None,
                   [m[2] for m in notify.snapshot()[-5:]])
             check("STATUS counts the feeds",
-                  polled is not None and notify.snapshot()[polled][1]["STATUS"].startswith("2 feeds"),
+                  polled is not None and notify.snapshot()[polled][1]["STATUS"].startswith("3 feeds"),
                   notify.snapshot()[polled][2] if polled is not None else "")
+            failing = notify.wait_for(lambda m: "1 feeds failing; last error: " in m.get("STATUS", "")
+                                      and "/missing.xml: HTTP 404" in m.get("STATUS", ""))
+            check("STATUS names the failing feed and its error", failing is not None,
+                  [m[2] for m in notify.snapshot()[-5:]])
 
             daemon.send_signal(signal.SIGUSR2)  # test hook: the writer stalls for 3 s
             stalled = notify.wait_for(lambda m: m.get("STATUS") == "test hook: writer stalled")
