@@ -5,6 +5,7 @@ progress and none while a test hook stalls the writer, STOPPING), SIGHUP reloads
 and removed, an invalid file keeps the old config and says so), and SIGTERM that exits 0 while
 a stalled feed is still stalled. Assertions are by order of events, not by wall-clock time."""
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -37,7 +38,7 @@ def feeds_json(binary, config, folder):
 
 
 def stored_items(folder, url):
-    with sqlite3.connect(harness.database(folder)) as db:
+    with contextlib.closing(sqlite3.connect(harness.database(folder))) as db:
         return db.execute("select count(*) from items join feeds on feeds.id = items.feed_id "
                           "where feeds.url = ?", (url,)).fetchone()[0]
 
@@ -198,7 +199,7 @@ def test_sigterm_with_stalled_feed(binary):
                   (code, still_stalled))
             check("sigterm: STOPPING=1", notify.wait_for(lambda m: m.get("STOPPING") == "1",
                                                         timeout=5) is not None)
-            with sqlite3.connect(harness.database(folder)) as db:
+            with contextlib.closing(sqlite3.connect(harness.database(folder))) as db:
                 integrity = db.execute("pragma integrity_check").fetchone()[0]
                 items = db.execute("select count(*) from items").fetchone()[0]
             check("sigterm: the database is intact and kept its items", integrity == "ok" and items > 0,
