@@ -49,6 +49,8 @@ def stored_keys(db_path):
     # mapped, and the next daemon may resize it under us.
     db = sqlite3.connect(db_path, timeout=30)
     try:
+        if not db.execute("select 1 from sqlite_master where name = 'items'").fetchone():
+            return set()  # killed before the first migration committed: nothing stored yet
         return {k for (k,) in db.execute("select key from items")}
     finally:
         db.close()
