@@ -10,7 +10,9 @@ build_pkgs=(
   doctest-dev libtomlplusplus-dev libcli11-dev libsystemd-dev libicu-dev
   libxxhash-dev libgumbo-dev zlib1g-dev
 )
-test_pkgs=(python3-feedparser clang libclang-rt-14-dev brotli libxml2-utils newsboat)
+# libxml2-utils: xmllint checks what we publish; newsboat reads it; systemd: systemd-analyze
+# checks the unit; groff-base: the man pages render without warnings.
+test_pkgs=(python3-feedparser clang libclang-rt-14-dev brotli libxml2-utils newsboat systemd groff-base)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi

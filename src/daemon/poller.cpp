@@ -157,6 +157,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   // For the service's STATUS= line and watchdog (heartbeat).
   config::PollConfig poll_config = config.poll;  // intervals, replaced by reconfigure
   std::optional<Time> last_poll;
+  std::string last_error;
   std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
 
   double draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
@@ -341,12 +342,19 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     if (!once && !stopping) arm_timer();
   }
 
+  // `once` reports every error in its summary; a daemon running for months keeps only the last
+  // (for STATUS=), or the list would grow without bound.
+  void note_error(std::string error) {
+    if (once) summary.errors.push_back(error);
+    last_error = std::move(error);
+  }
+
   void count(const Job& job, const std::string& url) {
     const PollObservation& observation = job.observation;
     if (job.was_parsed) ++summary.parsed;
     if (!job.store_error.empty()) {
       ++summary.failed;
-      summary.errors.push_back(url + ": " + job.store_error);
+      note_error(url + ": " + job.store_error);
       spdlog::error("{}: could not record the poll: {}", url, job.store_error);
       return;
     }
@@ -376,7 +384,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       case PollKind::http_error:
       case PollKind::failed:
         ++summary.failed;
-        summary.errors.push_back(url + ": " + observation.error);
+        note_error(url + ": " + observation.error);
         if (job.decision.disabled_now) {
           spdlog::warn("{}: {}", url, job.decision.state.disabled_reason);
         } else {
@@ -442,6 +450,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     Poller::Status status{.in_flight = in_flight,
                           .totals = summary,
                           .last_poll = last_poll,
+                          .last_error = last_error,
                           .last_progress = last_progress};
     for (const Entry& entry : entries) {
       if (entry.removed || entry.state.disabled) continue;

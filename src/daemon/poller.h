@@ -65,11 +65,12 @@ class Poller {
   // --- hooks for the service loop (src/daemon/service.cpp): watchdog, STATUS, SIGHUP ---------
 
   struct Status {
-    int feeds = 0;                                        // polled feeds
-    int failing = 0;                                      // of which the last poll failed
-    int in_flight = 0;                                    // polls between fetch and write now
-    PollSummary totals;                                   // since start
+    int feeds = 0;       // polled feeds
+    int failing = 0;     // of which the last poll failed
+    int in_flight = 0;   // polls between fetch and write now
+    PollSummary totals;  // since start; `errors` stays empty while running: see last_error
     std::optional<model::Time> last_poll;                 // when the last poll finished
+    std::string last_error;                               // "URL: message" of the last failed poll
     std::chrono::steady_clock::time_point last_progress;  // a poll started or finished
   };
   // Passes through the scheduler strand, then the writer, then the strand again, and calls

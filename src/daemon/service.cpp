@@ -84,6 +84,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
       text += "; " + std::to_string(s.totals.polled) + " polls, " +
               std::to_string(s.totals.failed) + " failed, " + std::to_string(s.totals.new_items) +
               " new items; " + std::to_string(s.failing) + " feeds failing";
+      if (s.failing > 0 && !s.last_error.empty()) text += "; last error: " + s.last_error;
     } else {
       text = std::to_string(config.feeds.size()) + " feeds configured";
     }

@@ -1,5 +1,7 @@
 #include "fetch/http_fetcher.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -141,27 +143,51 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   return length;
 }
 
-// The address guard (FetchOptions::allow_private_networks), on the address curl is about to
-// connect to: after DNS, for every hop, so what is checked is what is used.
+// The address guard (FetchOptions::allow_private_networks): may this hop use `address`?
+// Called twice per hop, so it gives the same answer for the same address.
+bool guard_allows(Transfer& transfer, const sockaddr* address) {
+  const FetchOptions& options = *transfer.options;
+  if (options.allow_private_networks || !options.proxy.empty()) return true;
+  const AddressClass kind =
+      options.classify_address ? options.classify_address(address) : classify_address(address);
+  const bool first_hop = transfer.redirects == 0;
+  if (kind == AddressClass::public_address) {
+    if (first_hop) transfer.started_local = false;
+    return true;
+  }
+  if (first_hop && transfer.request.config_named) {
+    transfer.started_local = true;
+    return true;
+  }
+  if (transfer.started_local && kind != AddressClass::cloud_metadata) return true;
+  transfer.refused = address_text(address) + " (" + to_string(kind) + ")";
+  return false;
+}
+
+// Before a new connection: after DNS, for every hop, so what is checked is what is used, and
+// a refused address is never even connected to.
 curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* address) {
   auto* transfer = static_cast<Transfer*>(user);
-  const FetchOptions& options = *transfer->options;
-  if (purpose == CURLSOCKTYPE_IPCXN && !options.allow_private_networks && options.proxy.empty()) {
-    const AddressClass kind = options.classify_address ? options.classify_address(&address->addr)
-                                                       : classify_address(&address->addr);
-    if (kind != AddressClass::public_address) {
-      const bool first_hop = transfer->redirects == 0;
-      if (first_hop && transfer->request.config_named) {
-        transfer->started_local = true;
-      } else if (!transfer->started_local || kind == AddressClass::cloud_metadata) {
-        transfer->refused = address_text(&address->addr) + " (" + to_string(kind) + ")";
-        return CURL_SOCKET_BAD;
-      }
-    } else if (transfer->redirects == 0) {
-      transfer->started_local = false;
-    }
-  }
+  if (purpose == CURLSOCKTYPE_IPCXN && !guard_allows(*transfer, &address->addr))
+    return CURL_SOCKET_BAD;
   return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+// Before each request is sent, also on a reused connection, which never passes through
+// on_open_socket: a redirect must not ride a kept-alive connection to a local feed's host.
+int on_prerequest(void* user, char* primary_ip, char*, int, int) {
+  auto* transfer = static_cast<Transfer*>(user);
+  sockaddr_storage storage{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+  if (inet_pton(AF_INET, primary_ip, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+  } else if (inet_pton(AF_INET6, primary_ip, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+  }  // else: a Unix socket or unknown: judged as special-purpose below, unless allowed
+  return guard_allows(*transfer, reinterpret_cast<const sockaddr*>(&storage))
+             ? CURL_PREREQFUNC_OK
+             : CURL_PREREQFUNC_ABORT;
 }
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
@@ -417,6 +443,8 @@ class HttpFetcher::Impl : public std::enable_shared_from_this<Impl> {
     transfer.options = &options_;
     set(CURLOPT_OPENSOCKETFUNCTION, &on_open_socket);
     set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(&transfer));
+    set(CURLOPT_PREREQFUNCTION, &on_prerequest);
+    set(CURLOPT_PREREQDATA, static_cast<void*>(&transfer));
     return ok;
   }
 

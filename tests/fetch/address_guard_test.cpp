@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -57,19 +58,23 @@ FetchResult fetch(FetchOptions options, FetchRequest request) {
   return *result;
 }
 
-// Every test host lives on 127.0.0.1, so the classifier is injected: the first connection
-// counts as a public address, every later one (the redirect's) as `then`.
-std::function<AddressClass(const sockaddr*)> first_public_then(AddressClass then) {
-  auto calls = std::make_shared<std::atomic<int>>(0);
-  return [calls, then](const sockaddr*) {
-    return (*calls)++ == 0 ? AddressClass::public_address : then;
+// The test server listens on 127.0.0.1 only, so the classifier is injected: 127.0.0.1 counts as
+// a public address and any other address as `other`. A host mapped to 127.0.0.2 is then a
+// "local" target that nothing ever connects to when the guard works.
+std::function<AddressClass(const sockaddr*)> public_is_127_0_0_1(AddressClass other) {
+  return [other](const sockaddr* address) {
+    return feedmerge::fetch::address_text(address) == "127.0.0.1" ? AddressClass::public_address
+                                                                  : other;
   };
 }
 
-FetchOptions guarded(const HttpTestServer& server) {
+// public.test is 127.0.0.1; other.test is 127.0.0.1 too, or 127.0.0.2 with `other_elsewhere`.
+FetchOptions guarded(const HttpTestServer& server, bool other_elsewhere = false) {
   FetchOptions options;
   options.timeout = std::chrono::seconds(20);
   options.resolve = {server.resolve_entry("public.test"), server.resolve_entry("other.test")};
+  if (other_elsewhere)
+    options.resolve[1] = "other.test:" + std::to_string(server.port()) + ":127.0.0.2";
   return options;
 }
 
@@ -122,8 +127,8 @@ TEST_CASE("a redirect from a public address to a local one is refused before con
   SUBCASE("cloud metadata") {
     target = AddressClass::cloud_metadata;
   }
-  FetchOptions options = guarded(server);
-  options.classify_address = first_public_then(target);
+  FetchOptions options = guarded(server, true);
+  options.classify_address = public_is_127_0_0_1(target);
   const FetchResult r =
       fetch(options, {.url = server.url("public.test", "/other-host"), .config_named = true});
   INFO(r.error);
@@ -138,7 +143,7 @@ TEST_CASE("a redirect from a public address to a local one is refused before con
 TEST_CASE("allow_private_networks lets a redirect into a private network through") {
   HttpTestServer server;
   FetchOptions options = guarded(server);
-  options.classify_address = first_public_then(AddressClass::private_network);
+  options.classify_address = [](const sockaddr*) { return AddressClass::private_network; };
   options.allow_private_networks = true;
   const FetchResult r = fetch(options, {.url = server.url("public.test", "/other-host")});
   INFO(r.error);
@@ -169,15 +174,16 @@ TEST_CASE("a feed URL the config names may be local, and so may its local redire
 
 TEST_CASE("a local chain may still not redirect to a cloud metadata address") {
   HttpTestServer server;
-  FetchOptions options = guarded(server);
-  auto calls = std::make_shared<int>(0);
-  options.classify_address = [calls](const sockaddr*) {
-    return (*calls)++ == 0 ? AddressClass::loopback : AddressClass::cloud_metadata;
+  FetchOptions options = guarded(server, true);
+  options.classify_address = [](const sockaddr* address) {
+    return feedmerge::fetch::address_text(address) == "127.0.0.1" ? AddressClass::loopback
+                                                                  : AddressClass::cloud_metadata;
   };
   const FetchResult r =
       fetch(options, {.url = server.url("public.test", "/other-host"), .config_named = true});
   INFO(r.error);
   CHECK(r.outcome == FetchOutcome::refused_address);
+  CHECK(r.error.find("cloud metadata") != std::string::npos);
   CHECK(server.count("/feed.xml") == 0);
 }
 
@@ -188,4 +194,39 @@ TEST_CASE("a redirect to file:// is refused whatever the address guard allows") 
   const FetchResult r = fetch(options, {.url = server.url("public.test", "/to-file")});
   CHECK(r.outcome == FetchOutcome::bad_redirect);
   CHECK(r.error.find("not http(s)") != std::string::npos);
+}
+
+TEST_CASE("a redirect cannot ride a kept-alive connection to a local feed's host") {
+  // The first fetch (a config-named local feed) leaves a connection to other.test in curl's
+  // pool; the second, from a public address, redirects to other.test. A reused connection
+  // never passes CURLOPT_OPENSOCKETFUNCTION: the guard must still see it (CURLOPT_PREREQFUNCTION).
+  HttpTestServer server;
+  auto public_checks = std::make_shared<std::atomic<int>>(-1);  // < 0: everything is loopback
+  FetchOptions options = guarded(server);
+  options.classify_address = [public_checks](const sockaddr*) {
+    // Phase two: the public hop is checked twice (at connect and before its request); what
+    // follows is the redirect to other.test, over the pooled connection: local.
+    if (*public_checks < 0) return AddressClass::loopback;
+    return (*public_checks)++ < 2 ? AddressClass::public_address : AddressClass::loopback;
+  };
+  asio::io_context io;
+  HttpFetcher fetcher(io, options);
+  auto run = [&](FetchRequest request) {
+    std::optional<FetchResult> result;
+    fetcher.fetch(std::move(request), [&](FetchResult r) { result = std::move(r); });
+    auto guard = asio::make_work_guard(io);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!result && std::chrono::steady_clock::now() < give_up)
+      io.run_one_for(std::chrono::milliseconds(20));
+    REQUIRE(result);
+    return *result;
+  };
+  const FetchResult local =
+      run({.url = server.url("other.test", "/feed.xml"), .config_named = true});
+  REQUIRE(local.outcome == FetchOutcome::ok);
+  *public_checks = 0;
+  const FetchResult r = run({.url = server.url("public.test", "/other-host")});
+  INFO(r.error);
+  CHECK(r.outcome == FetchOutcome::refused_address);
+  CHECK(server.count("/feed.xml") == 1);  // only the local feed's own fetch
 }

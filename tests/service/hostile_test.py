@@ -126,7 +126,7 @@ def main():
             failures.append(f"once --all died: exit {r.returncode}: {r.stderr[-500:]!r}")
         server.close()
 
-        db = sqlite3.connect(os.path.join(folder, "hostile.db"))
+        db = sqlite3.connect(os.path.join(folder, "hostile.db"))  # closed below
         db.text_factory = bytes
         integrity = db.execute("pragma integrity_check").fetchone()[0].decode()
         if integrity != "ok":
@@ -154,6 +154,7 @@ def main():
                                         f"stored in {text[:80]!r}")
         items = db.execute("select count(*) from items").fetchone()[0]
         ok_feeds = db.execute("select count(*) from feeds where last_error = '' or last_error is null").fetchone()[0]
+        db.close()
 
     print(f"hostile inputs: {len(cases)} cases, 0 crashes expected; {ok_feeds} feeds stored "
           f"without error, {items} items, {texts} stored texts checked")

@@ -5,6 +5,7 @@ progress and none while a test hook stalls the writer, STOPPING), SIGHUP reloads
 and removed, an invalid file keeps the old config and says so), and SIGTERM that exits 0 while
 a stalled feed is still stalled. Assertions are by order of events, not by wall-clock time."""
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -37,7 +38,7 @@ def feeds_json(binary, config, folder):
 
 
 def stored_items(folder, url):
-    with sqlite3.connect(harness.database(folder)) as db:
+    with contextlib.closing(sqlite3.connect(harness.database(folder))) as db:
         return db.execute("select count(*) from items join feeds on feeds.id = items.feed_id "
                           "where feeds.url = ?", (url,)).fetchone()[0]
 
@@ -46,7 +47,8 @@ def test_notify_sequence(binary):
     with tempfile.TemporaryDirectory() as folder:
         server = harness.FeedServer()
         notify = harness.NotifyListener(folder)
-        config = harness.write_config(folder, [server.url("/grow/a.xml"), server.url("/grow/b.xml")])
+        config = harness.write_config(folder, [server.url("/grow/a.xml"), server.url("/grow/b.xml"),
+                                               server.url("/missing.xml")])
         db = harness.database(folder)
         seen_db_at_ready = []
 
@@ -67,8 +69,12 @@ def test_notify_sequence(binary):
             check("STATUS reports the last poll once a poll finished", polled is not None,
                   [m[2] for m in notify.snapshot()[-5:]])
             check("STATUS counts the feeds",
-                  polled is not None and notify.snapshot()[polled][1]["STATUS"].startswith("2 feeds"),
+                  polled is not None and notify.snapshot()[polled][1]["STATUS"].startswith("3 feeds"),
                   notify.snapshot()[polled][2] if polled is not None else "")
+            failing = notify.wait_for(lambda m: "1 feeds failing; last error: " in m.get("STATUS", "")
+                                      and "/missing.xml: HTTP 404" in m.get("STATUS", ""))
+            check("STATUS names the failing feed and its error", failing is not None,
+                  [m[2] for m in notify.snapshot()[-5:]])
 
             daemon.send_signal(signal.SIGUSR2)  # test hook: the writer stalls for 3 s
             stalled = notify.wait_for(lambda m: m.get("STATUS") == "test hook: writer stalled")
@@ -193,7 +199,7 @@ def test_sigterm_with_stalled_feed(binary):
                   (code, still_stalled))
             check("sigterm: STOPPING=1", notify.wait_for(lambda m: m.get("STOPPING") == "1",
                                                         timeout=5) is not None)
-            with sqlite3.connect(harness.database(folder)) as db:
+            with contextlib.closing(sqlite3.connect(harness.database(folder))) as db:
                 integrity = db.execute("pragma integrity_check").fetchone()[0]
                 items = db.execute("select count(*) from items").fetchone()[0]
             check("sigterm: the database is intact and kept its items", integrity == "ok" and items > 0,

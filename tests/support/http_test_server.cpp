@@ -36,6 +36,7 @@
 //   /lm.xml           like /feed.xml with Last-Modified only; its 304 repeats no validators
 //   /gzip.xml         the feed gzip-compressed when Accept-Encoding names gzip
 //   /br.xml           the feed brotli-compressed when Accept-Encoding names br
+//   /br-bomb.xml      80 bytes of brotli that decompress to 100 MB of zeros
 //   /bomb.xml         Content-Encoding: gzip, kBombBytes of zeros in ~100 KB
 //   /big.xml          kBigBytes, uncompressed
 //   /drip.xml         headers, then one body byte every 100 ms
@@ -144,6 +145,7 @@ struct HttpTestServer::Impl {
       : feed(read_fixture("feed.xml")),
         feed_gz(read_fixture("feed.xml.gz")),
         feed_br(read_fixture("feed.xml.br")),
+        brotli_bomb(read_fixture("bomb.br")),
         invalid(read_fixture("invalid.xml")),
         page(read_fixture("page.html")),
         acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
@@ -319,6 +321,9 @@ struct HttpTestServer::Impl {
       } else {
         body(feed, kRss);
       }
+    } else if (path == "/br-bomb.xml") {
+      response.set(http::field::content_encoding, "br");
+      body(brotli_bomb, kRss);
     } else if (path == "/bomb.xml") {
       response.set(http::field::content_encoding, "gzip");
       body(gzip_bomb(), kRss);
@@ -362,7 +367,7 @@ struct HttpTestServer::Impl {
     return "http://" + std::string(host) + ":" + std::to_string(port) + std::string(path);
   }
 
-  const std::string feed, feed_gz, feed_br, invalid, page;
+  const std::string feed, feed_gz, feed_br, brotli_bomb, invalid, page;
 
   mutable std::mutex mutex;                 // guards everything below it up to the io_context
   mutable std::condition_variable changed;  // a request was recorded or held_now moved

@@ -44,6 +44,8 @@ Result<PollSummary> poll_once(const config::Config& config, bool all);
 
 // Runs until SIGINT or SIGTERM: then no new fetch starts, running ones are cancelled, the
 // write in progress finishes, and it returns 0. Non-zero when the database cannot be opened.
+// SIGHUP re-reads the config file (Config::source). Under systemd it speaks the notify
+// protocol and logs to the journal (src/daemon/service.h, logging.h).
 // Both log with spdlog's default logger, at the config's [log].level.
 int run_daemon(const config::Config& config, RunOptions options);
 
