@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -104,17 +105,32 @@ int run_daemon(const config::Config& config, RunOptions options) {
   if (auto rendered = publisher.rebuild_now(); !rendered) {
     spdlog::error("publish: {}", rendered.error().message);
   }
-  std::optional<publish::HttpServer> server;
-  if (!config.server.listen.empty()) {
-    publish::ServerOptions server_options;
-    server_options.max_poll_silence = 2 * config.poll.max_interval;
-    server.emplace(
+  publish::ServerOptions server_options;
+  server_options.max_poll_silence = 2 * config.poll.max_interval;
+  auto start_server =
+      [&](const config::Config& with) -> Result<std::unique_ptr<publish::HttpServer>> {
+    auto started = std::make_unique<publish::HttpServer>(
         server_options, [&publisher] { return publisher.site(); }, metrics);
-    if (auto listening = server->listen(config.server.listen); !listening) {
-      spdlog::error("{}", listening.error().message);
+    if (auto listening = started->listen(with.server.listen); !listening) {
+      started->stop();
+      return listening.error();
+    }
+    spdlog::info("serving the merged feeds on {}", config::effective_base_url(with.server));
+    return started;
+  };
+  // The server in use, and those a reload replaced: stopped at once, destroyed at exit so that
+  // no handler waits for their threads. Guarded: the reload runs on the service's strand, the
+  // stop on whichever thread ends the loop.
+  std::mutex server_mutex;
+  std::unique_ptr<publish::HttpServer> server;
+  std::vector<std::unique_ptr<publish::HttpServer>> retired_servers;
+  if (!config.server.listen.empty()) {
+    auto started = start_server(config);
+    if (!started) {
+      spdlog::error("{}", started.error().message);
       return 1;
     }
-    spdlog::info("serving the merged feeds on {}", config::effective_base_url(config.server));
+    server = std::move(*started);
   }
   auto on_polled = [&metrics, &publisher](const PollEvent& event) {
     metrics.record_poll(poll_result(event.kind), std::chrono::duration<double>(event.duration));
@@ -130,8 +146,34 @@ int run_daemon(const config::Config& config, RunOptions options) {
   Poller& running = **poller;
   // SIGINT/SIGTERM stop, SIGHUP reloads, STATUS and the watchdog (src/daemon/service.h).
   Service service(io, running, config, notifier);
-  service.start([&io, &server] {
-    if (server) server->stop();
+  // SIGHUP: outputs render anew with the new config; a changed listen address is bound first
+  // and swapped in only once it works, so a bad address leaves the old one serving.
+  service.subscribe([&](const ConfigReload& reload) {
+    if (reload.changes.outputs_changed || reload.changes.server_changed)
+      publisher.reconfigure(reload.after);
+    if (!reload.changes.server_changed) return;
+    std::unique_ptr<publish::HttpServer> next;
+    if (!reload.after.server.listen.empty()) {
+      auto started = start_server(reload.after);
+      if (!started) {
+        spdlog::error("reload: {}; still serving on {}", started.error().message,
+                      reload.before.server.listen);
+        return;
+      }
+      next = std::move(*started);
+    }
+    std::lock_guard lock(server_mutex);
+    if (server) {
+      server->stop();
+      retired_servers.push_back(std::move(server));
+    }
+    server = std::move(next);
+  });
+  service.start([&io, &server, &server_mutex] {
+    {
+      std::lock_guard lock(server_mutex);
+      if (server) server->stop();
+    }
     spdlog::info("stopped");
     io.stop();
   });
@@ -148,6 +190,7 @@ int run_daemon(const config::Config& config, RunOptions options) {
     thread.join();
   poller->reset();
   server.reset();
+  retired_servers.clear();
   return 0;
 }
 

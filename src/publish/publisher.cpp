@@ -86,7 +86,7 @@ struct Publisher::Impl {
   Impl(const config::Config& cfg, std::string path, Metrics& m)
       : config(cfg), database_path(std::move(path)), metrics(m), thread(1) {}
 
-  const config::Config config;
+  config::Config config;  // the publisher thread's; replaced by reconfigure() on that thread
   const std::string database_path;
   Metrics& metrics;
   asio::thread_pool thread;  // the publisher's own thread: rendering never runs in an Asio handler
@@ -191,6 +191,14 @@ void Publisher::request_rebuild(std::function<void()> done) {
   }
   if (impl_->scheduled.exchange(true)) return;  // the queued rebuild will see this change too
   asio::post(impl_->thread, [impl = impl_] { impl->run(); });
+}
+
+void Publisher::reconfigure(const config::Config& config) {
+  // Swapped on the publisher's thread, between two rebuilds, so a render never sees half of it.
+  asio::post(impl_->thread, [impl = impl_, next = config]() mutable {
+    impl->config = std::move(next);
+    impl->report(impl->rebuild());
+  });
 }
 
 Result<void> Publisher::rebuild_now() {

@@ -36,6 +36,10 @@ class Publisher {
   // started after this call has finished.
   void request_rebuild(std::function<void()> done = nullptr);
 
+  // A reloaded config (SIGHUP): later renders use its outputs, [publish] and [server] base_url;
+  // renders anew at once. Returns without waiting.
+  void reconfigure(const config::Config& config);
+
   // Renders now, on the caller's thread (before the server starts, and in tests).
   Result<void> rebuild_now();
 

@@ -212,13 +212,87 @@ def test_sigterm_with_stalled_feed(binary):
             server.close()
 
 
+def http_get(port, path):
+    """(status, body) of GET path on 127.0.0.1:port, or (None, error) when nothing answers."""
+    import http.client
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        return response.status, body
+    except OSError as e:
+        return None, str(e)
+
+
+def serving_config(folder, feeds, port, outputs):
+    extra = f'[server]\nlisten = "127.0.0.1:{port}"\n\n' + "".join(
+        f'[[output]]\npath = "{path}"\nformat = "{fmt}"\n\n' for path, fmt in outputs)
+    return harness.write_config(folder, feeds, extra=extra)
+
+
+def test_reload_outputs_and_listen(binary):
+    with tempfile.TemporaryDirectory() as folder:
+        server = harness.FeedServer()
+        notify = harness.NotifyListener(folder)
+        feed = server.url("/grow/a.xml")
+        first, second = harness.free_port(), harness.free_port()
+        config = serving_config(folder, [feed], first, [("/feed.xml", "rss")])
+        daemon = harness.start_daemon(binary, config, folder, notify=notify)
+        try:
+            check("outputs: READY", notify.wait_for(lambda m: m.get("READY") == "1") is not None)
+            check("outputs: /feed.xml is served before the reload",
+                  http_get(first, "/feed.xml")[0] == 200)
+            check("outputs: /atom.xml is not configured yet", http_get(first, "/atom.xml")[0] == 404)
+
+            # A new output and a new listen address.
+            serving_config(folder, [feed], second, [("/feed.xml", "rss"), ("/atom.xml", "atom")])
+            mark = len(notify.snapshot())
+            daemon.send_signal(signal.SIGHUP)
+            check("outputs: READY after the reload",
+                  notify.wait_for(lambda m: m.get("READY") == "1", start=mark) is not None)
+            atom = harness.wait_until(
+                lambda: (lambda r: r if r[0] == 200 else None)(http_get(second, "/atom.xml")))
+            check("a reload adds the new output, on the new listen address",
+                  atom is not None and b"<feed" in atom[1], atom)
+            check("the old listen address is closed after the reload",
+                  http_get(first, "/feed.xml")[0] is None)
+
+            # A listen address that cannot be bound: the old one keeps serving.
+            blocker = __import__("socket").socket()
+            blocker.bind(("127.0.0.1", 0))
+            blocker.listen(1)
+            taken = blocker.getsockname()[1]
+            serving_config(folder, [feed], taken, [("/feed.xml", "rss")])
+            mark = len(notify.snapshot())
+            daemon.send_signal(signal.SIGHUP)
+            notify.wait_for(lambda m: m.get("READY") == "1", start=mark)
+            # The publisher re-renders with the new outputs (the atom output goes away) while the
+            # server stays on the address that works.
+            gone = harness.wait_until(
+                lambda: True if http_get(second, "/atom.xml")[0] == 404 else None)
+            check("an address in use: the old address keeps serving the new outputs",
+                  gone is not None and http_get(second, "/feed.xml")[0] == 200)
+            blocker.close()
+            daemon.send_signal(signal.SIGTERM)
+            check("outputs: exits 0", daemon.wait(timeout=harness.BOUND) == 0)
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait()
+            notify.close()
+            server.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--feedmerge", required=True)
     ap.add_argument("--only", default="")
     args = ap.parse_args()
     binary = os.path.abspath(args.feedmerge)
-    for test in (test_notify_sequence, test_reload, test_sigterm_with_stalled_feed):
+    for test in (test_notify_sequence, test_reload, test_reload_outputs_and_listen,
+                 test_sigterm_with_stalled_feed):
         if args.only and args.only not in test.__name__:
             continue
         test(binary)
