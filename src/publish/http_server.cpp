@@ -74,6 +74,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
 
   void accept();
+  bool evict_longest_waiting();
   void stop_all();
 };
 
@@ -106,6 +107,10 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Since when this connection has been waiting for a request (steady-clock ticks), or -1 while
+  // it is busy with one: the accept loop evicts the longest waiting connection at the limit.
+  std::int64_t waiting_since() const { return waiting_since_.load(std::memory_order_relaxed); }
+
   void close() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       beast::error_code ignored;
@@ -122,6 +127,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     // One deadline for the whole request: a client that trickles its headers byte by byte
     // gets no more time than one that sends nothing.
     stream_.expires_after(server_->options.request_timeout);
+    waiting_since_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                         std::memory_order_relaxed);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code error, std::size_t) {
                        self->on_read(error);
@@ -129,6 +136,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read(beast::error_code error) {
+    waiting_since_.store(-1, std::memory_order_relaxed);
     if (error == http::error::end_of_stream || error == beast::error::timeout ||
         error == asio::error::operation_aborted || error == asio::error::connection_reset ||
         error == asio::error::eof) {
@@ -293,6 +301,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
+  std::atomic<std::int64_t> waiting_since_{-1};
   http::response<http::span_body<const char>> response_;
   std::shared_ptr<const Snapshot> held_;
   std::shared_ptr<Impl> server_;
@@ -317,13 +326,37 @@ void HttpServer::Impl::accept() {
           // Room for a whole feed in the kernel: one send per response instead of a wait for
           // writability every few dozen kilobytes.
           socket.set_option(asio::socket_base::send_buffer_size(kSendBufferBytes), error);
-          const bool reject = self->connections.load() >= self->options.max_connections;
+          // At the limit, the connection that has waited longest for a request (a slow-loris
+          // client trickling its headers, an idle keep-alive) makes room; 503 only when every
+          // connection is busy with a response.
+          const bool full = self->connections.load() >= self->options.max_connections;
+          const bool reject = full && !self->evict_longest_waiting();
           std::make_shared<Session>(std::move(socket), self, reject)->start();
         } else {
           spdlog::warn("http: accept: {}", error.message());
         }
         self->accept();
       });
+}
+
+bool HttpServer::Impl::evict_longest_waiting() {
+  std::shared_ptr<Session> oldest;
+  std::int64_t oldest_since = 0;
+  {
+    std::lock_guard lock(sessions_mutex);
+    for (auto& [raw, weak] : sessions) {
+      const std::int64_t since = raw->waiting_since();
+      if (since < 0 || (oldest && since >= oldest_since)) continue;
+      if (auto session = weak.lock()) {
+        oldest = std::move(session);
+        oldest_since = since;
+      }
+    }
+  }
+  if (!oldest) return false;
+  metrics.record_eviction();
+  oldest->close();
+  return true;
 }
 
 void HttpServer::Impl::stop_all() {

@@ -37,6 +37,10 @@ void Metrics::record_poll(PollResult result, std::chrono::duration<double> durat
   last_progress_.store(steady_seconds(), std::memory_order_relaxed);
 }
 
+void Metrics::record_eviction() {
+  evictions_.fetch_add(1, std::memory_order_relaxed);
+}
+
 void Metrics::record_request(int status) {
   std::size_t index = kStatuses.size();
   for (std::size_t i = 0; i < kStatuses.size(); ++i) {
@@ -94,6 +98,12 @@ std::string Metrics::prometheus_text() const {
   out += "# HELP feedmerge_stories Stories in the database.\n# TYPE feedmerge_stories gauge\n";
   out += "feedmerge_stories " + std::to_string(stories_.load()) + "\n";
 
+  out +=
+      "# HELP feedmerge_http_evictions_total Connections closed at the connection limit to make "
+      "room, each one waiting for a request.\n";
+  out += "# TYPE feedmerge_http_evictions_total counter\n";
+  out += "feedmerge_http_evictions_total " +
+         std::to_string(evictions_.load(std::memory_order_relaxed)) + "\n";
   out += "# HELP feedmerge_http_requests_total HTTP responses by status.\n";
   out += "# TYPE feedmerge_http_requests_total counter\n";
   for (std::size_t i = 0; i <= kStatuses.size(); ++i) {

@@ -70,17 +70,39 @@ TEST_CASE("a client that never finishes its headers is disconnected after the re
   CHECK(read_until_closed(slow).empty());
 }
 
-TEST_CASE("past the connection limit a client gets 503 and the connection closes") {
-  Server s({.max_connections = 1, .threads = 1});
+TEST_CASE("past the connection limit with every connection busy a client gets 503") {
+  Server s({.max_connections = 1, .threads = 1}, true);
   asio::io_context io;
   tcp::socket first = connect(io, s.server.port());
-  // The first connection is served (and so counted) before the second one arrives.
-  asio::write(first, asio::buffer(std::string_view("GET /feed.xml HTTP/1.1\r\nHost: x\r\n\r\n")));
+  // The first connection asks for a body larger than the socket buffers and does not read it:
+  // its response is still being written, so it is busy, not waiting.
+  asio::write(first, asio::buffer(std::string_view("GET /big.xml HTTP/1.1\r\nHost: x\r\n\r\n")));
   std::string response;
-  asio::read_until(first, asio::dynamic_buffer(response), "<rss/>");
+  asio::read_until(first, asio::dynamic_buffer(response), "\r\n\r\n");
   CHECK(response.starts_with("HTTP/1.1 200 OK"));
   tcp::socket second = connect(io, s.server.port());
   CHECK(read_until_closed(second).starts_with("HTTP/1.1 503"));
+}
+
+TEST_CASE("past the connection limit the connection waiting longest for a request makes room") {
+  Server s({.max_connections = 2, .threads = 1});
+  asio::io_context io;
+  // Two slow-loris clients that never finish their headers fill the server.
+  tcp::socket oldest = connect(io, s.server.port());
+  asio::write(oldest, asio::buffer(std::string_view("GET /feed.xml HTTP/1.1\r\nX-a: ")));
+  tcp::socket newer = connect(io, s.server.port());
+  asio::write(newer, asio::buffer(std::string_view("GET /feed.xml HTTP/1.1\r\nX-a: ")));
+  // Each waiting connection is counted once its session has started; a served request on a
+  // third connection proves both earlier ones were accepted first (one acceptor, in order).
+  tcp::socket normal = connect(io, s.server.port());
+  asio::write(normal, asio::buffer(std::string_view("GET /feed.xml HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::string response;
+  asio::read_until(normal, asio::dynamic_buffer(response), "<rss/>");
+  CHECK(response.starts_with("HTTP/1.1 200 OK"));
+  // The oldest slow client was closed to make room, without a response.
+  CHECK(read_until_closed(oldest).empty());
+  CHECK(s.metrics.prometheus_text().find("feedmerge_http_evictions_total 1\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("a body larger than the socket buffers arrives whole, twice on one connection") {

@@ -26,6 +26,8 @@ class Metrics {
 
   void record_poll(PollResult result, std::chrono::duration<double> duration);
   void record_request(int status);
+  // A connection closed at the connection limit to make room (it was waiting for a request).
+  void record_eviction();
   void set_store_counts(std::int64_t items, std::int64_t stories);
   void set_database_ok(bool ok);
 
@@ -41,6 +43,7 @@ class Metrics {
   std::array<std::atomic<std::uint64_t>, kDurationBuckets.size() + 1> duration_buckets_{};
   std::atomic<std::uint64_t> duration_micros_{0};
   std::array<std::atomic<std::uint64_t>, kStatuses.size() + 1> requests_{};
+  std::atomic<std::uint64_t> evictions_{0};
   std::atomic<std::int64_t> items_{0};
   std::atomic<std::int64_t> stories_{0};
   std::atomic<bool> database_ok_{true};
