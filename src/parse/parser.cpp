@@ -80,6 +80,12 @@ Result<ParsedFeed> parse_feed(const ParseInput& input) {
     return parse_xml_feed(decoded.text(), input.document_url, std::move(decoded.warnings));
   }();
   if (result) {
+    if (auto& items = result->feed.items; items.size() > kMaxItemsPerFeed) {
+      result->warnings.push_back({0, std::to_string(items.size() - kMaxItemsPerFeed) +
+                                         " items after the first " +
+                                         std::to_string(kMaxItemsPerFeed) + " ignored"});
+      items.resize(kMaxItemsPerFeed);
+    }
     ensure_valid_utf8(result->feed, result->warnings);
     tidy_warnings(result->warnings);
   } else {

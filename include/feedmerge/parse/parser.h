@@ -2,6 +2,8 @@
 // logging, no global state, so any thread may call it concurrently. Start reading here.
 #pragma once
 
+#include <cstddef>
+
 #include <string_view>
 #include <vector>
 
@@ -23,6 +25,9 @@ struct ParsedFeed {
 
 // Documents nested deeper than this are refused before any DOM is built.
 inline constexpr int kMaxNestingDepth = 256;
+// Items past this many in one document are dropped with a warning: real feeds list a few
+// hundred at most, and a hostile one must not turn into a million store writes per poll.
+inline constexpr std::size_t kMaxItemsPerFeed = 10'000;
 
 // Detects the format by content (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed 1.0/1.1), decodes
 // the encoding, repairs what real feeds break, and normalises text, dates and URLs.
