@@ -8,6 +8,7 @@ of a signal, every case was polled, PRAGMA integrity_check is ok, every stored t
 free of the characters XML 1.0 forbids."""
 import argparse
 import gzip
+import json
 import os
 import re
 import socket
@@ -88,6 +89,9 @@ class RawServer:
         self.sock.close()
 
 
+OUTPUTS = [("/feed.xml", "rss"), ("/atom.xml", "atom"), ("/feed.json", "json")]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--feedmerge", required=True)
@@ -117,6 +121,8 @@ def main():
         with open(config, "w") as f:
             f.write('[storage]\ndatabase = "hostile.db"\n[poll]\nconcurrency = 16\nper_host = 16\n'
                     'timeout = "20s"\n[log]\nlevel = "error"\n')
+            for path, fmt in OUTPUTS:
+                f.write(f'[[output]]\npath = "{path}"\nformat = "{fmt}"\nlimit = 100000\n')
             for case in cases:
                 f.write(f'[[feed]]\nurl = "{server.url(case)}"\n')
         env = dict(os.environ, STATE_DIRECTORY=folder)
@@ -153,11 +159,49 @@ def main():
                         failures.append(f"{table}.{column}: forbidden character U+{ord(bad.group()):04X} "
                                         f"stored in {text[:80]!r}")
         items = db.execute("select count(*) from items").fetchone()[0]
+        published = db.execute("select count(*) from items where story_id is not null").fetchone()[0]
+        if published == 0:
+            failures.append("no item was assigned to a story: the merged outputs test nothing")
+
+        # The merged outputs over everything the hostile feeds left: well-formed XML (xmllint),
+        # valid JSON, no character XML forbids, no script.
+        for path, fmt in OUTPUTS:
+            r = subprocess.run([binary, "render", "--config", config, path], cwd=folder, env=env,
+                               capture_output=True, timeout=300)
+            if r.returncode != 0:
+                failures.append(f"render {path}: exit {r.returncode}: {r.stderr[-300:]!r}")
+                continue
+            body = r.stdout
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError as e:
+                failures.append(f"render {path}: invalid UTF-8: {e}")
+                continue
+            bad = FORBIDDEN.search(text)
+            if bad:
+                failures.append(f"render {path}: forbidden character U+{ord(bad.group()):04X}")
+            if fmt == "json":
+                try:
+                    document = json.loads(text)
+                except ValueError as e:
+                    failures.append(f"render {path}: not JSON: {e}")
+                    continue
+                for item in document.get("items", []):
+                    if "<script" in item.get("content_html", "").lower():
+                        failures.append(f"render {path}: a script survived in {item.get('id')}")
+            else:
+                lint = subprocess.run(["xmllint", "--noout", "-"], input=body, capture_output=True,
+                                      timeout=300)
+                if lint.returncode != 0:
+                    failures.append(f"render {path}: not well-formed: {lint.stderr[:300]!r}")
+                if "<script" in text.lower():  # an element, not escaped text
+                    failures.append(f"render {path}: a script element in the XML")
         ok_feeds = db.execute("select count(*) from feeds where last_error = '' or last_error is null").fetchone()[0]
         db.close()
 
     print(f"hostile inputs: {len(cases)} cases, 0 crashes expected; {ok_feeds} feeds stored "
-          f"without error, {items} items, {texts} stored texts checked")
+          f"without error, {items} items ({published} in stories), {texts} stored texts checked; "
+          f"merged outputs {', '.join(p for p, _ in OUTPUTS)} checked")
     for failure in failures[:40]:
         print("FAIL", failure)
     return 1 if failures else 0
