@@ -20,5 +20,6 @@ using Commands = std::vector<Command>;
 void add_parse_command(CLI::App& app, Commands& commands);
 void add_config_commands(CLI::App& app, Commands& commands);
 void add_daemon_commands(CLI::App& app, Commands& commands);
+void add_story_commands(CLI::App& app, Commands& commands);
 
 }  // namespace feedmerge::cli

@@ -18,6 +18,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "daemon/schedule.h"
+#include "daemon/story_assigner.h"
 #include "feedmerge/fetch/read_source.h"
 #include "feedmerge/parse/parser.h"
 #include "fetch/http_fetcher.h"
@@ -129,6 +130,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   std::unique_ptr<asio::steady_timer> prune_timer;
   const config::Config config;
   std::unique_ptr<store::Store> store;  // used on the writer thread only, once running
+  std::unique_ptr<StoryAssigner> stories;  // the writer's too: stories right after each poll
   asio::thread_pool parse_pool;
   asio::thread_pool writer;
   std::unique_ptr<fetch::HttpFetcher> fetcher;
@@ -283,6 +285,12 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       auto stored = self->store->record_poll(job->decision.state,
                                              job->parsed ? &*job->parsed : nullptr, now_utc());
       if (stored) {
+        // Stories in their own transaction right after the poll's; on failure the items stay
+        // unassigned and the next start assigns them.
+        if (!stored->new_item_ids.empty()) {
+          if (auto assigned = self->stories->assign(stored->new_item_ids, now_utc()); !assigned)
+            spdlog::error("stories: {}", assigned.error().message);
+        }
         job->stored = std::move(*stored);
       } else {
         job->store_error = stored.error().message;
@@ -404,6 +412,8 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         spdlog::error("retention: {}", removed.error().message);
       } else if (*removed > 0) {
         spdlog::info("retention: removed {} items", *removed);
+        if (auto tidied = self->stories->tidy(); !tidied)
+          spdlog::error("stories: {}", tidied.error().message);
       }
       if (then) asio::post(self->strand, then);
     });
@@ -414,6 +424,9 @@ Result<std::unique_ptr<Poller>> Poller::create(asio::io_context& io, const confi
                                                std::unique_ptr<store::Store> store,
                                                Options options) {
   auto impl = std::make_shared<Impl>(io, config, std::move(store), options);
+  auto stories = StoryAssigner::open(config, impl->store->path());
+  if (!stories) return stories.error();
+  impl->stories = std::move(*stories);
   for (const config::FeedConfig& feed : config.feeds) {
     if (!feed.enabled) continue;
     auto state = impl->store->ensure_feed(feed.url);
