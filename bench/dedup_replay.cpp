@@ -61,7 +61,7 @@ long peak_rss_kb() {
 int main(int argc, char** argv) {
   feedmerge::dedup::DedupOptions options;
   std::string predictions;
-  std::string show;  // prints the names found in items whose link contains this
+  std::string show;        // prints the names found in items whose link contains this
   std::string pairs_path;  // every pair within the window with its signals (for tuning)
   std::size_t progress = 10'000;
   std::vector<std::string> dirs;
@@ -103,8 +103,8 @@ int main(int argc, char** argv) {
       ++feed_id;
       for (auto& item : parsed->feed.items) {
         const Time published = item.published ? *item.published
-                                : item.updated ? *item.updated
-                                               : Time{};
+                               : item.updated ? *item.updated
+                                              : Time{};
         entries.push_back({std::move(item), feed_id, published});
       }
     }

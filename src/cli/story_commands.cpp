@@ -96,8 +96,8 @@ void add_config_option(CLI::App* command, StoryArgs& args) {
 
 void add_story_commands(CLI::App& app, Commands& commands) {
   auto list_args = std::make_shared<StoryArgs>();
-  CLI::App* list = app.add_subcommand(
-      "stories", "List stories with their items, most recently updated first");
+  CLI::App* list =
+      app.add_subcommand("stories", "List stories with their items, most recently updated first");
   add_config_option(list, *list_args);
   list->add_flag("--json", list_args->json, "Print JSON instead of text");
   list->add_option("--since", list_args->since,

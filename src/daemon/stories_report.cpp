@@ -95,8 +95,7 @@ std::string stories_text(const std::vector<store::StoryRecord>& stories) {
     for (const store::StoryItem& item : story.items) {
       out << "    " << (item.id == shown.id ? "* " : "- ")
           << normalize::format_rfc3339(*item.item.published) << "  " << item.item.title << "  ("
-          << (item.relation.empty() ? "?" : item.relation) << ")\n      " << item.item.link
-          << "\n";
+          << (item.relation.empty() ? "?" : item.relation) << ")\n      " << item.item.link << "\n";
     }
     out << "\n";
   }

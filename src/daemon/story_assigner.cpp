@@ -93,6 +93,8 @@ Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, mod
     index_->lower_floor(from);
   }
 
+  for (const dedup::Candidate& item : pending)
+    index_->count(item);
   int assigned = 0;
   auto written = stories_->write([&](store::StoryWriter& writer) -> Result<void> {
     std::unordered_set<std::int64_t> touched;

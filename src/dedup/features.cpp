@@ -145,8 +145,7 @@ std::string first_letters(std::string_view word, std::size_t letters) {
   for (std::size_t n = 0; n < letters && at < word.size(); ++n) {
     UChar32 c = 0;
     int32_t i = static_cast<int32_t>(at);
-    U8_NEXT(reinterpret_cast<const uint8_t*>(word.data()), i, static_cast<int32_t>(word.size()),
-            c);
+    U8_NEXT(reinterpret_cast<const uint8_t*>(word.data()), i, static_cast<int32_t>(word.size()), c);
     at = static_cast<std::size_t>(i);
   }
   return std::string(word.substr(0, at));
@@ -155,7 +154,7 @@ std::string first_letters(std::string_view word, std::size_t letters) {
 struct Token {
   std::string folded;
   bool number = false;
-  bool capitalised = false;   // first letter upper case
+  bool capitalised = false;    // first letter upper case
   bool inner_capital = false;  // "SolarWinds", "iPhone", "AWS"
   bool sentence_start = false;
   bool in_title = false;
@@ -163,8 +162,8 @@ struct Token {
 
 void tokenize(std::string_view text, bool in_title, std::vector<Token>& tokens) {
   icu::BreakIterator& breaker = word_breaker();
-  const icu::UnicodeString unicode =
-      icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
+  const icu::UnicodeString unicode = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
   breaker.setText(unicode);
   bool sentence_start = true;
   int32_t start = breaker.first();
@@ -284,9 +283,9 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
   const bool german = features.language == Language::de;
   auto german_noun = [](const std::string& word) {
     if (word.size() > 11) return true;
-    for (std::string_view suffix : {"ung", "ungen", "heit", "keit", "schaft", "tat", "ion", "ionen",
-                                    "chen", "nis", "tum", "ismus", "behorde", "behorden", "ern",
-                                    "ische", "ischen", "lich"}) {
+    for (std::string_view suffix :
+         {"ung", "ungen", "heit", "keit", "schaft", "tat", "ion", "ionen", "chen", "nis", "tum",
+          "ismus", "behorde", "behorden", "ern", "ische", "ischen", "lich"}) {
       if (word.ends_with(suffix)) return true;
     }
     return false;
@@ -333,7 +332,8 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
     if (token.number ? token.folded.size() < 2
                      : token.folded.size() < 2 || is_stop_word(token.folded))
       continue;
-    const std::string stem = token.number ? token.folded : first_letters(token.folded, kTermLetters);
+    const std::string stem =
+        token.number ? token.folded : first_letters(token.folded, kTermLetters);
     terms.push_back({hash32(stem), token.in_title ? kTitleWeight : 1.0f});
   }
   std::sort(terms.begin(), terms.end(), [](const Term& a, const Term& b) { return a.id < b.id; });

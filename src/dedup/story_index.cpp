@@ -108,11 +108,11 @@ struct Story {
 };
 
 // Scoring (tuned on shared/data/dedup-dev, checked on tests/data/dedup): see Impl::score.
-constexpr double kTermWeight = 0.7;        // same language: terms vs names
-constexpr double kCrossTermWeight = 0.1;   // across languages
-constexpr double kReportHours = 18;        // reports this far apart start to fade...
-constexpr double kReportFade = 24;         // ...and are gone this many hours later
-constexpr double kEventGain = 2.0;         // puts the tuned event cut-off at threshold 0.5
+constexpr double kTermWeight = 0.7;         // same language: terms vs names
+constexpr double kCrossTermWeight = 0.1;    // across languages
+constexpr double kReportHours = 18;         // reports this far apart start to fade...
+constexpr double kReportFade = 24;          // ...and are gone this many hours later
+constexpr double kEventGain = 2.0;          // puts the tuned event cut-off at threshold 0.5
 constexpr double kTranslationOrder = 0.55;  // names in the same order: a translation
 constexpr double kCopyJaccard = 0.5;        // shingle Jaccard of a near-duplicate
 // A story's score: its best-matching member's, blended with the mean over members (1: the
@@ -182,6 +182,7 @@ struct StoryIndex::Impl {
   std::unordered_map<std::uint32_t, std::vector<std::int64_t>> postings;  // word -> stories
   std::unordered_map<std::string, std::int64_t> urls;  // canonical URL or guid -> story
   std::unordered_set<std::int64_t> items;
+  std::unordered_set<std::int64_t> counted;  // items in the statistics before add()
   std::size_t item_total = 0;
   std::size_t dead_postings = 0;  // evicted stories still named in postings
   std::size_t live_postings = 0;
@@ -246,8 +247,8 @@ struct StoryIndex::Impl {
     s.cross_language = x.features.language != y.features.language &&
                        x.features.language != Language::unknown &&
                        y.features.language != Language::unknown;
-    s.hours_apart =
-        std::abs(std::chrono::duration<double, std::ratio<3600>>(x.published - y.published).count());
+    s.hours_apart = std::abs(
+        std::chrono::duration<double, std::ratio<3600>>(x.published - y.published).count());
     score(s);
     return s;
   }
@@ -257,8 +258,9 @@ struct StoryIndex::Impl {
   void score(Signals& s) const {
     // Same language: words and names both count. Across languages most words differ (cut
     // cognates still meet), so names and numbers carry the weight.
-    double event = s.cross_language ? kCrossTermWeight * s.terms + (1 - kCrossTermWeight) * s.entities
-                                    : kTermWeight * s.terms + (1 - kTermWeight) * s.entities;
+    double event = s.cross_language
+                       ? kCrossTermWeight * s.terms + (1 - kCrossTermWeight) * s.entities
+                       : kTermWeight * s.terms + (1 - kTermWeight) * s.entities;
     // Independent reports of one event come out within hours of each other; a day later the
     // same names are more likely a new development (the lawsuit after the ban). Copies and
     // translations can come later and are told by their own signals below.
@@ -413,7 +415,7 @@ Decision StoryIndex::decide(const Candidate& item) {
 void StoryIndex::add(const Candidate& item, std::int64_t story_id, Relation relation) {
   Impl& m = *impl_;
   if (!m.items.insert(item.item_id).second) return;
-  m.statistics.add(item.features);
+  if (!m.counted.erase(item.item_id)) m.statistics.add(item.features);
   auto [it, created] = m.stories.try_emplace(story_id);
   Story& story = it->second;
   if (created) {
@@ -438,6 +440,11 @@ void StoryIndex::add(const Candidate& item, std::int64_t story_id, Relation rela
   if (item.guid.size() >= 8) m.urls[item.guid] = story_id;
   ++m.item_total;
   if (!m.newest || item.published > *m.newest) m.newest = item.published;
+}
+
+void StoryIndex::count(const Candidate& item) {
+  if (impl_->items.contains(item.item_id) || !impl_->counted.insert(item.item_id).second) return;
+  impl_->statistics.add(item.features);
 }
 
 Signals StoryIndex::compare(const Candidate& a, const Candidate& b) {

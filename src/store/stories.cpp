@@ -140,14 +140,12 @@ Result<std::unique_ptr<StoryStore>> StoryStore::open(const std::string& path, Op
     SQLite::Database db(path, flags, kBusyTimeoutMs);
     const int version = db.execAndGet("PRAGMA user_version").getInt();
     if (version != kSchemaVersion) {
-      return Error{ErrorKind::database, path + ": database schema version " +
-                                            std::to_string(version) + ", expected " +
-                                            std::to_string(kSchemaVersion) +
-                                            " (start the daemon once to upgrade it)"};
+      return Error{ErrorKind::database,
+                   path + ": database schema version " + std::to_string(version) + ", expected " +
+                       std::to_string(kSchemaVersion) + " (start the daemon once to upgrade it)"};
     }
     if (mode == OpenMode::read_write) db.exec("PRAGMA foreign_keys = ON");
-    return std::unique_ptr<StoryStore>(
-        new StoryStore(std::make_unique<Impl>(path, std::move(db))));
+    return std::unique_ptr<StoryStore>(new StoryStore(std::make_unique<Impl>(path, std::move(db))));
   } catch (const std::exception& e) {
     return Error{ErrorKind::database, path + ": " + e.what()};
   }
@@ -168,9 +166,9 @@ Result<std::vector<StoryItem>> StoryStore::items_by_id(const std::vector<std::in
 
 Result<std::vector<StoryItem>> StoryStore::assigned_between(Time from, Time to) {
   return impl_->guarded([&]() -> Result<std::vector<StoryItem>> {
-    SQLite::Statement query(
-        impl_->db, select_items("i.published >= :from AND i.published < :to AND "
-                                "i.story_id IS NOT NULL ORDER BY i.published, i.id"));
+    SQLite::Statement query(impl_->db,
+                            select_items("i.published >= :from AND i.published < :to AND "
+                                         "i.story_id IS NOT NULL ORDER BY i.published, i.id"));
     query.bind(":from", to_db(from));
     query.bind(":to", to_db(to));
     return impl_->query_items(query);

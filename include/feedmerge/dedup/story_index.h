@@ -89,6 +89,9 @@ class StoryIndex {
   // The story `item` belongs to among those in the index, or none. Counts `item` in the term
   // statistics only when it is added.
   Decision decide(const Candidate& item);
+  // Counts `item` in the term statistics ahead of add(): a batch that arrives together (one
+  // poll) then weighs its words against itself too.
+  void count(const Candidate& item);
   // Records `item` as a member of `story` (a new or known id).
   void add(const Candidate& item, std::int64_t story, Relation relation);
   // The signals between two items, with the index's term statistics.
