@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <unordered_set>
 
 #include "dedup/stop_words.h"
 
@@ -140,7 +139,7 @@ std::string normalize_number(std::string_view number) {
   return out;
 }
 
-std::string first_letters(std::string_view word, std::size_t letters) {
+std::string_view first_letters_view(std::string_view word, std::size_t letters) {
   std::size_t at = 0;
   for (std::size_t n = 0; n < letters && at < word.size(); ++n) {
     UChar32 c = 0;
@@ -148,11 +147,13 @@ std::string first_letters(std::string_view word, std::size_t letters) {
     U8_NEXT(reinterpret_cast<const uint8_t*>(word.data()), i, static_cast<int32_t>(word.size()), c);
     at = static_cast<std::size_t>(i);
   }
-  return std::string(word.substr(0, at));
+  return word.substr(0, at);
 }
 
 struct Token {
   std::string folded;
+  std::uint64_t hash = 0;  // XXH3 of `folded`: entity ids, shingles, lookups
+  unsigned stop = 0;       // stop_word_languages(folded)
   bool number = false;
   bool capitalised = false;    // first letter upper case
   bool inner_capital = false;  // "SolarWinds", "iPhone", "AWS"
@@ -205,16 +206,20 @@ void tokenize(std::string_view text, bool in_title, std::vector<Token>& tokens) 
       token.folded = fold(icu::UnicodeString::fromUTF8(
           icu::StringPiece(bare.data(), static_cast<int32_t>(bare.size()))));
     }
-    if (!token.folded.empty()) tokens.push_back(std::move(token));
+    if (token.folded.empty()) continue;
+    token.hash = XXH3_64bits(token.folded.data(), token.folded.size());
+    if (!token.number) token.stop = stop_word_languages(token.folded);
+    tokens.push_back(std::move(token));
   }
 }
 
 Language guess_language(const std::vector<Token>& tokens) {
   std::array<int, 5> hits{};
   for (const Token& token : tokens) {
-    if (token.number) continue;
+    if (token.stop == 0) continue;
     for (Language language : {Language::en, Language::fr, Language::de, Language::es}) {
-      if (is_stop_word_of(token.folded, language)) ++hits[static_cast<std::size_t>(language)];
+      if (token.stop & (1u << static_cast<unsigned>(language)))
+        ++hits[static_cast<std::size_t>(language)];
     }
   }
   const auto best = std::max_element(hits.begin() + 1, hits.end());
@@ -227,8 +232,7 @@ bool is_title_case(const std::vector<Token>& tokens) {
   int words = 0;
   int capitals = 0;
   for (const Token& token : tokens) {
-    if (!token.in_title || token.number || token.folded.size() < 4 || is_stop_word(token.folded))
-      continue;
+    if (!token.in_title || token.number || token.folded.size() < 4 || token.stop != 0) continue;
     ++words;
     if (token.capitalised) ++capitals;
   }
@@ -292,7 +296,7 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
   };
   auto is_entity = [&](const Token& token, bool trust_capital) {
     if (token.number) return token.folded.size() >= 2 || token.folded == "0";
-    if (is_stop_word(token.folded) || token.folded.size() < 2) return false;
+    if (token.stop != 0 || token.folded.size() < 2) return false;
     if (token.inner_capital) return true;
     bool has_digit = std::any_of(token.folded.begin(), token.folded.end(),
                                  [](char c) { return c >= '0' && c <= '9'; });
@@ -303,38 +307,45 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
 
   // Body names first: a Title Case headline's capitals count only where the body agrees, and
   // a capital at the start of a sentence only where the word is capitalised elsewhere too.
-  std::unordered_set<std::string_view> body_names;
-  std::unordered_set<std::string_view> lower_case;
+  // Sets of word hashes as sorted vectors: a few hundred words, no allocation per word.
+  std::vector<std::uint64_t> body_names;
+  std::vector<std::uint64_t> lower_case;
+  body_names.reserve(tokens.size());
+  lower_case.reserve(tokens.size());
   for (const Token& token : tokens) {
-    if (!token.in_title && is_entity(token, true)) body_names.insert(token.folded);
-    if (!token.number && !token.capitalised) lower_case.insert(token.folded);
+    if (!token.in_title && is_entity(token, true)) body_names.push_back(token.hash);
+    if (!token.number && !token.capitalised) lower_case.push_back(token.hash);
   }
+  std::sort(body_names.begin(), body_names.end());
+  std::sort(lower_case.begin(), lower_case.end());
+  auto in = [](const std::vector<std::uint64_t>& set, std::uint64_t hash) {
+    return std::binary_search(set.begin(), set.end(), hash);
+  };
 
   std::vector<Term> terms;
   terms.reserve(tokens.size());
   for (const Token& token : tokens) {
-    const bool trust = !token.in_title || !title_case || body_names.contains(token.folded);
+    const bool trust = !token.in_title || !title_case || in(body_names, token.hash);
     bool entity = is_entity(token, trust);
     if (!entity && trust && token.capitalised && token.sentence_start && !token.number &&
-        token.folded.size() >= 2 && !is_stop_word(token.folded) &&
-        !(german && german_noun(token.folded)) &&
-        (body_names.contains(token.folded) || !lower_case.contains(token.folded))) {
+        token.folded.size() >= 2 && token.stop == 0 && !(german && german_noun(token.folded)) &&
+        (in(body_names, token.hash) || !in(lower_case, token.hash))) {
       // "Twitter said..." opens a sentence; "Hackers said..." too, but "hackers" is also
       // written in lower case somewhere, or is a rare word that IDF already discounts.
       entity = true;
     }
     if (entity) {
       if (names != nullptr) names->push_back(token.folded);
-      const std::uint32_t id = hash32(token.folded);
+      const auto id = static_cast<std::uint32_t>(token.hash);  // = hash32(token.folded)
       features.entities.push_back(id);
       features.entity_sequence.push_back(id);
     }
-    if (token.number ? token.folded.size() < 2
-                     : token.folded.size() < 2 || is_stop_word(token.folded))
-      continue;
-    const std::string stem =
-        token.number ? token.folded : first_letters(token.folded, kTermLetters);
-    terms.push_back({hash32(stem), token.in_title ? kTitleWeight : 1.0f});
+    if (token.folded.size() < 2 || token.stop != 0) continue;
+    // A word of at most kTermLetters bytes is its own stem.
+    const std::uint32_t stem = token.number || token.folded.size() <= kTermLetters
+                                   ? static_cast<std::uint32_t>(token.hash)
+                                   : hash32(first_letters_view(token.folded, kTermLetters));
+    terms.push_back({stem, token.in_title ? kTitleWeight : 1.0f});
   }
   std::sort(terms.begin(), terms.end(), [](const Term& a, const Term& b) { return a.id < b.id; });
   for (const Term& term : terms) {
@@ -355,7 +366,7 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
   int seen = 0;
   for (const Token& token : tokens) {
     if (token.in_title) continue;
-    const std::uint64_t h = XXH3_64bits(token.folded.data(), token.folded.size());
+    const std::uint64_t h = token.hash;
     if (seen >= 2) {
       const std::uint64_t shingle = mix64(previous[0] * 0x9E3779B97F4A7C15ULL ^
                                           mix64(previous[1] + 0x632BE59BD9B4E019ULL) ^ h);

@@ -1,5 +1,6 @@
 #include "dedup/stop_words.h"
 
+#include <cstdlib>
 #include <string>
 #include <unordered_map>
 
@@ -42,6 +43,8 @@ constexpr std::string_view kSpanish =
     "dijo segun tras";
 
 using Table = std::unordered_map<std::string_view, unsigned>;
+// No stop word is longer (checked by build()): longer words skip the lookup.
+constexpr std::size_t kLongestStopWord = 24;
 
 Table build() {
   Table table;
@@ -52,6 +55,7 @@ Table build() {
       const auto space = list.find(' ');
       const std::string_view word = list.substr(0, space);
       if (!word.empty()) table[word] |= 1u << (language + 1);
+      if (word.size() > kLongestStopWord) std::abort();  // raise kLongestStopWord
       if (space == std::string_view::npos) break;
       list.remove_prefix(space + 1);
     }
@@ -61,12 +65,17 @@ Table build() {
 
 }  // namespace
 
-bool is_stop_word_of(std::string_view folded_word, Language language) {
+unsigned stop_word_languages(std::string_view folded_word) {
   static const Table table = build();
+  if (folded_word.size() > kLongestStopWord) return 0;
   const auto found = table.find(folded_word);
-  if (found == table.end()) return false;
-  if (language == Language::unknown) return true;
-  return (found->second & (1u << static_cast<unsigned>(language))) != 0;
+  return found == table.end() ? 0 : found->second;
+}
+
+bool is_stop_word_of(std::string_view folded_word, Language language) {
+  const unsigned languages = stop_word_languages(folded_word);
+  if (language == Language::unknown) return languages != 0;
+  return (languages & (1u << static_cast<unsigned>(language))) != 0;
 }
 
 }  // namespace feedmerge::dedup

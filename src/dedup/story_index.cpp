@@ -85,19 +85,27 @@ double sketch_similarity(const Features& a, const Features& b) {
   return both == 0 ? 0 : static_cast<double>(equal) / both;
 }
 
-// A Candidate plus what comparisons need again and again.
-struct Member {
-  Candidate item;
-  Relation relation = Relation::report;
-  // Vector norms under the statistics of `norm_docs` documents; refreshed as they drift.
+double tf(float weight) {
+  return 1.0 + std::log(static_cast<double>(weight));
+}
+
+// What comparisons need again and again, computed once per item (not per comparison): the
+// TF-IDF weight of each term and the IDF of each entity, parallel to Features::terms and
+// ::entities, and the vector norms, all under the statistics of `norm_docs` documents;
+// refreshed as the statistics drift.
+struct Weights {
+  std::vector<float> terms;
+  std::vector<float> entities;
   double term_norm = 0;
   double entity_norm = 0;
   double norm_docs = -1;
 };
 
-double tf(float weight) {
-  return 1.0 + std::log(static_cast<double>(weight));
-}
+struct Member {
+  Candidate item;
+  Relation relation = Relation::report;
+  Weights weights;
+};
 
 struct Story {
   std::int64_t id = 0;
@@ -108,23 +116,24 @@ struct Story {
 };
 
 // Scoring (tuned on shared/data/dedup-dev, checked on tests/data/dedup): see Impl::score.
-constexpr double kTermWeight = 0.7;         // same language: terms vs names
-constexpr double kCrossTermWeight = 0.1;    // across languages
-constexpr double kReportHours = 18;         // reports this far apart start to fade...
-constexpr double kReportFade = 24;          // ...and are gone this many hours later
-constexpr double kEventGain = 2.0;          // puts the tuned event cut-off at threshold 0.5
-constexpr double kTranslationOrder = 0.55;  // names in the same order: a translation
-constexpr double kCopyJaccard = 0.5;        // shingle Jaccard of a near-duplicate
-// A story's score: its best-matching member's, blended with the mean over members (1: the
-// best member alone; copies, translations and URL matches always use the best member).
-constexpr double kBestWeight = 1.0;
+constexpr double kTermWeight = 0.7;           // same language: terms vs names
+constexpr double kCrossTermWeight = 0.1;      // across languages
+constexpr double kReportHours = 18;           // reports this far apart start to fade...
+constexpr double kReportFade = 24;            // ...and are gone this many hours later
+constexpr double kEventGain = 2.0;            // puts the tuned event cut-off at threshold 0.5
+constexpr double kTranslationOrder = 0.55;    // names in the same order: a translation...
+constexpr double kTranslationEntities = 0.3;  // ...that shares this much of its names
+constexpr double kCopyJaccard = 0.5;          // shingle Jaccard of a near-duplicate
 
-// Members compared per candidate story: the earliest (usually the original) and the latest.
-constexpr std::size_t kMembersCompared = 12;
+// A story scores as its best-matching member. Members compared per candidate story: the
+// earliest (usually the original) and the latest.
+constexpr std::size_t kMembersCompared = 8;
 // Stories fully scored per item, best first by shared rare words.
-constexpr std::size_t kCandidates = 12;
+constexpr std::size_t kCandidates = 8;
 // A word carried by more stories than this is too common to find candidates with.
 constexpr std::size_t kMaxPosting = 400;
+// The item's rarest names and words looked up in the postings.
+constexpr std::size_t kGatherKeys = 32;
 
 }  // namespace
 
@@ -188,28 +197,39 @@ struct StoryIndex::Impl {
   std::size_t live_postings = 0;
   std::optional<Time> newest;
   Time floor = Time::min();
+  // Scratch space of decide(), kept to avoid allocating per item.
+  Weights probe;
+  std::unordered_map<std::int64_t, double> mass;
+  std::vector<std::pair<float, std::uint32_t>> keys;
+  std::vector<std::pair<double, std::int64_t>> ranked;
 
-  void refresh_norms(Member& member) {
-    if (member.norm_docs >= 0 && statistics.docs() < member.norm_docs * 1.25 + 8) return;
+  void refresh(const Candidate& item, Weights& w, bool force = false) {
+    if (!force && w.norm_docs >= 0 && statistics.docs() < w.norm_docs * 1.25 + 8) return;
+    w.terms.resize(item.features.terms.size());
+    w.entities.resize(item.features.entities.size());
     double terms = 0;
-    for (const Term& term : member.item.features.terms) {
-      const double w = tf(term.weight) * statistics.idf(term.id);
-      terms += w * w;
+    for (std::size_t i = 0; i < w.terms.size(); ++i) {
+      const Term& term = item.features.terms[i];
+      const double weight = tf(term.weight) * statistics.idf(term.id);
+      w.terms[i] = static_cast<float>(weight);
+      terms += weight * weight;
     }
     double entities = 0;
-    for (std::uint32_t id : member.item.features.entities) {
-      const double w = statistics.entity_idf(id);
-      entities += w * w;
+    for (std::size_t i = 0; i < w.entities.size(); ++i) {
+      const double weight = statistics.entity_idf(item.features.entities[i]);
+      w.entities[i] = static_cast<float>(weight);
+      entities += weight * weight;
     }
-    member.term_norm = std::sqrt(terms);
-    member.entity_norm = std::sqrt(entities);
-    member.norm_docs = statistics.docs();
+    w.term_norm = std::sqrt(terms);
+    w.entity_norm = std::sqrt(entities);
+    w.norm_docs = statistics.docs();
   }
 
-  Signals compare(const Member& a, const Member& b) const {
+  // `explain_all`: also the name order of same-language pairs (for `why`); the hot path
+  // computes it only where it can decide (a translation).
+  Signals compare(const Candidate& x, const Weights& a, const Candidate& y, const Weights& b,
+                  bool explain_all = false) const {
     Signals s;
-    const Candidate& x = a.item;
-    const Candidate& y = b.item;
     s.same_url = (!x.canonical_url.empty() && x.canonical_url == y.canonical_url) ||
                  (x.guid.size() >= 8 && x.guid == y.guid);
     s.copy = sketch_similarity(x.features, y.features);
@@ -218,8 +238,7 @@ struct StoryIndex::Impl {
     const auto& tb = y.features.terms;
     for (std::size_t i = 0, j = 0; i < ta.size() && j < tb.size();) {
       if (ta[i].id == tb[j].id) {
-        const double idf = statistics.idf(ta[i].id);
-        dot += tf(ta[i].weight) * tf(tb[j].weight) * idf * idf;
+        dot += static_cast<double>(a.terms[i]) * b.terms[j];
         ++i, ++j;
       } else if (ta[i].id < tb[j].id) {
         ++i;
@@ -227,14 +246,14 @@ struct StoryIndex::Impl {
         ++j;
       }
     }
-    if (a.term_norm > 0 && b.term_norm > 0) s.terms = dot / (a.term_norm * b.term_norm);
+    if (a.term_norm > 0 && b.term_norm > 0)
+      s.terms = std::min(1.0, dot / (a.term_norm * b.term_norm));
     dot = 0;
     const auto& ea = x.features.entities;
     const auto& eb = y.features.entities;
     for (std::size_t i = 0, j = 0; i < ea.size() && j < eb.size();) {
       if (ea[i] == eb[j]) {
-        const double idf = statistics.entity_idf(ea[i]);
-        dot += idf * idf;
+        dot += static_cast<double>(a.entities[i]) * b.entities[j];
         ++i, ++j;
       } else if (ea[i] < eb[j]) {
         ++i;
@@ -242,11 +261,13 @@ struct StoryIndex::Impl {
         ++j;
       }
     }
-    if (a.entity_norm > 0 && b.entity_norm > 0) s.entities = dot / (a.entity_norm * b.entity_norm);
-    s.entity_order = sequence_overlap(x.features.entity_sequence, y.features.entity_sequence);
+    if (a.entity_norm > 0 && b.entity_norm > 0)
+      s.entities = std::min(1.0, dot / (a.entity_norm * b.entity_norm));
     s.cross_language = x.features.language != y.features.language &&
                        x.features.language != Language::unknown &&
                        y.features.language != Language::unknown;
+    if (explain_all || (s.cross_language && s.entities >= kTranslationEntities))
+      s.entity_order = sequence_overlap(x.features.entity_sequence, y.features.entity_sequence);
     s.hours_apart = std::abs(
         std::chrono::duration<double, std::ratio<3600>>(x.published - y.published).count());
     score(s);
@@ -269,7 +290,8 @@ struct StoryIndex::Impl {
     }
     s.relation = Relation::report;
     s.score = kEventGain * event;
-    if (s.cross_language && s.entity_order >= kTranslationOrder && s.entities >= 0.3) {
+    if (s.cross_language && s.entity_order >= kTranslationOrder &&
+        s.entities >= kTranslationEntities) {
       s.relation = Relation::translation;
       s.score = std::max(s.score, 0.5 + 0.5 * s.entity_order);
     }
@@ -339,28 +361,38 @@ const DedupOptions& StoryIndex::options() const {
 Decision StoryIndex::decide(const Candidate& item) {
   Impl& m = *impl_;
   Decision decision;
-  Member probe{item, Relation::report};
-  m.refresh_norms(probe);
+  Weights& probe = m.probe;
+  m.refresh(item, probe, true);
 
-  // Candidates: stories sharing the URL, or sharing rare names and words, best first.
-  std::unordered_map<std::int64_t, double> mass;
+  // Candidates: stories sharing the URL, or sharing the item's rarest names and words, best
+  // first. Only the kGatherKeys rarest keys are looked up, and a key carried by more than
+  // kMaxPosting stories is skipped: common words find nothing a rare one would not.
+  auto& mass = m.mass;
+  mass.clear();
   for (const std::string* key : {&item.canonical_url, &item.guid}) {
     if (key->size() < 8) continue;
     if (auto found = m.urls.find(*key); found != m.urls.end()) mass[found->second] += 1e9;
   }
-  auto gather = [&](std::uint32_t word, double weight) {
-    const auto found = m.postings.find(word);
-    if (found == m.postings.end() || found->second.size() > kMaxPosting) return;
+  auto& keys = m.keys;
+  keys.clear();
+  for (std::size_t i = 0; i < item.features.entities.size(); ++i)
+    keys.emplace_back(2.0f * probe.entities[i], item.features.entities[i] ^ 0x80000000u);
+  for (std::size_t i = 0; i < item.features.terms.size(); ++i) {
+    const Term& term = item.features.terms[i];
+    keys.emplace_back(static_cast<float>(m.statistics.idf(term.id)), term.id);
+  }
+  const std::size_t gather = std::min(kGatherKeys, keys.size());
+  std::partial_sort(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(gather), keys.end(),
+                    std::greater<>());
+  for (std::size_t k = 0; k < gather; ++k) {
+    const auto found = m.postings.find(keys[k].second);
+    if (found == m.postings.end() || found->second.size() > kMaxPosting) continue;
     for (std::int64_t story : found->second)
-      mass[story] += weight;
-  };
-  for (std::uint32_t id : item.features.entities)
-    gather(id ^ 0x80000000u, 2.0 * m.statistics.entity_idf(id));
-  for (const Term& term : item.features.terms)
-    gather(term.id, m.statistics.idf(term.id));
+      mass[story] += keys[k].first;
+  }
 
-  std::vector<std::pair<double, std::int64_t>> ranked;
-  ranked.reserve(mass.size());
+  auto& ranked = m.ranked;
+  ranked.clear();
   for (const auto& [story, weight] : mass)
     ranked.emplace_back(weight, story);
   const std::size_t keep = std::min(kCandidates, ranked.size());
@@ -375,37 +407,26 @@ Decision StoryIndex::decide(const Candidate& item) {
     // The earliest members and the latest ones, at most kMembersCompared.
     const std::size_t n = story.members.size();
     double best = -1;
-    double total = 0;
-    int compared = 0;
     Signals best_signals;
     std::int64_t best_item = 0;
     for (std::size_t i = 0; i < n; ++i) {
       if (n > kMembersCompared && i >= kMembersCompared / 2 && i < n - kMembersCompared / 2)
         continue;
       Member& member = story.members[i];
-      m.refresh_norms(member);
-      const Signals signals = m.compare(probe, member);
-      total += signals.score;
-      ++compared;
+      m.refresh(member.item, member.weights);
+      const Signals signals = m.compare(item, probe, member.item, member.weights);
       if (signals.score > best) {
         best = signals.score;
         best_signals = signals;
         best_item = member.item.item_id;
       }
     }
-    if (compared == 0) continue;
-    // A copy or the same URL joins on its own; a report must also resemble the story as a
-    // whole, which keeps one look-alike member from chaining two events together.
-    const double mean = total / compared;
-    const bool strong = best_signals.relation == Relation::copy ||
-                        best_signals.relation == Relation::same_url ||
-                        best_signals.relation == Relation::translation;
-    const double story_score = strong ? best : kBestWeight * best + (1 - kBestWeight) * mean;
-    if (story_score > decision.story_score) {
-      decision.story_score = story_score;
+    if (best < 0) continue;
+    if (best > decision.story_score) {
+      decision.story_score = best;
       decision.signals = best_signals;
       decision.matched_item = best_item;
-      if (story_score >= m.options.threshold) decision.story = story.id;
+      if (best >= m.options.threshold) decision.story = story.id;
     }
   }
   if (!decision.story) decision.signals.relation = Relation::original;
@@ -425,13 +446,16 @@ void StoryIndex::add(const Candidate& item, std::int64_t story_id, Relation rela
   }
   story.first = std::min(story.first, item.published);
   story.last = std::max(story.last, item.published);
-  Member member{item, relation};
-  member.norm_docs = -1;
-  story.members.push_back(std::move(member));
-  std::sort(story.members.begin(), story.members.end(), [](const Member& a, const Member& b) {
-    return a.item.published != b.item.published ? a.item.published < b.item.published
-                                                : a.item.item_id < b.item.item_id;
-  });
+  // Members stay sorted by publication time; items mostly arrive in order, so this is
+  // usually an append.
+  auto before = [](const Member& a, const Candidate& b) {
+    return a.item.published != b.published ? a.item.published < b.published
+                                           : a.item.item_id < b.item_id;
+  };
+  auto at = story.members.end();
+  if (!story.members.empty() && !before(story.members.back(), item))
+    at = std::lower_bound(story.members.begin(), story.members.end(), item, before);
+  story.members.insert(at, Member{item, relation, {}});
   for (std::uint32_t id : item.features.entities)
     m.post(id ^ 0x80000000u, story_id);
   for (const Term& term : item.features.terms)
@@ -448,11 +472,11 @@ void StoryIndex::count(const Candidate& item) {
 }
 
 Signals StoryIndex::compare(const Candidate& a, const Candidate& b) {
-  Member x{a, Relation::report};
-  Member y{b, Relation::report};
-  impl_->refresh_norms(x);
-  impl_->refresh_norms(y);
-  return impl_->compare(x, y);
+  Weights x;
+  Weights y;
+  impl_->refresh(a, x, true);
+  impl_->refresh(b, y, true);
+  return impl_->compare(a, x, b, y, true);
 }
 
 std::optional<std::int64_t> StoryIndex::representative(std::int64_t story_id) const {
