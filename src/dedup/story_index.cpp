@@ -16,6 +16,7 @@ class TermStatistics {
  public:
   static constexpr std::size_t kBuckets = std::size_t{1} << 18;
   static constexpr double kHalveAt = 200'000;
+  static constexpr double kIdfFloor = 1.0;
 
   TermStatistics() : counts_(kBuckets, 0) {}
 
@@ -41,7 +42,7 @@ class TermStatistics {
     }
   }
   double idf(std::uint32_t id) const {
-    return std::log((docs_ + 1.0) / (counts_[id & (kBuckets - 1)] + 1.0)) + 1.0;
+    return std::log((docs_ + 1.0) / (counts_[id & (kBuckets - 1)] + 1.0)) + kIdfFloor;
   }
   double entity_idf(std::uint32_t id) const { return idf(id ^ kEntitySalt); }
   double docs() const { return docs_; }
@@ -120,6 +121,7 @@ constexpr double kTermWeight = 0.7;           // same language: terms vs names
 constexpr double kCrossTermWeight = 0.1;      // across languages
 constexpr double kReportHours = 18;           // reports this far apart start to fade...
 constexpr double kReportFade = 24;            // ...and are gone this many hours later
+constexpr double kReportEntities = 0.1;       // a report shares at least this much of its names
 constexpr double kEventGain = 2.0;            // puts the tuned event cut-off at threshold 0.5
 constexpr double kTranslationOrder = 0.55;    // names in the same order: a translation...
 constexpr double kTranslationEntities = 0.3;  // ...that shares this much of its names
@@ -169,15 +171,16 @@ std::string explain(const Signals& s, double threshold) {
                 "same url or item id: %s\n"
                 "copy (word 3-shingle Jaccard, MinHash): %.2f%s\n"
                 "terms (TF-IDF cosine): %.2f\n"
-                "names and numbers (IDF cosine): %.2f\n"
+                "names and numbers (IDF cosine): %.2f%s\n"
                 "name order (Jaccard of consecutive pairs): %.2f\n"
                 "languages: %s\n"
                 "hours apart: %.1f\n"
                 "score: %.2f (threshold %.2f): %s, as %s\n",
                 s.same_url ? "yes" : "no", s.copy, s.copy >= 0.5 ? " (near-duplicate)" : "",
-                s.terms, s.entities, s.entity_order, s.cross_language ? "different" : "same",
-                s.hours_apart, s.score, threshold,
-                s.score >= threshold ? "same story" : "different stories",
+                s.terms, s.entities,
+                s.entities < kReportEntities ? " (too few shared names for a report)" : "",
+                s.entity_order, s.cross_language ? "different" : "same", s.hours_apart, s.score,
+                threshold, s.score >= threshold ? "same story" : "different stories",
                 std::string(to_string(s.relation)).c_str());
   return buffer;
 }
@@ -288,6 +291,9 @@ struct StoryIndex::Impl {
     if (s.hours_apart > kReportHours) {
       event *= std::max(0.0, 1.0 - (s.hours_apart - kReportHours) / kReportFade);
     }
+    // The same event names the same firms, people or figures: words alone (a topic, an
+    // outlet's phrasing) never make two reports one story.
+    if (s.entities < kReportEntities) event = 0;
     s.relation = Relation::report;
     s.score = kEventGain * event;
     if (s.cross_language && s.entity_order >= kTranslationOrder &&

@@ -65,3 +65,40 @@ TEST_CASE("merge = false keeps a feed's items out of other feeds' stories") {
   lone.merge = false;
   CHECK_FALSE(index.decide(lone).story);
 }
+
+TEST_CASE("a report needs shared names: the same topic words alone do not join") {
+  // Two results stories of one morning, phrased alike, about different (unnamed) firms.
+  StoryIndex index({});
+  const auto first = item(1, 1, 0, "https://a.example/results", "cloud revenue beats forecasts",
+                          "quarterly cloud revenue grew as customers moved workloads to data "
+                          "centres; the results beat forecasts and the shares rose in early "
+                          "trading after the company raised its outlook for the year.");
+  index.add(first, 10, Relation::original);
+  const auto second =
+      item(2, 2, 1, "https://b.example/results", "cloud revenue beats forecasts again",
+           "cloud revenue grew again as customers moved more workloads to data "
+           "centres; quarterly results beat forecasts and the shares rose in "
+           "early trading as the company raised its outlook.");
+  const Signals alike = index.compare(first, second);
+  CHECK(alike.terms > 0.3);
+  CHECK(alike.entities == 0);
+  CHECK(alike.score < 0.5);
+  CHECK_FALSE(index.decide(second).story);
+
+  // The same wording with the same firm and figure named: one event.
+  const auto named =
+      item(3, 1, 2, "https://a.example/oracle-results", "Oracle cloud revenue beats forecasts",
+           "quarterly cloud revenue at Oracle grew 27% as customers moved "
+           "workloads to data centres; the results beat forecasts and Oracle "
+           "shares rose in early trading.");
+  index.add(named, 11, Relation::original);
+  const auto report =
+      item(4, 2, 3, "https://b.example/oracle-results", "Oracle beats forecasts on cloud",
+           "cloud revenue grew 27% at Oracle as customers moved more workloads "
+           "to data centres, and Oracle shares rose in early trading after "
+           "quarterly results beat forecasts.");
+  const auto decided = index.decide(report);
+  REQUIRE(decided.story);
+  CHECK(*decided.story == 11);
+  CHECK(decided.signals.relation == Relation::report);
+}
