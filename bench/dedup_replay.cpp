@@ -157,6 +157,10 @@ int main(int argc, char** argv) {
                                            entries[i].feed_id, true, entries[i].published));
     }
     const double t1 = thread_seconds();
+    // As the daemon does with a batch (StoryAssigner::assign): the block's words count in the
+    // statistics before its items are decided.
+    for (const auto& candidate : block)
+      index.count(candidate);
     for (std::size_t i = begin; i < end; ++i) {
       const auto& candidate = block[i - begin];
       const auto decision = index.decide(candidate);

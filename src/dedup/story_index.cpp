@@ -133,7 +133,7 @@ constexpr std::size_t kMembersCompared = 8;
 // Stories fully scored per item, best first by shared rare words.
 constexpr std::size_t kCandidates = 8;
 // A word carried by more stories than this is too common to find candidates with.
-constexpr std::size_t kMaxPosting = 400;
+constexpr std::size_t kMaxPosting = 100;
 // The item's rarest names and words looked up in the postings.
 constexpr std::size_t kGatherKeys = 32;
 
@@ -207,7 +207,7 @@ struct StoryIndex::Impl {
   std::vector<std::pair<double, std::int64_t>> ranked;
 
   void refresh(const Candidate& item, Weights& w, bool force = false) {
-    if (!force && w.norm_docs >= 0 && statistics.docs() < w.norm_docs * 1.25 + 8) return;
+    if (!force && w.norm_docs >= 0 && statistics.docs() < w.norm_docs * 1.5 + 64) return;
     w.terms.resize(item.features.terms.size());
     w.entities.resize(item.features.entities.size());
     double terms = 0;
