@@ -76,3 +76,44 @@ TEST_CASE("copies share their MinHash sketch, other texts do not") {
   }
   CHECK(same_ab > same_ac + 10);
 }
+
+TEST_CASE("the fast ASCII word breaks give the features ICU's give") {
+  const std::vector<std::string> texts = {
+      "U.S. Treasury hacked: SolarWinds' Orion, can't stop; e.g. 27.7 or 1,000,000 (3D) _x_ a_1",
+      "Nvidia's $40 billion deal for Arm... \"Cambridge\" -- ARM-based chips | 2020-09-13 12:30",
+      "example.com/path?q=1;2 it's 'quoted' l'entreprise qu'il 1.5.3 v2.0 9'000 .5 5. a.b. A'B'C",
+      "AWS re:Invent, GPT-3's API; Oracle-TikTok deal! Why? Walmart: 7.5%; 12,5 % of 25,000 jobs",
+      "Oracle choisi par TikTok aux États-Unis. «Nous» — l’entreprise dit qu’il a 27,7 milliards",
+      "Münchner Behörde: Überwachung in 東京 und café-Besitzer’s “Deal”; ¿Qué? ¡Sí! naïve 3½",
+  };
+  for (const std::string& text : texts) {
+    INFO(text);
+    CHECK(extract_features(text.substr(0, 30), text) ==
+          extract_features_icu_only(text.substr(0, 30), text));
+  }
+  // Random text: letters, digits, every separator the rules treat specially, and a few
+  // non-ASCII characters (which send their piece of text to ICU).
+  std::vector<std::string> alphabet;
+  for (char c : std::string("aZbY09_.,;:'\"!?| -()$%/\t\n\r@#&*+=<>[]{}~`^EeSs   "))
+    alphabet.emplace_back(1, c);
+  for (const char* c : {"é", "É", "東", "—", "“", "’", "ß", "«"})
+    alphabet.emplace_back(c);
+  std::uint64_t state = 0x9E3779B97F4A7C15ULL;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int differing = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    const std::size_t length = 1 + next() % 60;
+    for (std::size_t i = 0; i < length; ++i)
+      text += alphabet[next() % alphabet.size()];
+    if (extract_features("", text) != extract_features_icu_only("", text)) {
+      if (++differing <= 5) MESSAGE("differs: [" << text << "]");
+    }
+  }
+  CHECK(differing == 0);
+}

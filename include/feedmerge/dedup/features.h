@@ -50,6 +50,9 @@ inline constexpr std::size_t kMaxBodyBytes = 1500;
 
 // `title` and `body` are plain text (the caller turns HTML into text).
 Features extract_features(std::string_view title, std::string_view body);
+// The same with ICU's word breaks for all text (ASCII text normally takes a faster path that
+// follows the same rules): the reference for tests.
+Features extract_features_icu_only(std::string_view title, std::string_view body);
 
 // The entities of extract_features, readable (for `why`), sorted and unique.
 std::vector<std::string> entity_names(std::string_view title, std::string_view body);
