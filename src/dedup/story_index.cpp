@@ -388,8 +388,9 @@ Decision StoryIndex::decide(const Candidate& item) {
     keys.emplace_back(static_cast<float>(m.statistics.idf(term.id)), term.id);
   }
   const std::size_t gather = std::min(kGatherKeys, keys.size());
-  std::partial_sort(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(gather), keys.end(),
-                    std::greater<>());
+  // The rarest `gather` keys, in no particular order (all of them are looked up).
+  std::nth_element(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(gather), keys.end(),
+                   std::greater<>());
   for (std::size_t k = 0; k < gather; ++k) {
     const auto found = m.postings.find(keys[k].second);
     if (found == m.postings.end() || found->second.size() > kMaxPosting) continue;
