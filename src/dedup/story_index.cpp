@@ -134,6 +134,8 @@ constexpr std::size_t kMembersCompared = 8;
 constexpr std::size_t kCandidates = 8;
 // A word carried by more stories than this is too common to find candidates with.
 constexpr std::size_t kMaxPosting = 100;
+// Candidates sharing less than this share of the best candidate's rare-key weight are skipped.
+constexpr double kCandidateShare = 0.2;
 // The item's rarest names and words looked up in the postings.
 constexpr std::size_t kGatherKeys = 32;
 
@@ -407,6 +409,8 @@ Decision StoryIndex::decide(const Candidate& item) {
                     ranked.end(), std::greater<>());
 
   for (std::size_t c = 0; c < keep; ++c) {
+    // Stories that share far less than the best one are not worth comparing.
+    if (ranked[c].first < kCandidateShare * ranked[0].first) break;
     auto found = m.stories.find(ranked[c].second);
     if (found == m.stories.end()) continue;
     Story& story = found->second;
