@@ -384,8 +384,9 @@ std::vector<std::string> normalized_words(std::string_view text) {
 namespace {
 
 Features extract(std::string_view title, std::string_view body, std::vector<std::string>* names) {
-  std::vector<Token> tokens;
-  tokens.reserve(256);
+  // Reused per thread: the words of one item are a few hundred small strings.
+  thread_local std::vector<Token> tokens;
+  tokens.clear();
   tokenize(title, true, tokens);
   tokenize(cut_utf8(body, kMaxBodyBytes), false, tokens);
 
@@ -418,11 +419,11 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
 
   // Body names first: a Title Case headline's capitals count only where the body agrees, and
   // a capital at the start of a sentence only where the word is capitalised elsewhere too.
-  // Sets of word hashes as sorted vectors: a few hundred words, no allocation per word.
-  std::vector<std::uint64_t> body_names;
-  std::vector<std::uint64_t> lower_case;
-  body_names.reserve(tokens.size());
-  lower_case.reserve(tokens.size());
+  // Sets of word hashes as sorted vectors, reused per thread: no allocation per word.
+  thread_local std::vector<std::uint64_t> body_names;
+  thread_local std::vector<std::uint64_t> lower_case;
+  body_names.clear();
+  lower_case.clear();
   for (const Token& token : tokens) {
     if (!token.in_title && is_entity(token, true)) body_names.push_back(token.hash);
     if (!token.number && !token.capitalised) lower_case.push_back(token.hash);
@@ -433,8 +434,8 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
     return std::binary_search(set.begin(), set.end(), hash);
   };
 
-  std::vector<Term> terms;
-  terms.reserve(tokens.size());
+  thread_local std::vector<Term> terms;
+  terms.clear();
   for (const Token& token : tokens) {
     const bool trust = !token.in_title || !title_case || in(body_names, token.hash);
     bool entity = is_entity(token, trust);
