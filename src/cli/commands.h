@@ -21,5 +21,6 @@ void add_parse_command(CLI::App& app, Commands& commands);
 void add_config_commands(CLI::App& app, Commands& commands);
 void add_daemon_commands(CLI::App& app, Commands& commands);
 void add_publish_command(CLI::App& app, Commands& commands);
+void add_story_commands(CLI::App& app, Commands& commands);
 
 }  // namespace feedmerge::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   feedmerge::cli::add_config_commands(app, commands);
   feedmerge::cli::add_daemon_commands(app, commands);
   feedmerge::cli::add_publish_command(app, commands);
+  feedmerge::cli::add_story_commands(app, commands);
 
   try {
     app.parse(argc, argv);

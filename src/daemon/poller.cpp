@@ -21,6 +21,7 @@
 
 #include "daemon/logging.h"
 #include "daemon/schedule.h"
+#include "daemon/story_assigner.h"
 #include "feedmerge/fetch/read_source.h"
 #include "feedmerge/parse/parser.h"
 #include "fetch/http_fetcher.h"
@@ -33,6 +34,8 @@ using std::chrono::seconds;
 namespace {
 
 constexpr auto kPruneEvery = std::chrono::hours{1};
+// Polls that complete within this time of the batch's first one are assigned to stories together.
+constexpr auto kBatchPooling = std::chrono::seconds{5};
 
 Time now_utc() {
   return std::chrono::floor<seconds>(std::chrono::system_clock::now());
@@ -135,7 +138,10 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   std::unique_ptr<asio::steady_timer> timer;
   std::unique_ptr<asio::steady_timer> prune_timer;
   const config::Config config;
-  std::unique_ptr<store::Store> store;  // used on the writer thread only, once running
+  std::unique_ptr<store::Store> store;     // used on the writer thread only, once running
+  std::unique_ptr<StoryAssigner> stories;  // the writer's too: stories once per batch
+  // Writer-owned: items stored by the polls of the current batch, not yet in a story.
+  std::vector<std::int64_t> unassigned;
   asio::thread_pool parse_pool;
   asio::thread_pool writer;
   std::unique_ptr<fetch::HttpFetcher> fetcher;
@@ -146,6 +152,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   std::mt19937_64 rng;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   int in_flight = 0;
+  std::optional<std::chrono::steady_clock::time_point> batch_opened;
   // Due polls wait here until fewer than `concurrency` polls are anywhere between fetch and
   // write: otherwise a thousand due feeds are fetched and parsed far ahead of the single
   // writer, and their documents pile up in memory.
@@ -301,11 +308,39 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       auto stored = self->store->record_poll(job->decision.state,
                                              job->parsed ? &*job->parsed : nullptr, now_utc());
       if (stored) {
+        // Stories come once per batch (assign_batch), in publication order: the order in
+        // which feeds happen to answer must not change which stories form.
+        self->unassigned.insert(self->unassigned.end(), stored->new_item_ids.begin(),
+                                stored->new_item_ids.end());
         job->stored = std::move(*stored);
       } else {
         job->store_error = stored.error().message;
       }
       asio::post(self->strand, [self, job] { self->finish(job); });
+    });
+  }
+
+  // Scheduler strand: the batch is complete when no poll is left in flight or waiting, or
+  // when it has been open for kBatchPooling (a slow feed must not hold stories back).
+  void end_batch_if_due(const Job& job) {
+    if (job.stored && !job.stored->new_item_ids.empty() && !batch_opened)
+      batch_opened = std::chrono::steady_clock::now();
+    if (!batch_opened) return;
+    if (!idle() && std::chrono::steady_clock::now() - *batch_opened < kBatchPooling) return;
+    batch_opened.reset();
+    assign_batch();
+  }
+
+  // Posts the batch's story assignment to the writer: one transaction, items sorted by
+  // publication time (StoryAssigner::assign sorts). On failure the items stay unassigned and
+  // the next start assigns them.
+  void assign_batch() {
+    asio::post(writer, [self = shared_from_this()] {
+      if (self->unassigned.empty()) return;
+      const std::vector<std::int64_t> batch = std::move(self->unassigned);
+      self->unassigned.clear();
+      if (auto assigned = self->stories->assign(batch, now_utc()); !assigned)
+        spdlog::error("stories: {}", assigned.error().message);
     });
   }
 
@@ -316,6 +351,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     --in_flight;
     last_progress = std::chrono::steady_clock::now();
     launch();
+    end_batch_if_due(*job);
     const std::string& url = store::url_to_fetch(job->state);
     FeedLogScope log_scope(url);  // the journal's FEED_URL field
     if (!job->cancelled) last_poll = now_utc();
@@ -439,6 +475,8 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         spdlog::error("retention: {}", removed.error().message);
       } else if (*removed > 0) {
         spdlog::info("retention: removed {} items", *removed);
+        if (auto tidied = self->stories->tidy(); !tidied)
+          spdlog::error("stories: {}", tidied.error().message);
       }
       if (then) asio::post(self->strand, then);
     });
@@ -516,6 +554,9 @@ Result<std::unique_ptr<Poller>> Poller::create(asio::io_context& io, const confi
                                                std::unique_ptr<store::Store> store,
                                                Options options) {
   auto impl = std::make_shared<Impl>(io, config, std::move(store), options);
+  auto stories = StoryAssigner::open(config, impl->store->path());
+  if (!stories) return stories.error();
+  impl->stories = std::move(*stories);
   for (const config::FeedConfig& feed : config.feeds) {
     if (!feed.enabled) continue;
     auto state = impl->store->ensure_feed(feed.url);

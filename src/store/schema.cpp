@@ -91,6 +91,12 @@ CREATE INDEX tombstones_by_last_seen ON tombstones (last_seen);
 //   updated: when a member last joined or changed (Atom `updated`).
 // - representative_item_id: the item whose title and link the merged entry shows.
 // - items.story_id is nullable, so ALTER TABLE can add it with its foreign key.
+// - items.canonical_url: the link as dedup matches it (dedup/canonical_url.h); the link as
+//   published stays in `link`. items.story_relation: how the item joined its story
+//   ('original', 'same_url', 'copy', 'translation', 'report', 'manual'; '' = not assigned):
+//   the representative is chosen among members that are not copies.
+// - story_overrides: what a person decided (`story merge`, `story split`); the daemon
+//   rebuilds its story index when a new row appears, and assignments never move an item.
 constexpr std::string_view kVersion2 = R"sql(
 CREATE TABLE stories (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -104,6 +110,17 @@ CREATE INDEX stories_by_updated ON stories (updated);
 
 ALTER TABLE items ADD COLUMN story_id INTEGER REFERENCES stories (id) ON DELETE SET NULL;
 CREATE INDEX items_by_story ON items (story_id);
+ALTER TABLE items ADD COLUMN canonical_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN story_relation TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE story_overrides (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL CHECK (kind IN ('merge', 'split')),
+  story_id INTEGER NOT NULL,
+  other_story_id INTEGER,
+  item_id INTEGER,
+  created INTEGER NOT NULL
+) STRICT;
 )sql";
 
 constexpr std::array<std::string_view, 2> kMigrations = {kVersion1, kVersion2};

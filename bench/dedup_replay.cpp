@@ -1,0 +1,223 @@
+// dedup_replay: replays feed files through the story assignment (dedup::StoryIndex) in
+// publication order, as the daemon's writer would meet them, without SQLite. For the dedup
+// benchmark (bench/dedup_bench.sh) and for looking at clustering quickly.
+//
+//   dedup_replay [--window 72h] [--threshold 0.5] [--predictions FILE] [--progress N] DIR...
+//
+// Parses every file first (not timed), then times feature extraction plus assignment per item.
+// Prints one `PROGRESS items=... stories_in_index=... items_in_index=... rss_kb=...` line
+// every N items (default 10,000), the cost of the first and last 10,000 items, and one
+// machine-readable `RESULT key=value ...` line. --predictions writes score.py's input
+// ({"clusters": [[link, ...]]}).
+#include <sys/resource.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "feedmerge/config/config.h"
+#include "feedmerge/dedup/story_index.h"
+#include "feedmerge/normalize/text.h"
+#include "feedmerge/parse/parser.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using feedmerge::model::Time;
+
+struct Entry {
+  feedmerge::model::Item item;
+  std::int64_t feed_id = 0;
+  Time published{};
+};
+
+long current_rss_kb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return 0;
+}
+
+double thread_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+long peak_rss_kb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  feedmerge::dedup::DedupOptions options;
+  std::string predictions;
+  std::string show;        // prints the names found in items whose link contains this
+  std::string pairs_path;  // every pair within the window with its signals (for tuning)
+  std::size_t progress = 10'000;
+  std::vector<std::string> dirs;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (arg == "--window") {
+      options.window = feedmerge::config::parse_duration(value()).value_or(options.window);
+    } else if (arg == "--threshold") {
+      options.threshold = std::stod(value());
+    } else if (arg == "--predictions") {
+      predictions = value();
+    } else if (arg == "--show") {
+      show = value();
+    } else if (arg == "--pairs") {
+      pairs_path = value();
+    } else if (arg == "--progress") {
+      progress = std::stoul(value());
+    } else {
+      dirs.push_back(arg);
+    }
+  }
+
+  std::vector<Entry> entries;
+  std::int64_t feed_id = 0;
+  for (const std::string& dir : dirs) {
+    std::vector<fs::path> files;
+    for (const auto& file : fs::directory_iterator(dir)) {
+      const auto ext = file.path().extension();
+      if (ext == ".xml" || ext == ".rss" || ext == ".atom" || ext == ".rdf" || ext == ".json")
+        files.push_back(file.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const fs::path& path : files) {
+      std::ifstream in(path, std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+      auto parsed = feedmerge::parse::parse_feed({bytes, "", ""});
+      if (!parsed) continue;
+      ++feed_id;
+      for (auto& item : parsed->feed.items) {
+        const Time published = item.published ? *item.published
+                               : item.updated ? *item.updated
+                                              : Time{};
+        entries.push_back({std::move(item), feed_id, published});
+      }
+    }
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const Entry& a, const Entry& b) { return a.published < b.published; });
+  const auto undated = std::count_if(entries.begin(), entries.end(),
+                                     [](const Entry& e) { return e.published == Time{}; });
+  std::fprintf(stderr, "replaying %zu items (%zd without a date) from %lld feeds\n", entries.size(),
+               static_cast<std::ptrdiff_t>(undated), static_cast<long long>(feed_id));
+
+  for (const Entry& entry : entries) {
+    if (show.empty() || entry.item.link.find(show) == std::string::npos) continue;
+    const auto c = feedmerge::dedup::make_candidate(entry.item, 0, 0, true, entry.published);
+    std::printf("%s [%s]\n ", entry.item.link.c_str(),
+                std::string(feedmerge::dedup::to_string(c.features.language)).c_str());
+    std::string body = feedmerge::normalize::html_to_text(entry.item.summary);
+    if (body.size() < 300) body += " " + feedmerge::normalize::html_to_text(entry.item.content);
+    for (const auto& name : feedmerge::dedup::entity_names(entry.item.title, body))
+      std::printf(" %s", name.c_str());
+    std::printf("\n");
+  }
+
+  feedmerge::dedup::StoryIndex index(options);
+  std::vector<std::int64_t> story_of(entries.size());
+  std::int64_t next_story = 1;
+  const std::size_t n = entries.size();
+  const std::size_t slice = std::min<std::size_t>(10'000, n / 2 == 0 ? 1 : n / 2);
+  // Per-thread CPU time, in blocks of kBlock items: the machine is shared, and waiting for a
+  // core is not work. Features (make_candidate) and assignment (decide, add, evict) apart.
+  constexpr std::size_t kBlock = 1000;
+  double features_total = 0;
+  double assign_total = 0;
+  double first_slice = 0;
+  double last_slice = 0;
+  std::vector<feedmerge::dedup::Candidate> block;
+  for (std::size_t begin = 0; begin < n; begin += kBlock) {
+    const std::size_t end = std::min(n, begin + kBlock);
+    block.clear();
+    const double t0 = thread_seconds();
+    for (std::size_t i = begin; i < end; ++i) {
+      block.push_back(
+          feedmerge::dedup::make_candidate(entries[i].item, static_cast<std::int64_t>(i),
+                                           entries[i].feed_id, true, entries[i].published));
+    }
+    const double t1 = thread_seconds();
+    // As the daemon does with a batch (StoryAssigner::assign): the block's words count in the
+    // statistics before its items are decided.
+    for (const auto& candidate : block)
+      index.count(candidate);
+    for (std::size_t i = begin; i < end; ++i) {
+      const auto& candidate = block[i - begin];
+      const auto decision = index.decide(candidate);
+      const std::int64_t story = decision.story ? *decision.story : next_story++;
+      index.add(candidate, story,
+                decision.story ? decision.signals.relation : feedmerge::dedup::Relation::original);
+      story_of[i] = story;
+    }
+    index.evict();
+    const double t2 = thread_seconds();
+    features_total += t1 - t0;
+    assign_total += t2 - t1;
+    if (begin < slice) first_slice += t2 - t1;
+    if (end > n - slice) last_slice += t2 - t1;
+    if (progress > 0 && end % progress == 0) {
+      std::printf(
+          "PROGRESS items=%zu stories_in_index=%zu items_in_index=%zu rss_kb=%ld "
+          "assign_us_per_item=%.2f\n",
+          end, index.story_count(), index.item_count(), current_rss_kb(),
+          1e6 * (t2 - t1) / static_cast<double>(end - begin));
+    }
+  }
+  const double total = features_total + assign_total;
+  std::printf(
+      "RESULT items=%zu cpu_seconds=%.3f items_per_second=%.0f assign_items_per_second=%.0f "
+      "features_items_per_second=%.0f first_slice_assign_us_per_item=%.2f "
+      "last_slice_assign_us_per_item=%.2f slice=%zu stories=%lld peak_rss_kb=%ld\n",
+      n, total, n / std::max(total, 1e-9), n / std::max(assign_total, 1e-9),
+      n / std::max(features_total, 1e-9), 1e6 * first_slice / slice, 1e6 * last_slice / slice,
+      slice, static_cast<long long>(next_story - 1), peak_rss_kb());
+
+  if (!pairs_path.empty()) {
+    std::ofstream out(pairs_path);
+    std::vector<feedmerge::dedup::Candidate> all;
+    for (std::size_t i = 0; i < n; ++i)
+      all.push_back(feedmerge::dedup::make_candidate(entries[i].item, static_cast<std::int64_t>(i),
+                                                     entries[i].feed_id, true,
+                                                     entries[i].published));
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t j = i + 1; j < n; ++j) {
+        if (all[j].published - all[i].published > options.window) break;
+        const auto s = index.compare(all[i], all[j]);
+        out << entries[i].item.link << '\t' << entries[j].item.link << '\t' << s.same_url << '\t'
+            << s.copy << '\t' << s.terms << '\t' << s.entities << '\t' << s.entity_order << '\t'
+            << s.cross_language << '\t' << s.hours_apart << '\t' << s.score << '\n';
+      }
+    }
+  }
+  if (!predictions.empty()) {
+    std::map<std::int64_t, boost::json::array> clusters;
+    for (std::size_t i = 0; i < n; ++i)
+      clusters[story_of[i]].push_back(boost::json::value(entries[i].item.link));
+    boost::json::array list;
+    for (auto& [story, links] : clusters)
+      list.push_back(std::move(links));
+    std::ofstream out(predictions);
+    out << boost::json::serialize(boost::json::object{{"clusters", std::move(list)}}) << '\n';
+  }
+  return 0;
+}

@@ -1,0 +1,91 @@
+// Stories in the store: which story each item belongs to, the stories' dates and
+// representatives, and the overrides people made. One StoryStore is one SQLite connection to
+// the same file as the Store (WAL); the daemon's single writer owns the read_write one and
+// assigns stories right after each poll's transaction; CLI commands open their own.
+// Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "feedmerge/error.h"
+#include "feedmerge/model/feed.h"
+#include "feedmerge/store/store.h"
+
+namespace feedmerge::store {
+
+struct StoryItem {
+  std::int64_t id = 0;
+  std::int64_t feed_id = 0;
+  std::string feed_url;  // as configured
+  model::Item item;      // id (the feed's), title, link, summary, content, published, updated
+  bool published_estimated = false;  // item.published is when it was first stored
+  Time first_seen{};
+  std::optional<std::int64_t> story_id;
+  std::string relation;  // items.story_relation
+};
+
+struct StoryRecord {
+  std::int64_t id = 0;
+  Time first_published{};
+  Time first_seen{};
+  Time updated{};
+  std::optional<std::int64_t> representative_item_id;
+  std::vector<StoryItem> items;  // by publication time
+};
+
+// Writes of one assignment batch, inside one transaction (StoryStore::write).
+class StoryWriter {
+ public:
+  virtual ~StoryWriter() = default;
+  virtual std::int64_t create_story(Time first_published, Time now) = 0;
+  virtual void set_story(std::int64_t item_id, std::int64_t story_id, const std::string& relation,
+                         const std::string& canonical_url) = 0;
+  // Recomputes first_published from the members and sets updated and the representative.
+  virtual void touch_story(std::int64_t story_id, Time now,
+                           std::optional<std::int64_t> representative) = 0;
+};
+
+class StoryStore {
+ public:
+  // The database must exist at kSchemaVersion (Store::open migrates it).
+  static Result<std::unique_ptr<StoryStore>> open(const std::string& path, OpenMode mode);
+  ~StoryStore();
+  StoryStore(const StoryStore&) = delete;
+  StoryStore& operator=(const StoryStore&) = delete;
+
+  Result<std::vector<StoryItem>> items_by_id(const std::vector<std::int64_t>& ids);
+  // Items already in a story, published in [from, to), by publication time.
+  Result<std::vector<StoryItem>> assigned_between(Time from, Time to);
+  Result<std::vector<std::int64_t>> unassigned_item_ids();
+  Result<std::optional<Time>> newest_assigned_publication();
+  Result<std::vector<StoryItem>> items_with_link(const std::string& link);
+
+  // Runs `body` in one IMMEDIATE transaction; rolls back when it throws or returns an error.
+  Result<void> write(const std::function<Result<void>(StoryWriter&)>& body);
+
+  // Stories whose `updated` is at or after `since` (all when nullopt), newest first, each with
+  // its members.
+  Result<std::vector<StoryRecord>> list_stories(std::optional<Time> since);
+
+  // Overrides. merge: every member of `from` moves to `into`, `from` is deleted. split: the
+  // item leaves its story for a new one of its own (returned). Both are recorded in
+  // story_overrides.
+  Result<void> merge(std::int64_t into, std::int64_t from, Time now);
+  Result<std::int64_t> split(std::int64_t item_id, Time now);
+  Result<std::int64_t> last_override_id();
+  // Deletes stories left without members (after retention) and refreshes representatives
+  // that retention removed.
+  Result<int> drop_empty_stories();
+
+ private:
+  struct Impl;
+  explicit StoryStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace feedmerge::store

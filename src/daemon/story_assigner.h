@@ -1,0 +1,45 @@
+// Puts newly stored items into stories: the dedup StoryIndex in memory, the StoryStore on
+// disk. Owned by the daemon's single store writer (not thread-safe); each assign() is one
+// transaction right after the poll's own. At start-up it rebuilds the index from the items
+// published within two windows of the newest one, then assigns items that have no story yet.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "feedmerge/config/config.h"
+#include "feedmerge/dedup/story_index.h"
+#include "feedmerge/store/stories.h"
+
+namespace feedmerge::daemon {
+
+class StoryAssigner {
+ public:
+  static Result<std::unique_ptr<StoryAssigner>> open(const config::Config& config,
+                                                     const std::string& database);
+
+  // Assigns a story to each of `item_ids` that has none yet. Returns how many were assigned.
+  Result<int> assign(const std::vector<std::int64_t>& item_ids, model::Time now);
+  // After retention: stories left empty go, representatives that went are replaced.
+  Result<int> tidy();
+
+ private:
+  StoryAssigner(const config::Config& config, std::unique_ptr<store::StoryStore> stories);
+  Result<void> rebuild();
+  Result<void> load(model::Time from, model::Time to);
+  dedup::Candidate candidate(const store::StoryItem& item) const;
+
+  dedup::DedupOptions options_;
+  std::unordered_map<std::string, bool> merge_by_url_;
+  std::unique_ptr<store::StoryStore> stories_;
+  std::unique_ptr<dedup::StoryIndex> index_;
+  std::int64_t overrides_seen_ = 0;
+};
+
+// The time the dedup window measures for a stored item: its publication date, else its update
+// date when the feed gave one, else when it was first stored.
+model::Time dedup_time(const store::StoryItem& item);
+
+}  // namespace feedmerge::daemon

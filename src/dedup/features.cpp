@@ -1,0 +1,518 @@
+#include "feedmerge/dedup/features.h"
+
+#include <unicode/brkiter.h>
+#include <unicode/normalizer2.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+#include <unicode/utf8.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "dedup/stop_words.h"
+
+namespace feedmerge::dedup {
+namespace {
+
+// Terms are cut to this many letters: a light stemmer that also joins cognates.
+constexpr std::size_t kTermLetters = 6;
+constexpr float kTitleWeight = 2.0f;
+
+std::uint32_t hash32(std::string_view text) {
+  return static_cast<std::uint32_t>(XXH3_64bits(text.data(), text.size()));
+}
+
+std::uint64_t mix64(std::uint64_t x) {
+  // splitmix64's finaliser: spreads shingle hashes over the sketch's slots.
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+// Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence.
+std::string_view cut_utf8(std::string_view text, std::size_t limit) {
+  if (text.size() <= limit) return text;
+  std::size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+    --end;
+  return text.substr(0, end);
+}
+
+icu::BreakIterator& word_breaker() {
+  // One per thread: creating one loads rules, cloning is cheap, using one is not thread-safe.
+  thread_local std::unique_ptr<icu::BreakIterator> breaker = [] {
+    UErrorCode status = U_ZERO_ERROR;
+    std::unique_ptr<icu::BreakIterator> created(
+        icu::BreakIterator::createWordInstance(icu::Locale::getRoot(), status));
+    return U_SUCCESS(status) ? std::move(created) : nullptr;
+  }();
+  return *breaker;
+}
+
+bool is_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// NFKC + case folding, then diacritics removed (NFD, non-spacing marks dropped).
+std::string fold(const icu::UnicodeString& word) {
+  UErrorCode status = U_ZERO_ERROR;
+  static const icu::Normalizer2* casefold = icu::Normalizer2::getNFKCCasefoldInstance(status);
+  static const icu::Normalizer2* decompose = icu::Normalizer2::getNFDInstance(status);
+  status = U_ZERO_ERROR;
+  icu::UnicodeString folded = casefold->normalize(word, status);
+  icu::UnicodeString decomposed = decompose->normalize(folded, status);
+  if (U_FAILURE(status)) return {};
+  icu::UnicodeString bare;
+  for (int32_t i = 0; i < decomposed.length();) {
+    const UChar32 c = decomposed.char32At(i);
+    i += U16_LENGTH(c);
+    if (u_charType(c) != U_NON_SPACING_MARK) bare.append(c);
+  }
+  std::string out;
+  bare.toUTF8String(out);
+  return out;
+}
+
+// French and Italian elisions (l', d', qu') and the English possessive: "l'entreprise" and
+// "Nvidia's" are words of their own for ICU.
+std::string_view strip_clitics(std::string_view word, std::size_t& prefix_bytes) {
+  prefix_bytes = 0;
+  auto apostrophe = [&](std::size_t at, std::size_t& length) {
+    if (word.compare(at, 1, "'") == 0) {
+      length = 1;
+      return true;
+    }
+    if (word.compare(at, 3, "\u2019") == 0) {
+      length = 3;
+      return true;
+    }
+    return false;
+  };
+  for (std::size_t at = 1; at <= 2 && at < word.size(); ++at) {
+    std::size_t length = 0;
+    if (apostrophe(at, length) && at + length < word.size()) {
+      prefix_bytes = at + length;
+      word.remove_prefix(prefix_bytes);
+      break;
+    }
+  }
+  for (std::size_t tail : {std::size_t{2}, std::size_t{4}}) {
+    if (word.size() > tail + 1) {
+      std::size_t length = 0;
+      const std::size_t at = word.size() - tail;
+      if (apostrophe(at, length) && at + length + 1 == word.size() &&
+          (word.back() == 's' || word.back() == 'S')) {
+        word.remove_suffix(tail);
+        break;
+      }
+    }
+  }
+  return word;
+}
+
+// "27,7" and "27.7" are one number; "1,000", "1.000" and "1000" another.
+std::string normalize_number(std::string_view number) {
+  std::vector<std::string_view> groups;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= number.size(); ++i) {
+    if (i == number.size() || number[i] == '.' || number[i] == ',') {
+      groups.push_back(number.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (groups.size() == 1) return std::string(number);
+  const bool thousands = std::all_of(groups.begin() + 1, groups.end(),
+                                     [](std::string_view g) { return g.size() == 3; });
+  std::string out(groups[0]);
+  if (thousands) {
+    for (std::size_t i = 1; i < groups.size(); ++i)
+      out += groups[i];
+  } else {
+    out += '.';
+    out += groups[1];
+  }
+  return out;
+}
+
+std::string_view first_letters_view(std::string_view word, std::size_t letters) {
+  std::size_t at = 0;
+  for (std::size_t n = 0; n < letters && at < word.size(); ++n) {
+    UChar32 c = 0;
+    int32_t i = static_cast<int32_t>(at);
+    U8_NEXT(reinterpret_cast<const uint8_t*>(word.data()), i, static_cast<int32_t>(word.size()), c);
+    at = static_cast<std::size_t>(i);
+  }
+  return word.substr(0, at);
+}
+
+struct Token {
+  std::string folded;
+  std::uint64_t hash = 0;  // XXH3 of `folded`: entity ids, shingles, lookups
+  unsigned stop = 0;       // stop_word_languages(folded)
+  bool number = false;
+  bool capitalised = false;    // first letter upper case
+  bool inner_capital = false;  // "SolarWinds", "iPhone", "AWS"
+  bool sentence_start = false;
+  bool in_title = false;
+};
+
+// A word (raw text from the feed) as a Token; false when nothing is left of it.
+bool make_ascii_token(std::string_view raw, bool number, Token& token) {
+  std::size_t prefix = 0;
+  const std::string_view bare = strip_clitics(raw, prefix);
+  if (bare.empty()) return false;
+  auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  token.capitalised = upper(raw[prefix]);
+  token.inner_capital =
+      std::any_of(raw.begin() + static_cast<std::ptrdiff_t>(prefix) + 1, raw.end(), upper);
+  token.number = number;
+  if (number) {
+    token.folded = normalize_number(bare);
+  } else {
+    token.folded.assign(bare);
+    for (char& c : token.folded)
+      if (upper(c)) c = static_cast<char>(c + 32);
+  }
+  return !token.folded.empty();
+}
+
+// Word boundaries of ASCII text by the rules ICU's root word break iterator applies to ASCII
+// (UAX #29 WB5-WB13b: letters (and '@'), digits and '_' hold together; '.' and '\'' between two
+// letters or two digits, ',' and ';' between two digits). Checked against ICU by the features
+// tests; ICU costs about a third of feature extraction, and most feed text is ASCII.
+void tokenize_ascii(std::string_view text, bool in_title, bool& sentence_start,
+                    std::vector<Token>& tokens) {
+  enum Class : std::uint8_t { other, letter, digit, extend, mid_letter_number, mid_number };
+  auto classify = [](char c) {
+    // ICU 72's root rules count '@' as a letter ("user@example.com" is one word).
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '@') return letter;
+    if (c >= '0' && c <= '9') return digit;
+    if (c == '_') return extend;
+    if (c == '.' || c == '\'') return mid_letter_number;
+    if (c == ',' || c == ';') return mid_number;
+    return other;
+  };
+  auto joins = [](Class c) { return c == letter || c == digit || c == extend; };
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const Class first = classify(text[i]);
+    if (!joins(first)) {
+      const char c = text[i];
+      if (c == '.' || c == '!' || c == '?' || c == ':' || c == '"' || c == '|')
+        sentence_start = true;
+      ++i;
+      continue;
+    }
+    const std::size_t start = i;
+    Class last = first;
+    for (;;) {
+      last = classify(text[i]);
+      ++i;
+      if (i >= n) break;
+      const Class next = classify(text[i]);
+      if (joins(next)) continue;
+      if (i + 1 < n && (next == mid_letter_number || next == mid_number)) {
+        const Class after = classify(text[i + 1]);
+        if ((next == mid_letter_number && last == letter && after == letter) ||
+            (last == digit && after == digit)) {
+          ++i;  // the middle character; the loop takes the one after
+          continue;
+        }
+      }
+      break;
+    }
+    // ICU's status comes from the word's end: a digit (or a '_' right after one) makes it a
+    // number, a letter (or another '_') a letter word; a lone '_' is no word.
+    const std::size_t length = i - start;
+    if (length == 1 && first == extend) continue;
+    const char end_char = text[i - 1];
+    const bool number = classify(end_char) == digit ||
+                        (end_char == '_' && length >= 2 && classify(text[i - 2]) == digit);
+    Token token;
+    token.in_title = in_title;
+    token.sentence_start = sentence_start;
+    sentence_start = false;
+    if (!make_ascii_token(text.substr(start, length), number, token)) continue;
+    token.hash = XXH3_64bits(token.folded.data(), token.folded.size());
+    if (!token.number) token.stop = stop_word_languages(token.folded);
+    tokens.push_back(std::move(token));
+  }
+}
+
+// Set by tests only: ICU for every text, the reference the ASCII path is checked against.
+thread_local bool icu_only = false;
+
+void tokenize_icu(std::string_view text, bool in_title, bool& sentence_start,
+                  std::vector<Token>& tokens) {
+  icu::BreakIterator& breaker = word_breaker();
+  const icu::UnicodeString unicode = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
+  breaker.setText(unicode);
+  int32_t start = breaker.first();
+  for (int32_t end = breaker.next(); end != icu::BreakIterator::DONE;
+       start = end, end = breaker.next()) {
+    const int32_t status = breaker.getRuleStatus();
+    if (status < UBRK_WORD_NONE_LIMIT) {
+      for (int32_t i = start; i < end; ++i) {
+        const UChar c = unicode.charAt(i);
+        if (c == '.' || c == '!' || c == '?' || c == ':' || c == 0x00BF || c == 0x00A1 ||
+            c == '"' || c == 0x201C || c == 0x00AB || c == 0x2014 || c == '|')
+          sentence_start = true;
+      }
+      continue;
+    }
+    Token token;
+    token.in_title = in_title;
+    token.sentence_start = sentence_start;
+    sentence_start = false;
+    const icu::UnicodeString word = unicode.tempSubStringBetween(start, end);
+    std::string raw;
+    word.toUTF8String(raw);
+    std::size_t prefix = 0;
+    std::string_view bare = strip_clitics(raw, prefix);
+    if (bare.empty()) continue;
+    const UChar32 first = word.char32At(static_cast<int32_t>(prefix));
+    token.capitalised = u_isupper(first);
+    for (int32_t i = static_cast<int32_t>(prefix) + 1; i < word.length(); ++i) {
+      if (u_isupper(word.charAt(i))) token.inner_capital = true;
+    }
+    token.number = status >= UBRK_WORD_NUMBER && status < UBRK_WORD_NUMBER_LIMIT;
+    if (token.number) {
+      token.folded = normalize_number(bare);
+    } else if (is_ascii(bare)) {
+      token.folded.assign(bare);
+      for (char& c : token.folded)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    } else {
+      token.folded = fold(icu::UnicodeString::fromUTF8(
+          icu::StringPiece(bare.data(), static_cast<int32_t>(bare.size()))));
+    }
+    if (token.folded.empty()) continue;
+    token.hash = XXH3_64bits(token.folded.data(), token.folded.size());
+    if (!token.number) token.stop = stop_word_languages(token.folded);
+    tokens.push_back(std::move(token));
+  }
+}
+
+// A space never joins two words, so text splits at spaces: runs of ASCII pieces take the
+// fast path, a piece with any other character (an accent, an ideograph, a curly quote) ICU.
+void tokenize(std::string_view text, bool in_title, std::vector<Token>& tokens) {
+  bool sentence_start = true;
+  if (icu_only) {
+    tokenize_icu(text, in_title, sentence_start, tokens);
+    return;
+  }
+  std::size_t run = 0;  // start of the pending ASCII run
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t end = text.find(' ', at);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view piece = text.substr(at, end - at);
+    if (!is_ascii(piece)) {
+      tokenize_ascii(text.substr(run, at - run), in_title, sentence_start, tokens);
+      tokenize_icu(piece, in_title, sentence_start, tokens);
+      run = end;
+    }
+    at = end + 1;
+  }
+  if (run < text.size()) tokenize_ascii(text.substr(run), in_title, sentence_start, tokens);
+}
+
+Language guess_language(const std::vector<Token>& tokens) {
+  std::array<int, 5> hits{};
+  for (const Token& token : tokens) {
+    if (token.stop == 0) continue;
+    for (Language language : {Language::en, Language::fr, Language::de, Language::es}) {
+      if (token.stop & (1u << static_cast<unsigned>(language)))
+        ++hits[static_cast<std::size_t>(language)];
+    }
+  }
+  const auto best = std::max_element(hits.begin() + 1, hits.end());
+  return *best == 0 ? Language::unknown : static_cast<Language>(best - hits.begin());
+}
+
+// Title Case headlines ("Apple Unveils New Macs") capitalise every word: there a capital
+// says nothing about a name.
+bool is_title_case(const std::vector<Token>& tokens) {
+  int words = 0;
+  int capitals = 0;
+  for (const Token& token : tokens) {
+    if (!token.in_title || token.number || token.folded.size() < 4 || token.stop != 0) continue;
+    ++words;
+    if (token.capitalised) ++capitals;
+  }
+  return words >= 3 && capitals * 10 >= words * 7;
+}
+
+}  // namespace
+
+std::string_view to_string(Language language) {
+  switch (language) {
+    case Language::en:
+      return "en";
+    case Language::fr:
+      return "fr";
+    case Language::de:
+      return "de";
+    case Language::es:
+      return "es";
+    case Language::unknown:
+      break;
+  }
+  return "unknown";
+}
+
+bool is_stop_word(std::string_view folded_word) {
+  return is_stop_word_of(folded_word, Language::unknown);
+}
+
+std::vector<std::string> normalized_words(std::string_view text) {
+  std::vector<Token> tokens;
+  tokenize(text, false, tokens);
+  std::vector<std::string> words;
+  for (Token& token : tokens)
+    words.push_back(std::move(token.folded));
+  return words;
+}
+
+namespace {
+
+Features extract(std::string_view title, std::string_view body, std::vector<std::string>* names) {
+  // Reused per thread: the words of one item are a few hundred small strings.
+  thread_local std::vector<Token> tokens;
+  tokens.clear();
+  tokenize(title, true, tokens);
+  tokenize(cut_utf8(body, kMaxBodyBytes), false, tokens);
+
+  Features features;
+  features.language = guess_language(tokens);
+  const bool title_case = is_title_case(tokens);
+
+  // German capitalises every noun: there long compounds and the usual noun endings are words,
+  // not names (names of firms rarely look like "Cybersicherheitsbehorde").
+  const bool german = features.language == Language::de;
+  auto german_noun = [](const std::string& word) {
+    if (word.size() > 11) return true;
+    for (std::string_view suffix :
+         {"ung", "ungen", "heit", "keit", "schaft", "tat", "ion", "ionen", "chen", "nis", "tum",
+          "ismus", "behorde", "behorden", "ern", "ische", "ischen", "lich"}) {
+      if (word.ends_with(suffix)) return true;
+    }
+    return false;
+  };
+  auto is_entity = [&](const Token& token, bool trust_capital) {
+    if (token.number) return token.folded.size() >= 2 || token.folded == "0";
+    if (token.stop != 0 || token.folded.size() < 2) return false;
+    if (token.inner_capital) return true;
+    bool has_digit = std::any_of(token.folded.begin(), token.folded.end(),
+                                 [](char c) { return c >= '0' && c <= '9'; });
+    if (has_digit) return true;
+    if (german && german_noun(token.folded)) return false;
+    return trust_capital && token.capitalised && !token.sentence_start;
+  };
+
+  // Body names first: a Title Case headline's capitals count only where the body agrees, and
+  // a capital at the start of a sentence only where the word is capitalised elsewhere too.
+  // Sets of word hashes as sorted vectors, reused per thread: no allocation per word.
+  thread_local std::vector<std::uint64_t> body_names;
+  thread_local std::vector<std::uint64_t> lower_case;
+  body_names.clear();
+  lower_case.clear();
+  for (const Token& token : tokens) {
+    if (!token.in_title && is_entity(token, true)) body_names.push_back(token.hash);
+    if (!token.number && !token.capitalised) lower_case.push_back(token.hash);
+  }
+  std::sort(body_names.begin(), body_names.end());
+  std::sort(lower_case.begin(), lower_case.end());
+  auto in = [](const std::vector<std::uint64_t>& set, std::uint64_t hash) {
+    return std::binary_search(set.begin(), set.end(), hash);
+  };
+
+  thread_local std::vector<Term> terms;
+  terms.clear();
+  for (const Token& token : tokens) {
+    const bool trust = !token.in_title || !title_case || in(body_names, token.hash);
+    bool entity = is_entity(token, trust);
+    if (!entity && trust && token.capitalised && token.sentence_start && !token.number &&
+        token.folded.size() >= 2 && token.stop == 0 && !(german && german_noun(token.folded)) &&
+        (in(body_names, token.hash) || !in(lower_case, token.hash))) {
+      // "Twitter said..." opens a sentence; "Hackers said..." too, but "hackers" is also
+      // written in lower case somewhere, or is a rare word that IDF already discounts.
+      entity = true;
+    }
+    if (entity) {
+      if (names != nullptr) names->push_back(token.folded);
+      const auto id = static_cast<std::uint32_t>(token.hash);  // = hash32(token.folded)
+      features.entities.push_back(id);
+      features.entity_sequence.push_back(id);
+    }
+    if (token.folded.size() < 2 || token.stop != 0) continue;
+    // A word of at most kTermLetters bytes is its own stem.
+    const std::uint32_t stem = token.number || token.folded.size() <= kTermLetters
+                                   ? static_cast<std::uint32_t>(token.hash)
+                                   : hash32(first_letters_view(token.folded, kTermLetters));
+    terms.push_back({stem, token.in_title ? kTitleWeight : 1.0f});
+  }
+  std::sort(terms.begin(), terms.end(), [](const Term& a, const Term& b) { return a.id < b.id; });
+  for (const Term& term : terms) {
+    if (!features.terms.empty() && features.terms.back().id == term.id) {
+      features.terms.back().weight += term.weight;
+    } else {
+      features.terms.push_back(term);
+    }
+  }
+  std::sort(features.entities.begin(), features.entities.end());
+  features.entities.erase(std::unique(features.entities.begin(), features.entities.end()),
+                          features.entities.end());
+
+  // One-permutation MinHash over word 3-shingles of the body (the title of a copy is the part
+  // most often rewritten).
+  features.sketch.fill(kEmptySlot);
+  std::uint64_t previous[2] = {0, 0};
+  int seen = 0;
+  for (const Token& token : tokens) {
+    if (token.in_title) continue;
+    const std::uint64_t h = token.hash;
+    if (seen >= 2) {
+      const std::uint64_t shingle = mix64(previous[0] * 0x9E3779B97F4A7C15ULL ^
+                                          mix64(previous[1] + 0x632BE59BD9B4E019ULL) ^ h);
+      const std::size_t slot = shingle % kSketchSize;
+      const auto value = static_cast<std::uint32_t>(shingle >> 32);
+      features.sketch[slot] = std::min(features.sketch[slot], value);
+      ++features.shingles;
+    }
+    previous[0] = previous[1];
+    previous[1] = h;
+    ++seen;
+  }
+  return features;
+}
+
+}  // namespace
+
+Features extract_features(std::string_view title, std::string_view body) {
+  return extract(title, body, nullptr);
+}
+
+Features extract_features_icu_only(std::string_view title, std::string_view body) {
+  icu_only = true;
+  Features features = extract(title, body, nullptr);
+  icu_only = false;
+  return features;
+}
+
+std::vector<std::string> entity_names(std::string_view title, std::string_view body) {
+  std::vector<std::string> names;
+  extract(title, body, &names);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+}  // namespace feedmerge::dedup

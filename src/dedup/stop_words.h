@@ -1,0 +1,17 @@
+// Stop words of English, French, German and Spanish, folded as dedup folds text (lower case,
+// no diacritics): they carry no news and tell the language. Pure, thread-safe.
+#pragma once
+
+#include <string_view>
+
+#include "feedmerge/dedup/features.h"
+
+namespace feedmerge::dedup {
+
+// Language::unknown: a stop word of any of the four languages.
+bool is_stop_word_of(std::string_view folded_word, Language language);
+// The languages `folded_word` is a stop word of, as bits 1 << Language (0: none): one lookup
+// for all four.
+unsigned stop_word_languages(std::string_view folded_word);
+
+}  // namespace feedmerge::dedup

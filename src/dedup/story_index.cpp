@@ -1,0 +1,571 @@
+#include "feedmerge/dedup/story_index.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace feedmerge::dedup {
+namespace {
+
+// Document frequencies in a fixed table of hashed counters: memory does not grow with the
+// vocabulary, and halving every counter now and then lets old news fade.
+class TermStatistics {
+ public:
+  static constexpr std::size_t kBuckets = std::size_t{1} << 18;
+  static constexpr double kHalveAt = 200'000;
+  static constexpr double kIdfFloor = 1.0;
+
+  TermStatistics() : counts_(kBuckets, 0) {}
+
+  void add(const Features& features) {
+    std::uint32_t last = 0;
+    bool first = true;
+    auto count = [&](std::uint32_t id) {
+      if (!first && id == last) return;
+      ++counts_[id & (kBuckets - 1)];
+      last = id;
+      first = false;
+    };
+    for (const Term& term : features.terms)
+      count(term.id);
+    first = true;
+    for (std::uint32_t id : features.entities)
+      count(id ^ kEntitySalt);
+    docs_ += 1;
+    if (docs_ >= kHalveAt) {
+      for (auto& c : counts_)
+        c /= 2;
+      docs_ /= 2;
+    }
+  }
+  double idf(std::uint32_t id) const {
+    return std::log((docs_ + 1.0) / (counts_[id & (kBuckets - 1)] + 1.0)) + kIdfFloor;
+  }
+  double entity_idf(std::uint32_t id) const { return idf(id ^ kEntitySalt); }
+  double docs() const { return docs_; }
+  std::uint32_t df(std::uint32_t id) const { return counts_[id & (kBuckets - 1)]; }
+
+ private:
+  static constexpr std::uint32_t kEntitySalt = 0x5bd1e995u;
+  std::vector<std::uint32_t> counts_;
+  double docs_ = 0;
+};
+
+// Longest common subsequence of two entity sequences over the shorter one: a translation
+// names the same people, firms and figures in the same order as its source.
+double sequence_overlap(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) {
+  constexpr std::size_t kMax = 64;
+  const std::size_t n = std::min(a.size(), kMax);
+  const std::size_t m = std::min(b.size(), kMax);
+  if (std::min(n, m) < 4) return 0;
+  std::array<std::uint8_t, kMax + 1> previous{};
+  std::array<std::uint8_t, kMax + 1> current{};
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      current[j] = a[i - 1] == b[j - 1] ? static_cast<std::uint8_t>(previous[j - 1] + 1)
+                                        : std::max(previous[j], current[j - 1]);
+    }
+    previous = current;
+  }
+  return static_cast<double>(previous[m]) / static_cast<double>(std::min(n, m));
+}
+
+double sketch_similarity(const Features& a, const Features& b) {
+  // Too few shingles say nothing about copying.
+  if (a.shingles < 8 || b.shingles < 8) return 0;
+  int both = 0;
+  int equal = 0;
+  for (std::size_t i = 0; i < kSketchSize; ++i) {
+    if (a.sketch[i] == kEmptySlot && b.sketch[i] == kEmptySlot) continue;
+    ++both;
+    if (a.sketch[i] == b.sketch[i]) ++equal;
+  }
+  return both == 0 ? 0 : static_cast<double>(equal) / both;
+}
+
+double tf(float weight) {
+  return 1.0 + std::log(static_cast<double>(weight));
+}
+
+// What comparisons need again and again, computed once per item (not per comparison): the
+// TF-IDF weight of each term and the IDF of each entity, parallel to Features::terms and
+// ::entities, and the vector norms, all under the statistics of `norm_docs` documents;
+// refreshed as the statistics drift.
+struct Weights {
+  std::vector<float> terms;
+  std::vector<float> entities;
+  double term_norm = 0;
+  double entity_norm = 0;
+  double norm_docs = -1;
+};
+
+struct Member {
+  Candidate item;
+  Relation relation = Relation::report;
+  Weights weights;
+};
+
+struct Story {
+  std::int64_t id = 0;
+  std::vector<Member> members;
+  Time first{};
+  Time last{};
+  std::optional<std::int64_t> isolated_feed;  // a merge = false feed's story
+};
+
+// Scoring (tuned on shared/data/dedup-dev, checked on tests/data/dedup): see Impl::score.
+constexpr double kTermWeight = 0.7;           // same language: terms vs names
+constexpr double kCrossTermWeight = 0.1;      // across languages
+constexpr double kReportHours = 18;           // reports this far apart start to fade...
+constexpr double kReportFade = 24;            // ...and are gone this many hours later
+constexpr double kReportEntities = 0.1;       // a report shares at least this much of its names
+constexpr double kEventGain = 2.0;            // puts the tuned event cut-off at threshold 0.5
+constexpr double kTranslationOrder = 0.55;    // names in the same order: a translation...
+constexpr double kTranslationEntities = 0.3;  // ...that shares this much of its names
+constexpr double kCopyJaccard = 0.5;          // shingle Jaccard of a near-duplicate
+
+// A story scores as its best-matching member. Members compared per candidate story: the
+// earliest (usually the original) and the latest.
+constexpr std::size_t kMembersCompared = 8;
+// Stories fully scored per item, best first by shared rare words.
+constexpr std::size_t kCandidates = 8;
+// A word carried by more stories than this is too common to find candidates with.
+constexpr std::size_t kMaxPosting = 100;
+// Candidates sharing less than this share of the best candidate's rare-key weight are skipped.
+constexpr double kCandidateShare = 0.2;
+// The item's rarest names and words looked up in the postings.
+constexpr std::size_t kGatherKeys = 32;
+
+}  // namespace
+
+std::string_view to_string(Relation relation) {
+  switch (relation) {
+    case Relation::original:
+      return "original";
+    case Relation::same_url:
+      return "same_url";
+    case Relation::copy:
+      return "copy";
+    case Relation::translation:
+      return "translation";
+    case Relation::report:
+      return "report";
+    case Relation::manual:
+      return "manual";
+  }
+  return "report";
+}
+
+Relation relation_from_string(std::string_view text) {
+  for (Relation relation : {Relation::original, Relation::same_url, Relation::copy,
+                            Relation::translation, Relation::report, Relation::manual}) {
+    if (to_string(relation) == text) return relation;
+  }
+  return Relation::report;
+}
+
+std::string explain(const Signals& s, double threshold) {
+  char buffer[1024];
+  std::snprintf(buffer, sizeof buffer,
+                "same url or item id: %s\n"
+                "copy (word 3-shingle Jaccard, MinHash): %.2f%s\n"
+                "terms (TF-IDF cosine): %.2f\n"
+                "names and numbers (IDF cosine): %.2f%s\n"
+                "name order (Jaccard of consecutive pairs): %.2f\n"
+                "languages: %s\n"
+                "hours apart: %.1f\n"
+                "score: %.2f (threshold %.2f): %s, as %s\n",
+                s.same_url ? "yes" : "no", s.copy, s.copy >= 0.5 ? " (near-duplicate)" : "",
+                s.terms, s.entities,
+                s.entities < kReportEntities ? " (too few shared names for a report)" : "",
+                s.entity_order, s.cross_language ? "different" : "same", s.hours_apart, s.score,
+                threshold, s.score >= threshold ? "same story" : "different stories",
+                std::string(to_string(s.relation)).c_str());
+  return buffer;
+}
+
+struct StoryIndex::Impl {
+  explicit Impl(DedupOptions o) : options(std::move(o)) {}
+
+  DedupOptions options;
+  TermStatistics statistics;
+  std::unordered_map<std::int64_t, Story> stories;
+  std::unordered_map<std::uint32_t, std::vector<std::int64_t>> postings;  // word -> stories
+  std::unordered_map<std::string, std::int64_t> urls;  // canonical URL or guid -> story
+  std::unordered_set<std::int64_t> items;
+  std::unordered_set<std::int64_t> counted;  // items in the statistics before add()
+  std::size_t item_total = 0;
+  std::size_t dead_postings = 0;  // evicted stories still named in postings
+  std::size_t live_postings = 0;
+  std::optional<Time> newest;
+  Time floor = Time::min();
+  // Scratch space of decide(), kept to avoid allocating per item.
+  Weights probe;
+  std::unordered_map<std::int64_t, double> mass;
+  std::vector<std::pair<float, std::uint32_t>> keys;
+  std::vector<std::pair<double, std::int64_t>> ranked;
+
+  void refresh(const Candidate& item, Weights& w, bool force = false) {
+    if (!force && w.norm_docs >= 0 && statistics.docs() < w.norm_docs * 1.5 + 64) return;
+    w.terms.resize(item.features.terms.size());
+    w.entities.resize(item.features.entities.size());
+    double terms = 0;
+    for (std::size_t i = 0; i < w.terms.size(); ++i) {
+      const Term& term = item.features.terms[i];
+      const double weight = tf(term.weight) * statistics.idf(term.id);
+      w.terms[i] = static_cast<float>(weight);
+      terms += weight * weight;
+    }
+    double entities = 0;
+    for (std::size_t i = 0; i < w.entities.size(); ++i) {
+      const double weight = statistics.entity_idf(item.features.entities[i]);
+      w.entities[i] = static_cast<float>(weight);
+      entities += weight * weight;
+    }
+    w.term_norm = std::sqrt(terms);
+    w.entity_norm = std::sqrt(entities);
+    w.norm_docs = statistics.docs();
+  }
+
+  // `explain_all`: also the name order of same-language pairs (for `why`); the hot path
+  // computes it only where it can decide (a translation).
+  Signals compare(const Candidate& x, const Weights& a, const Candidate& y, const Weights& b,
+                  bool explain_all = false) const {
+    Signals s;
+    s.same_url = (!x.canonical_url.empty() && x.canonical_url == y.canonical_url) ||
+                 (x.guid.size() >= 8 && x.guid == y.guid);
+    s.copy = sketch_similarity(x.features, y.features);
+    double dot = 0;
+    const auto& ta = x.features.terms;
+    const auto& tb = y.features.terms;
+    for (std::size_t i = 0, j = 0; i < ta.size() && j < tb.size();) {
+      if (ta[i].id == tb[j].id) {
+        dot += static_cast<double>(a.terms[i]) * b.terms[j];
+        ++i, ++j;
+      } else if (ta[i].id < tb[j].id) {
+        ++i;
+      } else {
+        ++j;
+      }
+    }
+    if (a.term_norm > 0 && b.term_norm > 0)
+      s.terms = std::min(1.0, dot / (a.term_norm * b.term_norm));
+    dot = 0;
+    const auto& ea = x.features.entities;
+    const auto& eb = y.features.entities;
+    for (std::size_t i = 0, j = 0; i < ea.size() && j < eb.size();) {
+      if (ea[i] == eb[j]) {
+        dot += static_cast<double>(a.entities[i]) * b.entities[j];
+        ++i, ++j;
+      } else if (ea[i] < eb[j]) {
+        ++i;
+      } else {
+        ++j;
+      }
+    }
+    if (a.entity_norm > 0 && b.entity_norm > 0)
+      s.entities = std::min(1.0, dot / (a.entity_norm * b.entity_norm));
+    s.cross_language = x.features.language != y.features.language &&
+                       x.features.language != Language::unknown &&
+                       y.features.language != Language::unknown;
+    if (explain_all || (s.cross_language && s.entities >= kTranslationEntities))
+      s.entity_order = sequence_overlap(x.features.entity_sequence, y.features.entity_sequence);
+    s.hours_apart = std::abs(
+        std::chrono::duration<double, std::ratio<3600>>(x.published - y.published).count());
+    score(s);
+    return s;
+  }
+
+  // The one place where signals become a score; kept monotone in every signal so that `why`
+  // reads simply.
+  void score(Signals& s) const {
+    // Same language: words and names both count. Across languages most words differ (cut
+    // cognates still meet), so names and numbers carry the weight.
+    double event = s.cross_language
+                       ? kCrossTermWeight * s.terms + (1 - kCrossTermWeight) * s.entities
+                       : kTermWeight * s.terms + (1 - kTermWeight) * s.entities;
+    // Independent reports of one event come out within hours of each other; a day later the
+    // same names are more likely a new development (the lawsuit after the ban). Copies and
+    // translations can come later and are told by their own signals below.
+    if (s.hours_apart > kReportHours) {
+      event *= std::max(0.0, 1.0 - (s.hours_apart - kReportHours) / kReportFade);
+    }
+    // The same event names the same firms, people or figures: words alone (a topic, an
+    // outlet's phrasing) never make two reports one story.
+    if (s.entities < kReportEntities) event = 0;
+    s.relation = Relation::report;
+    s.score = kEventGain * event;
+    if (s.cross_language && s.entity_order >= kTranslationOrder &&
+        s.entities >= kTranslationEntities) {
+      s.relation = Relation::translation;
+      s.score = std::max(s.score, 0.5 + 0.5 * s.entity_order);
+    }
+    if (s.copy >= kCopyJaccard) {
+      s.relation = Relation::copy;
+      s.score = std::max(s.score, 0.5 + 0.5 * s.copy);
+    }
+    if (s.same_url) {
+      s.relation = Relation::same_url;
+      s.score = 1.0;
+    }
+    s.score = std::min(1.0, s.score);
+  }
+
+  bool in_window(const Story& story, Time t) const {
+    return story.last + options.window >= t && story.first <= t + options.window;
+  }
+
+  bool may_join(const Story& story, const Candidate& item) const {
+    if (story.isolated_feed) return item.feed_id == *story.isolated_feed;
+    return item.merge;
+  }
+
+  void post(std::uint32_t word, std::int64_t story) {
+    auto& list = postings[word];
+    if (list.empty() || list.back() != story) {
+      list.push_back(story);
+      ++live_postings;
+    }
+  }
+
+  void compact() {
+    for (auto it = postings.begin(); it != postings.end();) {
+      auto& list = it->second;
+      list.erase(std::remove_if(list.begin(), list.end(),
+                                [&](std::int64_t id) { return !stories.contains(id); }),
+                 list.end());
+      it = list.empty() ? postings.erase(it) : std::next(it);
+    }
+    for (auto it = urls.begin(); it != urls.end();) {
+      it = stories.contains(it->second) ? std::next(it) : urls.erase(it);
+    }
+    live_postings = 0;
+    for (const auto& [word, list] : postings)
+      live_postings += list.size();
+    dead_postings = 0;
+  }
+
+  void drop(std::unordered_map<std::int64_t, Story>::iterator it) {
+    for (const Member& member : it->second.members) {
+      items.erase(member.item.item_id);
+      dead_postings += member.item.features.entities.size() + member.item.features.terms.size();
+    }
+    item_total -= it->second.members.size();
+    stories.erase(it);
+    if (dead_postings > live_postings / 2 + 1024) compact();
+  }
+};
+
+StoryIndex::StoryIndex(DedupOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+StoryIndex::~StoryIndex() = default;
+
+const DedupOptions& StoryIndex::options() const {
+  return impl_->options;
+}
+
+Decision StoryIndex::decide(const Candidate& item) {
+  Impl& m = *impl_;
+  Decision decision;
+  Weights& probe = m.probe;
+  m.refresh(item, probe, true);
+
+  // Candidates: stories sharing the URL, or sharing the item's rarest names and words, best
+  // first. Only the kGatherKeys rarest keys are looked up, and a key carried by more than
+  // kMaxPosting stories is skipped: common words find nothing a rare one would not.
+  auto& mass = m.mass;
+  mass.clear();
+  for (const std::string* key : {&item.canonical_url, &item.guid}) {
+    if (key->size() < 8) continue;
+    if (auto found = m.urls.find(*key); found != m.urls.end()) mass[found->second] += 1e9;
+  }
+  auto& keys = m.keys;
+  keys.clear();
+  for (std::size_t i = 0; i < item.features.entities.size(); ++i)
+    keys.emplace_back(2.0f * probe.entities[i], item.features.entities[i] ^ 0x80000000u);
+  for (std::size_t i = 0; i < item.features.terms.size(); ++i) {
+    const Term& term = item.features.terms[i];
+    keys.emplace_back(static_cast<float>(m.statistics.idf(term.id)), term.id);
+  }
+  const std::size_t gather = std::min(kGatherKeys, keys.size());
+  // The rarest `gather` keys, in no particular order (all of them are looked up).
+  std::nth_element(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(gather), keys.end(),
+                   std::greater<>());
+  for (std::size_t k = 0; k < gather; ++k) {
+    const auto found = m.postings.find(keys[k].second);
+    if (found == m.postings.end() || found->second.size() > kMaxPosting) continue;
+    for (std::int64_t story : found->second)
+      mass[story] += keys[k].first;
+  }
+
+  auto& ranked = m.ranked;
+  ranked.clear();
+  for (const auto& [story, weight] : mass)
+    ranked.emplace_back(weight, story);
+  const std::size_t keep = std::min(kCandidates, ranked.size());
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep),
+                    ranked.end(), std::greater<>());
+
+  for (std::size_t c = 0; c < keep; ++c) {
+    // Stories that share far less than the best one are not worth comparing.
+    if (ranked[c].first < kCandidateShare * ranked[0].first) break;
+    auto found = m.stories.find(ranked[c].second);
+    if (found == m.stories.end()) continue;
+    Story& story = found->second;
+    if (!m.in_window(story, item.published) || !m.may_join(story, item)) continue;
+    // The earliest members and the latest ones, at most kMembersCompared.
+    const std::size_t n = story.members.size();
+    double best = -1;
+    Signals best_signals;
+    std::int64_t best_item = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (n > kMembersCompared && i >= kMembersCompared / 2 && i < n - kMembersCompared / 2)
+        continue;
+      Member& member = story.members[i];
+      m.refresh(member.item, member.weights);
+      const Signals signals = m.compare(item, probe, member.item, member.weights);
+      if (signals.score > best) {
+        best = signals.score;
+        best_signals = signals;
+        best_item = member.item.item_id;
+      }
+    }
+    if (best < 0) continue;
+    if (best > decision.story_score) {
+      decision.story_score = best;
+      decision.signals = best_signals;
+      decision.matched_item = best_item;
+      if (best >= m.options.threshold) decision.story = story.id;
+    }
+  }
+  if (!decision.story) decision.signals.relation = Relation::original;
+  return decision;
+}
+
+void StoryIndex::add(const Candidate& item, std::int64_t story_id, Relation relation) {
+  Impl& m = *impl_;
+  if (!m.items.insert(item.item_id).second) return;
+  if (!m.counted.erase(item.item_id)) m.statistics.add(item.features);
+  auto [it, created] = m.stories.try_emplace(story_id);
+  Story& story = it->second;
+  if (created) {
+    story.id = story_id;
+    story.first = story.last = item.published;
+    if (!item.merge) story.isolated_feed = item.feed_id;
+  }
+  story.first = std::min(story.first, item.published);
+  story.last = std::max(story.last, item.published);
+  // Members stay sorted by publication time; items mostly arrive in order, so this is
+  // usually an append.
+  auto before = [](const Member& a, const Candidate& b) {
+    return a.item.published != b.published ? a.item.published < b.published
+                                           : a.item.item_id < b.item_id;
+  };
+  auto at = story.members.end();
+  if (!story.members.empty() && !before(story.members.back(), item))
+    at = std::lower_bound(story.members.begin(), story.members.end(), item, before);
+  story.members.insert(at, Member{item, relation, {}});
+  for (std::uint32_t id : item.features.entities)
+    m.post(id ^ 0x80000000u, story_id);
+  for (const Term& term : item.features.terms)
+    m.post(term.id, story_id);
+  if (item.canonical_url.size() >= 8) m.urls[item.canonical_url] = story_id;
+  if (item.guid.size() >= 8) m.urls[item.guid] = story_id;
+  ++m.item_total;
+  if (!m.newest || item.published > *m.newest) m.newest = item.published;
+}
+
+void StoryIndex::count(const Candidate& item) {
+  if (impl_->items.contains(item.item_id) || !impl_->counted.insert(item.item_id).second) return;
+  impl_->statistics.add(item.features);
+}
+
+Signals StoryIndex::compare(const Candidate& a, const Candidate& b) {
+  Weights x;
+  Weights y;
+  impl_->refresh(a, x, true);
+  impl_->refresh(b, y, true);
+  return impl_->compare(a, x, b, y, true);
+}
+
+std::optional<std::int64_t> StoryIndex::representative(std::int64_t story_id) const {
+  const auto found = impl_->stories.find(story_id);
+  if (found == impl_->stories.end() || found->second.members.empty()) return std::nullopt;
+  const auto& members = found->second.members;  // sorted by publication time
+  const auto& preferred = impl_->options.preferred;
+  auto is_preferred = [&](const Member& member) {
+    return std::find(preferred.begin(), preferred.end(), member.item.host) != preferred.end();
+  };
+  auto is_copy = [](const Member& member) {
+    return member.relation == Relation::copy || member.relation == Relation::translation ||
+           member.relation == Relation::same_url;
+  };
+  const Member* earliest = nullptr;
+  for (const Member& member : members) {
+    if (is_copy(member)) continue;
+    if (earliest == nullptr) {
+      earliest = &member;
+    } else if (member.item.published == earliest->item.published && is_preferred(member) &&
+               !is_preferred(*earliest)) {
+      earliest = &member;
+    }
+  }
+  if (earliest != nullptr) return earliest->item.item_id;
+  for (const Member& member : members) {
+    if (is_preferred(member)) return member.item.item_id;
+  }
+  return members.front().item.item_id;
+}
+
+std::size_t StoryIndex::evict() {
+  Impl& m = *impl_;
+  if (!m.newest) return 0;
+  const Time horizon = *m.newest - 2 * m.options.window;
+  std::size_t dropped = 0;
+  for (auto it = m.stories.begin(); it != m.stories.end();) {
+    if (it->second.last < horizon) {
+      auto next = std::next(it);
+      m.drop(it);
+      it = next;
+      ++dropped;
+    } else {
+      ++it;
+    }
+  }
+  m.floor = std::max(m.floor, horizon);
+  return dropped;
+}
+
+Time StoryIndex::covered_from() const {
+  if (impl_->floor == Time::min()) return Time::min();
+  return impl_->floor + impl_->options.window;
+}
+
+void StoryIndex::lower_floor(Time floor) {
+  impl_->floor = std::min(impl_->floor, floor);
+}
+
+void StoryIndex::raise_floor(Time floor) {
+  impl_->floor = std::max(impl_->floor, floor);
+}
+
+bool StoryIndex::contains_item(std::int64_t item_id) const {
+  return impl_->items.contains(item_id);
+}
+
+void StoryIndex::remove_story(std::int64_t story) {
+  auto found = impl_->stories.find(story);
+  if (found != impl_->stories.end()) impl_->drop(found);
+}
+
+std::size_t StoryIndex::story_count() const {
+  return impl_->stories.size();
+}
+
+std::size_t StoryIndex::item_count() const {
+  return impl_->item_total;
+}
+
+}  // namespace feedmerge::dedup

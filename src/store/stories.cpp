@@ -1,0 +1,353 @@
+#include "feedmerge/store/stories.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <filesystem>
+#include <unordered_map>
+
+#include "store/schema.h"
+
+namespace feedmerge::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+std::int64_t to_db(Time time) {
+  return static_cast<std::int64_t>(time.time_since_epoch().count());
+}
+Time from_db(std::int64_t seconds) {
+  return Time{std::chrono::seconds{seconds}};
+}
+
+constexpr const char* kItemColumns =
+    "i.id, i.feed_id, f.url, i.guid, i.title, i.link, i.summary, i.content, i.published, "
+    "i.published_estimated, i.updated, i.first_seen, i.story_id, i.story_relation, i.key";
+
+StoryItem read_item(SQLite::Statement& row) {
+  StoryItem out;
+  out.id = row.getColumn(0).getInt64();
+  out.feed_id = row.getColumn(1).getInt64();
+  out.feed_url = row.getColumn(2).getString();
+  out.item.id = row.getColumn(3).getString();
+  if (out.item.id.empty()) out.item.id = row.getColumn(14).getString();
+  out.item.title = row.getColumn(4).getString();
+  out.item.link = row.getColumn(5).getString();
+  out.item.summary = row.getColumn(6).getString();
+  out.item.content = row.getColumn(7).getString();
+  out.item.published = from_db(row.getColumn(8).getInt64());
+  out.published_estimated = row.getColumn(9).getInt() != 0;
+  if (!row.getColumn(10).isNull()) out.item.updated = from_db(row.getColumn(10).getInt64());
+  out.first_seen = from_db(row.getColumn(11).getInt64());
+  if (!row.getColumn(12).isNull()) out.story_id = row.getColumn(12).getInt64();
+  out.relation = row.getColumn(13).getString();
+  return out;
+}
+
+std::string select_items(const char* where) {
+  return std::string("SELECT ") + kItemColumns +
+         " FROM items AS i JOIN feeds AS f ON f.id = i.feed_id WHERE " + where;
+}
+
+// The member a story shows when the caller has no better idea: the earliest that is not a
+// copy, else the earliest.
+constexpr const char* kDefaultRepresentative =
+    "(SELECT id FROM items WHERE story_id = :story ORDER BY story_relation IN "
+    "('copy', 'translation', 'same_url'), published, id LIMIT 1)";
+
+}  // namespace
+
+struct StoryStore::Impl : StoryWriter {
+  Impl(std::string path_in, SQLite::Database db_in)
+      : path(std::move(path_in)),
+        db(std::move(db_in)),
+        insert_story(db,
+                     "INSERT INTO stories (first_published, first_seen, updated) "
+                     "VALUES (:published, :now, :now)"),
+        set_item(db,
+                 "UPDATE items SET story_id = :story, story_relation = :relation, "
+                 "canonical_url = :canonical WHERE id = :id"),
+        touch(db,
+              "UPDATE stories SET updated = :now, first_published = coalesce((SELECT "
+              "min(published) FROM items WHERE story_id = :story), first_published), "
+              "representative_item_id = coalesce(:representative, " +
+                  std::string(kDefaultRepresentative) + ") WHERE id = :story") {}
+
+  std::int64_t create_story(Time first_published, Time now) override {
+    insert_story.reset();
+    insert_story.bind(":published", to_db(first_published));
+    insert_story.bind(":now", to_db(now));
+    insert_story.exec();
+    return db.getLastInsertRowid();
+  }
+  void set_story(std::int64_t item_id, std::int64_t story_id, const std::string& relation,
+                 const std::string& canonical_url) override {
+    set_item.reset();
+    set_item.bind(":story", story_id);
+    set_item.bind(":relation", relation);
+    set_item.bind(":canonical", canonical_url);
+    set_item.bind(":id", item_id);
+    set_item.exec();
+  }
+  void touch_story(std::int64_t story_id, Time now,
+                   std::optional<std::int64_t> representative) override {
+    touch.reset();
+    touch.clearBindings();
+    touch.bind(":now", to_db(now));
+    touch.bind(":story", story_id);
+    if (representative) touch.bind(":representative", *representative);
+    touch.exec();
+  }
+
+  Error error(const std::exception& e) const {
+    return Error{ErrorKind::database, path + ": " + e.what()};
+  }
+  template <class Function>
+  auto guarded(Function&& function) -> decltype(function()) {
+    try {
+      return function();
+    } catch (const std::exception& e) {
+      return error(e);
+    }
+  }
+
+  std::vector<StoryItem> query_items(SQLite::Statement& query) {
+    std::vector<StoryItem> items;
+    while (query.executeStep())
+      items.push_back(read_item(query));
+    return items;
+  }
+
+  std::string path;
+  SQLite::Database db;
+  SQLite::Statement insert_story;
+  SQLite::Statement set_item;
+  SQLite::Statement touch;
+};
+
+StoryStore::StoryStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StoryStore::~StoryStore() = default;
+
+Result<std::unique_ptr<StoryStore>> StoryStore::open(const std::string& path, OpenMode mode) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return Error{ErrorKind::database,
+                 path + ": no database here (the daemon creates it when it first starts)"};
+  }
+  try {
+    const int flags = mode == OpenMode::read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE;
+    SQLite::Database db(path, flags, kBusyTimeoutMs);
+    const int version = db.execAndGet("PRAGMA user_version").getInt();
+    if (version != kSchemaVersion) {
+      return Error{ErrorKind::database,
+                   path + ": database schema version " + std::to_string(version) + ", expected " +
+                       std::to_string(kSchemaVersion) + " (start the daemon once to upgrade it)"};
+    }
+    if (mode == OpenMode::read_write) db.exec("PRAGMA foreign_keys = ON");
+    return std::unique_ptr<StoryStore>(new StoryStore(std::make_unique<Impl>(path, std::move(db))));
+  } catch (const std::exception& e) {
+    return Error{ErrorKind::database, path + ": " + e.what()};
+  }
+}
+
+Result<std::vector<StoryItem>> StoryStore::items_by_id(const std::vector<std::int64_t>& ids) {
+  return impl_->guarded([&]() -> Result<std::vector<StoryItem>> {
+    SQLite::Statement query(impl_->db, select_items("i.id = :id"));
+    std::vector<StoryItem> items;
+    for (std::int64_t id : ids) {
+      query.reset();
+      query.bind(":id", id);
+      if (query.executeStep()) items.push_back(read_item(query));
+    }
+    return items;
+  });
+}
+
+Result<std::vector<StoryItem>> StoryStore::assigned_between(Time from, Time to) {
+  return impl_->guarded([&]() -> Result<std::vector<StoryItem>> {
+    SQLite::Statement query(impl_->db,
+                            select_items("i.published >= :from AND i.published < :to AND "
+                                         "i.story_id IS NOT NULL ORDER BY i.published, i.id"));
+    query.bind(":from", to_db(from));
+    query.bind(":to", to_db(to));
+    return impl_->query_items(query);
+  });
+}
+
+Result<std::vector<std::int64_t>> StoryStore::unassigned_item_ids() {
+  return impl_->guarded([&]() -> Result<std::vector<std::int64_t>> {
+    SQLite::Statement query(impl_->db,
+                            "SELECT id FROM items WHERE story_id IS NULL ORDER BY published, id");
+    std::vector<std::int64_t> ids;
+    while (query.executeStep())
+      ids.push_back(query.getColumn(0).getInt64());
+    return ids;
+  });
+}
+
+Result<std::optional<Time>> StoryStore::newest_assigned_publication() {
+  return impl_->guarded([&]() -> Result<std::optional<Time>> {
+    SQLite::Statement query(impl_->db,
+                            "SELECT max(published) FROM items WHERE story_id IS NOT NULL");
+    query.executeStep();
+    if (query.getColumn(0).isNull()) return std::optional<Time>();
+    return std::optional<Time>(from_db(query.getColumn(0).getInt64()));
+  });
+}
+
+Result<std::vector<StoryItem>> StoryStore::items_with_link(const std::string& link) {
+  return impl_->guarded([&]() -> Result<std::vector<StoryItem>> {
+    SQLite::Statement query(impl_->db, select_items("i.link = :link ORDER BY i.id"));
+    query.bind(":link", link);
+    return impl_->query_items(query);
+  });
+}
+
+Result<void> StoryStore::write(const std::function<Result<void>(StoryWriter&)>& body) {
+  return impl_->guarded([&]() -> Result<void> {
+    SQLite::Transaction transaction(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (auto done = body(*impl_); !done) return done;
+    transaction.commit();
+    return {};
+  });
+}
+
+Result<std::vector<StoryRecord>> StoryStore::list_stories(std::optional<Time> since) {
+  return impl_->guarded([&]() -> Result<std::vector<StoryRecord>> {
+    SQLite::Statement stories(impl_->db,
+                              "SELECT id, first_published, first_seen, updated, "
+                              "representative_item_id FROM stories WHERE updated >= :since "
+                              "ORDER BY updated DESC, id DESC");
+    stories.bind(":since", since ? to_db(*since) : std::numeric_limits<std::int64_t>::min());
+    std::vector<StoryRecord> records;
+    std::unordered_map<std::int64_t, std::size_t> position;
+    while (stories.executeStep()) {
+      StoryRecord record;
+      record.id = stories.getColumn(0).getInt64();
+      record.first_published = from_db(stories.getColumn(1).getInt64());
+      record.first_seen = from_db(stories.getColumn(2).getInt64());
+      record.updated = from_db(stories.getColumn(3).getInt64());
+      if (!stories.getColumn(4).isNull())
+        record.representative_item_id = stories.getColumn(4).getInt64();
+      position[record.id] = records.size();
+      records.push_back(std::move(record));
+    }
+    SQLite::Statement items(impl_->db, select_items("i.story_id IS NOT NULL AND i.story_id IN "
+                                                    "(SELECT id FROM stories WHERE updated >= "
+                                                    ":since) ORDER BY i.published, i.id"));
+    items.bind(":since", since ? to_db(*since) : std::numeric_limits<std::int64_t>::min());
+    while (items.executeStep()) {
+      StoryItem item = read_item(items);
+      const auto found = position.find(*item.story_id);
+      if (found != position.end()) records[found->second].items.push_back(std::move(item));
+    }
+    std::erase_if(records, [](const StoryRecord& r) { return r.items.empty(); });
+    return records;
+  });
+}
+
+Result<void> StoryStore::merge(std::int64_t into, std::int64_t from, Time now) {
+  if (into == from) {
+    return Error{ErrorKind::invalid_input, "story " + std::to_string(into) + " is the same story"};
+  }
+  return impl_->guarded([&]() -> Result<void> {
+    SQLite::Transaction transaction(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    for (std::int64_t id : {into, from}) {
+      SQLite::Statement exists(impl_->db, "SELECT 1 FROM stories WHERE id = :id");
+      exists.bind(":id", id);
+      if (!exists.executeStep()) {
+        return Error{ErrorKind::invalid_input, "no story with id " + std::to_string(id)};
+      }
+    }
+    SQLite::Statement move(impl_->db, "UPDATE items SET story_id = :into WHERE story_id = :from");
+    move.bind(":into", into);
+    move.bind(":from", from);
+    move.exec();
+    SQLite::Statement drop(impl_->db, "DELETE FROM stories WHERE id = :from");
+    drop.bind(":from", from);
+    drop.exec();
+    impl_->touch_story(into, now, std::nullopt);
+    SQLite::Statement record(impl_->db,
+                             "INSERT INTO story_overrides (kind, story_id, other_story_id, "
+                             "created) VALUES ('merge', :into, :from, :now)");
+    record.bind(":into", into);
+    record.bind(":from", from);
+    record.bind(":now", to_db(now));
+    record.exec();
+    transaction.commit();
+    return {};
+  });
+}
+
+Result<std::int64_t> StoryStore::split(std::int64_t item_id, Time now) {
+  return impl_->guarded([&]() -> Result<std::int64_t> {
+    SQLite::Transaction transaction(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement find(impl_->db,
+                           "SELECT story_id, published, canonical_url FROM items WHERE id = :id");
+    find.bind(":id", item_id);
+    if (!find.executeStep()) {
+      return Error{ErrorKind::invalid_input, "no item with id " + std::to_string(item_id)};
+    }
+    std::optional<std::int64_t> old_story;
+    if (!find.getColumn(0).isNull()) old_story = find.getColumn(0).getInt64();
+    const Time published = from_db(find.getColumn(1).getInt64());
+    const std::string canonical = find.getColumn(2).getString();
+    find.reset();
+    const std::int64_t story = impl_->create_story(published, now);
+    impl_->set_story(item_id, story, "manual", canonical);
+    impl_->touch_story(story, now, item_id);
+    if (old_story) {
+      SQLite::Statement left(impl_->db, "SELECT count(*) FROM items WHERE story_id = :story");
+      left.bind(":story", *old_story);
+      left.executeStep();
+      const bool empty = left.getColumn(0).getInt64() == 0;
+      left.reset();
+      if (empty) {
+        SQLite::Statement drop(impl_->db, "DELETE FROM stories WHERE id = :story");
+        drop.bind(":story", *old_story);
+        drop.exec();
+      } else {
+        SQLite::Statement clear(impl_->db,
+                                "UPDATE stories SET representative_item_id = NULL WHERE id = "
+                                ":story AND representative_item_id = :item");
+        clear.bind(":story", *old_story);
+        clear.bind(":item", item_id);
+        clear.exec();
+        impl_->touch_story(*old_story, now, std::nullopt);
+      }
+    }
+    SQLite::Statement record(impl_->db,
+                             "INSERT INTO story_overrides (kind, story_id, other_story_id, "
+                             "item_id, created) VALUES ('split', :story, :old, :item, :now)");
+    record.bind(":story", story);
+    if (old_story) record.bind(":old", *old_story);
+    record.bind(":item", item_id);
+    record.bind(":now", to_db(now));
+    record.exec();
+    transaction.commit();
+    return story;
+  });
+}
+
+Result<std::int64_t> StoryStore::last_override_id() {
+  return impl_->guarded([&]() -> Result<std::int64_t> {
+    return impl_->db.execAndGet("SELECT coalesce(max(id), 0) FROM story_overrides").getInt64();
+  });
+}
+
+Result<int> StoryStore::drop_empty_stories() {
+  return impl_->guarded([&]() -> Result<int> {
+    SQLite::Transaction transaction(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    const int dropped = impl_->db.exec(
+        "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM items WHERE story_id = stories.id)");
+    impl_->db.exec(
+        "UPDATE stories SET representative_item_id = (SELECT id FROM items WHERE story_id = "
+        "stories.id ORDER BY story_relation IN ('copy', 'translation', 'same_url'), published, "
+        "id LIMIT 1) WHERE representative_item_id IS NULL");
+    transaction.commit();
+    return dropped;
+  });
+}
+
+}  // namespace feedmerge::store

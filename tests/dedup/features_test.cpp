@@ -1,0 +1,119 @@
+#include "feedmerge/dedup/features.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+using namespace feedmerge::dedup;
+
+namespace {
+bool has(const std::vector<std::string>& words, const std::string& word) {
+  return std::find(words.begin(), words.end(), word) != words.end();
+}
+}  // namespace
+
+TEST_CASE("normalised words are NFKC, case-folded and without diacritics") {
+  const auto words = normalized_words("Übernahme: ÉTÉ ﬁnal Straße café");
+  CHECK(words == std::vector<std::string>{"ubernahme", "ete", "final", "strasse", "cafe"});
+}
+
+TEST_CASE("stop words of the four languages are dropped") {
+  CHECK(is_stop_word("the"));
+  CHECK(is_stop_word("les"));
+  CHECK(is_stop_word("und"));
+  CHECK(is_stop_word("los"));
+  CHECK_FALSE(is_stop_word("oracle"));
+}
+
+TEST_CASE("language is told by its stop words") {
+  CHECK(
+      extract_features("", "The company said that it would buy the firm for the money.").language ==
+      Language::en);
+  CHECK(extract_features("", "La société a dit qu'elle achèterait les actions de la firme.")
+            .language == Language::fr);
+  CHECK(extract_features("", "Die Firma sagte, dass sie die Aktien und das Werk kaufen wird.")
+            .language == Language::de);
+  CHECK(
+      extract_features("", "La empresa dijo que compraría las acciones de los socios.").language ==
+      Language::es);
+}
+
+TEST_CASE("entities: names, acronyms and numbers, also across a translation") {
+  const auto en = entity_names("Oracle chosen for TikTok deal",
+                               "The White House said on Sunday that Oracle will become "
+                               "TikTok's trusted technology partner in a $27.7 billion deal.");
+  const auto fr = entity_names("Oracle choisi pour l'accord TikTok",
+                               "La Maison Blanche a dit dimanche qu'Oracle deviendra le "
+                               "partenaire de TikTok dans un accord de 27,7 milliards.");
+  for (const char* name : {"oracle", "tiktok", "27.7"}) {
+    CAPTURE(name);
+    CHECK(has(en, name));
+    CHECK(has(fr, name));
+  }
+  CHECK_FALSE(has(en, "technology"));  // lower case: a word, not a name
+}
+
+TEST_CASE("copies share their MinHash sketch, other texts do not") {
+  const std::string body =
+      "Hackers believed to be working for a foreign government have been monitoring internal "
+      "email traffic at the U.S. Treasury and Commerce departments, according to people "
+      "familiar with the matter, in a breach that officials fear may be only the tip of the "
+      "iceberg.";
+  const auto a = extract_features("Treasury hacked", body);
+  const auto b =
+      extract_features("Report: Treasury hacked", "You are reading: Treasury hacked. " + body +
+                                                      " Originally published by Circuit Journal.");
+  const auto c = extract_features("Zoom revenue soars",
+                                  "Zoom said quarterly revenue more than quadrupled as people "
+                                  "kept meeting online, and raised its forecast for the year.");
+  int same_ab = 0;
+  int same_ac = 0;
+  for (std::size_t i = 0; i < kSketchSize; ++i) {
+    same_ab += a.sketch[i] != kEmptySlot && a.sketch[i] == b.sketch[i];
+    same_ac += a.sketch[i] != kEmptySlot && a.sketch[i] == c.sketch[i];
+  }
+  CHECK(same_ab > same_ac + 10);
+}
+
+TEST_CASE("the fast ASCII word breaks give the features ICU's give") {
+  const std::vector<std::string> texts = {
+      "U.S. Treasury hacked: SolarWinds' Orion, can't stop; e.g. 27.7 or 1,000,000 (3D) _x_ a_1",
+      "Nvidia's $40 billion deal for Arm... \"Cambridge\" -- ARM-based chips | 2020-09-13 12:30",
+      "example.com/path?q=1;2 it's 'quoted' l'entreprise qu'il 1.5.3 v2.0 9'000 .5 5. a.b. A'B'C",
+      "AWS re:Invent, GPT-3's API; Oracle-TikTok deal! Why? Walmart: 7.5%; 12,5 % of 25,000 jobs",
+      "Oracle choisi par TikTok aux États-Unis. «Nous» — l’entreprise dit qu’il a 27,7 milliards",
+      "Münchner Behörde: Überwachung in 東京 und café-Besitzer’s “Deal”; ¿Qué? ¡Sí! naïve 3½",
+  };
+  for (const std::string& text : texts) {
+    INFO(text);
+    CHECK(extract_features(text.substr(0, 30), text) ==
+          extract_features_icu_only(text.substr(0, 30), text));
+  }
+  // Random text: letters, digits, every separator the rules treat specially, and a few
+  // non-ASCII characters (which send their piece of text to ICU).
+  std::vector<std::string> alphabet;
+  for (char c : std::string("aZbY09_.,;:'\"!?| -()$%/\t\n\r@#&*+=<>[]{}~`^EeSs   "))
+    alphabet.emplace_back(1, c);
+  for (const char* c : {"é", "É", "東", "—", "“", "’", "ß", "«"})
+    alphabet.emplace_back(c);
+  std::uint64_t state = 0x9E3779B97F4A7C15ULL;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int differing = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    const std::size_t length = 1 + next() % 60;
+    for (std::size_t i = 0; i < length; ++i)
+      text += alphabet[next() % alphabet.size()];
+    if (extract_features("", text) != extract_features_icu_only("", text)) {
+      if (++differing <= 5) MESSAGE("differs: [" << text << "]");
+    }
+  }
+  CHECK(differing == 0);
+}
