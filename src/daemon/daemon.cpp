@@ -136,9 +136,10 @@ int run_daemon(const config::Config& config, RunOptions options) {
     metrics.record_poll(poll_result(event.kind), std::chrono::duration<double>(event.duration));
     if (event.stored_changes) publisher.request_rebuild();
   };
-  auto poller = Poller::create(
-      io, config, std::move(*store),
-      {.parse_threads = threads_or_cores(options.parse_threads), .on_polled = on_polled});
+  auto poller = Poller::create(io, config, std::move(*store),
+                               {.parse_threads = threads_or_cores(options.parse_threads),
+                                .on_polled = on_polled,
+                                .on_stories = [&publisher] { publisher.request_rebuild(); }});
   if (!poller) {
     spdlog::error("{}", poller.error().message);
     return 1;

@@ -128,6 +128,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         parse_pool(static_cast<std::size_t>(std::max(1, options.parse_threads))),
         writer(1),
         on_polled(std::move(options.on_polled)),
+        on_stories(std::move(options.on_stories)),
         rng(std::random_device{}()) {
     fetcher = std::make_unique<fetch::HttpFetcher>(io_context, fetch_options(cfg.poll));
   }
@@ -146,6 +147,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   asio::thread_pool writer;
   std::unique_ptr<fetch::HttpFetcher> fetcher;
   const std::function<void(const PollEvent&)> on_polled;
+  const std::function<void()> on_stories;
 
   // Everything below: the scheduler strand's.
   std::vector<Entry> entries;
@@ -243,8 +245,10 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       return;
     }
     job.was_parsed = true;
-    auto parsed = parse::parse_feed(
-        {.bytes = body, .content_type = content_type, .document_url = document_url});
+    auto parsed = parse::parse_feed({.bytes = body,
+                                     .content_type = content_type,
+                                     .document_url = document_url,
+                                     .max_items = parse::kMaxItemsPerFeed});
     if (!parsed) {
       observation.kind = PollKind::failed;
       observation.error = "not a feed: " + parsed.error().message;
@@ -339,8 +343,12 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       if (self->unassigned.empty()) return;
       const std::vector<std::int64_t> batch = std::move(self->unassigned);
       self->unassigned.clear();
-      if (auto assigned = self->stories->assign(batch, now_utc()); !assigned)
+      auto assigned = self->stories->assign(batch, now_utc());
+      if (!assigned) {
         spdlog::error("stories: {}", assigned.error().message);
+      } else if (*assigned > 0 && self->on_stories) {
+        self->on_stories();
+      }
     });
   }
 

@@ -37,6 +37,9 @@ class Poller {
     int parse_threads = 2;
     // Called on the scheduler strand after each poll's write; must not block.
     std::function<void(const PollEvent&)> on_polled{};
+    // Called on the writer after a batch's items were put into stories (the moment the merged
+    // feeds change: items without a story are not published); must not block.
+    std::function<void()> on_stories{};
   };
 
   // Registers every enabled feed in the store (ensure_feed) before any thread runs: call it

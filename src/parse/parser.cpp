@@ -80,11 +80,11 @@ Result<ParsedFeed> parse_feed(const ParseInput& input) {
     return parse_xml_feed(decoded.text(), input.document_url, std::move(decoded.warnings));
   }();
   if (result) {
-    if (auto& items = result->feed.items; items.size() > kMaxItemsPerFeed) {
-      result->warnings.push_back({0, std::to_string(items.size() - kMaxItemsPerFeed) +
+    if (auto& items = result->feed.items; input.max_items > 0 && items.size() > input.max_items) {
+      result->warnings.push_back({0, std::to_string(items.size() - input.max_items) +
                                          " items after the first " +
-                                         std::to_string(kMaxItemsPerFeed) + " ignored"});
-      items.resize(kMaxItemsPerFeed);
+                                         std::to_string(input.max_items) + " ignored"});
+      items.resize(input.max_items);
     }
     ensure_valid_utf8(result->feed, result->warnings);
     tidy_warnings(result->warnings);

@@ -309,13 +309,18 @@ TEST_CASE("a document cut off inside text keeps its last character whole") {
   CHECK(p.feed.items[0].title == "caf\xC3\xA9");
 }
 
-TEST_CASE("items past kMaxItemsPerFeed are dropped with a warning, the first ones kept") {
+TEST_CASE("items past max_items are dropped with a warning, the first ones kept") {
   std::string xml = "<rss version=\"2.0\"><channel><title>many</title>";
   const std::size_t total = feedmerge::parse::kMaxItemsPerFeed + 5;
   for (std::size_t i = 0; i < total; ++i)
     xml += "<item><guid>g" + std::to_string(i) + "</guid></item>";
   xml += "</channel></rss>";
-  const ParsedFeed p = parse_ok(xml);
+  auto parsed = parse_feed(ParseInput{.bytes = xml,
+                                      .content_type = {},
+                                      .document_url = {},
+                                      .max_items = feedmerge::parse::kMaxItemsPerFeed});
+  REQUIRE(parsed.has_value());
+  const ParsedFeed& p = *parsed;
   REQUIRE(p.feed.items.size() == feedmerge::parse::kMaxItemsPerFeed);
   CHECK(p.feed.items.front().id == "g0");
   CHECK(p.feed.items.back().id == "g" + std::to_string(feedmerge::parse::kMaxItemsPerFeed - 1));
