@@ -18,7 +18,7 @@ werror=OFF
 CC=clang CXX=clang++ cmake -S . -B "$build_dir" -DCMAKE_CXX_COMPILER=clang++ \
   -DFEEDMERGE_FUZZ=ON -DFEEDMERGE_TESTS=OFF -DFEEDMERGE_WERROR="$werror" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-targets=(${TARGETS:-xml json date config sanitize})
+targets=(${TARGETS:-xml json date config sanitize url})
 cmake --build "$build_dir" -j "$jobs" $(printf -- '--target fuzz_%s ' "${targets[@]}")
 
 # UBSan only reports and carries on unless told to stop; a report must count as a finding.
@@ -72,6 +72,10 @@ plain_seeds config "${config_files[@]}"
 mapfile -t html_files < <(find fuzz/seeds/html tests/data/hostile/html tests/data/publish -type f \
   2>/dev/null | sort)
 plain_seeds sanitize "${html_files[@]}"
+# fuzz_url reads one URL: the canonicalisation table's own cases.
+mkdir -p "$seed_tmp/url"
+grep -ohE 'https?://[^" ]+' tests/dedup/canonical_url_test.cpp 2>/dev/null | sort -u |
+  awk -v dir="$seed_tmp/url" '{ f = sprintf("%s/%04d", dir, NR); printf "%s", $0 > f; close(f) }'
 
 artifacts="$work/corpus-artifacts"
 mkdir -p "$artifacts"

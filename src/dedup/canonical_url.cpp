@@ -113,7 +113,9 @@ std::string canonical_path(std::string_view raw) {
 
 }  // namespace
 
-std::string canonical_url(std::string_view url) {
+namespace {
+
+std::string canonicalise_once(std::string_view url) {
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed) return {};
   const boost::urls::url_view view = *parsed;
@@ -143,6 +145,20 @@ std::string canonical_url(std::string_view url) {
     separator = '&';
   }
   return canonical;
+}
+
+}  // namespace
+
+std::string canonical_url(std::string_view url) {
+  // The canonical form must be a fixed point, or two copies of one link could fail to match.
+  // Every real link reaches it in one pass; a malformed one that keeps changing shape (odd
+  // authorities such as "http://h:x://") has no canonical form and matches only by its id.
+  std::string canonical = canonicalise_once(url);
+  if (canonical.empty()) return canonical;
+  std::string again = canonicalise_once(canonical);
+  if (again == canonical) return canonical;
+  if (canonicalise_once(again) == again) return again;
+  return {};
 }
 
 std::string url_host(std::string_view url) {
