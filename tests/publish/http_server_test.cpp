@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include <boost/asio/connect.hpp>
@@ -23,7 +24,7 @@ using tcp = asio::ip::tcp;
 // Larger than any socket buffer: sending it must wait for the client to read.
 std::string big_body() {
   std::string body;
-  for (int i = 0; body.size() < (16u << 20); ++i)
+  for (std::uint64_t i = 0; body.size() < (16u << 20); ++i)
     body += "<item>" + std::to_string(i * 7919) + "</item>\n";
   return body;
 }
