@@ -50,3 +50,18 @@ TEST_CASE("url_host drops www and case") {
   CHECK(feedmerge::dedup::url_host("https://WWW.CNBC.com/x") == "cnbc.com");
   CHECK(feedmerge::dedup::url_host("https://theverge.com/x") == "theverge.com");
 }
+
+TEST_CASE("canonical URL survives the links fuzzing found (Boost.URL params, odd authorities)") {
+  // Boost.URL 1.81's params iterator read out of bounds on this one (fuzz_url, under ASan).
+  const std::string crashed = canonical_url("https://ees:ht%cf:d/ampexa?#mpideb");
+  CHECK(canonical_url(crashed) == crashed);
+  // A canonical form must be a fixed point, or two copies of one link could fail to match.
+  for (const char* odd : {"http://http:ztp://", "https://a.example/p?&&utm_source=x&b=&c",
+                          "https://a.example/p?%75tm_source=x&id=7"}) {
+    CAPTURE(odd);
+    const std::string once = canonical_url(odd);
+    CHECK(canonical_url(once) == once);
+  }
+  CHECK(canonical_url("https://a.example/p?%75tm_source=x&id=7") == "https://a.example/p?id=7");
+  CHECK(canonical_url("https://a.example/p?b=&c&a=1") == "https://a.example/p?a=1&b&c");
+}
