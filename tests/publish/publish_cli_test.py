@@ -12,6 +12,7 @@ made with SQL (the story stage is not needed to test publishing), then:
 - newsboat subscribes to the served RSS and Atom, sees every story once, and still one entry
   per story after a new member joined."""
 import argparse
+import calendar
 import email.utils
 import gzip
 import http.client
@@ -624,6 +625,10 @@ def serve(binary, config, tmp, port, db, outputs, approval_story, expected):
             with open(sample + ".new", "w", encoding="utf-8") as f:
                 f.write(original.replace("</channel>", new_item.replace("VERSION", version) + "</channel>"))
             os.replace(sample + ".new", sample)
+        # Feed times have one-second resolution: the member joins in a later second than the
+        # one the entry shows, or "updated moves" could not be observed.
+        shown = calendar.timegm(time.strptime(updated_before, "%Y-%m-%dT%H:%M:%SZ"))
+        wait_for(lambda: time.time() >= shown + 1, "a second later than the entry's updated")
         write_sample("first")
         wait_for(lambda: db.q("select id from items where link like '%luz-verde%'"), "the daemon to store the new item")
         [(new_id,)] = db.q("select id from items where link like '%luz-verde%'")
