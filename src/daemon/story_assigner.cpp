@@ -26,7 +26,6 @@ Result<std::unique_ptr<StoryAssigner>> StoryAssigner::open(const config::Config&
   auto stories = store::StoryStore::open(database, store::OpenMode::read_write);
   if (!stories) return stories.error();
   std::unique_ptr<StoryAssigner> assigner(new StoryAssigner(config, std::move(*stories)));
-  if (auto built = assigner->rebuild(); !built) return built.error();
   auto pending = assigner->stories_->unassigned_item_ids();
   if (!pending) return pending.error();
   if (!pending->empty()) {
@@ -67,13 +66,6 @@ Result<void> StoryAssigner::rebuild() {
 }
 
 Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, model::Time now) {
-  // A person changed stories since we last looked: start again from what the store says.
-  auto overrides = stories_->last_override_id();
-  if (!overrides) return overrides.error();
-  if (*overrides != overrides_seen_) {
-    if (auto built = rebuild(); !built) return built.error();
-  }
-
   auto rows = stories_->items_by_id(item_ids);
   if (!rows) return rows.error();
   std::vector<dedup::Candidate> pending;
@@ -81,6 +73,13 @@ Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, mod
     if (!row.story_id) pending.push_back(candidate(row));
   }
   if (pending.empty()) return 0;
+
+  // Not built yet, or a person changed stories since we last looked: start from the store.
+  auto overrides = stories_->last_override_id();
+  if (!overrides) return overrides.error();
+  if (!index_ || *overrides != overrides_seen_) {
+    if (auto built = rebuild(); !built) return built.error();
+  }
   std::stable_sort(pending.begin(), pending.end(),
                    [](const dedup::Candidate& a, const dedup::Candidate& b) {
                      return a.published < b.published;
@@ -119,8 +118,8 @@ Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, mod
     return {};
   });
   if (!written) {
-    // The index already holds what the store refused: start again from the store.
-    if (auto built = rebuild(); !built) return built.error();
+    // The index already holds what the store refused: start again from the store, later.
+    index_.reset();
     return written.error();
   }
   index_->evict();

@@ -1,7 +1,8 @@
 // Puts newly stored items into stories: the dedup StoryIndex in memory, the StoryStore on
 // disk. Owned by the daemon's single store writer (not thread-safe); each assign() is one
-// transaction right after the poll's own. At start-up it rebuilds the index from the items
-// published within two windows of the newest one, then assigns items that have no story yet.
+// transaction right after the poll's own. Before its first assignment it rebuilds the index from
+// the items published within two windows of the newest one; at start-up it assigns the items
+// that have no story yet.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,8 @@ class StoryAssigner {
   dedup::DedupOptions options_;
   std::unordered_map<std::string, bool> merge_by_url_;
   std::unique_ptr<store::StoryStore> stories_;
+  // Built from the store on the first batch that has items to assign, not at start-up: a
+  // conditional poll that stores nothing new never pays for it.
   std::unique_ptr<dedup::StoryIndex> index_;
   std::int64_t overrides_seen_ = 0;
 };
