@@ -31,22 +31,6 @@ int threads_or_cores(int requested) {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-spdlog::level::level_enum spdlog_level(config::LogLevel level) {
-  switch (level) {
-    case config::LogLevel::trace:
-      return spdlog::level::trace;
-    case config::LogLevel::debug:
-      return spdlog::level::debug;
-    case config::LogLevel::info:
-      return spdlog::level::info;
-    case config::LogLevel::warn:
-      return spdlog::level::warn;
-    case config::LogLevel::error:
-      return spdlog::level::err;
-  }
-  return spdlog::level::info;
-}
-
 publish::PollResult poll_result(PollKind kind) {
   switch (kind) {
     case PollKind::fresh:
@@ -71,7 +55,7 @@ std::string database_path(const config::Config& config) {
 }
 
 Result<PollSummary> poll_once(const config::Config& config, bool all) {
-  spdlog::set_level(spdlog_level(config.log.level));
+  set_log_level(config.log.level);
   auto store = open_store(config);
   if (!store) return store.error();
   asio::io_context io;

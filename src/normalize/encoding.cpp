@@ -512,6 +512,10 @@ std::string charset_from_content_type(std::string_view content_type) {
   return "";
 }
 
+bool is_valid_utf8(std::string_view bytes) {
+  return scan_utf8(bytes).valid();
+}
+
 std::string make_valid_utf8(std::string_view bytes, std::size_t* replaced) {
   const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data());
   const std::size_t n = bytes.size();

@@ -32,12 +32,9 @@ void tidy_warnings(std::vector<Warning>& warnings) {
 void ensure_valid_utf8(model::Feed& feed, std::vector<Warning>& warnings) {
   std::size_t repaired = 0;
   auto fix = [&repaired](std::string& s) {
-    std::size_t replaced = 0;
-    std::string valid = normalize::make_valid_utf8(s, &replaced);
-    if (replaced > 0) {
-      s = std::move(valid);
-      ++repaired;
-    }
+    if (normalize::is_valid_utf8(s)) return;  // the usual case: a scan, no copy
+    s = normalize::make_valid_utf8(s);
+    ++repaired;
   };
   auto fix_all = [&fix](std::vector<std::string>& strings) {
     for (std::string& s : strings)

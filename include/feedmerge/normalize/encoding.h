@@ -55,6 +55,9 @@ DecodedText decode_xml_borrowing(std::string_view bytes, std::string_view conten
 // else the charset of `content_type`, else windows-1252 for bytes that are not valid UTF-8.
 DecodedText decode_json(std::string_view bytes, std::string_view content_type);
 
+// True when `bytes` is well-formed UTF-8 (a scan, no copy).
+bool is_valid_utf8(std::string_view bytes);
+
 // Replaces invalid UTF-8 sequences with U+FFFD; `replaced` counts them.
 std::string make_valid_utf8(std::string_view bytes, std::size_t* replaced = nullptr);
 
