@@ -66,7 +66,8 @@ def stories(args):
             cur = db.execute("insert into stories (first_published, first_seen, updated, representative_item_id) "
                              "select min(published), min(first_seen), max(first_seen), min(id) from items "
                              f"where id in ({','.join('?' * len(ids))})", ids)
-            db.executemany("update items set story_id = ? where id = ?", [(cur.lastrowid, x) for x in ids])
+            db.executemany("insert or replace into item_stories (item_id, story_id) values (?, ?)",
+                           [(x, cur.lastrowid) for x in ids])
 
 
 def wait(args):

@@ -7,6 +7,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <random>
 #include <unordered_map>
@@ -142,7 +143,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   std::unique_ptr<store::Store> store;     // used on the writer thread only, once running
   std::unique_ptr<StoryAssigner> stories;  // the writer's too: stories once per batch
   // Writer-owned: items stored by the polls of the current batch, not yet in a story.
-  std::vector<std::int64_t> unassigned;
+  std::vector<dedup::Candidate> unassigned;
   asio::thread_pool parse_pool;
   asio::thread_pool writer;
   std::unique_ptr<fetch::HttpFetcher> fetcher;
@@ -311,16 +312,36 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     asio::post(writer, [self = shared_from_this(), job] {
       auto stored = self->store->record_poll(job->decision.state,
                                              job->parsed ? &*job->parsed : nullptr, now_utc());
-      if (stored) {
-        // Stories come once per batch (assign_batch), in publication order: the order in
-        // which feeds happen to answer must not change which stories form.
-        self->unassigned.insert(self->unassigned.end(), stored->new_item_ids.begin(),
-                                stored->new_item_ids.end());
-        job->stored = std::move(*stored);
-      } else {
+      if (!stored) {
         job->store_error = stored.error().message;
+      } else {
+        job->stored = std::move(*stored);
+        if (!job->stored->new_items.empty()) {
+          self->build_candidates(job);
+          return;
+        }
       }
       asio::post(self->strand, [self, job] { self->finish(job); });
+    });
+  }
+
+  // Writer, then parse pool, then writer: the new items' features are CPU work, done while
+  // other feeds are still being fetched rather than all at the end of the batch and without
+  // reading the items back. Stories themselves come once per batch (assign_batch), in
+  // publication order: the order in which feeds happen to answer must not change which
+  // stories form.
+  void build_candidates(const std::shared_ptr<Job>& job) {
+    asio::post(parse_pool, [self = shared_from_this(), job] {
+      std::vector<dedup::Candidate> built;
+      built.reserve(job->stored->new_items.size());
+      for (const store::NewItem& stored : job->stored->new_items) {
+        built.push_back(StoryAssigner::candidate(job->parsed->items[stored.index], stored,
+                                                 job->state.id, job->config.merge));
+      }
+      asio::post(self->writer, [self, job, built = std::move(built)]() mutable {
+        std::move(built.begin(), built.end(), std::back_inserter(self->unassigned));
+        asio::post(self->strand, [self, job] { self->finish(job); });
+      });
     });
   }
 
@@ -341,9 +362,9 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   void assign_batch() {
     asio::post(writer, [self = shared_from_this()] {
       if (self->unassigned.empty()) return;
-      const std::vector<std::int64_t> batch = std::move(self->unassigned);
+      std::vector<dedup::Candidate> batch = std::move(self->unassigned);
       self->unassigned.clear();
-      auto assigned = self->stories->assign(batch, now_utc());
+      auto assigned = self->stories->assign(std::move(batch), now_utc());
       if (!assigned) {
         spdlog::error("stories: {}", assigned.error().message);
       } else if (*assigned > 0 && self->on_stories) {

@@ -5,10 +5,37 @@
 
 namespace feedmerge::daemon {
 
+namespace {
+
+// A candidate waits for the end of its batch and then lives in the index for a window: a
+// first poll holds tens of thousands of them, so no spare capacity.
+void compact(dedup::Candidate& candidate) {
+  candidate.features.terms.shrink_to_fit();
+  candidate.features.entities.shrink_to_fit();
+  candidate.features.entity_sequence.shrink_to_fit();
+}
+
+}  // namespace
+
+model::Time dedup_time(const model::Item& item, model::Time stored_published,
+                       bool published_estimated, model::Time first_seen) {
+  if (published_estimated && item.updated && *item.updated <= first_seen) return *item.updated;
+  return stored_published;
+}
+
 model::Time dedup_time(const store::StoryItem& item) {
-  if (item.published_estimated && item.item.updated && *item.item.updated <= item.first_seen)
-    return *item.item.updated;
-  return *item.item.published;
+  return dedup_time(item.item, *item.item.published, item.published_estimated, item.first_seen);
+}
+
+dedup::Candidate StoryAssigner::candidate(const model::Item& item, const store::NewItem& stored,
+                                          std::int64_t feed_id, bool merge) {
+  dedup::Candidate candidate = dedup::make_candidate(
+      item, stored.id, feed_id, merge,
+      dedup_time(item, stored.published, stored.published_estimated, stored.first_seen));
+  // As read back from the store: an item without an id is known by its key.
+  if (candidate.guid.empty()) candidate.guid = stored.key;
+  compact(candidate);
+  return candidate;
 }
 
 StoryAssigner::StoryAssigner(const config::Config& config,
@@ -38,7 +65,10 @@ Result<std::unique_ptr<StoryAssigner>> StoryAssigner::open(const config::Config&
 dedup::Candidate StoryAssigner::candidate(const store::StoryItem& item) const {
   const auto found = merge_by_url_.find(item.feed_url);
   const bool merge = found == merge_by_url_.end() || found->second;
-  return dedup::make_candidate(item.item, item.id, item.feed_id, merge, dedup_time(item));
+  dedup::Candidate candidate =
+      dedup::make_candidate(item.item, item.id, item.feed_id, merge, dedup_time(item));
+  compact(candidate);
+  return candidate;
 }
 
 Result<void> StoryAssigner::load(model::Time from, model::Time to) {
@@ -66,12 +96,24 @@ Result<void> StoryAssigner::rebuild() {
 }
 
 Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, model::Time now) {
-  auto rows = stories_->items_by_id(item_ids);
-  if (!rows) return rows.error();
+  // In slices: a backlog after a crash must not hold every item's text at once.
+  constexpr std::size_t kSlice = 1000;
   std::vector<dedup::Candidate> pending;
-  for (const store::StoryItem& row : *rows) {
-    if (!row.story_id) pending.push_back(candidate(row));
+  for (std::size_t begin = 0; begin < item_ids.size(); begin += kSlice) {
+    const std::size_t end = std::min(item_ids.size(), begin + kSlice);
+    auto rows = stories_->items_by_id(
+        std::vector<std::int64_t>(item_ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                                  item_ids.begin() + static_cast<std::ptrdiff_t>(end)));
+    if (!rows) return rows.error();
+    for (const store::StoryItem& row : *rows) {
+      if (!row.story_id) pending.push_back(candidate(row));
+    }
   }
+  return assign(std::move(pending), now);
+}
+
+Result<int> StoryAssigner::assign(std::vector<dedup::Candidate> pending, model::Time now) {
+  constexpr int kEvictEvery = 1000;
   if (pending.empty()) return 0;
 
   // Not built yet, or a person changed stories since we last looked: start from the store.
@@ -80,10 +122,11 @@ Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, mod
   if (!index_ || *overrides != overrides_seen_) {
     if (auto built = rebuild(); !built) return built.error();
   }
-  std::stable_sort(pending.begin(), pending.end(),
-                   [](const dedup::Candidate& a, const dedup::Candidate& b) {
-                     return a.published < b.published;
-                   });
+  // Ties go by id (the order they were stored in), whichever thread built the candidates.
+  std::sort(pending.begin(), pending.end(),
+            [](const dedup::Candidate& a, const dedup::Candidate& b) {
+              return a.published != b.published ? a.published < b.published : a.item_id < b.item_id;
+            });
   // A backfill older than the index: bring in the stories around it first.
   const model::Time oldest = pending.front().published;
   if (oldest < index_->covered_from()) {
@@ -97,7 +140,12 @@ Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, mod
   int assigned = 0;
   auto written = stories_->write([&](store::StoryWriter& writer) -> Result<void> {
     std::unordered_set<std::int64_t> touched;
-    for (const dedup::Candidate& item : pending) {
+    auto touch = [&] {
+      for (std::int64_t story : touched)
+        writer.touch_story(story, now, index_->representative(story));
+      touched.clear();
+    };
+    for (dedup::Candidate& item : pending) {
       const dedup::Decision decision = index_->decide(item);
       std::int64_t story = 0;
       dedup::Relation relation = dedup::Relation::original;
@@ -107,14 +155,20 @@ Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, mod
       } else {
         story = writer.create_story(item.published, now);
       }
-      index_->add(item, story, relation);
       writer.set_story(item.item_id, story, std::string(dedup::to_string(relation)),
                        item.canonical_url);
+      // Moved, not copied: a large batch is not held twice.
+      index_->add(std::move(item), story, relation);
       touched.insert(story);
       ++assigned;
+      // A batch spanning weeks (a first poll, a backfill) goes through the window as a live
+      // stream would: stories that fell out of it leave the index on the way, once written.
+      if (assigned % kEvictEvery == 0) {
+        touch();
+        index_->evict();
+      }
     }
-    for (std::int64_t story : touched)
-      writer.touch_story(story, now, index_->representative(story));
+    touch();
     return {};
   });
   if (!written) {

@@ -21,8 +21,16 @@ class StoryAssigner {
   static Result<std::unique_ptr<StoryAssigner>> open(const config::Config& config,
                                                      const std::string& database);
 
-  // Assigns a story to each of `item_ids` that has none yet. Returns how many were assigned.
+  // Assigns a story to each of `item_ids` that has none yet, reading them from the store.
+  // Returns how many were assigned.
   Result<int> assign(const std::vector<std::int64_t>& item_ids, model::Time now);
+  // The same for items just stored whose candidates the caller built (candidate(), on any
+  // thread): nothing is read back. The items have no story yet.
+  Result<int> assign(std::vector<dedup::Candidate> pending, model::Time now);
+
+  // The candidate of an item record_poll just inserted. Pure; callable from any thread.
+  static dedup::Candidate candidate(const model::Item& item, const store::NewItem& stored,
+                                    std::int64_t feed_id, bool merge);
   // After retention: stories left empty go, representatives that went are replaced.
   Result<int> tidy();
 
@@ -44,5 +52,7 @@ class StoryAssigner {
 // The time the dedup window measures for a stored item: its publication date, else its update
 // date when the feed gave one, else when it was first stored.
 model::Time dedup_time(const store::StoryItem& item);
+model::Time dedup_time(const model::Item& item, model::Time stored_published,
+                       bool published_estimated, model::Time first_seen);
 
 }  // namespace feedmerge::daemon

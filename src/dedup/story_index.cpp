@@ -444,7 +444,7 @@ Decision StoryIndex::decide(const Candidate& item) {
   return decision;
 }
 
-void StoryIndex::add(const Candidate& item, std::int64_t story_id, Relation relation) {
+void StoryIndex::add(Candidate item, std::int64_t story_id, Relation relation) {
   Impl& m = *impl_;
   if (!m.items.insert(item.item_id).second) return;
   if (!m.counted.erase(item.item_id)) m.statistics.add(item.features);
@@ -466,7 +466,6 @@ void StoryIndex::add(const Candidate& item, std::int64_t story_id, Relation rela
   auto at = story.members.end();
   if (!story.members.empty() && !before(story.members.back(), item))
     at = std::lower_bound(story.members.begin(), story.members.end(), item, before);
-  story.members.insert(at, Member{item, relation, {}});
   for (std::uint32_t id : item.features.entities)
     m.post(id ^ 0x80000000u, story_id);
   for (const Term& term : item.features.terms)
@@ -475,6 +474,7 @@ void StoryIndex::add(const Candidate& item, std::int64_t story_id, Relation rela
   if (item.guid.size() >= 8) m.urls[item.guid] = story_id;
   ++m.item_total;
   if (!m.newest || item.published > *m.newest) m.newest = item.published;
+  story.members.insert(at, Member{std::move(item), relation, {}});
 }
 
 void StoryIndex::count(const Candidate& item) {

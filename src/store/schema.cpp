@@ -19,7 +19,7 @@ namespace {
 //   one row per item keeps a 1,000-item poll at one statement per item. `published` is the
 //   date we use (the feed's, or first_seen when missing or far in the future, flagged by
 //   published_estimated).
-//   story_id comes with migration 2.
+//   Stories come with migrations 2 and 3.
 // - tombstones: the keys retention removed, so that an item the feed still lists is not
 //   stored again and shown as new. last_seen is when a poll last saw the key in the document;
 //   prune() drops tombstones nobody has listed for a long time.
@@ -123,7 +123,30 @@ CREATE TABLE story_overrides (
 ) STRICT;
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kVersion1, kVersion2};
+// Version 3: an item's story moves out of `items` into item_stories. Putting an item into a
+// story rewrote its whole row (content included: SQLite rewrites a record whose size changes),
+// so the first poll of a large list wrote every item twice; a narrow row per member costs a
+// few dozen bytes. An item without a row has no story yet. Deleting an item or a story
+// deletes the membership (a story deleted by retention or `story merge` leaves its items
+// unassigned, as ON DELETE SET NULL did). The old columns are dropped: a one-time rewrite of
+// `items`.
+constexpr std::string_view kVersion3 = R"sql(
+CREATE TABLE item_stories (
+  item_id INTEGER PRIMARY KEY REFERENCES items (id) ON DELETE CASCADE,
+  story_id INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+  relation TEXT NOT NULL DEFAULT '',
+  canonical_url TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX item_stories_by_story ON item_stories (story_id);
+INSERT INTO item_stories (item_id, story_id, relation, canonical_url)
+  SELECT id, story_id, story_relation, canonical_url FROM items WHERE story_id IS NOT NULL;
+DROP INDEX items_by_story;
+ALTER TABLE items DROP COLUMN story_relation;
+ALTER TABLE items DROP COLUMN canonical_url;
+ALTER TABLE items DROP COLUMN story_id;
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kVersion1, kVersion2, kVersion3};
 
 static_assert(kApplicationId == 1179472455, "kVersion1 spells the application id in decimal");
 

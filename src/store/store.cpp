@@ -233,7 +233,7 @@ struct Store::Impl {
   }
 
   Result<void> write_feed(const FeedState& state, const model::Feed* parsed, Time now);
-  void write_item(std::int64_t feed_id, const model::Item& item, Time now,
+  void write_item(std::int64_t feed_id, const model::Item& item, std::size_t index, Time now,
                   std::unordered_set<std::string>& keys_seen, StoreResult& result);
   Result<StoredItem> read_item(const SQLite::Statement& row) const;
 
@@ -305,8 +305,9 @@ Result<void> Store::Impl::write_feed(const FeedState& state, const model::Feed* 
   return {};
 }
 
-void Store::Impl::write_item(std::int64_t feed_id, const model::Item& item, Time now,
-                             std::unordered_set<std::string>& keys_seen, StoreResult& result) {
+void Store::Impl::write_item(std::int64_t feed_id, const model::Item& item, std::size_t index,
+                             Time now, std::unordered_set<std::string>& keys_seen,
+                             StoreResult& result) {
   std::string key = detail::item_key(item);
   if (!keys_seen.insert(key).second) {
     result.warnings.push_back(
@@ -364,13 +365,21 @@ void Store::Impl::write_item(std::int64_t feed_id, const model::Item& item, Time
   }
 
   Use insert(insert_item);
-  bind_item_values(insert, item, date_item(item, key, now, now, result.warnings), hash);
+  const Dating dating = date_item(item, key, now, now, result.warnings);
+  bind_item_values(insert, item, dating, hash);
   insert.bind(":feed_id", feed_id);
   insert.bind(":key", key);
   insert.bind(":first_seen", std::optional<Time>(now));
   insert->exec();
   ++result.inserted;
-  result.new_item_ids.push_back(db.getLastInsertRowid());
+  const std::int64_t inserted = db.getLastInsertRowid();
+  result.new_item_ids.push_back(inserted);
+  result.new_items.push_back({.id = inserted,
+                              .index = index,
+                              .key = std::move(key),
+                              .published = dating.published,
+                              .published_estimated = dating.estimated,
+                              .first_seen = now});
 }
 
 Result<StoredItem> Store::Impl::read_item(const SQLite::Statement& row) const {
@@ -506,8 +515,8 @@ Result<StoreResult> Store::record_poll(const FeedState& state, const model::Feed
     if (parsed != nullptr) {
       std::unordered_set<std::string> keys_seen;
       keys_seen.reserve(parsed->items.size());
-      for (const model::Item& item : parsed->items) {
-        impl_->write_item(state.id, item, now, keys_seen, result);
+      for (std::size_t index = 0; index < parsed->items.size(); ++index) {
+        impl_->write_item(state.id, parsed->items[index], index, now, keys_seen, result);
       }
     }
     transaction.commit();

@@ -23,7 +23,7 @@ Time from_db(std::int64_t seconds) {
 
 constexpr const char* kItemColumns =
     "i.id, i.feed_id, f.url, i.guid, i.title, i.link, i.summary, i.content, i.published, "
-    "i.published_estimated, i.updated, i.first_seen, i.story_id, i.story_relation, i.key";
+    "i.published_estimated, i.updated, i.first_seen, m.story_id, m.relation, i.key";
 
 StoryItem read_item(SQLite::Statement& row) {
   StoryItem out;
@@ -47,14 +47,17 @@ StoryItem read_item(SQLite::Statement& row) {
 
 std::string select_items(const char* where) {
   return std::string("SELECT ") + kItemColumns +
-         " FROM items AS i JOIN feeds AS f ON f.id = i.feed_id WHERE " + where;
+         " FROM items AS i JOIN feeds AS f ON f.id = i.feed_id LEFT JOIN item_stories AS m ON "
+         "m.item_id = i.id WHERE " +
+         where;
 }
 
 // The member a story shows when the caller has no better idea: the earliest that is not a
 // copy, else the earliest.
 constexpr const char* kDefaultRepresentative =
-    "(SELECT id FROM items WHERE story_id = :story ORDER BY story_relation IN "
-    "('copy', 'translation', 'same_url'), published, id LIMIT 1)";
+    "(SELECT i.id FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE m.story_id "
+    "= :story ORDER BY m.relation IN ('copy', 'translation', 'same_url'), i.published, i.id "
+    "LIMIT 1)";
 
 }  // namespace
 
@@ -66,11 +69,14 @@ struct StoryStore::Impl : StoryWriter {
                      "INSERT INTO stories (first_published, first_seen, updated) "
                      "VALUES (:published, :now, :now)"),
         set_item(db,
-                 "UPDATE items SET story_id = :story, story_relation = :relation, "
-                 "canonical_url = :canonical WHERE id = :id"),
+                 "INSERT INTO item_stories (item_id, story_id, relation, canonical_url) "
+                 "VALUES (:id, :story, :relation, :canonical) ON CONFLICT (item_id) DO UPDATE "
+                 "SET story_id = excluded.story_id, relation = excluded.relation, "
+                 "canonical_url = excluded.canonical_url"),
         touch(db,
               "UPDATE stories SET updated = :now, first_published = coalesce((SELECT "
-              "min(published) FROM items WHERE story_id = :story), first_published), "
+              "min(i.published) FROM item_stories AS m JOIN items AS i ON i.id = m.item_id "
+              "WHERE m.story_id = :story), first_published), "
               "representative_item_id = coalesce(:representative, " +
                   std::string(kDefaultRepresentative) + ") WHERE id = :story") {}
 
@@ -168,7 +174,7 @@ Result<std::vector<StoryItem>> StoryStore::assigned_between(Time from, Time to) 
   return impl_->guarded([&]() -> Result<std::vector<StoryItem>> {
     SQLite::Statement query(impl_->db,
                             select_items("i.published >= :from AND i.published < :to AND "
-                                         "i.story_id IS NOT NULL ORDER BY i.published, i.id"));
+                                         "m.story_id IS NOT NULL ORDER BY i.published, i.id"));
     query.bind(":from", to_db(from));
     query.bind(":to", to_db(to));
     return impl_->query_items(query);
@@ -178,7 +184,8 @@ Result<std::vector<StoryItem>> StoryStore::assigned_between(Time from, Time to) 
 Result<std::vector<std::int64_t>> StoryStore::unassigned_item_ids() {
   return impl_->guarded([&]() -> Result<std::vector<std::int64_t>> {
     SQLite::Statement query(impl_->db,
-                            "SELECT id FROM items WHERE story_id IS NULL ORDER BY published, id");
+                            "SELECT i.id FROM items AS i WHERE NOT EXISTS (SELECT 1 FROM "
+                            "item_stories AS m WHERE m.item_id = i.id) ORDER BY i.published, i.id");
     std::vector<std::int64_t> ids;
     while (query.executeStep())
       ids.push_back(query.getColumn(0).getInt64());
@@ -189,7 +196,8 @@ Result<std::vector<std::int64_t>> StoryStore::unassigned_item_ids() {
 Result<std::optional<Time>> StoryStore::newest_assigned_publication() {
   return impl_->guarded([&]() -> Result<std::optional<Time>> {
     SQLite::Statement query(impl_->db,
-                            "SELECT max(published) FROM items WHERE story_id IS NOT NULL");
+                            "SELECT max(i.published) FROM items AS i JOIN item_stories AS m ON "
+                            "m.item_id = i.id");
     query.executeStep();
     if (query.getColumn(0).isNull()) return std::optional<Time>();
     return std::optional<Time>(from_db(query.getColumn(0).getInt64()));
@@ -233,9 +241,9 @@ Result<std::vector<StoryRecord>> StoryStore::list_stories(std::optional<Time> si
       position[record.id] = records.size();
       records.push_back(std::move(record));
     }
-    SQLite::Statement items(impl_->db, select_items("i.story_id IS NOT NULL AND i.story_id IN "
-                                                    "(SELECT id FROM stories WHERE updated >= "
-                                                    ":since) ORDER BY i.published, i.id"));
+    SQLite::Statement items(impl_->db, select_items("m.story_id IN (SELECT id FROM stories WHERE "
+                                                    "updated >= :since) ORDER BY i.published, "
+                                                    "i.id"));
     items.bind(":since", since ? to_db(*since) : std::numeric_limits<std::int64_t>::min());
     while (items.executeStep()) {
       StoryItem item = read_item(items);
@@ -260,7 +268,8 @@ Result<void> StoryStore::merge(std::int64_t into, std::int64_t from, Time now) {
         return Error{ErrorKind::invalid_input, "no story with id " + std::to_string(id)};
       }
     }
-    SQLite::Statement move(impl_->db, "UPDATE items SET story_id = :into WHERE story_id = :from");
+    SQLite::Statement move(impl_->db,
+                           "UPDATE item_stories SET story_id = :into WHERE story_id = :from");
     move.bind(":into", into);
     move.bind(":from", from);
     move.exec();
@@ -284,7 +293,8 @@ Result<std::int64_t> StoryStore::split(std::int64_t item_id, Time now) {
   return impl_->guarded([&]() -> Result<std::int64_t> {
     SQLite::Transaction transaction(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement find(impl_->db,
-                           "SELECT story_id, published, canonical_url FROM items WHERE id = :id");
+                           "SELECT m.story_id, i.published, m.canonical_url FROM items AS i "
+                           "LEFT JOIN item_stories AS m ON m.item_id = i.id WHERE i.id = :id");
     find.bind(":id", item_id);
     if (!find.executeStep()) {
       return Error{ErrorKind::invalid_input, "no item with id " + std::to_string(item_id)};
@@ -292,13 +302,14 @@ Result<std::int64_t> StoryStore::split(std::int64_t item_id, Time now) {
     std::optional<std::int64_t> old_story;
     if (!find.getColumn(0).isNull()) old_story = find.getColumn(0).getInt64();
     const Time published = from_db(find.getColumn(1).getInt64());
-    const std::string canonical = find.getColumn(2).getString();
+    const std::string canonical = find.getColumn(2).isNull() ? "" : find.getColumn(2).getString();
     find.reset();
     const std::int64_t story = impl_->create_story(published, now);
     impl_->set_story(item_id, story, "manual", canonical);
     impl_->touch_story(story, now, item_id);
     if (old_story) {
-      SQLite::Statement left(impl_->db, "SELECT count(*) FROM items WHERE story_id = :story");
+      SQLite::Statement left(impl_->db,
+                             "SELECT count(*) FROM item_stories WHERE story_id = :story");
       left.bind(":story", *old_story);
       left.executeStep();
       const bool empty = left.getColumn(0).getInt64() == 0;
@@ -340,11 +351,13 @@ Result<int> StoryStore::drop_empty_stories() {
   return impl_->guarded([&]() -> Result<int> {
     SQLite::Transaction transaction(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
     const int dropped = impl_->db.exec(
-        "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM items WHERE story_id = stories.id)");
+        "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM item_stories AS m WHERE "
+        "m.story_id = stories.id)");
     impl_->db.exec(
-        "UPDATE stories SET representative_item_id = (SELECT id FROM items WHERE story_id = "
-        "stories.id ORDER BY story_relation IN ('copy', 'translation', 'same_url'), published, "
-        "id LIMIT 1) WHERE representative_item_id IS NULL");
+        "UPDATE stories SET representative_item_id = (SELECT i.id FROM item_stories AS m JOIN "
+        "items AS i ON i.id = m.item_id WHERE m.story_id = stories.id ORDER BY m.relation IN "
+        "('copy', 'translation', 'same_url'), i.published, i.id LIMIT 1) WHERE "
+        "representative_item_id IS NULL");
     transaction.commit();
     return dropped;
   });

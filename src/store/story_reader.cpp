@@ -43,15 +43,17 @@ struct StoryReader::Impl {
         latest(db,
                "SELECT s.id, s.first_published, s.first_seen, s.updated, "
                "s.representative_item_id FROM stories AS s "
-               "WHERE EXISTS (SELECT 1 FROM items AS i JOIN feeds AS f ON f.id = i.feed_id "
-               "WHERE i.story_id = s.id AND (:urls IS NULL OR f.url IN "
+               "WHERE EXISTS (SELECT 1 FROM item_stories AS m JOIN items AS i ON i.id = "
+               "m.item_id JOIN feeds AS f ON f.id = i.feed_id WHERE m.story_id = s.id AND "
+               "(:urls IS NULL OR f.url IN "
                "(SELECT value FROM json_each(:urls)))) "
                "ORDER BY s.first_published DESC, s.id DESC LIMIT :limit"),
         members(db,
                 "SELECT i.id, i.feed_id, f.url, f.title, f.link, i.guid, i.title, i.link, "
                 "i.summary, i.content, i.authors, i.categories, i.image, i.enclosures, "
-                "i.published, i.updated, i.first_seen FROM items AS i "
-                "JOIN feeds AS f ON f.id = i.feed_id WHERE i.story_id = :story "
+                "i.published, i.updated, i.first_seen FROM item_stories AS m "
+                "JOIN items AS i ON i.id = m.item_id JOIN feeds AS f ON f.id = i.feed_id "
+                "WHERE m.story_id = :story "
                 "ORDER BY i.published, i.id"),
         count_items(db, "SELECT count(*) FROM items"),
         count_stories(db, "SELECT count(*) FROM stories") {}

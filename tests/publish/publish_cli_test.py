@@ -213,10 +213,12 @@ class Db:
             cur = c.execute("insert into stories (first_published, first_seen, updated, representative_item_id) "
                             "values (0, 0, 0, ?)", (representative,))
             sid = cur.lastrowid
-            c.executemany("update items set story_id = ? where id = ?", [(sid, i) for i in items])
-            c.execute("update stories set first_published = (select min(published) from items where story_id = :s), "
-                      "first_seen = (select min(first_seen) from items where story_id = :s), "
-                      "updated = (select max(first_seen) from items where story_id = :s) where id = :s", {"s": sid})
+            c.executemany("insert or replace into item_stories (item_id, story_id) values (?, ?)",
+                          [(i, sid) for i in items])
+            members = "(select item_id from item_stories where story_id = :s)"
+            c.execute(f"update stories set first_published = (select min(published) from items where id in {members}), "
+                      f"first_seen = (select min(first_seen) from items where id in {members}), "
+                      f"updated = (select max(first_seen) from items where id in {members}) where id = :s", {"s": sid})
             return sid
 
 
@@ -324,7 +326,7 @@ def story_expectations(db, feed_urls=None):
     out = []
     for sid, rep in db.q("select id, representative_item_id from stories order by first_published desc, id desc"):
         members = db.q("select i.id, i.title, i.link, f.url from items i join feeds f on f.id = i.feed_id "
-                       "where i.story_id = ? order by i.published, i.id", sid)
+                       "join item_stories m on m.item_id = i.id where m.story_id = ? order by i.published, i.id", sid)
         if not members:
             continue
         if feed_urls is not None and not any(m[3] in feed_urls for m in members):
@@ -359,19 +361,20 @@ def main():
         # Stories by the real dedup stage (once --all assigned every item): the approval in four
         # outlets and three languages is one story, each decoy its own.
         approval = [db.item(t) for t in APPROVAL]
-        approval_stories = {db.q("select story_id from items where id = ?", i)[0][0] for i in approval}
+        story_of = lambda item: (db.q("select story_id from item_stories where item_id = ?", item) or [(None,)])[0][0]
+        approval_stories = {story_of(i) for i in approval}
         check("the dedup stage puts the approval's four outlets in one story",
               len(approval_stories) == 1 and None not in approval_stories, approval_stories)
         approval_story = next(iter(approval_stories))
         for decoy in DECOYS:
-            decoy_story = db.q("select story_id from items where id = ?", db.item(decoy))[0][0]
+            decoy_story = story_of(db.item(decoy))
             check(f"the dedup stage keeps decoy '{decoy}' out of the approval",
                   decoy_story != approval_story, decoy_story)
         # An item not yet in a story (as between a poll and its batch's assignment) is not
         # published: taken out of its story by SQL.
         unassigned = db.item("Nvidia compra")
-        db.x("update items set story_id = null where id = ?", unassigned)
-        db.x("delete from stories where not exists (select 1 from items where story_id = stories.id)")
+        db.x("delete from item_stories where item_id = ?", unassigned)
+        db.x("delete from stories where not exists (select 1 from item_stories where story_id = stories.id)")
 
         outputs = {}
         for path in ("/feed.xml", "/atom.xml", "/feed.json", "/world.xml", "/sources.opml", "/"):
@@ -390,8 +393,7 @@ def main():
 
         expected = story_expectations(db)
         check("every story with a member is expected",
-              len(expected) == db.q("select count(distinct story_id) from items "
-                                    "where story_id is not null")[0][0], len(expected))
+              len(expected) == db.q("select count(distinct story_id) from item_stories")[0][0], len(expected))
         for path in ("/feed.xml", "/atom.xml"):
             parsed = feedparser.parse(outputs[path])
             check(f"feedparser reads {path} with bozo == 0", parsed.bozo == 0, parsed.get("bozo_exception"))
@@ -632,7 +634,7 @@ def serve(binary, config, tmp, port, db, outputs, approval_story, expected):
         write_sample("first")
         wait_for(lambda: db.q("select id from items where link like '%luz-verde%'"), "the daemon to store the new item")
         [(new_id,)] = db.q("select id from items where link like '%luz-verde%'")
-        db.x("update items set story_id = ? where id = ?", approval_story, new_id)
+        db.x("insert or replace into item_stories (item_id, story_id) values (?, ?)", new_id, approval_story)
         db.x("update stories set updated = strftime('%s', 'now') where id = ?", approval_story)
         write_sample("second")  # a changed item: the poll stores it, and the publisher re-renders
         wait_for(lambda: b"luz-verde" in request(port, "GET", "/atom.xml")[1], "the re-render with the new member")

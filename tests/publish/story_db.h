@@ -79,16 +79,19 @@ class StoryDb {
 
  private:
   static void join(SQLite::Database& db, std::int64_t story, std::int64_t item) {
-    SQLite::Statement assign(db, "UPDATE items SET story_id = ? WHERE id = ?");
-    assign.bind(1, story);
-    assign.bind(2, item);
+    SQLite::Statement assign(
+        db, "INSERT OR REPLACE INTO item_stories (item_id, story_id) VALUES (?, ?)");
+    assign.bind(1, item);
+    assign.bind(2, story);
     assign.exec();
     SQLite::Statement dates(db,
                             "UPDATE stories SET first_published = (SELECT min(published) FROM "
-                            "items WHERE story_id = :s), first_seen = (SELECT min(first_seen) "
-                            "FROM items WHERE story_id = :s), updated = max(updated, (SELECT "
-                            "max(coalesce(changed_at, first_seen)) FROM items WHERE story_id = "
-                            ":s)) WHERE id = :s");
+                            "items WHERE id IN (SELECT item_id FROM item_stories WHERE story_id "
+                            "= :s)), first_seen = (SELECT min(first_seen) FROM items WHERE id IN "
+                            "(SELECT item_id FROM item_stories WHERE story_id = :s)), updated = "
+                            "max(updated, (SELECT max(coalesce(changed_at, first_seen)) FROM "
+                            "items WHERE id IN (SELECT item_id FROM item_stories WHERE story_id "
+                            "= :s))) WHERE id = :s");
     dates.bind(":s", story);
     dates.exec();
   }

@@ -165,11 +165,13 @@ def main():
         with contextlib.closing(sqlite3.connect(db_path)) as db:
             integrity = db.execute("pragma integrity_check").fetchone()[0]
             keys = [k for (k,) in db.execute("select key from items")]
-            stories_of = dict(db.execute("select link, story_id from items"))
-            unassigned = db.execute("select count(*) from items where story_id is null").fetchone()[0]
+            stories_of = dict(db.execute("select i.link, m.story_id from items i "
+                                         "left join item_stories m on m.item_id = i.id"))
+            unassigned = db.execute("select count(*) from items i where not exists "
+                                    "(select 1 from item_stories m where m.item_id = i.id)").fetchone()[0]
             empty_stories = db.execute(
                 "select count(*) from stories s where not exists "
-                "(select 1 from items i where i.story_id = s.id)").fetchone()[0]
+                "(select 1 from item_stories m where m.story_id = s.id)").fetchone()[0]
             duplicated_titles = db.execute(
                 "select count(*) from (select feed_id, title from items group by feed_id, title "
                 "having count(*) > 1)").fetchone()[0]

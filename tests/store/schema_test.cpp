@@ -68,6 +68,7 @@ TEST_CASE("migration 2 adds stories and items.story_id to a version 1 database w
   SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   db.exec("PRAGMA foreign_keys = ON");
   const std::vector<std::string_view> version1(migrations().begin(), migrations().begin() + 1);
+  const std::vector<std::string_view> version2(migrations().begin(), migrations().begin() + 2);
   REQUIRE(migrate(db, path, version1).has_value());
   REQUIRE(user_version(db) == 1);
   db.exec("INSERT INTO feeds (id, url) VALUES (1, 'https://example.com/feed.xml')");
@@ -75,7 +76,7 @@ TEST_CASE("migration 2 adds stories and items.story_id to a version 1 database w
       "INSERT INTO items (id, feed_id, key, published, first_seen, content_hash) "
       "VALUES (1, 1, 'a', 0, 0, 0)");
 
-  REQUIRE(migrate(db, path, migrations()).has_value());
+  REQUIRE(migrate(db, path, version2).has_value());
   CHECK(user_version(db) == 2);
   CHECK(db.execAndGet("SELECT count(*) FROM items WHERE story_id IS NULL").getInt() == 1);
   db.exec(
@@ -89,4 +90,43 @@ TEST_CASE("migration 2 adds stories and items.story_id to a version 1 database w
   db.exec("INSERT INTO stories (first_published, first_seen, updated) VALUES (0, 0, 0)");
   CHECK(db.execAndGet("SELECT max(id) FROM stories").getInt() == 8);
   CHECK(db.execAndGet("PRAGMA integrity_check").getString() == "ok");
+}
+
+TEST_CASE("migration 3 moves each item's story into item_stories and drops the old columns") {
+  TempFolder folder;
+  const auto path = folder.file("feedmerge.db");
+  SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  db.exec("PRAGMA foreign_keys = ON");
+  const std::vector<std::string_view> version2(migrations().begin(), migrations().begin() + 2);
+  REQUIRE(migrate(db, path, version2).has_value());
+  db.exec("INSERT INTO feeds (id, url) VALUES (1, 'https://example.com/feed.xml')");
+  db.exec(
+      "INSERT INTO stories (id, first_published, first_seen, updated) VALUES (5, 0, 0, 0), "
+      "(6, 0, 0, 0)");
+  db.exec(
+      "INSERT INTO items (id, feed_id, key, published, first_seen, content_hash, story_id, "
+      "story_relation, canonical_url) VALUES (1, 1, 'a', 0, 0, 0, 5, 'original', "
+      "'https://example.com/a'), (2, 1, 'b', 0, 0, 0, 5, 'copy', 'https://example.com/b'), "
+      "(3, 1, 'c', 0, 0, 0, NULL, '', ''), (4, 1, 'd', 0, 0, 0, 6, 'report', '')");
+
+  REQUIRE(migrate(db, path, migrations()).has_value());
+  CHECK(user_version(db) == 3);
+  SQLite::Statement rows(db,
+                         "SELECT item_id, story_id, relation, canonical_url FROM item_stories "
+                         "ORDER BY item_id");
+  std::vector<std::string> got;
+  while (rows.executeStep()) {
+    got.push_back(rows.getColumn(0).getString() + " " + rows.getColumn(1).getString() + " " +
+                  rows.getColumn(2).getString() + " " + rows.getColumn(3).getString());
+  }
+  CHECK(got == std::vector<std::string>{"1 5 original https://example.com/a",
+                                        "2 5 copy https://example.com/b", "4 6 report "});
+  CHECK_THROWS(db.exec("SELECT story_id FROM items"));  // the column went
+  // Memberships follow their item and their story.
+  CHECK_THROWS(db.exec("INSERT INTO item_stories (item_id, story_id) VALUES (3, 99)"));
+  db.exec("DELETE FROM items WHERE id = 2");
+  db.exec("DELETE FROM stories WHERE id = 6");
+  CHECK(db.execAndGet("SELECT group_concat(item_id) FROM item_stories").getString() == "1");
+  CHECK(db.execAndGet("PRAGMA integrity_check").getString() == "ok");
+  CHECK(db.execAndGet("SELECT count(*) FROM pragma_foreign_key_check").getInt() == 0);
 }

@@ -92,8 +92,9 @@ class StoryIndex {
   // Counts `item` in the term statistics ahead of add(): a batch that arrives together (one
   // poll) then weighs its words against itself too.
   void count(const Candidate& item);
-  // Records `item` as a member of `story` (a new or known id).
-  void add(const Candidate& item, std::int64_t story, Relation relation);
+  // Records `item` as a member of `story` (a new or known id). Pass an rvalue when the
+  // caller is done with it: the index keeps it as it is.
+  void add(Candidate item, std::int64_t story, Relation relation);
   // The signals between two items, with the index's term statistics.
   Signals compare(const Candidate& a, const Candidate& b);
 

@@ -21,7 +21,7 @@ namespace feedmerge::store {
 using model::Time;
 
 // The schema version this build reads and writes (PRAGMA user_version).
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 enum class OpenMode {
   read_write,  // creates the file if missing and migrates it; the daemon's writer
@@ -68,6 +68,18 @@ inline const std::string& url_to_fetch(const FeedState& feed) {
   return feed.fetch_url.empty() ? feed.url : feed.fetch_url;
 }
 
+// An item record_poll inserted, as stored: what stories need of it without reading it back.
+struct NewItem {
+  std::int64_t id = 0;
+  std::size_t index = 0;  // its position in the document's items
+  std::string key;        // see StoredItem::key
+  Time published;         // as stored (see StoredItem)
+  bool published_estimated = false;
+  Time first_seen;
+
+  bool operator==(const NewItem&) const = default;
+};
+
 // What one record_poll did to the items of the document.
 struct StoreResult {
   int inserted = 0;
@@ -76,6 +88,7 @@ struct StoreResult {
   int pruned = 0;     // still listed by the feed, but retention removed them: not stored again
   std::vector<Warning> warnings;  // future dates clamped, keys repeated within the document
   std::vector<std::int64_t> new_item_ids;
+  std::vector<NewItem> new_items;  // the same items, in the same order
   std::vector<std::int64_t> updated_item_ids;
 
   bool operator==(const StoreResult&) const = default;
