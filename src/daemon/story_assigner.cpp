@@ -1,7 +1,7 @@
 #include "daemon/story_assigner.h"
 
 #include <algorithm>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace feedmerge::daemon {
 
@@ -139,10 +139,11 @@ Result<int> StoryAssigner::assign(std::vector<dedup::Candidate> pending, model::
     index_->count(item);
   int assigned = 0;
   auto written = stories_->write([&](store::StoryWriter& writer) -> Result<void> {
-    std::unordered_set<std::int64_t> touched;
+    // Story -> the earliest member that joined it since it was last written.
+    std::unordered_map<std::int64_t, model::Time> touched;
     auto touch = [&] {
-      for (std::int64_t story : touched)
-        writer.touch_story(story, now, index_->representative(story));
+      for (const auto& [story, earliest] : touched)
+        writer.touch_story(story, now, index_->representative(story), earliest);
       touched.clear();
     };
     for (dedup::Candidate& item : pending) {
@@ -157,9 +158,11 @@ Result<int> StoryAssigner::assign(std::vector<dedup::Candidate> pending, model::
       }
       writer.set_story(item.item_id, story, std::string(dedup::to_string(relation)),
                        item.canonical_url);
+      const model::Time published = item.published;
       // Moved, not copied: a large batch is not held twice.
       index_->add(std::move(item), story, relation);
-      touched.insert(story);
+      auto [at, inserted] = touched.try_emplace(story, published);
+      if (!inserted) at->second = std::min(at->second, published);
       ++assigned;
       // A batch spanning weeks (a first poll, a backfill) goes through the window as a live
       // stream would: stories that fell out of it leave the index on the way, once written.

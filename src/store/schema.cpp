@@ -123,27 +123,64 @@ CREATE TABLE story_overrides (
 ) STRICT;
 )sql";
 
-// Version 3: an item's story moves out of `items` into item_stories. Putting an item into a
-// story rewrote its whole row (content included: SQLite rewrites a record whose size changes),
-// so the first poll of a large list wrote every item twice; a narrow row per member costs a
-// few dozen bytes. An item without a row has no story yet. Deleting an item or a story
-// deletes the membership (a story deleted by retention or `story merge` leaves its items
-// unassigned, as ON DELETE SET NULL did). The old columns are dropped: a one-time rewrite of
-// `items`.
+// Version 3: items rebuilt in a better order, and an item's story moved out of `items`.
+// - Column order: SQLite reads a column by walking the record from its start, through the
+//   overflow pages of every long column before it. Version 1 put summary and content (KBs)
+//   before the dates and the content hash, so every lookup of an item's hash (each poll of a
+//   changed feed), of its dates (stories, retention) read its whole text. The short columns
+//   now come first, the long texts last.
+// - item_stories: putting an item into a story rewrote its whole row (content included), so
+//   the first poll of a large list wrote every item twice; a narrow row per member costs a
+//   few dozen bytes. An item without a row has no story yet. Deleting an item or a story
+//   deletes the membership (a story deleted by retention or `story merge` leaves its items
+//   unassigned, as ON DELETE SET NULL did).
+// The rebuild runs with foreign keys off (Store::open turns them on after migrating), so
+// dropping the old table fires no ON DELETE action; ids are kept, so every reference holds.
 constexpr std::string_view kVersion3 = R"sql(
+CREATE TABLE items_v3 (
+  id INTEGER PRIMARY KEY,
+  feed_id INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  published INTEGER NOT NULL,
+  published_estimated INTEGER NOT NULL DEFAULT 0 CHECK (published_estimated IN (0, 1)),
+  updated INTEGER,
+  first_seen INTEGER NOT NULL,
+  changed_at INTEGER,
+  content_hash INTEGER NOT NULL,
+  guid TEXT NOT NULL DEFAULT '',
+  link TEXT NOT NULL DEFAULT '',
+  title TEXT NOT NULL DEFAULT '',
+  image TEXT NOT NULL DEFAULT '',
+  authors TEXT NOT NULL DEFAULT '[]',
+  categories TEXT NOT NULL DEFAULT '[]',
+  enclosures TEXT NOT NULL DEFAULT '[]',
+  summary TEXT NOT NULL DEFAULT '',
+  content TEXT NOT NULL DEFAULT '',
+  UNIQUE (feed_id, key)
+) STRICT;
+INSERT INTO items_v3 (id, feed_id, key, published, published_estimated, updated, first_seen,
+                      changed_at, content_hash, guid, link, title, image, authors, categories,
+                      enclosures, summary, content)
+  SELECT id, feed_id, key, published, published_estimated, updated, first_seen, changed_at,
+         content_hash, guid, link, title, image, authors, categories, enclosures, summary,
+         content
+  FROM items;
+
 CREATE TABLE item_stories (
   item_id INTEGER PRIMARY KEY REFERENCES items (id) ON DELETE CASCADE,
   story_id INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
   relation TEXT NOT NULL DEFAULT '',
   canonical_url TEXT NOT NULL DEFAULT ''
 ) STRICT;
-CREATE INDEX item_stories_by_story ON item_stories (story_id);
 INSERT INTO item_stories (item_id, story_id, relation, canonical_url)
   SELECT id, story_id, story_relation, canonical_url FROM items WHERE story_id IS NOT NULL;
-DROP INDEX items_by_story;
-ALTER TABLE items DROP COLUMN story_relation;
-ALTER TABLE items DROP COLUMN canonical_url;
-ALTER TABLE items DROP COLUMN story_id;
+CREATE INDEX item_stories_by_story ON item_stories (story_id);
+
+DROP TABLE items;
+ALTER TABLE items_v3 RENAME TO items;
+CREATE INDEX items_by_feed_first_seen ON items (feed_id, first_seen);
+CREATE INDEX items_by_first_seen ON items (first_seen);
+CREATE INDEX items_by_published ON items (published);
 )sql";
 
 constexpr std::array<std::string_view, 3> kMigrations = {kVersion1, kVersion2, kVersion3};

@@ -463,8 +463,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, OpenMode mod
       }
       // NORMAL under WAL loses at most the last transactions on power loss, never integrity.
       db.exec("PRAGMA synchronous = NORMAL");
-      db.exec("PRAGMA foreign_keys = ON");
+      // Migrations run with foreign keys off (SQLite's default), as its table rebuilds need.
       if (auto migrated = detail::migrate(db, path, steps); !migrated) return migrated.error();
+      db.exec("PRAGMA foreign_keys = ON");
     }
     return std::unique_ptr<Store>(new Store(std::make_unique<Impl>(path, std::move(db))));
   } catch (const std::exception& e) {

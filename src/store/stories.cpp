@@ -74,9 +74,12 @@ struct StoryStore::Impl : StoryWriter {
                  "SET story_id = excluded.story_id, relation = excluded.relation, "
                  "canonical_url = excluded.canonical_url"),
         touch(db,
-              "UPDATE stories SET updated = :now, first_published = coalesce((SELECT "
+              // :earliest spares a batch reading every member back (a first poll touches
+              // tens of thousands of stories).
+              "UPDATE stories SET updated = :now, first_published = CASE WHEN :earliest IS "
+              "NOT NULL THEN min(first_published, :earliest) ELSE coalesce((SELECT "
               "min(i.published) FROM item_stories AS m JOIN items AS i ON i.id = m.item_id "
-              "WHERE m.story_id = :story), first_published), "
+              "WHERE m.story_id = :story), first_published) END, "
               "representative_item_id = coalesce(:representative, " +
                   std::string(kDefaultRepresentative) + ") WHERE id = :story") {}
 
@@ -96,13 +99,14 @@ struct StoryStore::Impl : StoryWriter {
     set_item.bind(":id", item_id);
     set_item.exec();
   }
-  void touch_story(std::int64_t story_id, Time now,
-                   std::optional<std::int64_t> representative) override {
+  void touch_story(std::int64_t story_id, Time now, std::optional<std::int64_t> representative,
+                   std::optional<Time> earliest_new = std::nullopt) override {
     touch.reset();
     touch.clearBindings();
     touch.bind(":now", to_db(now));
     touch.bind(":story", story_id);
     if (representative) touch.bind(":representative", *representative);
+    if (earliest_new) touch.bind(":earliest", to_db(*earliest_new));
     touch.exec();
   }
 

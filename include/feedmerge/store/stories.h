@@ -45,9 +45,12 @@ class StoryWriter {
   virtual std::int64_t create_story(Time first_published, Time now) = 0;
   virtual void set_story(std::int64_t item_id, std::int64_t story_id, const std::string& relation,
                          const std::string& canonical_url) = 0;
-  // Recomputes first_published from the members and sets updated and the representative.
+  // Sets updated and the representative (nullopt: the earliest member that is not a copy).
+  // first_published: lowered to `earliest_new` (the earliest member that joined since the last
+  // touch), or recomputed from the members when nullopt.
   virtual void touch_story(std::int64_t story_id, Time now,
-                           std::optional<std::int64_t> representative) = 0;
+                           std::optional<std::int64_t> representative,
+                           std::optional<Time> earliest_new = std::nullopt) = 0;
 };
 
 class StoryStore {
