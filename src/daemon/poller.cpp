@@ -1,5 +1,6 @@
 #include "daemon/poller.h"
 
+#include <malloc.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -35,6 +36,8 @@ using std::chrono::seconds;
 namespace {
 
 constexpr auto kPruneEvery = std::chrono::hours{1};
+// A batch with this many new items is worth returning freed memory to the system for.
+constexpr std::size_t kTrimAfterBatch = 2000;
 // Polls that complete within this time of the batch's first one are assigned to stories together.
 constexpr auto kBatchPooling = std::chrono::seconds{5};
 
@@ -143,7 +146,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   std::unique_ptr<store::Store> store;     // used on the writer thread only, once running
   std::unique_ptr<StoryAssigner> stories;  // the writer's too: stories once per batch
   // Writer-owned: items stored by the polls of the current batch, not yet in a story.
-  std::vector<dedup::Candidate> unassigned;
+  StoryAssigner::Batch unassigned;
   asio::thread_pool parse_pool;
   asio::thread_pool writer;
   std::unique_ptr<fetch::HttpFetcher> fetcher;
@@ -362,8 +365,12 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   void assign_batch() {
     asio::post(writer, [self = shared_from_this()] {
       if (self->unassigned.empty()) return;
-      std::vector<dedup::Candidate> batch = std::move(self->unassigned);
+      StoryAssigner::Batch batch = std::move(self->unassigned);
       self->unassigned.clear();
+      // A large batch (a first poll) follows a burst of bodies and documents the parse
+      // threads have freed into their own malloc arenas: give those pages back before the
+      // story index grows in the writer's.
+      if (batch.size() >= kTrimAfterBatch) malloc_trim(0);
       auto assigned = self->stories->assign(std::move(batch), now_utc());
       if (!assigned) {
         spdlog::error("stories: {}", assigned.error().message);

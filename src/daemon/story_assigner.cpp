@@ -98,7 +98,7 @@ Result<void> StoryAssigner::rebuild() {
 Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, model::Time now) {
   // In slices: a backlog after a crash must not hold every item's text at once.
   constexpr std::size_t kSlice = 1000;
-  std::vector<dedup::Candidate> pending;
+  Batch pending;
   for (std::size_t begin = 0; begin < item_ids.size(); begin += kSlice) {
     const std::size_t end = std::min(item_ids.size(), begin + kSlice);
     auto rows = stories_->items_by_id(
@@ -112,7 +112,7 @@ Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, mod
   return assign(std::move(pending), now);
 }
 
-Result<int> StoryAssigner::assign(std::vector<dedup::Candidate> pending, model::Time now) {
+Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
   constexpr int kEvictEvery = 1000;
   if (pending.empty()) return 0;
 
@@ -146,7 +146,8 @@ Result<int> StoryAssigner::assign(std::vector<dedup::Candidate> pending, model::
         writer.touch_story(story, now, index_->representative(story), earliest);
       touched.clear();
     };
-    for (dedup::Candidate& item : pending) {
+    for (; !pending.empty(); pending.pop_front()) {
+      dedup::Candidate& item = pending.front();
       const dedup::Decision decision = index_->decide(item);
       std::int64_t story = 0;
       dedup::Relation relation = dedup::Relation::original;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -26,7 +27,9 @@ class StoryAssigner {
   Result<int> assign(const std::vector<std::int64_t>& item_ids, model::Time now);
   // The same for items just stored whose candidates the caller built (candidate(), on any
   // thread): nothing is read back. The items have no story yet.
-  Result<int> assign(std::vector<dedup::Candidate> pending, model::Time now);
+  // A deque: each candidate is freed as soon as it is in the index, not at the end.
+  using Batch = std::deque<dedup::Candidate>;
+  Result<int> assign(Batch pending, model::Time now);
 
   // The candidate of an item record_poll just inserted. Pure; callable from any thread.
   static dedup::Candidate candidate(const model::Item& item, const store::NewItem& stored,
