@@ -2,6 +2,7 @@
 
 #include "normalize/ascii.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -252,9 +253,51 @@ std::string collapse_whitespace(std::string_view text) {
   return out;
 }
 
-std::string html_to_text(std::string_view html) {
-  std::string text;
-  text.reserve(html.size());
+namespace {
+
+// Appends `text` to `out` with white space collapsed as collapse_whitespace does, `pending`
+// carrying a space between calls; stops once `out` holds more than `limit` bytes. Most bytes
+// are printable ASCII: they skip space_length.
+void collapse_into(std::string_view text, std::string& out, bool& pending, std::size_t limit) {
+  std::size_t i = 0;
+  while (i < text.size() && out.size() <= limit) {
+    if (const std::size_t n = space_length(text, i); n != 0) {
+      pending = pending || !out.empty();
+      i += n;
+      continue;
+    }
+    std::size_t end = i + 1;
+    for (;;) {
+      while (end < text.size() && static_cast<unsigned char>(text[end]) > ' ' &&
+             static_cast<unsigned char>(text[end]) < 0x80)
+        ++end;
+      if (end >= text.size() || space_length(text, end) != 0) break;
+      ++end;
+    }
+    if (pending) out.push_back(' ');
+    pending = false;
+    out.append(text, i, end - i);
+    i = end;
+  }
+}
+
+// html_to_text, and with `limit` != npos its text cut to at most `limit` bytes (see
+// html_to_text_prefix): the output is collapsed as the input is read, and reading stops once
+// more than `limit` bytes of text are out.
+std::string html_to_text_up_to(std::string_view html, std::size_t limit) {
+  const bool bounded = limit != std::string_view::npos;
+  std::string text;  // raw text, white space not yet collapsed
+  text.reserve(bounded ? std::min(html.size(), limit) : html.size());
+  std::string out;
+  bool pending_space = false;
+  std::size_t collapsed = 0;  // text[0, collapsed) is in `out`
+  // Bounded: collapses what is new once it could take `out` past `limit`; true when it did.
+  auto full = [&] {
+    if (!bounded || text.size() - collapsed <= limit - std::min(limit, out.size())) return false;
+    collapse_into(std::string_view(text).substr(collapsed), out, pending_space, limit);
+    collapsed = text.size();
+    return out.size() > limit;
+  };
   std::size_t copied = 0;  // html[copied, i) is text not yet decoded into `text`
   std::size_t i = html.find('<');
   auto flush = [&](std::size_t until) {
@@ -277,7 +320,7 @@ std::string html_to_text(std::string_view html) {
     }
     return end;
   };
-  while (i != std::string_view::npos) {
+  while (i != std::string_view::npos && !full()) {
     std::size_t resume = std::string_view::npos;  // where text starts again after markup
     if (html.substr(i).starts_with("<!--")) {
       const std::size_t close = html.find("-->", i + 4);
@@ -326,9 +369,34 @@ std::string html_to_text(std::string_view html) {
       i = html.find('<', i + 1);  // "a < b": a '<' that starts nothing is text
     }
   }
-  flush(html.size());
-  return collapse_whitespace(text);
+  if (!bounded) {
+    flush(html.size());
+    return collapse_whitespace(text);
+  }
+  if (out.size() <= limit) {
+    flush(html.size());
+    collapse_into(std::string_view(text).substr(collapsed), out, pending_space, limit);
+  }
+  if (out.size() > limit) {
+    // Not splitting a UTF-8 sequence.
+    std::size_t end = limit;
+    while (end > 0 && (static_cast<unsigned char>(out[end]) & 0xC0) == 0x80)
+      --end;
+    out.resize(end);
+  }
+  return out;
 }
+
+}  // namespace
+
+std::string html_to_text(std::string_view html) {
+  return html_to_text_up_to(html, std::string_view::npos);
+}
+
+std::string html_to_text_prefix(std::string_view html, std::size_t max_bytes) {
+  return html_to_text_up_to(html, max_bytes);
+}
+
 
 std::string escape_html(std::string_view text) {
   std::string out;
