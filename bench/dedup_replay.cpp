@@ -2,13 +2,15 @@
 // publication order, as the daemon's writer would meet them, without SQLite. For the dedup
 // benchmark (bench/dedup_bench.sh) and for looking at clustering quickly.
 //
-//   dedup_replay [--window 72h] [--threshold 0.5] [--predictions FILE] [--progress N] DIR...
+//   dedup_replay [--window 72h] [--threshold 0.5] [--predictions FILE] [--progress N]
+//                [--digest] DIR...
 //
 // Parses every file first (not timed), then times feature extraction plus assignment per item.
 // Prints one `PROGRESS items=... stories_in_index=... items_in_index=... rss_kb=...` line
 // every N items (default 10,000), the cost of the first and last 10,000 items, and one
 // machine-readable `RESULT key=value ...` line. --predictions writes score.py's input
-// ({"clusters": [[link, ...]]}).
+// ({"clusters": [[link, ...]]}). --digest prints only a hash of every item's features (to check
+// that a change to feature extraction keeps them).
 #include <sys/resource.h>
 #include <time.h>
 
@@ -70,6 +72,7 @@ int main(int argc, char** argv) {
   std::string show;        // prints the names found in items whose link contains this
   std::string pairs_path;  // every pair within the window with its signals (for tuning)
   std::size_t progress = 10'000;
+  bool digest = false;  // prints a hash of every item's features (to check changes keep them)
   std::vector<std::string> dirs;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -84,6 +87,8 @@ int main(int argc, char** argv) {
       show = value();
     } else if (arg == "--pairs") {
       pairs_path = value();
+    } else if (arg == "--digest") {
+      digest = true;
     } else if (arg == "--progress") {
       progress = std::stoul(value());
     } else {
@@ -132,6 +137,33 @@ int main(int argc, char** argv) {
     for (const auto& name : feedmerge::dedup::entity_names(entry.item.title, body))
       std::printf(" %s", name.c_str());
     std::printf("\n");
+  }
+
+  if (digest) {
+    // FNV-1a over the features' fields, item by item in replay order.
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    auto mix = [&h](const void* data, std::size_t size) {
+      for (std::size_t k = 0; k < size; ++k) {
+        h ^= static_cast<const unsigned char*>(data)[k];
+        h *= 0x100000001b3ULL;
+      }
+    };
+    for (const Entry& entry : entries) {
+      const auto f =
+          feedmerge::dedup::make_candidate(entry.item, 0, 0, true, entry.published).features;
+      mix(&f.language, sizeof f.language);
+      for (const auto& term : f.terms) {
+        mix(&term.id, sizeof term.id);
+        mix(&term.weight, sizeof term.weight);
+      }
+      mix(f.entities.data(), f.entities.size() * sizeof(std::uint32_t));
+      mix(f.entity_sequence.data(), f.entity_sequence.size() * sizeof(std::uint32_t));
+      mix(f.sketch.data(), sizeof f.sketch);
+      mix(&f.shingles, sizeof f.shingles);
+    }
+    std::printf("DIGEST features=%016llx items=%zu\n", static_cast<unsigned long long>(h),
+                entries.size());
+    return 0;
   }
 
   feedmerge::dedup::StoryIndex index(options);

@@ -39,12 +39,20 @@ TEST_CASE("html_to_text_prefix matches html_to_text on random markup at every li
   // Pieces that exercise tags, references, comments, CDATA, scripts, unclosed tags, quoted
   // '>' and every kind of white space collapse_whitespace knows.
   const std::vector<std::string_view> pieces = {
-      "word",   "Zeta",       " ",        "  ",        "\t\n",      "\u00a0",  "\u2003",
-      "\u3000", "é",          "東京",     "<p>",       "</p>",      "<br/>",   "<b>",
-      "</b>",   "<div>",      "&amp;",    "&eacute;",  "&#233;",    "&#x20;",  "&#160;",
-      "&nbsp;", "&bogus;",    "&",        "<",         ">",         "a < b",   "<!-- c -->",
-      "<!--",   "<![CDATA[",  "]]>",      "<script>",  "</script>", "<style>", "</style>",
-      "<a href='x>y'>", "<a title=\"", "\"", "<!DOCTYPE x>", "<?xml?>", "x.y", "12,5",
+      "word",        "Zeta",     " ",
+      "  ",          "\t\n",     "\u00a0",
+      "\u2003",      "\u3000",   "é",
+      "東京",        "<p>",      "</p>",
+      "<br/>",       "<b>",      "</b>",
+      "<div>",       "&amp;",    "&eacute;",
+      "&#233;",      "&#x20;",   "&#160;",
+      "&nbsp;",      "&bogus;",  "&",
+      "<",           ">",        "a < b",
+      "<!-- c -->",  "<!--",     "<![CDATA[",
+      "]]>",         "<script>", "</script>",
+      "<style>",     "</style>", "<a href='x>y'>",
+      "<a title=\"", "\"",       "<!DOCTYPE x>",
+      "<?xml?>",     "x.y",      "12,5",
   };
   std::uint64_t state = 0x2545F4914F6CDD1DULL;
   auto next = [&] {
