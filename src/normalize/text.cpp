@@ -397,7 +397,6 @@ std::string html_to_text_prefix(std::string_view html, std::size_t max_bytes) {
   return html_to_text_up_to(html, max_bytes);
 }
 
-
 std::string escape_html(std::string_view text) {
   std::string out;
   out.reserve(text.size() + text.size() / 8);
