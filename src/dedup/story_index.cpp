@@ -76,18 +76,56 @@ double sequence_overlap(const std::vector<std::uint32_t>& a, const std::vector<s
 double sketch_similarity(const Features& a, const Features& b) {
   // Too few shingles say nothing about copying.
   if (a.shingles < 8 || b.shingles < 8) return 0;
+  // Slots empty in both do not count; equal slots count unless empty. Without branches (the
+  // loop vectorises).
   int both = 0;
   int equal = 0;
   for (std::size_t i = 0; i < kSketchSize; ++i) {
-    if (a.sketch[i] == kEmptySlot && b.sketch[i] == kEmptySlot) continue;
-    ++both;
-    if (a.sketch[i] == b.sketch[i]) ++equal;
+    const bool a_empty = a.sketch[i] == kEmptySlot;
+    both += !(a_empty && b.sketch[i] == kEmptySlot);
+    equal += a.sketch[i] == b.sketch[i] && !a_empty;
   }
   return both == 0 ? 0 : static_cast<double>(equal) / both;
 }
 
 double tf(float weight) {
+  // Weights are mostly small whole numbers (counts, titles twice): their values from a table.
+  static const std::array<double, 65> kSmall = [] {
+    std::array<double, 65> table{};
+    for (std::size_t k = 1; k < table.size(); ++k)
+      table[k] = 1.0 + std::log(static_cast<double>(k));
+    return table;
+  }();
+  const auto whole = static_cast<std::size_t>(weight);
+  if (whole >= 1 && whole < kSmall.size() && static_cast<float>(whole) == weight)
+    return kSmall[whole];
   return 1.0 + std::log(static_cast<double>(weight));
+}
+
+// Sum of products over the ids two sorted lists share. Branch-free merge: which side moves
+// on is data, not a branch (the ids of two texts interleave unpredictably).
+std::uint32_t id_of(const Term& term) {
+  return term.id;
+}
+std::uint32_t id_of(std::uint32_t id) {
+  return id;
+}
+
+template <typename Key>
+double sparse_dot(const std::vector<Key>& ids_a, const std::vector<float>& a,
+                  const std::vector<Key>& ids_b, const std::vector<float>& b) {
+  double dot = 0;
+  const std::size_t n = ids_a.size();
+  const std::size_t m = ids_b.size();
+  for (std::size_t i = 0, j = 0; i < n && j < m;) {
+    const std::uint32_t x = id_of(ids_a[i]);
+    const std::uint32_t y = id_of(ids_b[j]);
+    const double product = static_cast<double>(a[i]) * b[j];
+    dot += x == y ? product : 0.0;
+    i += x <= y;
+    j += y <= x;
+  }
+  return dot;
 }
 
 // What comparisons need again and again, computed once per item (not per comparison): the
@@ -204,18 +242,24 @@ struct StoryIndex::Impl {
   Time floor = Time::min();
   // Scratch space of decide(), kept to avoid allocating per item.
   Weights probe;
+  std::vector<float> probe_idf;
   std::unordered_map<std::int64_t, double> mass;
   std::vector<std::pair<float, std::uint32_t>> keys;
   std::vector<std::pair<double, std::int64_t>> ranked;
 
-  void refresh(const Candidate& item, Weights& w, bool force = false) {
+  // `term_idf`: where to put each term's IDF too (decide ranks keys by it).
+  void refresh(const Candidate& item, Weights& w, bool force = false,
+               std::vector<float>* term_idf = nullptr) {
     if (!force && w.norm_docs >= 0 && statistics.docs() < w.norm_docs * 1.5 + 64) return;
     w.terms.resize(item.features.terms.size());
     w.entities.resize(item.features.entities.size());
+    if (term_idf != nullptr) term_idf->resize(w.terms.size());
     double terms = 0;
     for (std::size_t i = 0; i < w.terms.size(); ++i) {
       const Term& term = item.features.terms[i];
-      const double weight = tf(term.weight) * statistics.idf(term.id);
+      const double idf = statistics.idf(term.id);
+      if (term_idf != nullptr) (*term_idf)[i] = static_cast<float>(idf);
+      const double weight = tf(term.weight) * idf;
       w.terms[i] = static_cast<float>(weight);
       terms += weight * weight;
     }
@@ -238,34 +282,10 @@ struct StoryIndex::Impl {
     s.same_url = (!x.canonical_url.empty() && x.canonical_url == y.canonical_url) ||
                  (x.guid.size() >= 8 && x.guid == y.guid);
     s.copy = sketch_similarity(x.features, y.features);
-    double dot = 0;
-    const auto& ta = x.features.terms;
-    const auto& tb = y.features.terms;
-    for (std::size_t i = 0, j = 0; i < ta.size() && j < tb.size();) {
-      if (ta[i].id == tb[j].id) {
-        dot += static_cast<double>(a.terms[i]) * b.terms[j];
-        ++i, ++j;
-      } else if (ta[i].id < tb[j].id) {
-        ++i;
-      } else {
-        ++j;
-      }
-    }
+    double dot = sparse_dot(x.features.terms, a.terms, y.features.terms, b.terms);
     if (a.term_norm > 0 && b.term_norm > 0)
       s.terms = std::min(1.0, dot / (a.term_norm * b.term_norm));
-    dot = 0;
-    const auto& ea = x.features.entities;
-    const auto& eb = y.features.entities;
-    for (std::size_t i = 0, j = 0; i < ea.size() && j < eb.size();) {
-      if (ea[i] == eb[j]) {
-        dot += static_cast<double>(a.entities[i]) * b.entities[j];
-        ++i, ++j;
-      } else if (ea[i] < eb[j]) {
-        ++i;
-      } else {
-        ++j;
-      }
-    }
+    dot = sparse_dot(x.features.entities, a.entities, y.features.entities, b.entities);
     if (a.entity_norm > 0 && b.entity_norm > 0)
       s.entities = std::min(1.0, dot / (a.entity_norm * b.entity_norm));
     s.cross_language = x.features.language != y.features.language &&
@@ -370,7 +390,7 @@ Decision StoryIndex::decide(const Candidate& item) {
   Impl& m = *impl_;
   Decision decision;
   Weights& probe = m.probe;
-  m.refresh(item, probe, true);
+  m.refresh(item, probe, true, &m.probe_idf);
 
   // Candidates: stories sharing the URL, or sharing the item's rarest names and words, best
   // first. Only the kGatherKeys rarest keys are looked up, and a key carried by more than
@@ -385,10 +405,8 @@ Decision StoryIndex::decide(const Candidate& item) {
   keys.clear();
   for (std::size_t i = 0; i < item.features.entities.size(); ++i)
     keys.emplace_back(2.0f * probe.entities[i], item.features.entities[i] ^ 0x80000000u);
-  for (std::size_t i = 0; i < item.features.terms.size(); ++i) {
-    const Term& term = item.features.terms[i];
-    keys.emplace_back(static_cast<float>(m.statistics.idf(term.id)), term.id);
-  }
+  for (std::size_t i = 0; i < item.features.terms.size(); ++i)
+    keys.emplace_back(m.probe_idf[i], item.features.terms[i].id);
   const std::size_t gather = std::min(kGatherKeys, keys.size());
   // The rarest `gather` keys, in no particular order (all of them are looked up).
   std::nth_element(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(gather), keys.end(),
