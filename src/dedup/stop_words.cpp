@@ -1,5 +1,7 @@
 #include "dedup/stop_words.h"
 
+// Inlined: words are a few bytes, where a call costs as much as the hash.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <array>

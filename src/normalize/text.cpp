@@ -256,9 +256,13 @@ std::string collapse_whitespace(std::string_view text) {
 namespace {
 
 // Appends `text` to `out` with white space collapsed as collapse_whitespace does, `pending`
-// carrying a space between calls; stops once `out` holds more than `limit` bytes. Most bytes
-// are printable ASCII: they skip space_length.
+// carrying a space between calls; stops once `out` holds more than `limit` bytes. Most text is
+// printable ASCII words between single spaces: such stretches are copied as they are.
 void collapse_into(std::string_view text, std::string& out, bool& pending, std::size_t limit) {
+  auto printable = [&](std::size_t k) {
+    const auto c = static_cast<unsigned char>(text[k]);
+    return c > ' ' && c < 0x80;
+  };
   std::size_t i = 0;
   while (i < text.size() && out.size() <= limit) {
     if (const std::size_t n = space_length(text, i); n != 0) {
@@ -266,13 +270,19 @@ void collapse_into(std::string_view text, std::string& out, bool& pending, std::
       i += n;
       continue;
     }
+    // Bytes past what the limit needs are never read.
+    const std::size_t stop = std::min(text.size(), i + (limit + 1 - out.size()));
     std::size_t end = i + 1;
-    for (;;) {
-      while (end < text.size() && static_cast<unsigned char>(text[end]) > ' ' &&
-             static_cast<unsigned char>(text[end]) < 0x80)
+    while (end < stop) {
+      if (printable(end)) {
         ++end;
-      if (end >= text.size() || space_length(text, end) != 0) break;
-      ++end;
+      } else if (text[end] == ' ' && end + 1 < stop && printable(end + 1)) {
+        end += 2;  // one space between words stays as it is
+      } else if (space_length(text, end) == 0) {
+        ++end;
+      } else {
+        break;
+      }
     }
     if (pending) out.push_back(' ');
     pending = false;
@@ -301,7 +311,21 @@ std::string html_to_text_up_to(std::string_view html, std::size_t limit) {
   std::size_t copied = 0;  // html[copied, i) is text not yet decoded into `text`
   std::size_t i = html.find('<');
   auto flush = [&](std::size_t until) {
-    decode_html_entities_into(html.substr(copied, until - copied), text);
+    if (!bounded) {
+      decode_html_entities_into(html.substr(copied, until - copied), text);
+      return;
+    }
+    // Long text between tags is decoded a piece at a time, until the limit is reached. Pieces
+    // end before ASCII white space, which no reference spans: decoding them one by one is
+    // decoding them together.
+    for (std::size_t from = copied; from < until && !full();) {
+      const std::size_t want = std::max<std::size_t>(256, limit + 1 - std::min(limit, out.size()));
+      std::size_t to =
+          until - from <= want ? until : html.find_first_of(" \t\n\r\f\v", from + want);
+      to = std::min(to, until);
+      decode_html_entities_into(html.substr(from, to - from), text);
+      from = to;
+    }
   };
   // Linear time on broken markup: nothing ends after the last '>', and once a quoted value
   // runs to the end of the input, quotes are no longer trusted (each later tag then ends at its

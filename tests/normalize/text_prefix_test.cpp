@@ -38,22 +38,16 @@ TEST_CASE("html_to_text_prefix is the start of html_to_text") {
 TEST_CASE("html_to_text_prefix matches html_to_text on random markup at every limit") {
   // Pieces that exercise tags, references, comments, CDATA, scripts, unclosed tags, quoted
   // '>' and every kind of white space collapse_whitespace knows.
+  // The first kText pieces hold no markup.
+  constexpr std::size_t kText = 22;
   const std::vector<std::string_view> pieces = {
-      "word",        "Zeta",     " ",
-      "  ",          "\t\n",     "\u00a0",
-      "\u2003",      "\u3000",   "é",
-      "東京",        "<p>",      "</p>",
-      "<br/>",       "<b>",      "</b>",
-      "<div>",       "&amp;",    "&eacute;",
-      "&#233;",      "&#x20;",   "&#160;",
-      "&nbsp;",      "&bogus;",  "&",
-      "<",           ">",        "a < b",
-      "<!-- c -->",  "<!--",     "<![CDATA[",
-      "]]>",         "<script>", "</script>",
-      "<style>",     "</style>", "<a href='x>y'>",
-      "<a title=\"", "\"",       "<!DOCTYPE x>",
-      "<?xml?>",     "x.y",      "12,5",
-  };
+      "word", "Zeta", " ", "  ", "\t\n", "\u00a0", "\u2003", "\u3000", "é", "東京", "&amp;",
+      "&eacute;", "&#233;", "&#x20;", "&#160;", "&nbsp;", "&bogus;", "&", "x.y", "12,5", "&#",
+      "&#000000000000000000233;",
+      // Markup.
+      "<p>", "</p>", "<br/>", "<b>", "</b>", "<div>", "<", ">", "a < b", "<!-- c -->", "<!--",
+      "<![CDATA[", "]]>", "<script>", "</script>", "<style>", "</style>", "<a href='x>y'>",
+      "<a title=\"", "\"", "<!DOCTYPE x>", "<?xml?>"};
   std::uint64_t state = 0x2545F4914F6CDD1DULL;
   auto next = [&] {
     state ^= state << 13;
@@ -69,6 +63,22 @@ TEST_CASE("html_to_text_prefix matches html_to_text on random markup at every li
       html += pieces[next() % pieces.size()];
     const std::string whole = html_to_text(html);
     for (std::size_t limit = 0; limit <= whole.size() + 2; ++limit) {
+      if (html_to_text_prefix(html, limit) != cut(whole, limit)) {
+        if (++differing <= 5) MESSAGE("differs at " << limit << ": [" << html << "]");
+      }
+    }
+  }
+  CHECK(differing == 0);
+  // Long text between tags is decoded a piece at a time: long inputs, a few limits each.
+  for (int round = 0; round < 300; ++round) {
+    std::string html;
+    const std::size_t length = 1 + next() % 600;
+    for (std::size_t i = 0; i < length; ++i)
+      html += pieces[next() % (round % 2 == 0 ? kText : pieces.size())];  // even: no markup
+    const std::string whole = html_to_text(html);
+    for (std::size_t limit :
+         {std::size_t{0}, std::size_t{255}, std::size_t{256}, std::size_t{1000}, whole.size() / 2,
+          whole.size() - 1, static_cast<std::size_t>(next() % (whole.size() + 1))}) {
       if (html_to_text_prefix(html, limit) != cut(whole, limit)) {
         if (++differing <= 5) MESSAGE("differs at " << limit << ": [" << html << "]");
       }
