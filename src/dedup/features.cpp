@@ -86,12 +86,14 @@ std::string fold(const icu::UnicodeString& word) {
 // "Nvidia's" are words of their own for ICU.
 std::string_view strip_clitics(std::string_view word, std::size_t& prefix_bytes) {
   prefix_bytes = 0;
+  // Byte by byte (at < word.size()): this runs for every word.
   auto apostrophe = [&](std::size_t at, std::size_t& length) {
-    if (word.compare(at, 1, "'") == 0) {
+    if (word[at] == '\'') {
       length = 1;
       return true;
     }
-    if (word.compare(at, 3, "\u2019") == 0) {
+    if (word[at] == '\xE2' && word.size() - at >= 3 && word[at + 1] == '\x80' &&
+        word[at + 2] == '\x99') {  // U+2019
       length = 3;
       return true;
     }
@@ -204,15 +206,27 @@ bool make_ascii_token(std::string_view raw, bool number, Token& token, Words& wo
   if (bare.empty()) return false;
   auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
   token.capitalised = upper(raw[prefix]);
-  token.inner_capital =
-      std::any_of(raw.begin() + static_cast<std::ptrdiff_t>(prefix) + 1, raw.end(), upper);
   token.number = number;
   token.begin = static_cast<std::uint32_t>(words.text.size());
+  // Capitals after the first letter, in the word or in what strip_clitics cut off ("'S").
+  const auto after_first = raw.begin() + static_cast<std::ptrdiff_t>(prefix) + 1;
   if (number) {
+    token.inner_capital = std::any_of(after_first, raw.end(), upper);
     append_number(bare, words.text);
   } else {
-    for (char c : bare)
-      words.text.push_back(upper(c) ? static_cast<char>(c + 32) : c);
+    // Folded in place, capitals noted on the way.
+    words.text.append(bare);
+    char* folded = words.text.data() + token.begin;
+    bool inner = false;
+    for (std::size_t k = 0; k < bare.size(); ++k) {
+      if (upper(folded[k])) {
+        folded[k] = static_cast<char>(folded[k] + 32);
+        inner = inner || k > 0;
+      }
+    }
+    token.inner_capital =
+        inner ||
+        std::any_of(after_first + static_cast<std::ptrdiff_t>(bare.size()) - 1, raw.end(), upper);
   }
   return words.push(token);
 }

@@ -75,7 +75,7 @@ class Table {
     for (std::size_t i = hash & kMask;; i = (i + 1) & kMask) {
       const Entry& entry = entries_[i];
       if (entry.languages == 0) return 0;
-      if (entry.tag == tag && word == std::string_view(words_).substr(entry.offset, entry.size))
+      if (entry.tag == tag && entry.size == word.size() && same(word, entry.offset))
         return entry.languages;
     }
   }
@@ -91,6 +91,14 @@ class Table {
     std::uint8_t languages = 0;  // 0: empty
   };
 
+  // Words are short: a loop beats a call to memcmp.
+  bool same(std::string_view word, std::size_t offset) const {
+    for (std::size_t k = 0; k < word.size(); ++k) {
+      if (word[k] != words_[offset + k]) return false;
+    }
+    return true;
+  }
+
   void insert(std::string_view word, unsigned language) {
     const std::uint64_t hash = XXH3_64bits(word.data(), word.size());
     const auto tag = static_cast<std::uint32_t>(hash >> 32);
@@ -103,7 +111,7 @@ class Table {
         words_.append(word);
         return;
       }
-      if (entry.tag == tag && word == std::string_view(words_).substr(entry.offset, entry.size)) {
+      if (entry.tag == tag && entry.size == word.size() && same(word, entry.offset)) {
         entry.languages = static_cast<std::uint8_t>(entry.languages | language);
         return;
       }

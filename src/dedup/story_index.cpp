@@ -154,6 +154,64 @@ struct Story {
   std::optional<std::int64_t> isolated_feed;  // a merge = false feed's story
 };
 
+// Story id -> summed weight for one decide(): open addressing, emptied in O(1) by a new
+// stamp, entries also kept in insertion order for ranking. Up to a few thousand additions per
+// item; a node-based map allocated and hashed for each.
+class MassTable {
+ public:
+  void clear() {
+    entries_.clear();
+    if (++stamp_ == 0) {
+      for (Slot& slot : slots_)
+        slot.stamp = 0;
+      stamp_ = 1;
+    }
+  }
+  void add(std::int64_t story, double weight) {
+    if ((entries_.size() + 1) * 2 > slots_.size()) grow();
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = mix(story) & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.stamp != stamp_) {
+        slot = {story, static_cast<std::uint32_t>(entries_.size()), stamp_};
+        entries_.emplace_back(story, weight);
+        return;
+      }
+      if (slot.story == story) {
+        entries_[slot.entry].second += weight;
+        return;
+      }
+    }
+  }
+  const std::vector<std::pair<std::int64_t, double>>& entries() const { return entries_; }
+
+ private:
+  struct Slot {
+    std::int64_t story = 0;
+    std::uint32_t entry = 0;
+    std::uint32_t stamp = 0;
+  };
+  static std::size_t mix(std::int64_t story) {
+    return static_cast<std::size_t>(static_cast<std::uint64_t>(story) * 0x9E3779B97F4A7C15ULL >>
+                                    32);
+  }
+  void grow() {
+    slots_.assign(std::max<std::size_t>(256, slots_.size() * 2), Slot{});
+    stamp_ = 1;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t e = 0; e < entries_.size(); ++e) {
+      std::size_t i = mix(entries_[e].first) & mask;
+      while (slots_[i].stamp == stamp_)
+        i = (i + 1) & mask;
+      slots_[i] = {entries_[e].first, static_cast<std::uint32_t>(e), stamp_};
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::vector<std::pair<std::int64_t, double>> entries_;
+  std::uint32_t stamp_ = 1;
+};
+
 // Scoring (tuned on shared/data/dedup-dev, checked on tests/data/dedup): see Impl::score.
 constexpr double kTermWeight = 0.7;           // same language: terms vs names
 constexpr double kCrossTermWeight = 0.1;      // across languages
@@ -243,7 +301,7 @@ struct StoryIndex::Impl {
   // Scratch space of decide(), kept to avoid allocating per item.
   Weights probe;
   std::vector<float> probe_idf;
-  std::unordered_map<std::int64_t, double> mass;
+  MassTable mass;
   std::vector<std::pair<float, std::uint32_t>> keys;
   std::vector<std::pair<double, std::int64_t>> ranked;
 
@@ -399,7 +457,7 @@ Decision StoryIndex::decide(const Candidate& item) {
   mass.clear();
   for (const std::string* key : {&item.canonical_url, &item.guid}) {
     if (key->size() < 8) continue;
-    if (auto found = m.urls.find(*key); found != m.urls.end()) mass[found->second] += 1e9;
+    if (auto found = m.urls.find(*key); found != m.urls.end()) mass.add(found->second, 1e9);
   }
   auto& keys = m.keys;
   keys.clear();
@@ -415,12 +473,12 @@ Decision StoryIndex::decide(const Candidate& item) {
     const auto found = m.postings.find(keys[k].second);
     if (found == m.postings.end() || found->second.size() > kMaxPosting) continue;
     for (std::int64_t story : found->second)
-      mass[story] += keys[k].first;
+      mass.add(story, keys[k].first);
   }
 
   auto& ranked = m.ranked;
   ranked.clear();
-  for (const auto& [story, weight] : mass)
+  for (const auto& [story, weight] : mass.entries())
     ranked.emplace_back(weight, story);
   const std::size_t keep = std::min(kCandidates, ranked.size());
   std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep),

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 
 // Every function here is one left-to-right pass that appends whole runs of unchanged bytes at
 // once; none of them validates UTF-8 (encoding.cpp has made the text valid before it gets here)
@@ -273,6 +275,29 @@ void collapse_into(std::string_view text, std::string& out, bool& pending, std::
     // Bytes past what the limit needs are never read.
     const std::size_t stop = std::min(text.size(), i + (limit + 1 - out.size()));
     std::size_t end = i + 1;
+    if constexpr (std::endian::native == std::endian::little) {
+      // Eight bytes at a time to the first that is not printable ASCII (the lowest flagged
+      // byte is exact; the borrow may flag bytes above it, which are not looked at).
+      constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+      constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+      while (end + 8 <= stop) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, text.data() + end, 8);
+        const std::uint64_t flagged = ((word - kOnes * 0x21) & ~word & kHighs) | (word & kHighs);
+        if (flagged == 0) {
+          end += 8;
+          continue;
+        }
+        end += static_cast<std::size_t>(std::countr_zero(flagged)) / 8;
+        if (text[end] == ' ' && end + 1 < stop && printable(end + 1)) {
+          end += 2;  // one space between words stays as it is
+        } else if (space_length(text, end) == 0) {
+          ++end;
+        } else {
+          break;
+        }
+      }
+    }
     while (end < stop) {
       if (printable(end)) {
         ++end;
