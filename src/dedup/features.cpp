@@ -168,6 +168,7 @@ struct Token {
   bool number = false;
   bool capitalised = false;    // first letter upper case
   bool inner_capital = false;  // "SolarWinds", "iPhone", "AWS"
+  bool digit = false;          // a digit in the folded word (words that are not numbers)
   bool sentence_start = false;
   bool in_title = false;
   bool body_entity = false;  // an entity of the body (is_entity with trusted capitals)
@@ -218,12 +219,15 @@ bool make_ascii_token(std::string_view raw, bool number, Token& token, Words& wo
     words.text.append(bare);
     char* folded = words.text.data() + token.begin;
     bool inner = false;
+    bool digit = false;
     for (std::size_t k = 0; k < bare.size(); ++k) {
       if (upper(folded[k])) {
         folded[k] = static_cast<char>(folded[k] + 32);
         inner = inner || k > 0;
       }
+      digit = digit || (folded[k] >= '0' && folded[k] <= '9');
     }
+    token.digit = digit;
     token.inner_capital =
         inner ||
         std::any_of(after_first + static_cast<std::ptrdiff_t>(bare.size()) - 1, raw.end(), upper);
@@ -344,11 +348,15 @@ void tokenize_icu(std::string_view text, bool in_title, bool& sentence_start, Wo
     if (token.number) {
       append_number(bare, words.text);
     } else if (is_ascii(bare)) {
-      for (char c : bare)
+      for (char c : bare) {
         words.text.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
+        token.digit = token.digit || (c >= '0' && c <= '9');
+      }
     } else {
       words.text += fold(icu::UnicodeString::fromUTF8(
           icu::StringPiece(bare.data(), static_cast<int32_t>(bare.size()))));
+      token.digit = std::any_of(words.text.begin() + token.begin, words.text.end(),
+                                [](char c) { return c >= '0' && c <= '9'; });
     }
     words.push(token);
   }
@@ -520,9 +528,7 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
     if (token.number) return folded.size() >= 2 || folded == "0";
     if (token.stop != 0 || folded.size() < 2) return false;
     if (token.inner_capital) return true;
-    bool has_digit =
-        std::any_of(folded.begin(), folded.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (has_digit) return true;
+    if (token.digit) return true;
     if (german && german_noun(folded)) return false;
     return trust_capital && token.capitalised && !token.sentence_start;
   };
@@ -537,7 +543,9 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
   for (Token& token : tokens) {
     token.body_entity = !token.in_title && is_entity(token, true);
     if (token.body_entity) body_names.insert(token.hash, 0);
-    if (!token.number && !token.capitalised) lower_case.insert(token.hash, 0);
+    // Only words that may be asked about below (no stop words, no single letters).
+    if (!token.number && !token.capitalised && token.stop == 0 && token.size >= 2)
+      lower_case.insert(token.hash, 0);
   }
 
   // Terms summed per stem in a table (first-seen order), then sorted: far fewer than words.
