@@ -334,18 +334,27 @@ struct StoryIndex::Impl {
 
   // `explain_all`: also the name order of same-language pairs (for `why`); the hot path
   // computes it only where it can decide (a translation).
+  // `terms_skipped`: when given, the terms signal is left at 0 where it cannot change the
+  // score (too few shared names: see score()), and *terms_skipped says so; decide() compares
+  // most members that way (three in four on the bench corpus) and completes only the signals
+  // it reports.
   Signals compare(const Candidate& x, const Weights& a, const Candidate& y, const Weights& b,
-                  bool explain_all = false) const {
+                  bool explain_all = false, bool* terms_skipped = nullptr) const {
     Signals s;
     s.same_url = (!x.canonical_url.empty() && x.canonical_url == y.canonical_url) ||
                  (x.guid.size() >= 8 && x.guid == y.guid);
     s.copy = sketch_similarity(x.features, y.features);
-    double dot = sparse_dot(x.features.terms, a.terms, y.features.terms, b.terms);
-    if (a.term_norm > 0 && b.term_norm > 0)
-      s.terms = std::min(1.0, dot / (a.term_norm * b.term_norm));
-    dot = sparse_dot(x.features.entities, a.entities, y.features.entities, b.entities);
+    double dot = sparse_dot(x.features.entities, a.entities, y.features.entities, b.entities);
     if (a.entity_norm > 0 && b.entity_norm > 0)
       s.entities = std::min(1.0, dot / (a.entity_norm * b.entity_norm));
+    const bool skip_terms =
+        terms_skipped != nullptr && !explain_all && s.entities < kReportEntities;
+    if (terms_skipped != nullptr) *terms_skipped = skip_terms;
+    if (!skip_terms) {
+      dot = sparse_dot(x.features.terms, a.terms, y.features.terms, b.terms);
+      if (a.term_norm > 0 && b.term_norm > 0)
+        s.terms = std::min(1.0, dot / (a.term_norm * b.term_norm));
+    }
     s.cross_language = x.features.language != y.features.language &&
                        x.features.language != Language::unknown &&
                        y.features.language != Language::unknown;
@@ -495,21 +504,28 @@ Decision StoryIndex::decide(const Candidate& item) {
     const std::size_t n = story.members.size();
     double best = -1;
     Signals best_signals;
-    std::int64_t best_item = 0;
+    const Member* best_member = nullptr;
+    bool best_skipped = false;
     for (std::size_t i = 0; i < n; ++i) {
       if (n > kMembersCompared && i >= kMembersCompared / 2 && i < n - kMembersCompared / 2)
         continue;
       Member& member = story.members[i];
       m.refresh(member.item, member.weights);
-      const Signals signals = m.compare(item, probe, member.item, member.weights);
+      bool skipped = false;
+      const Signals signals = m.compare(item, probe, member.item, member.weights, false, &skipped);
       if (signals.score > best) {
         best = signals.score;
         best_signals = signals;
-        best_item = member.item.item_id;
+        best_member = &member;
+        best_skipped = skipped;
       }
     }
     if (best < 0) continue;
     if (best > decision.story_score) {
+      // The reported signals are complete (the same score: the terms did not count).
+      if (best_skipped)
+        best_signals = m.compare(item, probe, best_member->item, best_member->weights);
+      const std::int64_t best_item = best_member->item.item_id;
       decision.story_score = best;
       decision.signals = best_signals;
       decision.matched_item = best_item;
