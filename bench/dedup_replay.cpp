@@ -8,7 +8,8 @@
 // Parses every file first (not timed), then times feature extraction plus assignment per item.
 // Prints one `PROGRESS items=... stories_in_index=... items_in_index=... rss_kb=...` line
 // every N items (default 10,000), the cost of the first and last 10,000 items, and one
-// machine-readable `RESULT key=value ...` line. --predictions writes score.py's input
+// machine-readable `RESULT key=value ...` line (its `decisions=` hashes every decision: a change
+// meant to keep them keeps it). --predictions writes score.py's input
 // ({"clusters": [[link, ...]]}). --digest prints only a hash of every item's features (to check
 // that a change to feature extraction keeps them) and the CPU time of features per item.
 #include <sys/resource.h>
@@ -192,9 +193,32 @@ int main(int argc, char** argv) {
   double first_slice = 0;
   double last_slice = 0;
   std::vector<feedmerge::dedup::Candidate> block;
+  // A hash of every decision (story, matched member, scores, signals), taken outside the timed
+  // part: a change meant to keep the decisions shows the same `decisions=`.
+  std::vector<feedmerge::dedup::Decision> decisions;
+  std::uint64_t decisions_hash = 0xcbf29ce484222325ULL;
+  auto mix_decision = [&decisions_hash](const feedmerge::dedup::Decision& d) {
+    auto mix = [&decisions_hash](const void* data, std::size_t size) {
+      for (std::size_t k = 0; k < size; ++k) {
+        decisions_hash ^= static_cast<const unsigned char*>(data)[k];
+        decisions_hash *= 0x100000001b3ULL;
+      }
+    };
+    const std::int64_t story = d.story ? *d.story : -1;
+    const auto& s = d.signals;
+    mix(&story, sizeof story);
+    mix(&d.matched_item, sizeof d.matched_item);
+    mix(&d.story_score, sizeof d.story_score);
+    for (const double value : {s.copy, s.terms, s.entities, s.entity_order, s.hours_apart, s.score})
+      mix(&value, sizeof value);
+    const unsigned char flags[] = {s.same_url, s.cross_language,
+                                   static_cast<unsigned char>(s.relation)};
+    mix(flags, sizeof flags);
+  };
   for (std::size_t begin = 0; begin < n; begin += kBlock) {
     const std::size_t end = std::min(n, begin + kBlock);
     block.clear();
+    decisions.clear();
     const double t0 = thread_seconds();
     for (std::size_t i = begin; i < end; ++i) {
       block.push_back(
@@ -208,7 +232,7 @@ int main(int argc, char** argv) {
       index.count(candidate);
     for (std::size_t i = begin; i < end; ++i) {
       const auto& candidate = block[i - begin];
-      const auto decision = index.decide(candidate);
+      const auto& decision = decisions.emplace_back(index.decide(candidate));
       const std::int64_t story = decision.story ? *decision.story : next_story++;
       index.add(candidate, story,
                 decision.story ? decision.signals.relation : feedmerge::dedup::Relation::original);
@@ -216,6 +240,8 @@ int main(int argc, char** argv) {
     }
     index.evict();
     const double t2 = thread_seconds();
+    for (const auto& decision : decisions)
+      mix_decision(decision);
     features_total += t1 - t0;
     assign_total += t2 - t1;
     if (begin < slice) first_slice += t2 - t1;
@@ -232,10 +258,12 @@ int main(int argc, char** argv) {
   std::printf(
       "RESULT items=%zu cpu_seconds=%.3f items_per_second=%.0f assign_items_per_second=%.0f "
       "features_items_per_second=%.0f first_slice_assign_us_per_item=%.2f "
-      "last_slice_assign_us_per_item=%.2f slice=%zu stories=%lld peak_rss_kb=%ld\n",
+      "last_slice_assign_us_per_item=%.2f slice=%zu stories=%lld peak_rss_kb=%ld "
+      "decisions=%016llx\n",
       n, total, n / std::max(total, 1e-9), n / std::max(assign_total, 1e-9),
       n / std::max(features_total, 1e-9), 1e6 * first_slice / slice, 1e6 * last_slice / slice,
-      slice, static_cast<long long>(next_story - 1), peak_rss_kb());
+      slice, static_cast<long long>(next_story - 1), peak_rss_kb(),
+      static_cast<unsigned long long>(decisions_hash));
 
   if (!pairs_path.empty()) {
     std::ofstream out(pairs_path);
