@@ -2,13 +2,16 @@
 // publication order, as the daemon's writer would meet them, without SQLite. For the dedup
 // benchmark (bench/dedup_bench.sh) and for looking at clustering quickly.
 //
-//   dedup_replay [--window 72h] [--threshold 0.5] [--predictions FILE] [--progress N] DIR...
+//   dedup_replay [--window 72h] [--threshold 0.5] [--predictions FILE] [--progress N]
+//                [--digest] DIR...
 //
 // Parses every file first (not timed), then times feature extraction plus assignment per item.
 // Prints one `PROGRESS items=... stories_in_index=... items_in_index=... rss_kb=...` line
 // every N items (default 10,000), the cost of the first and last 10,000 items, and one
-// machine-readable `RESULT key=value ...` line. --predictions writes score.py's input
-// ({"clusters": [[link, ...]]}).
+// machine-readable `RESULT key=value ...` line (its `decisions=` hashes every decision: a change
+// meant to keep them keeps it). --predictions writes score.py's input
+// ({"clusters": [[link, ...]]}). --digest prints only a hash of every item's features (to check
+// that a change to feature extraction keeps them) and the CPU time of features per item.
 #include <sys/resource.h>
 #include <time.h>
 
@@ -70,6 +73,7 @@ int main(int argc, char** argv) {
   std::string show;        // prints the names found in items whose link contains this
   std::string pairs_path;  // every pair within the window with its signals (for tuning)
   std::size_t progress = 10'000;
+  bool digest = false;  // prints a hash of every item's features (to check changes keep them)
   std::vector<std::string> dirs;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -84,6 +88,8 @@ int main(int argc, char** argv) {
       show = value();
     } else if (arg == "--pairs") {
       pairs_path = value();
+    } else if (arg == "--digest") {
+      digest = true;
     } else if (arg == "--progress") {
       progress = std::stoul(value());
     } else {
@@ -134,6 +140,46 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
 
+  if (digest) {
+    // FNV-1a over the features' fields, item by item in replay order; and the fastest of three
+    // passes of make_candidate alone (features, without the index), in CPU time per item.
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    auto mix = [&h](const void* data, std::size_t size) {
+      for (std::size_t k = 0; k < size; ++k) {
+        h ^= static_cast<const unsigned char*>(data)[k];
+        h *= 0x100000001b3ULL;
+      }
+    };
+    for (const Entry& entry : entries) {
+      const auto f =
+          feedmerge::dedup::make_candidate(entry.item, 0, 0, true, entry.published).features;
+      mix(&f.language, sizeof f.language);
+      for (const auto& term : f.terms) {
+        mix(&term.id, sizeof term.id);
+        mix(&term.weight, sizeof term.weight);
+      }
+      mix(f.entities.data(), f.entities.size() * sizeof(std::uint32_t));
+      mix(f.entity_sequence.data(), f.entity_sequence.size() * sizeof(std::uint32_t));
+      mix(f.sketch.data(), sizeof f.sketch);
+      mix(&f.shingles, sizeof f.shingles);
+    }
+    double fastest = 1e30;
+    for (int pass = 0; pass < 3; ++pass) {
+      std::size_t shingles = 0;
+      const double t0 = thread_seconds();
+      for (const Entry& entry : entries)
+        shingles += static_cast<std::size_t>(
+            feedmerge::dedup::make_candidate(entry.item, 0, 0, true, entry.published)
+                .features.shingles);
+      fastest = std::min(fastest, thread_seconds() - t0);
+      if (shingles == 0) std::printf("no shingles\n");  // keeps the loop
+    }
+    std::printf("DIGEST features=%016llx items=%zu features_us_per_item=%.2f\n",
+                static_cast<unsigned long long>(h), entries.size(),
+                1e6 * fastest / static_cast<double>(std::max<std::size_t>(entries.size(), 1)));
+    return 0;
+  }
+
   feedmerge::dedup::StoryIndex index(options);
   std::vector<std::int64_t> story_of(entries.size());
   std::int64_t next_story = 1;
@@ -147,9 +193,32 @@ int main(int argc, char** argv) {
   double first_slice = 0;
   double last_slice = 0;
   std::vector<feedmerge::dedup::Candidate> block;
+  // A hash of every decision (story, matched member, scores, signals), taken outside the timed
+  // part: a change meant to keep the decisions shows the same `decisions=`.
+  std::vector<feedmerge::dedup::Decision> decisions;
+  std::uint64_t decisions_hash = 0xcbf29ce484222325ULL;
+  auto mix_decision = [&decisions_hash](const feedmerge::dedup::Decision& d) {
+    auto mix = [&decisions_hash](const void* data, std::size_t size) {
+      for (std::size_t k = 0; k < size; ++k) {
+        decisions_hash ^= static_cast<const unsigned char*>(data)[k];
+        decisions_hash *= 0x100000001b3ULL;
+      }
+    };
+    const std::int64_t story = d.story ? *d.story : -1;
+    const auto& s = d.signals;
+    mix(&story, sizeof story);
+    mix(&d.matched_item, sizeof d.matched_item);
+    mix(&d.story_score, sizeof d.story_score);
+    for (const double value : {s.copy, s.terms, s.entities, s.entity_order, s.hours_apart, s.score})
+      mix(&value, sizeof value);
+    const unsigned char flags[] = {s.same_url, s.cross_language,
+                                   static_cast<unsigned char>(s.relation)};
+    mix(flags, sizeof flags);
+  };
   for (std::size_t begin = 0; begin < n; begin += kBlock) {
     const std::size_t end = std::min(n, begin + kBlock);
     block.clear();
+    decisions.clear();
     const double t0 = thread_seconds();
     for (std::size_t i = begin; i < end; ++i) {
       block.push_back(
@@ -163,7 +232,7 @@ int main(int argc, char** argv) {
       index.count(candidate);
     for (std::size_t i = begin; i < end; ++i) {
       const auto& candidate = block[i - begin];
-      const auto decision = index.decide(candidate);
+      const auto& decision = decisions.emplace_back(index.decide(candidate));
       const std::int64_t story = decision.story ? *decision.story : next_story++;
       index.add(candidate, story,
                 decision.story ? decision.signals.relation : feedmerge::dedup::Relation::original);
@@ -171,6 +240,8 @@ int main(int argc, char** argv) {
     }
     index.evict();
     const double t2 = thread_seconds();
+    for (const auto& decision : decisions)
+      mix_decision(decision);
     features_total += t1 - t0;
     assign_total += t2 - t1;
     if (begin < slice) first_slice += t2 - t1;
@@ -187,10 +258,12 @@ int main(int argc, char** argv) {
   std::printf(
       "RESULT items=%zu cpu_seconds=%.3f items_per_second=%.0f assign_items_per_second=%.0f "
       "features_items_per_second=%.0f first_slice_assign_us_per_item=%.2f "
-      "last_slice_assign_us_per_item=%.2f slice=%zu stories=%lld peak_rss_kb=%ld\n",
+      "last_slice_assign_us_per_item=%.2f slice=%zu stories=%lld peak_rss_kb=%ld "
+      "decisions=%016llx\n",
       n, total, n / std::max(total, 1e-9), n / std::max(assign_total, 1e-9),
       n / std::max(features_total, 1e-9), 1e6 * first_slice / slice, 1e6 * last_slice / slice,
-      slice, static_cast<long long>(next_story - 1), peak_rss_kb());
+      slice, static_cast<long long>(next_story - 1), peak_rss_kb(),
+      static_cast<unsigned long long>(decisions_hash));
 
   if (!pairs_path.empty()) {
     std::ofstream out(pairs_path);

@@ -29,11 +29,14 @@ Candidate make_candidate(const model::Item& item, std::int64_t item_id, std::int
   candidate.canonical_url = canonical_url(item.link);
   candidate.host = url_host(item.link);
   // Features read kMaxBodyBytes of text: a few times that much HTML is plenty, and long
-  // summaries (whole articles) then cost no more than short ones.
-  std::string body = normalize::html_to_text(cut_html(item.summary, 4 * kMaxBodyBytes));
+  // summaries (whole articles) then cost no more than short ones. Only the text features read
+  // is made (the same bytes as cutting the whole text).
+  std::string body =
+      normalize::html_to_text_prefix(cut_html(item.summary, 4 * kMaxBodyBytes), kMaxBodyBytes);
   if (body.size() < kShortSummary && !item.content.empty()) {
     if (!body.empty()) body += ' ';
-    body += normalize::html_to_text(cut_html(item.content, 4 * kMaxBodyBytes));
+    body += normalize::html_to_text_prefix(cut_html(item.content, 4 * kMaxBodyBytes),
+                                           kMaxBodyBytes - body.size());
   }
   candidate.features = extract_features(item.title, body);
   return candidate;

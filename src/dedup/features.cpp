@@ -5,10 +5,14 @@
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 #include <unicode/utf8.h>
+// Inlined: words are a few bytes, where a call costs as much as the hash.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
+#include <utility>
 
 #include "dedup/stop_words.h"
 
@@ -82,12 +86,14 @@ std::string fold(const icu::UnicodeString& word) {
 // "Nvidia's" are words of their own for ICU.
 std::string_view strip_clitics(std::string_view word, std::size_t& prefix_bytes) {
   prefix_bytes = 0;
+  // Byte by byte (at < word.size()): this runs for every word.
   auto apostrophe = [&](std::size_t at, std::size_t& length) {
-    if (word.compare(at, 1, "'") == 0) {
+    if (word[at] == '\'') {
       length = 1;
       return true;
     }
-    if (word.compare(at, 3, "\u2019") == 0) {
+    if (word[at] == '\xE2' && word.size() - at >= 3 && word[at + 1] == '\x80' &&
+        word[at + 2] == '\x99') {  // U+2019
       length = 3;
       return true;
     }
@@ -115,28 +121,32 @@ std::string_view strip_clitics(std::string_view word, std::size_t& prefix_bytes)
   return word;
 }
 
-// "27,7" and "27.7" are one number; "1,000", "1.000" and "1000" another.
-std::string normalize_number(std::string_view number) {
-  std::vector<std::string_view> groups;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= number.size(); ++i) {
-    if (i == number.size() || number[i] == '.' || number[i] == ',') {
-      groups.push_back(number.substr(start, i - start));
-      start = i + 1;
-    }
+// "27,7" and "27.7" are one number; "1,000", "1.000" and "1000" another. Appends to `out`.
+void append_number(std::string_view number, std::string& out) {
+  const std::size_t first = number.find_first_of(".,");
+  if (first == std::string_view::npos) {
+    out.append(number);
+    return;
   }
-  if (groups.size() == 1) return std::string(number);
-  const bool thousands = std::all_of(groups.begin() + 1, groups.end(),
-                                     [](std::string_view g) { return g.size() == 3; });
-  std::string out(groups[0]);
+  // Groups after the first: thousands when each has three digits.
+  bool thousands = true;
+  std::size_t second_end = number.size();
+  for (std::size_t start = first + 1;;) {
+    std::size_t end = number.find_first_of(".,", start);
+    if (end == std::string_view::npos) end = number.size();
+    if (start == first + 1) second_end = end;
+    if (end - start != 3) thousands = false;
+    if (end == number.size()) break;
+    start = end + 1;
+  }
+  out.append(number.substr(0, first));
   if (thousands) {
-    for (std::size_t i = 1; i < groups.size(); ++i)
-      out += groups[i];
+    for (char c : number.substr(first))
+      if (c != '.' && c != ',') out.push_back(c);
   } else {
-    out += '.';
-    out += groups[1];
+    out.push_back('.');
+    out.append(number.substr(first + 1, second_end - first - 1));
   }
-  return out;
 }
 
 std::string_view first_letters_view(std::string_view word, std::size_t letters) {
@@ -151,52 +161,107 @@ std::string_view first_letters_view(std::string_view word, std::size_t letters) 
 }
 
 struct Token {
-  std::string folded;
-  std::uint64_t hash = 0;  // XXH3 of `folded`: entity ids, shingles, lookups
+  std::uint32_t begin = 0;  // the folded word: Words::text[begin, begin + size)
+  std::uint32_t size = 0;
+  std::uint64_t hash = 0;  // XXH3 of the folded word: entity ids, shingles, lookups
   unsigned stop = 0;       // stop_word_languages(folded)
   bool number = false;
   bool capitalised = false;    // first letter upper case
   bool inner_capital = false;  // "SolarWinds", "iPhone", "AWS"
+  bool digit = false;          // a digit in the folded word (words that are not numbers)
   bool sentence_start = false;
   bool in_title = false;
+  bool body_entity = false;  // an entity of the body (is_entity with trusted capitals)
+};
+
+// The words of one item: tokens and their folded forms in one buffer (no string per word).
+// Reused per thread.
+struct Words {
+  std::vector<Token> tokens;
+  std::string text;
+
+  std::string_view folded(const Token& token) const {
+    return std::string_view(text).substr(token.begin, token.size);
+  }
+  void clear() {
+    tokens.clear();
+    text.clear();
+  }
+  // Completes `token`, whose folded form is text[token.begin, end): false (and nothing kept)
+  // when that is empty.
+  bool push(Token& token) {
+    token.size = static_cast<std::uint32_t>(text.size() - token.begin);
+    if (token.size == 0) return false;
+    const std::string_view word = folded(token);
+    token.hash = XXH3_64bits(word.data(), word.size());
+    if (!token.number) token.stop = stop_word_languages(word, token.hash);
+    tokens.push_back(token);
+    return true;
+  }
 };
 
 // A word (raw text from the feed) as a Token; false when nothing is left of it.
-bool make_ascii_token(std::string_view raw, bool number, Token& token) {
+bool make_ascii_token(std::string_view raw, bool number, Token& token, Words& words) {
   std::size_t prefix = 0;
   const std::string_view bare = strip_clitics(raw, prefix);
   if (bare.empty()) return false;
   auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
   token.capitalised = upper(raw[prefix]);
-  token.inner_capital =
-      std::any_of(raw.begin() + static_cast<std::ptrdiff_t>(prefix) + 1, raw.end(), upper);
   token.number = number;
+  token.begin = static_cast<std::uint32_t>(words.text.size());
+  // Capitals after the first letter, in the word or in what strip_clitics cut off ("'S").
+  const auto after_first = raw.begin() + static_cast<std::ptrdiff_t>(prefix) + 1;
   if (number) {
-    token.folded = normalize_number(bare);
+    token.inner_capital = std::any_of(after_first, raw.end(), upper);
+    append_number(bare, words.text);
   } else {
-    token.folded.assign(bare);
-    for (char& c : token.folded)
-      if (upper(c)) c = static_cast<char>(c + 32);
+    // Folded in place, capitals noted on the way.
+    words.text.append(bare);
+    char* folded = words.text.data() + token.begin;
+    bool inner = false;
+    bool digit = false;
+    for (std::size_t k = 0; k < bare.size(); ++k) {
+      if (upper(folded[k])) {
+        folded[k] = static_cast<char>(folded[k] + 32);
+        inner = inner || k > 0;
+      }
+      digit = digit || (folded[k] >= '0' && folded[k] <= '9');
+    }
+    token.digit = digit;
+    token.inner_capital =
+        inner ||
+        std::any_of(after_first + static_cast<std::ptrdiff_t>(bare.size()) - 1, raw.end(), upper);
   }
-  return !token.folded.empty();
+  return words.push(token);
 }
 
 // Word boundaries of ASCII text by the rules ICU's root word break iterator applies to ASCII
 // (UAX #29 WB5-WB13b: letters (and '@'), digits and '_' hold together; '.' and '\'' between two
 // letters or two digits, ',' and ';' between two digits). Checked against ICU by the features
 // tests; ICU costs about a third of feature extraction, and most feed text is ASCII.
-void tokenize_ascii(std::string_view text, bool in_title, bool& sentence_start,
-                    std::vector<Token>& tokens) {
-  enum Class : std::uint8_t { other, letter, digit, extend, mid_letter_number, mid_number };
-  auto classify = [](char c) {
+enum Class : std::uint8_t { other, letter, digit, extend, mid_letter_number, mid_number };
+
+constexpr std::array<Class, 256> kClasses = [] {
+  std::array<Class, 256> classes{};
+  for (int c = 0; c < 256; ++c) {
     // ICU 72's root rules count '@' as a letter ("user@example.com" is one word).
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '@') return letter;
-    if (c >= '0' && c <= '9') return digit;
-    if (c == '_') return extend;
-    if (c == '.' || c == '\'') return mid_letter_number;
-    if (c == ',' || c == ';') return mid_number;
-    return other;
-  };
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '@') {
+      classes[c] = letter;
+    } else if (c >= '0' && c <= '9') {
+      classes[c] = digit;
+    } else if (c == '_') {
+      classes[c] = extend;
+    } else if (c == '.' || c == '\'') {
+      classes[c] = mid_letter_number;
+    } else if (c == ',' || c == ';') {
+      classes[c] = mid_number;
+    }
+  }
+  return classes;
+}();
+
+void tokenize_ascii(std::string_view text, bool in_title, bool& sentence_start, Words& words) {
+  auto classify = [](char c) { return kClasses[static_cast<unsigned char>(c)]; };
   auto joins = [](Class c) { return c == letter || c == digit || c == extend; };
   const std::size_t n = text.size();
   std::size_t i = 0;
@@ -238,18 +303,14 @@ void tokenize_ascii(std::string_view text, bool in_title, bool& sentence_start,
     token.in_title = in_title;
     token.sentence_start = sentence_start;
     sentence_start = false;
-    if (!make_ascii_token(text.substr(start, length), number, token)) continue;
-    token.hash = XXH3_64bits(token.folded.data(), token.folded.size());
-    if (!token.number) token.stop = stop_word_languages(token.folded);
-    tokens.push_back(std::move(token));
+    make_ascii_token(text.substr(start, length), number, token, words);
   }
 }
 
 // Set by tests only: ICU for every text, the reference the ASCII path is checked against.
 thread_local bool icu_only = false;
 
-void tokenize_icu(std::string_view text, bool in_title, bool& sentence_start,
-                  std::vector<Token>& tokens) {
+void tokenize_icu(std::string_view text, bool in_title, bool& sentence_start, Words& words) {
   icu::BreakIterator& breaker = word_breaker();
   const icu::UnicodeString unicode = icu::UnicodeString::fromUTF8(
       icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
@@ -283,45 +344,49 @@ void tokenize_icu(std::string_view text, bool in_title, bool& sentence_start,
       if (u_isupper(word.charAt(i))) token.inner_capital = true;
     }
     token.number = status >= UBRK_WORD_NUMBER && status < UBRK_WORD_NUMBER_LIMIT;
+    token.begin = static_cast<std::uint32_t>(words.text.size());
     if (token.number) {
-      token.folded = normalize_number(bare);
+      append_number(bare, words.text);
     } else if (is_ascii(bare)) {
-      token.folded.assign(bare);
-      for (char& c : token.folded)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+      for (char c : bare) {
+        words.text.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
+        token.digit = token.digit || (c >= '0' && c <= '9');
+      }
     } else {
-      token.folded = fold(icu::UnicodeString::fromUTF8(
+      words.text += fold(icu::UnicodeString::fromUTF8(
           icu::StringPiece(bare.data(), static_cast<int32_t>(bare.size()))));
+      token.digit = std::any_of(words.text.begin() + token.begin, words.text.end(),
+                                [](char c) { return c >= '0' && c <= '9'; });
     }
-    if (token.folded.empty()) continue;
-    token.hash = XXH3_64bits(token.folded.data(), token.folded.size());
-    if (!token.number) token.stop = stop_word_languages(token.folded);
-    tokens.push_back(std::move(token));
+    words.push(token);
   }
 }
 
 // A space never joins two words, so text splits at spaces: runs of ASCII pieces take the
 // fast path, a piece with any other character (an accent, an ideograph, a curly quote) ICU.
-void tokenize(std::string_view text, bool in_title, std::vector<Token>& tokens) {
+void tokenize(std::string_view text, bool in_title, Words& words) {
   bool sentence_start = true;
   if (icu_only) {
-    tokenize_icu(text, in_title, sentence_start, tokens);
+    tokenize_icu(text, in_title, sentence_start, words);
     return;
   }
-  std::size_t run = 0;  // start of the pending ASCII run
-  std::size_t at = 0;
-  while (at < text.size()) {
-    std::size_t end = text.find(' ', at);
+  std::size_t run = 0;  // start of the pending ASCII run (0 or a space)
+  auto non_ascii = [&](std::size_t from) {
+    const auto found = std::find_if(text.begin() + static_cast<std::ptrdiff_t>(from), text.end(),
+                                    [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    return static_cast<std::size_t>(found - text.begin());
+  };
+  for (std::size_t p = non_ascii(0); p < text.size(); p = non_ascii(run)) {
+    // The piece around p, between spaces.
+    const std::size_t space = text.rfind(' ', p);
+    const std::size_t at = space == std::string_view::npos || space < run ? run : space + 1;
+    std::size_t end = text.find(' ', p);
     if (end == std::string_view::npos) end = text.size();
-    const std::string_view piece = text.substr(at, end - at);
-    if (!is_ascii(piece)) {
-      tokenize_ascii(text.substr(run, at - run), in_title, sentence_start, tokens);
-      tokenize_icu(piece, in_title, sentence_start, tokens);
-      run = end;
-    }
-    at = end + 1;
+    tokenize_ascii(text.substr(run, at - run), in_title, sentence_start, words);
+    tokenize_icu(text.substr(at, end - at), in_title, sentence_start, words);
+    run = end;
   }
-  if (run < text.size()) tokenize_ascii(text.substr(run), in_title, sentence_start, tokens);
+  if (run < text.size()) tokenize_ascii(text.substr(run), in_title, sentence_start, words);
 }
 
 Language guess_language(const std::vector<Token>& tokens) {
@@ -343,7 +408,7 @@ bool is_title_case(const std::vector<Token>& tokens) {
   int words = 0;
   int capitals = 0;
   for (const Token& token : tokens) {
-    if (!token.in_title || token.number || token.folded.size() < 4 || token.stop != 0) continue;
+    if (!token.in_title || token.number || token.size < 4 || token.stop != 0) continue;
     ++words;
     if (token.capitalised) ++capitals;
   }
@@ -373,22 +438,74 @@ bool is_stop_word(std::string_view folded_word) {
 }
 
 std::vector<std::string> normalized_words(std::string_view text) {
-  std::vector<Token> tokens;
-  tokenize(text, false, tokens);
-  std::vector<std::string> words;
-  for (Token& token : tokens)
-    words.push_back(std::move(token.folded));
-  return words;
+  Words words;
+  tokenize(text, false, words);
+  std::vector<std::string> folded;
+  for (const Token& token : words.tokens)
+    folded.emplace_back(words.folded(token));
+  return folded;
 }
 
 namespace {
 
+// A set of 64-bit hashes (or a map of them to an index) by open addressing, cleared in O(1)
+// by a new stamp: per-item sets of words without sorting or allocating. Keys are hashes
+// already, so their low bits pick the slot.
+class HashSlots {
+ public:
+  // Empties the table and makes room for `expected` keys at most half full.
+  void reset(std::size_t expected) {
+    std::size_t size = 64;
+    while (size < 2 * expected)
+      size *= 2;
+    if (size > slots_.size()) {
+      slots_.assign(size, Slot{});
+      stamp_ = 0;
+    }
+    mask_ = slots_.size() - 1;
+    if (++stamp_ == 0) {
+      for (Slot& slot : slots_)
+        slot.stamp = 0;
+      stamp_ = 1;
+    }
+  }
+  // The value of `key`, inserted with `value` when absent: {value, inserted}.
+  std::pair<std::uint32_t, bool> insert(std::uint64_t key, std::uint32_t value) {
+    for (std::size_t i = key & mask_;; i = (i + 1) & mask_) {
+      Slot& slot = slots_[i];
+      if (slot.stamp != stamp_) {
+        slot = {key, value, stamp_};
+        return {value, true};
+      }
+      if (slot.key == key) return {slot.value, false};
+    }
+  }
+  bool contains(std::uint64_t key) const {
+    for (std::size_t i = key & mask_;; i = (i + 1) & mask_) {
+      const Slot& slot = slots_[i];
+      if (slot.stamp != stamp_) return false;
+      if (slot.key == key) return true;
+    }
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t key = 0;
+    std::uint32_t value = 0;
+    std::uint32_t stamp = 0;
+  };
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+  std::uint32_t stamp_ = 0;
+};
+
 Features extract(std::string_view title, std::string_view body, std::vector<std::string>* names) {
   // Reused per thread: the words of one item are a few hundred small strings.
-  thread_local std::vector<Token> tokens;
-  tokens.clear();
-  tokenize(title, true, tokens);
-  tokenize(cut_utf8(body, kMaxBodyBytes), false, tokens);
+  thread_local Words words;
+  words.clear();
+  tokenize(title, true, words);
+  tokenize(cut_utf8(body, kMaxBodyBytes), false, words);
+  std::vector<Token>& tokens = words.tokens;
 
   Features features;
   features.language = guess_language(tokens);
@@ -397,7 +514,7 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
   // German capitalises every noun: there long compounds and the usual noun endings are words,
   // not names (names of firms rarely look like "Cybersicherheitsbehorde").
   const bool german = features.language == Language::de;
-  auto german_noun = [](const std::string& word) {
+  auto german_noun = [](std::string_view word) {
     if (word.size() > 11) return true;
     for (std::string_view suffix :
          {"ung", "ungen", "heit", "keit", "schaft", "tat", "ion", "ionen", "chen", "nis", "tum",
@@ -407,69 +524,73 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
     return false;
   };
   auto is_entity = [&](const Token& token, bool trust_capital) {
-    if (token.number) return token.folded.size() >= 2 || token.folded == "0";
-    if (token.stop != 0 || token.folded.size() < 2) return false;
+    const std::string_view folded = words.folded(token);
+    if (token.number) return folded.size() >= 2 || folded == "0";
+    if (token.stop != 0 || folded.size() < 2) return false;
     if (token.inner_capital) return true;
-    bool has_digit = std::any_of(token.folded.begin(), token.folded.end(),
-                                 [](char c) { return c >= '0' && c <= '9'; });
-    if (has_digit) return true;
-    if (german && german_noun(token.folded)) return false;
+    if (token.digit) return true;
+    if (german && german_noun(folded)) return false;
     return trust_capital && token.capitalised && !token.sentence_start;
   };
 
   // Body names first: a Title Case headline's capitals count only where the body agrees, and
   // a capital at the start of a sentence only where the word is capitalised elsewhere too.
-  // Sets of word hashes as sorted vectors, reused per thread: no allocation per word.
-  thread_local std::vector<std::uint64_t> body_names;
-  thread_local std::vector<std::uint64_t> lower_case;
-  body_names.clear();
-  lower_case.clear();
-  for (const Token& token : tokens) {
-    if (!token.in_title && is_entity(token, true)) body_names.push_back(token.hash);
-    if (!token.number && !token.capitalised) lower_case.push_back(token.hash);
+  // Sets of word hashes, reused per thread: no allocation per word.
+  thread_local HashSlots body_names;
+  thread_local HashSlots lower_case;
+  body_names.reset(tokens.size());
+  lower_case.reset(tokens.size());
+  for (Token& token : tokens) {
+    token.body_entity = !token.in_title && is_entity(token, true);
+    if (token.body_entity) body_names.insert(token.hash, 0);
+    // Only words that may be asked about below (no stop words, no single letters).
+    if (!token.number && !token.capitalised && token.stop == 0 && token.size >= 2)
+      lower_case.insert(token.hash, 0);
   }
-  std::sort(body_names.begin(), body_names.end());
-  std::sort(lower_case.begin(), lower_case.end());
-  auto in = [](const std::vector<std::uint64_t>& set, std::uint64_t hash) {
-    return std::binary_search(set.begin(), set.end(), hash);
-  };
 
+  // Terms summed per stem in a table (first-seen order), then sorted: far fewer than words.
+  thread_local HashSlots stems;
   thread_local std::vector<Term> terms;
+  thread_local std::vector<std::uint32_t> entities;
+  stems.reset(tokens.size());
   terms.clear();
+  entities.clear();
   for (const Token& token : tokens) {
-    const bool trust = !token.in_title || !title_case || in(body_names, token.hash);
-    bool entity = is_entity(token, trust);
+    const std::string_view folded = words.folded(token);
+    const bool trust = !token.in_title || !title_case || body_names.contains(token.hash);
+    bool entity = token.in_title ? is_entity(token, trust) : token.body_entity;
     if (!entity && trust && token.capitalised && token.sentence_start && !token.number &&
-        token.folded.size() >= 2 && token.stop == 0 && !(german && german_noun(token.folded)) &&
-        (in(body_names, token.hash) || !in(lower_case, token.hash))) {
+        folded.size() >= 2 && token.stop == 0 && !(german && german_noun(folded)) &&
+        (body_names.contains(token.hash) || !lower_case.contains(token.hash))) {
       // "Twitter said..." opens a sentence; "Hackers said..." too, but "hackers" is also
       // written in lower case somewhere, or is a rare word that IDF already discounts.
       entity = true;
     }
     if (entity) {
-      if (names != nullptr) names->push_back(token.folded);
-      const auto id = static_cast<std::uint32_t>(token.hash);  // = hash32(token.folded)
-      features.entities.push_back(id);
-      features.entity_sequence.push_back(id);
+      if (names != nullptr) names->emplace_back(folded);
+      const auto id = static_cast<std::uint32_t>(token.hash);  // = hash32(folded)
+      entities.push_back(id);
     }
-    if (token.folded.size() < 2 || token.stop != 0) continue;
+    if (folded.size() < 2 || token.stop != 0) continue;
     // A word of at most kTermLetters bytes is its own stem.
-    const std::uint32_t stem = token.number || token.folded.size() <= kTermLetters
+    const std::uint32_t stem = token.number || folded.size() <= kTermLetters
                                    ? static_cast<std::uint32_t>(token.hash)
-                                   : hash32(first_letters_view(token.folded, kTermLetters));
-    terms.push_back({stem, token.in_title ? kTitleWeight : 1.0f});
-  }
-  std::sort(terms.begin(), terms.end(), [](const Term& a, const Term& b) { return a.id < b.id; });
-  for (const Term& term : terms) {
-    if (!features.terms.empty() && features.terms.back().id == term.id) {
-      features.terms.back().weight += term.weight;
+                                   : hash32(first_letters_view(folded, kTermLetters));
+    const float weight = token.in_title ? kTitleWeight : 1.0f;
+    const auto [at, inserted] = stems.insert(stem, static_cast<std::uint32_t>(terms.size()));
+    if (inserted) {
+      terms.push_back({stem, weight});
     } else {
-      features.terms.push_back(term);
+      terms[at].weight += weight;
     }
   }
-  std::sort(features.entities.begin(), features.entities.end());
-  features.entities.erase(std::unique(features.entities.begin(), features.entities.end()),
-                          features.entities.end());
+  // Weights are sums of 1s and 2s: exact in any order, so the same as summing in id order.
+  std::sort(terms.begin(), terms.end(), [](const Term& a, const Term& b) { return a.id < b.id; });
+  features.terms.assign(terms.begin(), terms.end());
+  features.entity_sequence.assign(entities.begin(), entities.end());
+  std::sort(entities.begin(), entities.end());
+  entities.erase(std::unique(entities.begin(), entities.end()), entities.end());
+  features.entities.assign(entities.begin(), entities.end());
 
   // One-permutation MinHash over word 3-shingles of the body (the title of a copy is the part
   // most often rewritten).

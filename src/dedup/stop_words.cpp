@@ -1,8 +1,13 @@
 #include "dedup/stop_words.h"
 
+// Inlined: words are a few bytes, where a call costs as much as the hash.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <array>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
-#include <unordered_map>
 
 namespace feedmerge::dedup {
 namespace {
@@ -42,34 +47,97 @@ constexpr std::string_view kSpanish =
     "si sido sin sobre su sus tambien tanto te tiene tienen todo todos tu un una uno unos y ya "
     "dijo segun tras";
 
-using Table = std::unordered_map<std::string_view, unsigned>;
 // No stop word is longer (checked by build()): longer words skip the lookup.
 constexpr std::size_t kLongestStopWord = 24;
 
-Table build() {
-  Table table;
-  const std::string_view lists[] = {kEnglish, kFrench, kGerman, kSpanish};
-  for (unsigned language = 0; language < 4; ++language) {
-    std::string_view list = lists[language];
-    while (!list.empty()) {
-      const auto space = list.find(' ');
-      const std::string_view word = list.substr(0, space);
-      if (!word.empty()) table[word] |= 1u << (language + 1);
-      if (word.size() > kLongestStopWord) std::abort();  // raise kLongestStopWord
-      if (space == std::string_view::npos) break;
-      list.remove_prefix(space + 1);
+// Open addressing over the words' XXH3 hashes, which the tokenizer computes anyway: one probe
+// and one compare per word, no hashing of the string again. Entries are 8 bytes (8 KB in all,
+// it stays in the cache): the hash's high half as a tag, the word as an offset into `words_`.
+class Table {
+ public:
+  Table() {
+    const std::string_view lists[] = {kEnglish, kFrench, kGerman, kSpanish};
+    for (unsigned language = 0; language < 4; ++language) {
+      std::string_view list = lists[language];
+      while (!list.empty()) {
+        const auto space = list.find(' ');
+        const std::string_view word = list.substr(0, space);
+        if (word.size() > kLongestStopWord) std::abort();  // raise kLongestStopWord
+        if (!word.empty()) insert(word, 1u << (language + 1));
+        if (space == std::string_view::npos) break;
+        list.remove_prefix(space + 1);
+      }
     }
   }
-  return table;
+
+  unsigned find(std::string_view word, std::uint64_t hash) const {
+    const auto tag = static_cast<std::uint32_t>(hash >> 32);
+    for (std::size_t i = hash & kMask;; i = (i + 1) & kMask) {
+      const Entry& entry = entries_[i];
+      if (entry.languages == 0) return 0;
+      if (entry.tag == tag && entry.size == word.size() && same(word, entry.offset))
+        return entry.languages;
+    }
+  }
+
+ private:
+  // About 500 distinct words: at most half full.
+  static constexpr std::size_t kSize = 1024;
+  static constexpr std::size_t kMask = kSize - 1;
+  struct Entry {
+    std::uint32_t tag = 0;
+    std::uint16_t offset = 0;
+    std::uint8_t size = 0;
+    std::uint8_t languages = 0;  // 0: empty
+  };
+
+  // Words are short: a loop beats a call to memcmp.
+  bool same(std::string_view word, std::size_t offset) const {
+    for (std::size_t k = 0; k < word.size(); ++k) {
+      if (word[k] != words_[offset + k]) return false;
+    }
+    return true;
+  }
+
+  void insert(std::string_view word, unsigned language) {
+    const std::uint64_t hash = XXH3_64bits(word.data(), word.size());
+    const auto tag = static_cast<std::uint32_t>(hash >> 32);
+    for (std::size_t i = hash & kMask;; i = (i + 1) & kMask) {
+      Entry& entry = entries_[i];
+      if (entry.languages == 0) {
+        if (++used_ * 2 > kSize || words_.size() + word.size() > 0xffff) std::abort();
+        entry = {tag, static_cast<std::uint16_t>(words_.size()),
+                 static_cast<std::uint8_t>(word.size()), static_cast<std::uint8_t>(language)};
+        words_.append(word);
+        return;
+      }
+      if (entry.tag == tag && entry.size == word.size() && same(word, entry.offset)) {
+        entry.languages = static_cast<std::uint8_t>(entry.languages | language);
+        return;
+      }
+    }
+  }
+
+  std::array<Entry, kSize> entries_{};
+  std::string words_;
+  std::size_t used_ = 0;
+};
+
+const Table& table() {
+  static const Table instance;
+  return instance;
 }
 
 }  // namespace
 
-unsigned stop_word_languages(std::string_view folded_word) {
-  static const Table table = build();
+unsigned stop_word_languages(std::string_view folded_word, std::uint64_t hash) {
   if (folded_word.size() > kLongestStopWord) return 0;
-  const auto found = table.find(folded_word);
-  return found == table.end() ? 0 : found->second;
+  return table().find(folded_word, hash);
+}
+
+unsigned stop_word_languages(std::string_view folded_word) {
+  if (folded_word.size() > kLongestStopWord) return 0;
+  return table().find(folded_word, XXH3_64bits(folded_word.data(), folded_word.size()));
 }
 
 bool is_stop_word_of(std::string_view folded_word, Language language) {

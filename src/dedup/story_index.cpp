@@ -76,18 +76,56 @@ double sequence_overlap(const std::vector<std::uint32_t>& a, const std::vector<s
 double sketch_similarity(const Features& a, const Features& b) {
   // Too few shingles say nothing about copying.
   if (a.shingles < 8 || b.shingles < 8) return 0;
+  // Slots empty in both do not count; equal slots count unless empty. Without branches (the
+  // loop vectorises).
   int both = 0;
   int equal = 0;
   for (std::size_t i = 0; i < kSketchSize; ++i) {
-    if (a.sketch[i] == kEmptySlot && b.sketch[i] == kEmptySlot) continue;
-    ++both;
-    if (a.sketch[i] == b.sketch[i]) ++equal;
+    const bool a_empty = a.sketch[i] == kEmptySlot;
+    both += !(a_empty && b.sketch[i] == kEmptySlot);
+    equal += a.sketch[i] == b.sketch[i] && !a_empty;
   }
   return both == 0 ? 0 : static_cast<double>(equal) / both;
 }
 
 double tf(float weight) {
+  // Weights are mostly small whole numbers (counts, titles twice): their values from a table.
+  static const std::array<double, 65> kSmall = [] {
+    std::array<double, 65> table{};
+    for (std::size_t k = 1; k < table.size(); ++k)
+      table[k] = 1.0 + std::log(static_cast<double>(k));
+    return table;
+  }();
+  const auto whole = static_cast<std::size_t>(weight);
+  if (whole >= 1 && whole < kSmall.size() && static_cast<float>(whole) == weight)
+    return kSmall[whole];
   return 1.0 + std::log(static_cast<double>(weight));
+}
+
+// Sum of products over the ids two sorted lists share. Branch-free merge: which side moves
+// on is data, not a branch (the ids of two texts interleave unpredictably).
+std::uint32_t id_of(const Term& term) {
+  return term.id;
+}
+std::uint32_t id_of(std::uint32_t id) {
+  return id;
+}
+
+template <typename Key>
+double sparse_dot(const std::vector<Key>& ids_a, const std::vector<float>& a,
+                  const std::vector<Key>& ids_b, const std::vector<float>& b) {
+  double dot = 0;
+  const std::size_t n = ids_a.size();
+  const std::size_t m = ids_b.size();
+  for (std::size_t i = 0, j = 0; i < n && j < m;) {
+    const std::uint32_t x = id_of(ids_a[i]);
+    const std::uint32_t y = id_of(ids_b[j]);
+    const double product = static_cast<double>(a[i]) * b[j];
+    dot += x == y ? product : 0.0;
+    i += x <= y;
+    j += y <= x;
+  }
+  return dot;
 }
 
 // What comparisons need again and again, computed once per item (not per comparison): the
@@ -114,6 +152,64 @@ struct Story {
   Time first{};
   Time last{};
   std::optional<std::int64_t> isolated_feed;  // a merge = false feed's story
+};
+
+// Story id -> summed weight for one decide(): open addressing, emptied in O(1) by a new
+// stamp, entries also kept in insertion order for ranking. Up to a few thousand additions per
+// item; a node-based map allocated and hashed for each.
+class MassTable {
+ public:
+  void clear() {
+    entries_.clear();
+    if (++stamp_ == 0) {
+      for (Slot& slot : slots_)
+        slot.stamp = 0;
+      stamp_ = 1;
+    }
+  }
+  void add(std::int64_t story, double weight) {
+    if ((entries_.size() + 1) * 2 > slots_.size()) grow();
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = mix(story) & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.stamp != stamp_) {
+        slot = {story, static_cast<std::uint32_t>(entries_.size()), stamp_};
+        entries_.emplace_back(story, weight);
+        return;
+      }
+      if (slot.story == story) {
+        entries_[slot.entry].second += weight;
+        return;
+      }
+    }
+  }
+  const std::vector<std::pair<std::int64_t, double>>& entries() const { return entries_; }
+
+ private:
+  struct Slot {
+    std::int64_t story = 0;
+    std::uint32_t entry = 0;
+    std::uint32_t stamp = 0;
+  };
+  static std::size_t mix(std::int64_t story) {
+    return static_cast<std::size_t>(static_cast<std::uint64_t>(story) * 0x9E3779B97F4A7C15ULL >>
+                                    32);
+  }
+  void grow() {
+    slots_.assign(std::max<std::size_t>(256, slots_.size() * 2), Slot{});
+    stamp_ = 1;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t e = 0; e < entries_.size(); ++e) {
+      std::size_t i = mix(entries_[e].first) & mask;
+      while (slots_[i].stamp == stamp_)
+        i = (i + 1) & mask;
+      slots_[i] = {entries_[e].first, static_cast<std::uint32_t>(e), stamp_};
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::vector<std::pair<std::int64_t, double>> entries_;
+  std::uint32_t stamp_ = 1;
 };
 
 // Scoring (tuned on shared/data/dedup-dev, checked on tests/data/dedup): see Impl::score.
@@ -204,18 +300,24 @@ struct StoryIndex::Impl {
   Time floor = Time::min();
   // Scratch space of decide(), kept to avoid allocating per item.
   Weights probe;
-  std::unordered_map<std::int64_t, double> mass;
+  std::vector<float> probe_idf;
+  MassTable mass;
   std::vector<std::pair<float, std::uint32_t>> keys;
   std::vector<std::pair<double, std::int64_t>> ranked;
 
-  void refresh(const Candidate& item, Weights& w, bool force = false) {
+  // `term_idf`: where to put each term's IDF too (decide ranks keys by it).
+  void refresh(const Candidate& item, Weights& w, bool force = false,
+               std::vector<float>* term_idf = nullptr) {
     if (!force && w.norm_docs >= 0 && statistics.docs() < w.norm_docs * 1.5 + 64) return;
     w.terms.resize(item.features.terms.size());
     w.entities.resize(item.features.entities.size());
+    if (term_idf != nullptr) term_idf->resize(w.terms.size());
     double terms = 0;
     for (std::size_t i = 0; i < w.terms.size(); ++i) {
       const Term& term = item.features.terms[i];
-      const double weight = tf(term.weight) * statistics.idf(term.id);
+      const double idf = statistics.idf(term.id);
+      if (term_idf != nullptr) (*term_idf)[i] = static_cast<float>(idf);
+      const double weight = tf(term.weight) * idf;
       w.terms[i] = static_cast<float>(weight);
       terms += weight * weight;
     }
@@ -232,42 +334,27 @@ struct StoryIndex::Impl {
 
   // `explain_all`: also the name order of same-language pairs (for `why`); the hot path
   // computes it only where it can decide (a translation).
+  // `terms_skipped`: when given, the terms signal is left at 0 where it cannot change the
+  // score (too few shared names: see score()), and *terms_skipped says so; decide() compares
+  // most members that way (three in four on the bench corpus) and completes only the signals
+  // it reports.
   Signals compare(const Candidate& x, const Weights& a, const Candidate& y, const Weights& b,
-                  bool explain_all = false) const {
+                  bool explain_all = false, bool* terms_skipped = nullptr) const {
     Signals s;
     s.same_url = (!x.canonical_url.empty() && x.canonical_url == y.canonical_url) ||
                  (x.guid.size() >= 8 && x.guid == y.guid);
     s.copy = sketch_similarity(x.features, y.features);
-    double dot = 0;
-    const auto& ta = x.features.terms;
-    const auto& tb = y.features.terms;
-    for (std::size_t i = 0, j = 0; i < ta.size() && j < tb.size();) {
-      if (ta[i].id == tb[j].id) {
-        dot += static_cast<double>(a.terms[i]) * b.terms[j];
-        ++i, ++j;
-      } else if (ta[i].id < tb[j].id) {
-        ++i;
-      } else {
-        ++j;
-      }
-    }
-    if (a.term_norm > 0 && b.term_norm > 0)
-      s.terms = std::min(1.0, dot / (a.term_norm * b.term_norm));
-    dot = 0;
-    const auto& ea = x.features.entities;
-    const auto& eb = y.features.entities;
-    for (std::size_t i = 0, j = 0; i < ea.size() && j < eb.size();) {
-      if (ea[i] == eb[j]) {
-        dot += static_cast<double>(a.entities[i]) * b.entities[j];
-        ++i, ++j;
-      } else if (ea[i] < eb[j]) {
-        ++i;
-      } else {
-        ++j;
-      }
-    }
+    double dot = sparse_dot(x.features.entities, a.entities, y.features.entities, b.entities);
     if (a.entity_norm > 0 && b.entity_norm > 0)
       s.entities = std::min(1.0, dot / (a.entity_norm * b.entity_norm));
+    const bool skip_terms =
+        terms_skipped != nullptr && !explain_all && s.entities < kReportEntities;
+    if (terms_skipped != nullptr) *terms_skipped = skip_terms;
+    if (!skip_terms) {
+      dot = sparse_dot(x.features.terms, a.terms, y.features.terms, b.terms);
+      if (a.term_norm > 0 && b.term_norm > 0)
+        s.terms = std::min(1.0, dot / (a.term_norm * b.term_norm));
+    }
     s.cross_language = x.features.language != y.features.language &&
                        x.features.language != Language::unknown &&
                        y.features.language != Language::unknown;
@@ -370,7 +457,7 @@ Decision StoryIndex::decide(const Candidate& item) {
   Impl& m = *impl_;
   Decision decision;
   Weights& probe = m.probe;
-  m.refresh(item, probe, true);
+  m.refresh(item, probe, true, &m.probe_idf);
 
   // Candidates: stories sharing the URL, or sharing the item's rarest names and words, best
   // first. Only the kGatherKeys rarest keys are looked up, and a key carried by more than
@@ -379,16 +466,14 @@ Decision StoryIndex::decide(const Candidate& item) {
   mass.clear();
   for (const std::string* key : {&item.canonical_url, &item.guid}) {
     if (key->size() < 8) continue;
-    if (auto found = m.urls.find(*key); found != m.urls.end()) mass[found->second] += 1e9;
+    if (auto found = m.urls.find(*key); found != m.urls.end()) mass.add(found->second, 1e9);
   }
   auto& keys = m.keys;
   keys.clear();
   for (std::size_t i = 0; i < item.features.entities.size(); ++i)
     keys.emplace_back(2.0f * probe.entities[i], item.features.entities[i] ^ 0x80000000u);
-  for (std::size_t i = 0; i < item.features.terms.size(); ++i) {
-    const Term& term = item.features.terms[i];
-    keys.emplace_back(static_cast<float>(m.statistics.idf(term.id)), term.id);
-  }
+  for (std::size_t i = 0; i < item.features.terms.size(); ++i)
+    keys.emplace_back(m.probe_idf[i], item.features.terms[i].id);
   const std::size_t gather = std::min(kGatherKeys, keys.size());
   // The rarest `gather` keys, in no particular order (all of them are looked up).
   std::nth_element(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(gather), keys.end(),
@@ -397,12 +482,12 @@ Decision StoryIndex::decide(const Candidate& item) {
     const auto found = m.postings.find(keys[k].second);
     if (found == m.postings.end() || found->second.size() > kMaxPosting) continue;
     for (std::int64_t story : found->second)
-      mass[story] += keys[k].first;
+      mass.add(story, keys[k].first);
   }
 
   auto& ranked = m.ranked;
   ranked.clear();
-  for (const auto& [story, weight] : mass)
+  for (const auto& [story, weight] : mass.entries())
     ranked.emplace_back(weight, story);
   const std::size_t keep = std::min(kCandidates, ranked.size());
   std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep),
@@ -419,21 +504,28 @@ Decision StoryIndex::decide(const Candidate& item) {
     const std::size_t n = story.members.size();
     double best = -1;
     Signals best_signals;
-    std::int64_t best_item = 0;
+    const Member* best_member = nullptr;
+    bool best_skipped = false;
     for (std::size_t i = 0; i < n; ++i) {
       if (n > kMembersCompared && i >= kMembersCompared / 2 && i < n - kMembersCompared / 2)
         continue;
       Member& member = story.members[i];
       m.refresh(member.item, member.weights);
-      const Signals signals = m.compare(item, probe, member.item, member.weights);
+      bool skipped = false;
+      const Signals signals = m.compare(item, probe, member.item, member.weights, false, &skipped);
       if (signals.score > best) {
         best = signals.score;
         best_signals = signals;
-        best_item = member.item.item_id;
+        best_member = &member;
+        best_skipped = skipped;
       }
     }
     if (best < 0) continue;
     if (best > decision.story_score) {
+      // The reported signals are complete (the same score: the terms did not count).
+      if (best_skipped)
+        best_signals = m.compare(item, probe, best_member->item, best_member->weights);
+      const std::int64_t best_item = best_member->item.item_id;
       decision.story_score = best;
       decision.signals = best_signals;
       decision.matched_item = best_item;

@@ -2,8 +2,11 @@
 
 #include "normalize/ascii.h"
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 
 // Every function here is one left-to-right pass that appends whole runs of unchanged bytes at
 // once; none of them validates UTF-8 (encoding.cpp has made the text valid before it gets here)
@@ -252,13 +255,102 @@ std::string collapse_whitespace(std::string_view text) {
   return out;
 }
 
-std::string html_to_text(std::string_view html) {
-  std::string text;
-  text.reserve(html.size());
+namespace {
+
+// Appends `text` to `out` with white space collapsed as collapse_whitespace does, `pending`
+// carrying a space between calls; stops once `out` holds more than `limit` bytes. Most text is
+// printable ASCII words between single spaces: such stretches are copied as they are.
+void collapse_into(std::string_view text, std::string& out, bool& pending, std::size_t limit) {
+  auto printable = [&](std::size_t k) {
+    const auto c = static_cast<unsigned char>(text[k]);
+    return c > ' ' && c < 0x80;
+  };
+  std::size_t i = 0;
+  while (i < text.size() && out.size() <= limit) {
+    if (const std::size_t n = space_length(text, i); n != 0) {
+      pending = pending || !out.empty();
+      i += n;
+      continue;
+    }
+    // Bytes past what the limit needs are never read.
+    const std::size_t stop = std::min(text.size(), i + (limit + 1 - out.size()));
+    std::size_t end = i + 1;
+    if constexpr (std::endian::native == std::endian::little) {
+      // Eight bytes at a time to the first that is not printable ASCII (the lowest flagged
+      // byte is exact; the borrow may flag bytes above it, which are not looked at).
+      constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+      constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+      while (end + 8 <= stop) {
+        std::uint64_t word = 0;
+        std::memcpy(&word, text.data() + end, 8);
+        const std::uint64_t flagged = ((word - kOnes * 0x21) & ~word & kHighs) | (word & kHighs);
+        if (flagged == 0) {
+          end += 8;
+          continue;
+        }
+        end += static_cast<std::size_t>(std::countr_zero(flagged)) / 8;
+        if (text[end] == ' ' && end + 1 < stop && printable(end + 1)) {
+          end += 2;  // one space between words stays as it is
+        } else if (space_length(text, end) == 0) {
+          ++end;
+        } else {
+          break;
+        }
+      }
+    }
+    while (end < stop) {
+      if (printable(end)) {
+        ++end;
+      } else if (text[end] == ' ' && end + 1 < stop && printable(end + 1)) {
+        end += 2;  // one space between words stays as it is
+      } else if (space_length(text, end) == 0) {
+        ++end;
+      } else {
+        break;
+      }
+    }
+    if (pending) out.push_back(' ');
+    pending = false;
+    out.append(text, i, end - i);
+    i = end;
+  }
+}
+
+// html_to_text, and with `limit` != npos its text cut to at most `limit` bytes (see
+// html_to_text_prefix): the output is collapsed as the input is read, and reading stops once
+// more than `limit` bytes of text are out.
+std::string html_to_text_up_to(std::string_view html, std::size_t limit) {
+  const bool bounded = limit != std::string_view::npos;
+  std::string text;  // raw text, white space not yet collapsed
+  text.reserve(bounded ? std::min(html.size(), limit) : html.size());
+  std::string out;
+  bool pending_space = false;
+  std::size_t collapsed = 0;  // text[0, collapsed) is in `out`
+  // Bounded: collapses what is new once it could take `out` past `limit`; true when it did.
+  auto full = [&] {
+    if (!bounded || text.size() - collapsed <= limit - std::min(limit, out.size())) return false;
+    collapse_into(std::string_view(text).substr(collapsed), out, pending_space, limit);
+    collapsed = text.size();
+    return out.size() > limit;
+  };
   std::size_t copied = 0;  // html[copied, i) is text not yet decoded into `text`
   std::size_t i = html.find('<');
   auto flush = [&](std::size_t until) {
-    decode_html_entities_into(html.substr(copied, until - copied), text);
+    if (!bounded) {
+      decode_html_entities_into(html.substr(copied, until - copied), text);
+      return;
+    }
+    // Long text between tags is decoded a piece at a time, until the limit is reached. Pieces
+    // end before ASCII white space, which no reference spans: decoding them one by one is
+    // decoding them together.
+    for (std::size_t from = copied; from < until && !full();) {
+      const std::size_t want = std::max<std::size_t>(256, limit + 1 - std::min(limit, out.size()));
+      std::size_t to =
+          until - from <= want ? until : html.find_first_of(" \t\n\r\f\v", from + want);
+      to = std::min(to, until);
+      decode_html_entities_into(html.substr(from, to - from), text);
+      from = to;
+    }
   };
   // Linear time on broken markup: nothing ends after the last '>', and once a quoted value
   // runs to the end of the input, quotes are no longer trusted (each later tag then ends at its
@@ -277,7 +369,7 @@ std::string html_to_text(std::string_view html) {
     }
     return end;
   };
-  while (i != std::string_view::npos) {
+  while (i != std::string_view::npos && !full()) {
     std::size_t resume = std::string_view::npos;  // where text starts again after markup
     if (html.substr(i).starts_with("<!--")) {
       const std::size_t close = html.find("-->", i + 4);
@@ -326,8 +418,32 @@ std::string html_to_text(std::string_view html) {
       i = html.find('<', i + 1);  // "a < b": a '<' that starts nothing is text
     }
   }
-  flush(html.size());
-  return collapse_whitespace(text);
+  if (!bounded) {
+    flush(html.size());
+    return collapse_whitespace(text);
+  }
+  if (out.size() <= limit) {
+    flush(html.size());
+    collapse_into(std::string_view(text).substr(collapsed), out, pending_space, limit);
+  }
+  if (out.size() > limit) {
+    // Not splitting a UTF-8 sequence.
+    std::size_t end = limit;
+    while (end > 0 && (static_cast<unsigned char>(out[end]) & 0xC0) == 0x80)
+      --end;
+    out.resize(end);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string html_to_text(std::string_view html) {
+  return html_to_text_up_to(html, std::string_view::npos);
+}
+
+std::string html_to_text_prefix(std::string_view html, std::size_t max_bytes) {
+  return html_to_text_up_to(html, max_bytes);
 }
 
 std::string escape_html(std::string_view text) {

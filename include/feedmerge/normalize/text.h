@@ -22,6 +22,10 @@ std::string collapse_whitespace(std::string_view text);
 // removed (block tags and <br> become a space), references decoded, white space collapsed.
 std::string html_to_text(std::string_view html);
 
+// html_to_text(html) cut to at most `max_bytes` bytes, not splitting a UTF-8 sequence; reads
+// only as much of `html` as that text needs (for readers of the start of long content).
+std::string html_to_text_prefix(std::string_view html, std::size_t max_bytes);
+
 // Escapes &, <, >, " for use as HTML text or attribute value.
 std::string escape_html(std::string_view text);
 
