@@ -1,6 +1,7 @@
 #include "daemon/story_assigner.h"
 
 #include <algorithm>
+#include <tuple>
 #include <unordered_map>
 
 namespace feedmerge::daemon {
@@ -122,10 +123,12 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
   if (!index_ || *overrides != overrides_seen_) {
     if (auto built = rebuild(); !built) return built.error();
   }
-  // Ties go by id (the order they were stored in), whichever thread built the candidates.
+  // Ties (copies often carry the same minute) go by feed, then by the feed's own order: item
+  // ids alone follow the order in which feeds happened to answer.
   std::sort(pending.begin(), pending.end(),
             [](const dedup::Candidate& a, const dedup::Candidate& b) {
-              return a.published != b.published ? a.published < b.published : a.item_id < b.item_id;
+              return std::tie(a.published, a.feed_id, a.item_id) <
+                     std::tie(b.published, b.feed_id, b.item_id);
             });
   // A backfill older than the index: bring in the stories around it first.
   const model::Time oldest = pending.front().published;

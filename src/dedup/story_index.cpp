@@ -1,9 +1,13 @@
 #include "feedmerge/dedup/story_index.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <limits>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -138,7 +142,21 @@ struct Weights {
   double term_norm = 0;
   double entity_norm = 0;
   double norm_docs = -1;
+  // Hashes of the canonical URL and of the id (0: none, or too short to mean anything). A
+  // member keeps these instead of the strings: a first poll puts tens of thousands of items
+  // into the index.
+  std::uint64_t url_key = 0;
+  std::uint64_t guid_key = 0;
 };
+
+std::uint64_t link_key(std::string_view text) {
+  return text.empty() ? 0 : XXH3_64bits(text.data(), text.size()) | 1;
+}
+
+void set_link_keys(const Candidate& item, Weights& w) {
+  w.url_key = link_key(item.canonical_url);
+  w.guid_key = item.guid.size() >= 8 ? link_key(item.guid) : 0;
+}
 
 struct Member {
   Candidate item;
@@ -289,8 +307,10 @@ struct StoryIndex::Impl {
   DedupOptions options;
   TermStatistics statistics;
   std::unordered_map<std::int64_t, Story> stories;
-  std::unordered_map<std::uint32_t, std::vector<std::int64_t>> postings;  // word -> stories
-  std::unordered_map<std::string, std::int64_t> urls;  // canonical URL or guid -> story
+  // word -> stories. 32-bit ids: the postings are the index's largest part (a first poll
+  // posts each item's 60-odd keys); a story id beyond 2^32 is not posted (found by URL only).
+  std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> postings;
+  std::unordered_map<std::uint64_t, std::int64_t> urls;  // link_key of URL or guid -> story
   std::unordered_set<std::int64_t> items;
   std::unordered_set<std::int64_t> counted;  // items in the statistics before add()
   std::size_t item_total = 0;
@@ -341,8 +361,8 @@ struct StoryIndex::Impl {
   Signals compare(const Candidate& x, const Weights& a, const Candidate& y, const Weights& b,
                   bool explain_all = false, bool* terms_skipped = nullptr) const {
     Signals s;
-    s.same_url = (!x.canonical_url.empty() && x.canonical_url == y.canonical_url) ||
-                 (x.guid.size() >= 8 && x.guid == y.guid);
+    s.same_url =
+        (a.url_key != 0 && a.url_key == b.url_key) || (a.guid_key != 0 && a.guid_key == b.guid_key);
     s.copy = sketch_similarity(x.features, y.features);
     double dot = sparse_dot(x.features.entities, a.entities, y.features.entities, b.entities);
     if (a.entity_norm > 0 && b.entity_norm > 0)
@@ -410,7 +430,9 @@ struct StoryIndex::Impl {
     return item.merge;
   }
 
-  void post(std::uint32_t word, std::int64_t story) {
+  void post(std::uint32_t word, std::int64_t story_id) {
+    if (story_id < 0 || story_id > std::numeric_limits<std::uint32_t>::max()) return;
+    const auto story = static_cast<std::uint32_t>(story_id);
     auto& list = postings[word];
     if (list.empty() || list.back() != story) {
       list.push_back(story);
@@ -422,7 +444,7 @@ struct StoryIndex::Impl {
     for (auto it = postings.begin(); it != postings.end();) {
       auto& list = it->second;
       list.erase(std::remove_if(list.begin(), list.end(),
-                                [&](std::int64_t id) { return !stories.contains(id); }),
+                                [&](std::uint32_t id) { return !stories.contains(id); }),
                  list.end());
       it = list.empty() ? postings.erase(it) : std::next(it);
     }
@@ -458,15 +480,20 @@ Decision StoryIndex::decide(const Candidate& item) {
   Decision decision;
   Weights& probe = m.probe;
   m.refresh(item, probe, true, &m.probe_idf);
+  set_link_keys(item, probe);
 
   // Candidates: stories sharing the URL, or sharing the item's rarest names and words, best
   // first. Only the kGatherKeys rarest keys are looked up, and a key carried by more than
   // kMaxPosting stories is skipped: common words find nothing a rare one would not.
   auto& mass = m.mass;
   mass.clear();
-  for (const std::string* key : {&item.canonical_url, &item.guid}) {
-    if (key->size() < 8) continue;
-    if (auto found = m.urls.find(*key); found != m.urls.end()) mass.add(found->second, 1e9);
+  if (item.canonical_url.size() >= 8) {
+    if (auto found = m.urls.find(probe.url_key); found != m.urls.end())
+      mass.add(found->second, 1e9);
+  }
+  if (probe.guid_key != 0) {
+    if (auto found = m.urls.find(probe.guid_key); found != m.urls.end())
+      mass.add(found->second, 1e9);
   }
   auto& keys = m.keys;
   keys.clear();
@@ -481,7 +508,7 @@ Decision StoryIndex::decide(const Candidate& item) {
   for (std::size_t k = 0; k < gather; ++k) {
     const auto found = m.postings.find(keys[k].second);
     if (found == m.postings.end() || found->second.size() > kMaxPosting) continue;
-    for (std::int64_t story : found->second)
+    for (std::uint32_t story : found->second)
       mass.add(story, keys[k].first);
   }
 
@@ -513,6 +540,13 @@ Decision StoryIndex::decide(const Candidate& item) {
       m.refresh(member.item, member.weights);
       bool skipped = false;
       const Signals signals = m.compare(item, probe, member.item, member.weights, false, &skipped);
+      // An independent report joins only a story that would still fit in one window with
+      // it: reports chained member to member would otherwise grow one story for weeks (a
+      // saga's every twist). Copies, translations and the same URL join whenever they come.
+      if (signals.relation == Relation::report &&
+          std::max(story.last, item.published) - std::min(story.first, item.published) >
+              m.options.window)
+        continue;
       if (signals.score > best) {
         best = signals.score;
         best_signals = signals;
@@ -551,9 +585,11 @@ void StoryIndex::add(Candidate item, std::int64_t story_id, Relation relation) {
   story.last = std::max(story.last, item.published);
   // Members stay sorted by publication time; items mostly arrive in order, so this is
   // usually an append.
+  // Ties as the daemon orders a batch: by feed, then by item (not by which feed answered
+  // first), so the earliest member, and the representative, do not depend on timing.
   auto before = [](const Member& a, const Candidate& b) {
-    return a.item.published != b.published ? a.item.published < b.published
-                                           : a.item.item_id < b.item_id;
+    return std::tie(a.item.published, a.item.feed_id, a.item.item_id) <
+           std::tie(b.published, b.feed_id, b.item_id);
   };
   auto at = story.members.end();
   if (!story.members.empty() && !before(story.members.back(), item))
@@ -562,11 +598,16 @@ void StoryIndex::add(Candidate item, std::int64_t story_id, Relation relation) {
     m.post(id ^ 0x80000000u, story_id);
   for (const Term& term : item.features.terms)
     m.post(term.id, story_id);
-  if (item.canonical_url.size() >= 8) m.urls[item.canonical_url] = story_id;
-  if (item.guid.size() >= 8) m.urls[item.guid] = story_id;
+  Weights weights;
+  set_link_keys(item, weights);
+  if (item.canonical_url.size() >= 8) m.urls[weights.url_key] = story_id;
+  if (weights.guid_key != 0) m.urls[weights.guid_key] = story_id;
   ++m.item_total;
   if (!m.newest || item.published > *m.newest) m.newest = item.published;
-  story.members.insert(at, Member{std::move(item), relation, {}});
+  // The keys stand for the strings from now on.
+  item.canonical_url = std::string();
+  item.guid = std::string();
+  story.members.insert(at, Member{std::move(item), relation, std::move(weights)});
 }
 
 void StoryIndex::count(const Candidate& item) {
@@ -579,6 +620,8 @@ Signals StoryIndex::compare(const Candidate& a, const Candidate& b) {
   Weights y;
   impl_->refresh(a, x, true);
   impl_->refresh(b, y, true);
+  set_link_keys(a, x);
+  set_link_keys(b, y);
   return impl_->compare(a, x, b, y, true);
 }
 

@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
+#include <vector>
+
 using namespace feedmerge::dedup;
 
 namespace {
@@ -101,4 +104,74 @@ TEST_CASE("a report needs shared names: the same topic words alone do not join")
   REQUIRE(decided.story);
   CHECK(*decided.story == 11);
   CHECK(decided.signals.relation == Relation::report);
+}
+
+namespace {
+// One event told again and again, each time in other words, twelve hours apart: every report
+// shares the names with the one before it.
+const std::vector<std::string> kRetold = {
+    "SolarWinds confirmed that attackers breached the Treasury and the Commerce Department "
+    "through its Orion updates, FireEye said, and Microsoft and CISA are investigating.",
+    "Investigators at CISA and Microsoft traced the Treasury and Commerce Department "
+    "intrusions to tampered SolarWinds Orion software first spotted by FireEye.",
+    "FireEye, which discovered the SolarWinds Orion compromise, says the Treasury and the "
+    "Commerce Department were among victims; Microsoft and CISA issued guidance.",
+    "Microsoft seized a domain used in the SolarWinds Orion campaign as CISA ordered agencies "
+    "like the Treasury and Commerce Department to disconnect, FireEye noted.",
+    "CISA's emergency directive followed FireEye's finding that SolarWinds Orion builds were "
+    "poisoned; Treasury and Commerce Department networks were read, Microsoft said.",
+    "Lawmakers asked SolarWinds how Orion updates reached the Treasury and the Commerce "
+    "Department unnoticed until FireEye looked; CISA and Microsoft briefed them.",
+    "SolarWinds hired new advisers as FireEye, Microsoft and CISA mapped how far the Orion "
+    "intruders went inside the Treasury and the Commerce Department.",
+    "The Treasury and the Commerce Department are still cleaning up after the SolarWinds "
+    "Orion breach, CISA said, citing work by FireEye and Microsoft.",
+};
+
+// Feeds the retold reports in order (report k at 12k hours) and returns the story of each.
+std::vector<std::int64_t> retell(StoryIndex& index) {
+  std::vector<std::int64_t> stories;
+  std::int64_t next_story = 100;
+  for (std::size_t k = 0; k < kRetold.size(); ++k) {
+    const auto report =
+        item(static_cast<std::int64_t>(k + 1), static_cast<std::int64_t>(k + 1),
+             static_cast<int>(12 * k), "https://outlet" + std::to_string(k) + ".example/solarwinds",
+             "SolarWinds breach, part " + std::to_string(k), kRetold[k]);
+    const Decision decision = index.decide(report);
+    const std::int64_t story = decision.story ? *decision.story : next_story++;
+    index.add(report, story, decision.story ? decision.signals.relation : Relation::original);
+    stories.push_back(story);
+  }
+  return stories;
+}
+}  // namespace
+
+TEST_CASE("reports chained one after another do not grow a story beyond one window") {
+  DedupOptions options;
+  options.window = std::chrono::hours{72};
+  StoryIndex index(options);
+  const std::vector<std::int64_t> stories = retell(index);
+  // Up to 72 hours after the first report the story holds them all; the report at 84 hours
+  // would stretch it over 84 and starts a story of its own.
+  for (std::size_t k = 1; k <= 6; ++k)
+    CHECK_MESSAGE(stories[k] == stories[0], "report at ", 12 * k, " h");
+  CHECK(stories[7] != stories[0]);
+
+  // A verbatim copy of the first report, 100 hours after it (the story still in the window),
+  // joins it all the same: the bound is for independent reports only.
+  const auto copy =
+      item(50, 50, 100, "https://mirror.example/solarwinds", "SolarWinds breach", kRetold[0]);
+  const Decision late = index.decide(copy);
+  REQUIRE(late.story);
+  CHECK(*late.story == stories[0]);
+  CHECK(late.signals.relation == Relation::copy);
+}
+
+TEST_CASE("with a window long enough, the same chain stays one story") {
+  DedupOptions options;
+  options.window = std::chrono::hours{24 * 30};
+  StoryIndex index(options);
+  const std::vector<std::int64_t> stories = retell(index);
+  for (std::size_t k = 1; k < stories.size(); ++k)
+    CHECK_MESSAGE(stories[k] == stories[0], "report at ", 12 * k, " h");
 }
