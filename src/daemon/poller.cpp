@@ -8,7 +8,6 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <optional>
 #include <random>
 #include <unordered_map>
@@ -342,7 +341,10 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
                                                  job->state.id, job->config.merge));
       }
       asio::post(self->writer, [self, job, built = std::move(built)]() mutable {
-        std::move(built.begin(), built.end(), std::back_inserter(self->unassigned));
+        // Allocated here, on the writer: once in the index, the memory goes back to the
+        // writer's arena, where the index grows next.
+        for (dedup::Candidate& candidate : built)
+          self->unassigned.push_back(std::make_unique<dedup::Candidate>(std::move(candidate)));
         asio::post(self->strand, [self, job] { self->finish(job); });
       });
     });

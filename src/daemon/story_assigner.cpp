@@ -107,7 +107,7 @@ Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, mod
                                   item_ids.begin() + static_cast<std::ptrdiff_t>(end)));
     if (!rows) return rows.error();
     for (const store::StoryItem& row : *rows) {
-      if (!row.story_id) pending.push_back(candidate(row));
+      if (!row.story_id) pending.push_back(std::make_unique<dedup::Candidate>(candidate(row)));
     }
   }
   return assign(std::move(pending), now);
@@ -125,21 +125,20 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
   }
   // Ties (copies often carry the same minute) go by feed, then by the feed's own order: item
   // ids alone follow the order in which feeds happened to answer.
-  std::sort(pending.begin(), pending.end(),
-            [](const dedup::Candidate& a, const dedup::Candidate& b) {
-              return std::tie(a.published, a.feed_id, a.item_id) <
-                     std::tie(b.published, b.feed_id, b.item_id);
-            });
+  std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) {
+    return std::tie(a->published, a->feed_id, a->item_id) <
+           std::tie(b->published, b->feed_id, b->item_id);
+  });
   // A backfill older than the index: bring in the stories around it first.
-  const model::Time oldest = pending.front().published;
+  const model::Time oldest = pending.front()->published;
   if (oldest < index_->covered_from()) {
     const model::Time from = oldest - options_.window;
     if (auto loaded = load(from, index_->covered_from()); !loaded) return loaded.error();
     index_->lower_floor(from);
   }
 
-  for (const dedup::Candidate& item : pending)
-    index_->count(item);
+  for (const auto& item : pending)
+    index_->count(*item);
   int assigned = 0;
   auto written = stories_->write([&](store::StoryWriter& writer) -> Result<void> {
     // Story -> the earliest member that joined it since it was last written.
@@ -149,8 +148,8 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
         writer.touch_story(story, now, index_->representative(story), earliest);
       touched.clear();
     };
-    for (; !pending.empty(); pending.pop_front()) {
-      dedup::Candidate& item = pending.front();
+    for (std::unique_ptr<dedup::Candidate>& next : pending) {
+      dedup::Candidate& item = *next;
       const dedup::Decision decision = index_->decide(item);
       std::int64_t story = 0;
       dedup::Relation relation = dedup::Relation::original;
@@ -165,6 +164,7 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
       const model::Time published = item.published;
       // Moved, not copied: a large batch is not held twice.
       index_->add(std::move(item), story, relation);
+      next.reset();
       auto [at, inserted] = touched.try_emplace(story, published);
       if (!inserted) at->second = std::min(at->second, published);
       ++assigned;

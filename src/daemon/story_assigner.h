@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -27,8 +26,9 @@ class StoryAssigner {
   Result<int> assign(const std::vector<std::int64_t>& item_ids, model::Time now);
   // The same for items just stored whose candidates the caller built (candidate(), on any
   // thread): nothing is read back. The items have no story yet.
-  // A deque: each candidate is freed as soon as it is in the index, not at the end.
-  using Batch = std::deque<dedup::Candidate>;
+  // One allocation per candidate: sorting moves pointers, not 500-byte candidates, and each
+  // one is freed as soon as it is in the index, not at the end.
+  using Batch = std::vector<std::unique_ptr<dedup::Candidate>>;
   Result<int> assign(Batch pending, model::Time now);
 
   // The candidate of an item record_poll just inserted. Pure; callable from any thread.
