@@ -2,6 +2,7 @@
 
 #include "feedmerge/dedup/story_index.h"
 #include "feedmerge/normalize/text.h"
+#include "support/xorshift.h"
 
 #include <doctest/doctest.h>
 
@@ -102,13 +103,7 @@ TEST_CASE("the fast ASCII word breaks give the features ICU's give") {
     alphabet.emplace_back(1, c);
   for (const char* c : {"é", "É", "東", "—", "“", "’", "ß", "«"})
     alphabet.emplace_back(c);
-  std::uint64_t state = 0x9E3779B97F4A7C15ULL;
-  auto next = [&] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  feedmerge::test::XorShift64 next(0x9E3779B97F4A7C15ULL);
   int differing = 0;
   for (int round = 0; round < 3000; ++round) {
     std::string text;
@@ -147,13 +142,7 @@ TEST_CASE("make_candidate turns only the text features read into text, with the 
       "<!-- ad --><br/>Microsoft\tand   GitHub &amp; npm;  Straße 東京 &nbsp; café</p>",
       "plain words without any markup at all, and again and again ",
   };
-  std::uint64_t state = 0x9E3779B97F4A7C15ULL;
-  auto next = [&] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  feedmerge::test::XorShift64 next(0x9E3779B97F4A7C15ULL);
   int differing = 0;
   for (int round = 0; round < 400; ++round) {
     feedmerge::model::Item item;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "feedmerge/normalize/text.h"
+#include "support/xorshift.h"
 
 using feedmerge::normalize::html_to_text;
 using feedmerge::normalize::html_to_text_prefix;
@@ -48,13 +49,7 @@ TEST_CASE("html_to_text_prefix matches html_to_text on random markup at every li
       "<p>", "</p>", "<br/>", "<b>", "</b>", "<div>", "<", ">", "a < b", "<!-- c -->", "<!--",
       "<![CDATA[", "]]>", "<script>", "</script>", "<style>", "</style>", "<a href='x>y'>",
       "<a title=\"", "\"", "<!DOCTYPE x>", "<?xml?>"};
-  std::uint64_t state = 0x2545F4914F6CDD1DULL;
-  auto next = [&] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
+  feedmerge::test::XorShift64 next(0x2545F4914F6CDD1DULL);
   int differing = 0;
   for (int round = 0; round < 2000; ++round) {
     std::string html;
