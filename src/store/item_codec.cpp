@@ -1,5 +1,7 @@
 #include "store/item_codec.h"
 
+#include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Statement.h>
 #include <xxhash.h>
 
 #include <boost/json.hpp>
@@ -149,6 +151,29 @@ Result<std::vector<model::Enclosure>> enclosures_from_json(std::string_view text
     enclosures.push_back(std::move(enclosure));
   }
   return enclosures;
+}
+
+Result<model::Item> item_from_row(const SQLite::Statement& row, int first) {
+  auto column = [&](int offset) { return row.getColumn(first + offset); };
+  model::Item item;
+  item.id = column(0).getString();
+  item.title = column(1).getString();
+  item.link = column(2).getString();
+  item.summary = column(3).getString();
+  item.content = column(4).getString();
+  auto authors = strings_from_json(column(5).getString());
+  if (!authors) return authors.error();
+  auto categories = strings_from_json(column(6).getString());
+  if (!categories) return categories.error();
+  item.image = column(7).getString();
+  auto enclosures = enclosures_from_json(column(8).getString());
+  if (!enclosures) return enclosures.error();
+  item.authors = std::move(*authors);
+  item.categories = std::move(*categories);
+  item.enclosures = std::move(*enclosures);
+  item.published = model::Time{std::chrono::seconds{column(9).getInt64()}};
+  if (!column(10).isNull()) item.updated = model::Time{std::chrono::seconds{column(10).getInt64()}};
+  return item;
 }
 
 }  // namespace feedmerge::store::detail

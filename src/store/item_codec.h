@@ -10,6 +10,10 @@
 #include "feedmerge/error.h"
 #include "feedmerge/model/feed.h"
 
+namespace SQLite {
+class Statement;
+}
+
 namespace feedmerge::store::detail {
 
 // Keys longer than this are replaced by "long:" + a hash, so that a feed stuffing whole
@@ -33,5 +37,16 @@ std::string strings_to_json(const std::vector<std::string>& values);
 std::string enclosures_to_json(const std::vector<model::Enclosure>& enclosures);
 Result<std::vector<std::string>> strings_from_json(std::string_view text);
 Result<std::vector<model::Enclosure>> enclosures_from_json(std::string_view text);
+
+// The columns of an item that make its model::Item, in the order item_from_row reads them,
+// for a query that names the items table `i`.
+inline constexpr std::string_view kItemFields =
+    "i.guid, i.title, i.link, i.summary, i.content, i.authors, i.categories, i.image, "
+    "i.enclosures, i.published, i.updated";
+inline constexpr int kItemFieldCount = 11;
+
+// The item whose kItemFields start at column `first` of the current row. Errors (a list field
+// that is not the JSON we write) say what is wrong, not where: the caller names the database.
+Result<model::Item> item_from_row(const SQLite::Statement& row, int first);
 
 }  // namespace feedmerge::store::detail

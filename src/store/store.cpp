@@ -106,9 +106,8 @@ FeedState read_feed(const SQLite::Statement& row) {
   return feed;
 }
 
-constexpr const char* kItemColumns =
-    "id, feed_id, key, guid, title, link, summary, content, authors, categories, image, "
-    "enclosures, published, published_estimated, updated, first_seen, changed_at";
+// read_item's columns: id, feed_id, key, then detail::kItemFields from column 3, then these.
+constexpr std::string_view kItemTail = "i.published_estimated, i.first_seen, i.changed_at";
 
 // The named parameters insert_item and update_item share.
 constexpr const char* kItemValues =
@@ -188,8 +187,9 @@ struct Store::Impl {
         touch_tombstone(db,
                         "UPDATE tombstones SET last_seen = :now "
                         "WHERE feed_id = :feed_id AND key = :key"),
-        items_of_feed(
-            db, sql({"SELECT ", kItemColumns, " FROM items WHERE feed_id = :feed_id ORDER BY id"})),
+        items_of_feed(db,
+                      sql({"SELECT i.id, i.feed_id, i.key, ", detail::kItemFields, ", ", kItemTail,
+                           " FROM items AS i WHERE i.feed_id = :feed_id ORDER BY i.id"})),
         count_items(db, "SELECT count(*) FROM items"),
         bury_old(db,
                  "INSERT OR REPLACE INTO tombstones (feed_id, key, removed_at, last_seen) "
@@ -387,27 +387,13 @@ Result<StoredItem> Store::Impl::read_item(const SQLite::Statement& row) const {
   stored.id = row.getColumn(0).getInt64();
   stored.feed_id = row.getColumn(1).getInt64();
   stored.key = row.getColumn(2).getString();
-  model::Item& item = stored.item;
-  item.id = row.getColumn(3).getString();
-  item.title = row.getColumn(4).getString();
-  item.link = row.getColumn(5).getString();
-  item.summary = row.getColumn(6).getString();
-  item.content = row.getColumn(7).getString();
-  auto authors = detail::strings_from_json(row.getColumn(8).getString());
-  auto categories = detail::strings_from_json(row.getColumn(9).getString());
-  auto enclosures = detail::enclosures_from_json(row.getColumn(11).getString());
-  if (!authors) return error(authors.error().message);
-  if (!categories) return error(categories.error().message);
-  if (!enclosures) return error(enclosures.error().message);
-  item.authors = std::move(*authors);
-  item.categories = std::move(*categories);
-  item.image = row.getColumn(10).getString();
-  item.enclosures = std::move(*enclosures);
-  item.published = from_db(row.getColumn(12).getInt64());
-  stored.published_estimated = row.getColumn(13).getInt() != 0;
-  item.updated = optional_time(row.getColumn(14));
-  stored.first_seen = from_db(row.getColumn(15).getInt64());
-  stored.changed_at = optional_time(row.getColumn(16));
+  auto item = detail::item_from_row(row, 3);
+  if (!item) return error(item.error().message);
+  stored.item = std::move(*item);
+  constexpr int tail = 3 + detail::kItemFieldCount;
+  stored.published_estimated = row.getColumn(tail).getInt() != 0;
+  stored.first_seen = from_db(row.getColumn(tail + 1).getInt64());
+  stored.changed_at = optional_time(row.getColumn(tail + 2));
   return stored;
 }
 

@@ -48,13 +48,11 @@ struct StoryReader::Impl {
                "(:urls IS NULL OR f.url IN "
                "(SELECT value FROM json_each(:urls)))) "
                "ORDER BY s.first_published DESC, s.id DESC LIMIT :limit"),
-        members(db,
-                "SELECT i.id, i.feed_id, f.url, f.title, f.link, i.guid, i.title, i.link, "
-                "i.summary, i.content, i.authors, i.categories, i.image, i.enclosures, "
-                "i.published, i.updated, i.first_seen FROM item_stories AS m "
-                "JOIN items AS i ON i.id = m.item_id JOIN feeds AS f ON f.id = i.feed_id "
-                "WHERE m.story_id = :story "
-                "ORDER BY i.published, i.id"),
+        members(db, "SELECT i.id, i.feed_id, f.url, f.title, f.link, " +
+                        std::string(detail::kItemFields) +
+                        ", i.first_seen FROM item_stories AS m JOIN items AS i ON i.id = "
+                        "m.item_id JOIN feeds AS f ON f.id = i.feed_id WHERE m.story_id = :story "
+                        "ORDER BY i.published, i.id"),
         count_items(db, "SELECT count(*) FROM items"),
         count_stories(db, "SELECT count(*) FROM stories") {}
 
@@ -69,25 +67,10 @@ struct StoryReader::Impl {
     member.feed_url = row.getColumn(2).getString();
     member.feed_title = row.getColumn(3).getString();
     member.feed_link = row.getColumn(4).getString();
-    model::Item& item = member.item;
-    item.id = row.getColumn(5).getString();
-    item.title = row.getColumn(6).getString();
-    item.link = row.getColumn(7).getString();
-    item.summary = row.getColumn(8).getString();
-    item.content = row.getColumn(9).getString();
-    auto authors = detail::strings_from_json(row.getColumn(10).getString());
-    auto categories = detail::strings_from_json(row.getColumn(11).getString());
-    auto enclosures = detail::enclosures_from_json(row.getColumn(13).getString());
-    if (!authors) return error(authors.error().message);
-    if (!categories) return error(categories.error().message);
-    if (!enclosures) return error(enclosures.error().message);
-    item.authors = std::move(*authors);
-    item.categories = std::move(*categories);
-    item.image = row.getColumn(12).getString();
-    item.enclosures = std::move(*enclosures);
-    item.published = from_db(row.getColumn(14).getInt64());
-    if (!row.getColumn(15).isNull()) item.updated = from_db(row.getColumn(15).getInt64());
-    member.first_seen = from_db(row.getColumn(16).getInt64());
+    auto item = detail::item_from_row(row, 5);
+    if (!item) return error(item.error().message);
+    member.item = std::move(*item);
+    member.first_seen = from_db(row.getColumn(5 + detail::kItemFieldCount).getInt64());
     return member;
   }
 
