@@ -9,6 +9,12 @@ std::string to_string(const Warning& warning) {
   return "line " + std::to_string(warning.line) + ": " + warning.message;
 }
 
+std::string located(const std::string& file, const Error& error) {
+  std::string text = file + ":";
+  if (error.line > 0) text += std::to_string(error.line) + ":" + std::to_string(error.column) + ":";
+  return text + " " + error.message;
+}
+
 void throw_exception_from_error(const Error& error, const boost::source_location&) {
   throw std::runtime_error(error.message);
 }

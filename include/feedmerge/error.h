@@ -38,6 +38,10 @@ struct Warning {
 // "line 12: message", or just the message when no line is known.
 std::string to_string(const Warning& warning);
 
+// "FILE:LINE:COLUMN: message" (as check-config prints it), or "FILE: message" when no line is
+// known.
+std::string located(const std::string& file, const Error& error);
+
 // Lets Result<T>::value() throw on an error, as boost::system::result expects.
 [[noreturn]] void throw_exception_from_error(const Error& error, const boost::source_location& loc);
 

@@ -3,7 +3,11 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <string_view>
 #include <vector>
+
+#include "feedmerge/error.h"
 
 namespace CLI {
 class App;
@@ -16,6 +20,11 @@ struct Command {
   std::function<int()> run;  // the process exit status
 };
 using Commands = std::vector<Command>;
+
+// Output shared by the subcommands: `text` on standard output (exit status 1 when it cannot
+// be written), and an error located in `file` on standard error.
+int print_stdout(std::string_view text);
+void print_error(const std::string& file, const Error& error);
 
 void add_parse_command(CLI::App& app, Commands& commands);
 void add_config_commands(CLI::App& app, Commands& commands);

@@ -15,19 +15,8 @@
 namespace feedmerge::cli {
 namespace {
 
-void print_error(const std::string& file, const Error& error) {
-  std::cerr << file << ':';
-  if (error.line > 0) std::cerr << error.line << ':' << error.column << ':';
-  std::cerr << ' ' << error.message << '\n';
-}
-
 std::string count(std::size_t n, std::string_view noun) {
   return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
-}
-
-int print_stdout(const std::string& text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  return std::fflush(stdout) == 0 ? 0 : 1;
 }
 
 int run_check_config(const std::string& config_path) {

@@ -14,22 +14,11 @@
 namespace feedmerge::cli {
 namespace {
 
-void print_error(const std::string& file, const Error& error) {
-  std::cerr << file << ':';
-  if (error.line > 0) std::cerr << error.line << ':' << error.column << ':';
-  std::cerr << ' ' << error.message << '\n';
-}
-
 struct DaemonArgs {
   std::string config_path;
   bool all = false;
   bool json = false;
 };
-
-int print_stdout(const std::string& text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  return std::fflush(stdout) == 0 ? 0 : 1;
-}
 
 int run_run(const DaemonArgs& args) {
   auto loaded = config::load_config(args.config_path);

@@ -40,9 +40,7 @@ int run_parse(const ParseArgs& args) {
     std::cerr << name << ':' << e.line << ':' << e.column << ": error: " << e.message << '\n';
     return 1;
   }
-  const std::string json = parse::to_parse_json(*parsed);
-  std::fwrite(json.data(), 1, json.size(), stdout);
-  return std::fflush(stdout) == 0 ? 0 : 1;
+  return print_stdout(parse::to_parse_json(*parsed));
 }
 
 }  // namespace

@@ -25,10 +25,7 @@ struct RenderArgs {
 int run_render(const RenderArgs& args) {
   auto loaded = config::load_config(args.config_path);
   if (!loaded) {
-    std::cerr << args.config_path << ':';
-    if (loaded.error().line > 0)
-      std::cerr << loaded.error().line << ':' << loaded.error().column << ':';
-    std::cerr << ' ' << loaded.error().message << '\n';
+    print_error(args.config_path, loaded.error());
     return 1;
   }
   const std::string database = daemon::database_path(*loaded);
@@ -55,8 +52,7 @@ int run_render(const RenderArgs& args) {
   std::string known;
   for (const publish::RenderedFile& file : *files) {
     if (file.path == args.path) {
-      std::fwrite(file.body.data(), 1, file.body.size(), stdout);
-      return std::fflush(stdout) == 0 ? 0 : 1;
+      return print_stdout(file.body);
     }
     known += (known.empty() ? "" : ", ") + file.path;
   }

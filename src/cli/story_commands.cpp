@@ -24,18 +24,10 @@ struct StoryArgs {
   std::int64_t story_b = 0;
 };
 
-int print_stdout(const std::string& text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  return std::fflush(stdout) == 0 ? 0 : 1;
-}
-
 Result<config::Config> load(const StoryArgs& args) {
   auto loaded = config::load_config(args.config_path);
   if (!loaded) {
-    std::cerr << args.config_path << ':';
-    if (loaded.error().line > 0)
-      std::cerr << loaded.error().line << ':' << loaded.error().column << ':';
-    std::cerr << ' ' << loaded.error().message << '\n';
+    print_error(args.config_path, loaded.error());
   }
   return loaded;
 }

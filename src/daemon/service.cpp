@@ -33,13 +33,6 @@ std::string utc_text(model::Time time) {
   return text;
 }
 
-// `FILE:LINE:COLUMN: message`, as check-config prints it.
-std::string positioned(const std::string& file, const Error& error) {
-  std::string text = file + ":";
-  if (error.line > 0) text += std::to_string(error.line) + ":" + std::to_string(error.column) + ":";
-  return text + " " + error.message;
-}
-
 }  // namespace
 
 struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
@@ -202,7 +195,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   void loaded(const std::string& path, Result<config::Config> loaded) {
     if (stopping) return;
     if (!loaded) {
-      reload_error = positioned(path, loaded.error());
+      reload_error = located(path, loaded.error());
       spdlog::error("{}; keeping the previous config", reload_error);
       finish_reload();
       return;
