@@ -353,7 +353,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   // Scheduler strand: the batch is complete when no poll is left in flight or waiting, or
   // when it has been open for kBatchPooling (a slow feed must not hold stories back).
   void end_batch_if_due(const Job& job) {
-    if (job.stored && !job.stored->new_item_ids.empty() && !batch_opened)
+    if (job.stored && !job.stored->new_items.empty() && !batch_opened)
       batch_opened = std::chrono::steady_clock::now();
     if (!batch_opened) return;
     if (!idle() && std::chrono::steady_clock::now() - *batch_opened < kBatchPooling) return;

@@ -372,9 +372,7 @@ void Store::Impl::write_item(std::int64_t feed_id, const model::Item& item, std:
   insert.bind(":first_seen", std::optional<Time>(now));
   insert->exec();
   ++result.inserted;
-  const std::int64_t inserted = db.getLastInsertRowid();
-  result.new_item_ids.push_back(inserted);
-  result.new_items.push_back({.id = inserted,
+  result.new_items.push_back({.id = db.getLastInsertRowid(),
                               .index = index,
                               .key = std::move(key),
                               .published = dating.published,

@@ -41,7 +41,10 @@ class StoryDb {
     state->last_success = now;
     auto stored = store_->record_poll(*state, &feed, now);
     REQUIRE(stored.has_value());
-    return stored->new_item_ids;
+    std::vector<std::int64_t> ids;
+    for (const store::NewItem& item : stored->new_items)
+      ids.push_back(item.id);
+    return ids;
   }
 
   // A new story over `items`; its first publication is theirs, the first item represents it

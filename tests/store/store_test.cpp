@@ -335,14 +335,14 @@ TEST_CASE("the same poll twice stores nothing new") {
   const Feed feed = feed_of({item("a", "one"), item("b", "two"), item("c", "three")});
   auto first = poll(*store, state, feed, kT0);
   CHECK(first.inserted == 3);
-  CHECK(first.new_item_ids.size() == 3);
+  CHECK(first.new_items.size() == 3);
   const auto stored = items_of(*store, state.id);
 
   auto second = poll(*store, state, feed, kT0 + 1h);
   CHECK(second.inserted == 0);
   CHECK(second.updated == 0);
   CHECK(second.unchanged == 3);
-  CHECK(second.new_item_ids.empty());
+  CHECK(second.new_items.empty());
   CHECK(count(*store) == 3);
   CHECK(items_of(*store, state.id) == stored);  // not even rewritten
 }
@@ -497,7 +497,7 @@ TEST_CASE("pruned items the feed still lists do not come back as new") {
   CHECK(result.inserted == 0);
   CHECK(result.pruned == 1);
   CHECK(result.unchanged == 1);
-  CHECK(result.new_item_ids.empty());
+  CHECK(result.new_items.empty());
   CHECK(count(*store) == 1);
 
   SUBCASE("while the feed keeps listing it, for longer than the retention") {

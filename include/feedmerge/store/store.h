@@ -86,9 +86,8 @@ struct StoreResult {
   int updated = 0;    // same key, new content hash: rewritten in place, changed_at = now
   int unchanged = 0;  // same key, same content hash: not written
   int pruned = 0;     // still listed by the feed, but retention removed them: not stored again
-  std::vector<Warning> warnings;  // future dates clamped, keys repeated within the document
-  std::vector<std::int64_t> new_item_ids;
-  std::vector<NewItem> new_items;  // the same items, in the same order
+  std::vector<Warning> warnings;   // future dates clamped, keys repeated within the document
+  std::vector<NewItem> new_items;  // in document order
   std::vector<std::int64_t> updated_item_ids;
 
   bool operator==(const StoreResult&) const = default;
