@@ -50,7 +50,11 @@ class Use {
     statement_.reset();
     statement_.clearBindings();
   }
-  ~Use() { statement_.tryReset(); }
+  // Bindings cleared here too: bind_view's pointers must not outlive the call.
+  ~Use() {
+    statement_.tryReset();
+    statement_.clearBindings();
+  }
   Use(const Use&) = delete;
   Use& operator=(const Use&) = delete;
 
@@ -60,6 +64,9 @@ class Use {
   void bind(const char* name, const std::string& text) { statement_.bind(name, text); }
   void bind(const char* name, std::int64_t value) { statement_.bind(name, value); }
   void bind(const char* name, int value) { statement_.bind(name, value); }
+  // Not copied (an item's text is most of what a poll stores): `text` must stay alive and
+  // unchanged until the statement has run.
+  void bind_view(const char* name, const std::string& text) { statement_.bindNoCopy(name, text); }
   void bind(const char* name, bool value) { statement_.bind(name, value ? 1 : 0); }
   void bind(const char* name, std::optional<Time> time) {
     if (time) {
@@ -262,14 +269,14 @@ namespace {
 
 void bind_item_values(Use& statement, const model::Item& item, const Dating& dating,
                       std::uint64_t hash) {
-  statement.bind(":guid", item.id);
-  statement.bind(":title", item.title);
-  statement.bind(":link", item.link);
-  statement.bind(":summary", item.summary);
-  statement.bind(":content", item.content);
+  statement.bind_view(":guid", item.id);
+  statement.bind_view(":title", item.title);
+  statement.bind_view(":link", item.link);
+  statement.bind_view(":summary", item.summary);
+  statement.bind_view(":content", item.content);
   statement.bind(":authors", detail::strings_to_json(item.authors));
   statement.bind(":categories", detail::strings_to_json(item.categories));
-  statement.bind(":image", item.image);
+  statement.bind_view(":image", item.image);
   statement.bind(":enclosures", detail::enclosures_to_json(item.enclosures));
   statement.bind(":published", std::optional<Time>(dating.published));
   statement.bind(":published_estimated", dating.estimated);
