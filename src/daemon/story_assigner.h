@@ -1,6 +1,9 @@
 // Puts newly stored items into stories: the dedup StoryIndex in memory, the StoryStore on
 // disk. Owned by the daemon's single store writer (not thread-safe); each assign() is one
-// transaction right after the poll's own. Before its first assignment it rebuilds the index from
+// transaction right after the poll's own. Within a large batch, each block of 1,000 items'
+// writes runs on a short-lived second thread while the writer decides the next block; the
+// writer waits for it before handing over another block or committing, so the connection is
+// never used by two threads at once. Before its first assignment it rebuilds the index from
 // the items published within two windows of the newest one; at start-up it assigns the items
 // that have no story yet.
 #pragma once

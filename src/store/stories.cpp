@@ -53,10 +53,10 @@ std::string select_items(const char* where) {
 }
 
 // The member a story shows when the caller has no better idea: the earliest that is not a
-// copy, else the earliest.
+// copy, else the earliest. The story is parameter ?1.
 constexpr const char* kDefaultRepresentative =
     "(SELECT i.id FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE m.story_id "
-    "= :story ORDER BY m.relation IN ('copy', 'translation', 'same_url'), i.published, i.id "
+    "= ?1 ORDER BY m.relation IN ('copy', 'translation', 'same_url'), i.published, i.id "
     "LIMIT 1)";
 
 }  // namespace
@@ -65,49 +65,89 @@ struct StoryStore::Impl : StoryWriter {
   Impl(std::string path_in, SQLite::Database db_in)
       : path(std::move(path_in)),
         db(std::move(db_in)),
+        // Numbered parameters: a first poll runs these tens of thousands of times, and
+        // binding by name searches the names each time.
         insert_story(db,
-                     "INSERT INTO stories (first_published, first_seen, updated) "
-                     "VALUES (:published, :now, :now)"),
+                     "INSERT INTO stories (id, first_published, first_seen, updated, "
+                     "representative_item_id) VALUES (?1, ?2, ?3, ?3, ?4)"),
         set_item(db,
                  "INSERT INTO item_stories (item_id, story_id, relation, canonical_url) "
-                 "VALUES (:id, :story, :relation, :canonical) ON CONFLICT (item_id) DO UPDATE "
+                 "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (item_id) DO UPDATE "
                  "SET story_id = excluded.story_id, relation = excluded.relation, "
                  "canonical_url = excluded.canonical_url"),
+        // `earliest` spares a batch reading every member back.
         touch(db,
-              // :earliest spares a batch reading every member back (a first poll touches
-              // tens of thousands of stories).
-              "UPDATE stories SET updated = :now, first_published = CASE WHEN :earliest IS "
-              "NOT NULL THEN min(first_published, :earliest) ELSE coalesce((SELECT "
-              "min(i.published) FROM item_stories AS m JOIN items AS i ON i.id = m.item_id "
-              "WHERE m.story_id = :story), first_published) END, "
-              "representative_item_id = coalesce(:representative, " +
-                  std::string(kDefaultRepresentative) + ") WHERE id = :story") {}
+              "UPDATE stories SET updated = ?2, first_published = min(first_published, ?3), "
+              "representative_item_id = coalesce(?4, " +
+                  std::string(kDefaultRepresentative) + ") WHERE id = ?1"),
+        default_representative(db, "UPDATE stories SET representative_item_id = " +
+                                       std::string(kDefaultRepresentative) + " WHERE id = ?1") {}
 
-  std::int64_t create_story(Time first_published, Time now) override {
-    insert_story.reset();
-    insert_story.bind(":published", to_db(first_published));
-    insert_story.bind(":now", to_db(now));
-    insert_story.exec();
-    return db.getLastInsertRowid();
+  std::int64_t next_story_id() override {
+    // AUTOINCREMENT: ids of deleted stories are not given out again.
+    return db
+        .execAndGet(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+            "'stories'), 0), coalesce((SELECT max(id) FROM stories), 0)) + 1")
+        .getInt64();
   }
-  void set_story(std::int64_t item_id, std::int64_t story_id, const std::string& relation,
-                 const std::string& canonical_url) override {
-    set_item.reset();
-    set_item.bind(":story", story_id);
-    set_item.bind(":relation", relation);
-    set_item.bind(":canonical", canonical_url);
-    set_item.bind(":id", item_id);
-    set_item.exec();
+
+  void apply(const StoryWrites& writes, Time now) override {
+    const std::int64_t at = to_db(now);
+    // Stories before the memberships that name them (foreign keys are checked per statement).
+    for (const NewStory& story : writes.created) {
+      insert_story.reset();
+      insert_story.bind(1, story.id);
+      insert_story.bind(2, to_db(story.first_published));
+      insert_story.bind(3, at);
+      if (story.representative) {
+        insert_story.bind(4, *story.representative);
+      } else {
+        insert_story.bind(4);
+      }
+      insert_story.exec();
+    }
+    for (const Membership& member : writes.members) {
+      set_item.reset();
+      set_item.bind(1, member.item_id);
+      set_item.bind(2, member.story_id);
+      set_item.bind(3, member.relation);
+      set_item.bind(4, member.canonical_url);
+      set_item.exec();
+    }
+    for (const NewStory& story : writes.created) {
+      if (story.representative) continue;
+      default_representative.reset();
+      default_representative.bind(1, story.id);
+      default_representative.exec();
+    }
+    for (const StoryTouch& story : writes.touched) {
+      touch.reset();
+      touch.bind(1, story.story_id);
+      touch.bind(2, at);
+      touch.bind(3, to_db(story.earliest));
+      if (story.representative) {
+        touch.bind(4, *story.representative);
+      } else {
+        touch.bind(4);
+      }
+      touch.exec();
+    }
   }
-  void touch_story(std::int64_t story_id, Time now, std::optional<std::int64_t> representative,
-                   std::optional<Time> earliest_new = std::nullopt) override {
-    touch.reset();
-    touch.clearBindings();
-    touch.bind(":now", to_db(now));
-    touch.bind(":story", story_id);
-    if (representative) touch.bind(":representative", *representative);
-    if (earliest_new) touch.bind(":earliest", to_db(*earliest_new));
-    touch.exec();
+
+  // After a merge or split: first_published from the members, representative as given.
+  void recompute_story(std::int64_t story_id, Time now,
+                       std::optional<std::int64_t> representative) {
+    SQLite::Statement update(
+        db,
+        "UPDATE stories SET updated = ?2, first_published = coalesce((SELECT min(i.published) "
+        "FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE m.story_id = ?1), "
+        "first_published), representative_item_id = coalesce(?3, " +
+            std::string(kDefaultRepresentative) + ") WHERE id = ?1");
+    update.bind(1, story_id);
+    update.bind(2, to_db(now));
+    if (representative) update.bind(3, *representative);
+    update.exec();
   }
 
   Error error(const std::exception& e) const {
@@ -134,6 +174,7 @@ struct StoryStore::Impl : StoryWriter {
   SQLite::Statement insert_story;
   SQLite::Statement set_item;
   SQLite::Statement touch;
+  SQLite::Statement default_representative;
 };
 
 StoryStore::StoryStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -280,7 +321,7 @@ Result<void> StoryStore::merge(std::int64_t into, std::int64_t from, Time now) {
     SQLite::Statement drop(impl_->db, "DELETE FROM stories WHERE id = :from");
     drop.bind(":from", from);
     drop.exec();
-    impl_->touch_story(into, now, std::nullopt);
+    impl_->recompute_story(into, now, std::nullopt);
     SQLite::Statement record(impl_->db,
                              "INSERT INTO story_overrides (kind, story_id, other_story_id, "
                              "created) VALUES ('merge', :into, :from, :now)");
@@ -308,9 +349,11 @@ Result<std::int64_t> StoryStore::split(std::int64_t item_id, Time now) {
     const Time published = from_db(find.getColumn(1).getInt64());
     const std::string canonical = find.getColumn(2).isNull() ? "" : find.getColumn(2).getString();
     find.reset();
-    const std::int64_t story = impl_->create_story(published, now);
-    impl_->set_story(item_id, story, "manual", canonical);
-    impl_->touch_story(story, now, item_id);
+    const std::int64_t story = impl_->next_story_id();
+    impl_->apply({.created = {{story, published, item_id}},
+                  .members = {{item_id, story, "manual", canonical}},
+                  .touched = {}},
+                 now);
     if (old_story) {
       SQLite::Statement left(impl_->db,
                              "SELECT count(*) FROM item_stories WHERE story_id = :story");
@@ -329,7 +372,7 @@ Result<std::int64_t> StoryStore::split(std::int64_t item_id, Time now) {
         clear.bind(":story", *old_story);
         clear.bind(":item", item_id);
         clear.exec();
-        impl_->touch_story(*old_story, now, std::nullopt);
+        impl_->recompute_story(*old_story, now, std::nullopt);
       }
     }
     SQLite::Statement record(impl_->db,

@@ -38,19 +38,43 @@ struct StoryRecord {
   std::vector<StoryItem> items;  // by publication time
 };
 
+// One block of an assignment batch's writes. Stories the block creates come with the id the
+// caller gave them (from StoryWriter::next_story_id()) and their final values, so that each is
+// inserted once rather than inserted and then updated.
+struct NewStory {
+  std::int64_t id = 0;
+  Time first_published{};
+  std::optional<std::int64_t> representative;  // nullopt: the earliest member not a copy
+};
+struct Membership {
+  std::int64_t item_id = 0;
+  std::int64_t story_id = 0;
+  std::string relation;
+  std::string canonical_url;
+};
+// An existing story that gained members: first_published is lowered to `earliest` (the
+// earliest member that joined since it was last written).
+struct StoryTouch {
+  std::int64_t story_id = 0;
+  std::optional<std::int64_t> representative;  // nullopt: the earliest member not a copy
+  Time earliest{};
+};
+struct StoryWrites {
+  std::vector<NewStory> created;
+  std::vector<Membership> members;
+  std::vector<StoryTouch> touched;
+};
+
 // Writes of one assignment batch, inside one transaction (StoryStore::write).
 class StoryWriter {
  public:
   virtual ~StoryWriter() = default;
-  virtual std::int64_t create_story(Time first_published, Time now) = 0;
-  virtual void set_story(std::int64_t item_id, std::int64_t story_id, const std::string& relation,
-                         const std::string& canonical_url) = 0;
-  // Sets updated and the representative (nullopt: the earliest member that is not a copy).
-  // first_published: lowered to `earliest_new` (the earliest member that joined since the last
-  // touch), or recomputed from the members when nullopt.
-  virtual void touch_story(std::int64_t story_id, Time now,
-                           std::optional<std::int64_t> representative,
-                           std::optional<Time> earliest_new = std::nullopt) = 0;
+  // The first id no story has had (stories' ids are never reused); the caller numbers the
+  // stories it creates from here, within this transaction.
+  virtual std::int64_t next_story_id() = 0;
+  // Inserts `created`, then `members`, then updates `touched`; every story written gets
+  // updated = now (created ones first_seen = now too).
+  virtual void apply(const StoryWrites& writes, Time now) = 0;
 };
 
 class StoryStore {

@@ -1,0 +1,181 @@
+#include "feedmerge/store/stories.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "feedmerge/store/store.h"
+#include "store/temp_folder.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using feedmerge::model::Feed;
+using feedmerge::model::Item;
+using feedmerge::model::Time;
+using feedmerge::store::OpenMode;
+using feedmerge::store::Store;
+using feedmerge::store::StoryRecord;
+using feedmerge::store::StoryStore;
+using feedmerge::store::StoryWriter;
+using feedmerge::store::StoryWrites;
+using feedmerge::test::TempFolder;
+
+const Time kT0 = std::chrono::sys_days{std::chrono::year{2024} / 3 / 1} + 12h;
+
+// Three items of one feed, published an hour apart from kT0; their row ids, in that order.
+std::vector<std::int64_t> store_items(const std::string& path) {
+  auto store = Store::open(path, OpenMode::read_write);
+  REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().message));
+  auto feed = (*store)->ensure_feed("https://example.com/feed.xml");
+  REQUIRE(feed.has_value());
+  Feed document;
+  for (int i = 0; i < 3; ++i) {
+    Item item;
+    item.id = "item-" + std::to_string(i);
+    item.title = "Title " + std::to_string(i);
+    item.published = kT0 + std::chrono::hours{i};
+    document.items.push_back(item);
+  }
+  auto stored = (*store)->record_poll(*feed, &document, kT0 + 1h);
+  REQUIRE_MESSAGE(stored.has_value(), (stored ? "" : stored.error().message));
+  std::vector<std::int64_t> ids;
+  for (const auto& item : stored->new_items)
+    ids.push_back(item.id);
+  REQUIRE(ids.size() == 3);
+  return ids;
+}
+
+std::unique_ptr<StoryStore> open_stories(const std::string& path) {
+  auto stories = StoryStore::open(path, OpenMode::read_write);
+  REQUIRE_MESSAGE(stories.has_value(), (stories ? "" : stories.error().message));
+  return std::move(*stories);
+}
+
+std::map<std::int64_t, StoryRecord> by_id(StoryStore& stories) {
+  auto list = stories.list_stories(std::nullopt);
+  REQUIRE_MESSAGE(list.has_value(), (list ? "" : list.error().message));
+  std::map<std::int64_t, StoryRecord> out;
+  for (StoryRecord& record : *list)
+    out[record.id] = std::move(record);
+  return out;
+}
+
+std::vector<std::int64_t> members(const StoryRecord& record) {
+  std::vector<std::int64_t> ids;
+  for (const auto& item : record.items)
+    ids.push_back(item.id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::int64_t next_id(StoryStore& stories) {
+  std::int64_t next = 0;
+  auto done = stories.write([&](StoryWriter& writer) -> feedmerge::Result<void> {
+    next = writer.next_story_id();
+    return {};
+  });
+  REQUIRE(done.has_value());
+  return next;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a batch's writes: stories keep the ids given, the representative defaults to the "
+    "earliest member not a copy, and touches lower first_published") {
+  TempFolder folder;
+  const std::string path = (folder.path() / "feedmerge.db").string();
+  const auto ids = store_items(path);
+  auto stories = open_stories(path);
+  const Time now = kT0 + 2h;
+
+  auto written = stories->write([&](StoryWriter& writer) -> feedmerge::Result<void> {
+    const std::int64_t first = writer.next_story_id();
+    CHECK(first == 1);
+    StoryWrites block;
+    block.created = {{first, kT0 + 1h, ids[1]}, {first + 1, kT0 + 2h, std::nullopt}};
+    block.members = {{ids[1], first, "original", "https://example.com/1"},
+                     {ids[2], first + 1, "copy", ""}};
+    writer.apply(block, now);
+    return {};
+  });
+  REQUIRE_MESSAGE(written.has_value(), (written ? "" : written.error().message));
+  auto after = by_id(*stories);
+  REQUIRE(after.size() == 2);
+  CHECK(members(after[1]) == std::vector<std::int64_t>{ids[1]});
+  CHECK(after[1].representative_item_id == ids[1]);
+  CHECK(after[1].first_published == kT0 + 1h);
+  CHECK(after[1].first_seen == now);
+  // No representative given: the story's only member, though a copy.
+  CHECK(after[2].representative_item_id == ids[2]);
+
+  // An earlier item joins story 1: first_published goes down to it, and with no
+  // representative given the earliest member that is not a copy is chosen.
+  written = stories->write([&](StoryWriter& writer) -> feedmerge::Result<void> {
+    StoryWrites block;
+    block.members = {{ids[0], 1, "report", ""}};
+    block.touched = {{1, std::nullopt, kT0}};
+    writer.apply(block, now + 1h);
+    return {};
+  });
+  REQUIRE(written.has_value());
+  after = by_id(*stories);
+  CHECK(members(after[1]) == std::vector<std::int64_t>{ids[0], ids[1]});
+  CHECK(after[1].first_published == kT0);
+  CHECK(after[1].representative_item_id == ids[0]);
+  CHECK(after[1].updated == now + 1h);
+  CHECK(after[2].updated == now);
+}
+
+TEST_CASE("a failed batch leaves no story behind") {
+  TempFolder folder;
+  const std::string path = (folder.path() / "feedmerge.db").string();
+  const auto ids = store_items(path);
+  auto stories = open_stories(path);
+  auto written = stories->write([&](StoryWriter& writer) -> feedmerge::Result<void> {
+    StoryWrites block;
+    block.created = {{writer.next_story_id(), kT0, std::nullopt}};
+    // An item that does not exist: the foreign key fails the statement.
+    block.members = {{ids[0], block.created[0].id, "original", ""},
+                     {ids[2] + 100, block.created[0].id, "copy", ""}};
+    writer.apply(block, kT0);
+    return {};
+  });
+  CHECK_FALSE(written.has_value());
+  CHECK(by_id(*stories).empty());
+  CHECK(next_id(*stories) == 1);
+}
+
+TEST_CASE("story ids are never given out twice, even after the highest story went") {
+  TempFolder folder;
+  const std::string path = (folder.path() / "feedmerge.db").string();
+  const auto ids = store_items(path);
+  auto stories = open_stories(path);
+  auto written = stories->write([&](StoryWriter& writer) -> feedmerge::Result<void> {
+    const std::int64_t first = writer.next_story_id();
+    StoryWrites block;
+    block.created = {{first, kT0, std::nullopt}, {first + 1, kT0 + 1h, std::nullopt}};
+    block.members = {{ids[0], first, "original", ""}, {ids[1], first + 1, "original", ""}};
+    writer.apply(block, kT0 + 2h);
+    return {};
+  });
+  REQUIRE(written.has_value());
+  // Merging story 2 into 1 deletes story 2, the highest id so far.
+  REQUIRE(stories->merge(1, 2, kT0 + 3h).has_value());
+  CHECK(by_id(*stories).size() == 1);
+  CHECK(next_id(*stories) == 3);
+  auto split = stories->split(ids[1], kT0 + 4h);
+  REQUIRE(split.has_value());
+  CHECK(*split == 3);
+  const auto after = by_id(*stories);
+  CHECK(members(after.at(3)) == std::vector<std::int64_t>{ids[1]});
+  CHECK(after.at(3).representative_item_id == ids[1]);
+  CHECK(members(after.at(1)) == std::vector<std::int64_t>{ids[0]});
+  CHECK(next_id(*stories) == 4);
+}
