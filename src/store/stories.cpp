@@ -228,10 +228,18 @@ Result<std::vector<StoryItem>> StoryStore::assigned_between(Time from, Time to) 
 
 Result<std::vector<std::int64_t>> StoryStore::unassigned_item_ids() {
   return impl_->guarded([&]() -> Result<std::vector<std::int64_t>> {
+    std::vector<std::int64_t> ids;
+    // Every start asks, and the answer is almost always none: two counts over small indexes
+    // tell that in a millisecond, where the search below looks up every item (30 ms for
+    // 30,000). Memberships name existing items (foreign key), one row each (primary key).
+    if (impl_->db
+            .execAndGet("SELECT (SELECT count(*) FROM items) - (SELECT count(*) FROM "
+                        "item_stories)")
+            .getInt64() == 0)
+      return ids;
     SQLite::Statement query(impl_->db,
                             "SELECT i.id FROM items AS i WHERE NOT EXISTS (SELECT 1 FROM "
                             "item_stories AS m WHERE m.item_id = i.id) ORDER BY i.published, i.id");
-    std::vector<std::int64_t> ids;
     while (query.executeStep())
       ids.push_back(query.getColumn(0).getInt64());
     return ids;
