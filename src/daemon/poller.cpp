@@ -1,9 +1,12 @@
 #include "daemon/poller.h"
 
 #include <malloc.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
@@ -39,6 +42,25 @@ constexpr auto kPruneEvery = std::chrono::hours{1};
 constexpr std::size_t kTrimAfterBatch = 2000;
 // Polls that complete within this time of the batch's first one are assigned to stories together.
 constexpr auto kBatchPooling = std::chrono::seconds{5};
+
+// Parsing and building features are throughput work. At a lower priority they take what the
+// store writer (the poll's one serial stage), the fetcher and the HTTP server leave, rather
+// than taking turns with them: on 2 cores a first poll of 1,000 feeds went from 3.1 s to 2.8 s
+// (median of 8). Linux's nice value is per thread; raising it needs no privilege. Relative to
+// the thread's own, so that a daemon started with Nice= keeps the same order.
+constexpr int kParseNiceAbove = 10;
+
+void lower_priority_once() {
+  thread_local const bool lowered = [] {
+    const auto self = static_cast<id_t>(::gettid());
+    errno = 0;
+    const int nice = ::getpriority(PRIO_PROCESS, self);
+    // On failure the thread just keeps its priority.
+    if (errno == 0) (void)::setpriority(PRIO_PROCESS, self, std::min(19, nice + kParseNiceAbove));
+    return true;
+  }();
+  (void)lowered;
+}
 
 Time now_utc() {
   return std::chrono::floor<seconds>(std::chrono::system_clock::now());
@@ -212,7 +234,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     spdlog::debug("{}: polling", url);
 
     if (is_file_url(url)) {
-      asio::post(parse_pool, [self = shared_from_this(), job] { self->read_file(job); });
+      on_parse_pool([self = shared_from_this(), job] { self->read_file(job); });
       return;
     }
     fetch::FetchRequest request{.url = url,
@@ -232,9 +254,16 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         return;
       }
       // Hashing and parsing are CPU work: off the fetcher's strand.
-      asio::post(self->parse_pool, [self, job, r = std::move(result)]() mutable {
-        self->process_http(job, std::move(r));
-      });
+      self->on_parse_pool(
+          [self, job, r = std::move(result)]() mutable { self->process_http(job, std::move(r)); });
+    });
+  }
+
+  template <class Work>
+  void on_parse_pool(Work work) {
+    asio::post(parse_pool, [work = std::move(work)]() mutable {
+      lower_priority_once();
+      work();
     });
   }
 
@@ -333,7 +362,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   // publication order: the order in which feeds happen to answer must not change which
   // stories form.
   void build_candidates(const std::shared_ptr<Job>& job) {
-    asio::post(parse_pool, [self = shared_from_this(), job] {
+    on_parse_pool([self = shared_from_this(), job] {
       std::vector<dedup::Candidate> built;
       built.reserve(job->stored->new_items.size());
       for (const store::NewItem& stored : job->stored->new_items) {

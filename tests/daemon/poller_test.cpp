@@ -1,8 +1,19 @@
-// The Poller's lifecycle: stopping while fetches are in flight, and retention after a poll.
+// The Poller's lifecycle: stopping while fetches are in flight, retention after a poll, and
+// the parse threads' priority.
 #include "daemon/poller.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <doctest/doctest.h>
 #include <boost/asio/io_context.hpp>
@@ -105,6 +116,50 @@ TEST_CASE("retention runs after a poll: max_items_per_feed keeps the newest") {
   auto reader = store::Store::open(config.storage.database, store::OpenMode::read_only);
   REQUIRE(reader.has_value());
   CHECK(*(*reader)->count_items() == 1);
+}
+
+// Nice values of this process's threads, read from /proc (Linux's nice is per thread).
+std::vector<int> thread_nice_values() {
+  std::vector<int> values;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Fields after the command name (which may hold spaces) in parentheses: state is field 3,
+    // nice field 19.
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19) values.push_back(std::stoi(field));
+    }
+  }
+  return values;
+}
+
+TEST_CASE("parsing runs below the priority of the rest of the daemon") {
+  TempFolder folder;
+  const std::string fixture = std::string(FEEDMERGE_TEST_DATA) + "/parse/rss2.0/basic.xml";
+  const config::Config config = make_config(folder, {"file://" + fixture});
+  boost::asio::io_context io;
+  auto store = open_store(config);
+  REQUIRE(store.has_value());
+  auto poller = Poller::create(io, config, std::move(*store), {.parse_threads = 1});
+  REQUIRE(poller.has_value());
+  std::vector<int> during;
+  (*poller)->start_once(true, [&] {
+    // The parse thread is still there: the pools are joined when the Poller goes.
+    during = thread_nice_values();
+    io.stop();
+  });
+  io.run();
+  poller->reset();
+  REQUIRE_FALSE(during.empty());
+  const int own = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  // One thread (the single parse thread) runs at a higher nice value than the caller's; the
+  // others (writer, fetcher) keep it.
+  CHECK(std::count_if(during.begin(), during.end(), [&](int nice) { return nice > own; }) == 1);
+  CHECK(std::count(during.begin(), during.end(), own) >= 2);
 }
 
 }  // namespace
