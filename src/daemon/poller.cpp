@@ -624,13 +624,18 @@ Result<std::unique_ptr<Poller>> Poller::create(asio::io_context& io, const confi
   auto stories = StoryAssigner::open(config, impl->store->path());
   if (!stories) return stories.error();
   impl->stories = std::move(*stories);
+  std::vector<std::string> urls;
+  for (const config::FeedConfig& feed : config.feeds) {
+    if (feed.enabled) urls.push_back(feed.url);
+  }
+  auto states = impl->store->ensure_feeds(urls);
+  if (!states) return states.error();
+  std::size_t next = 0;
   for (const config::FeedConfig& feed : config.feeds) {
     if (!feed.enabled) continue;
-    auto state = impl->store->ensure_feed(feed.url);
-    if (!state) return state.error();
     impl->entries.push_back({.config = feed,
                              .limits = limits_for(config.poll, feed),
-                             .state = std::move(*state),
+                             .state = std::move((*states)[next++]),
                              .last_hints = {},
                              .password = read_password(feed.password_file)});
   }
@@ -737,14 +742,18 @@ void Poller::reconfigure(const config::Config& config, std::function<void(std::s
   asio::post(impl_->writer, [impl = impl_, config, done = std::move(done)]() mutable {
     std::vector<Impl::Registered> feeds;
     std::string error;
+    std::vector<std::string> urls;
     for (const config::FeedConfig& feed : config.feeds) {
-      if (!feed.enabled) continue;
-      auto state = impl->store->ensure_feed(feed.url);
-      if (!state) {
-        error = state.error().message;
-        break;
+      if (feed.enabled) urls.push_back(feed.url);
+    }
+    if (auto states = impl->store->ensure_feeds(urls); !states) {
+      error = states.error().message;
+    } else {
+      std::size_t next = 0;
+      for (const config::FeedConfig& feed : config.feeds) {
+        if (!feed.enabled) continue;
+        feeds.push_back({feed, std::move((*states)[next++]), read_password(feed.password_file)});
       }
-      feeds.push_back({feed, std::move(*state), read_password(feed.password_file)});
     }
     asio::post(impl->strand, [impl, poll = config.poll, feeds = std::move(feeds),
                               error = std::move(error), done = std::move(done)]() mutable {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <bit>
 #include <filesystem>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -475,6 +476,42 @@ Result<FeedState> Store::ensure_feed(std::string_view url) {
     if (!feed) return feed.error();
     if (!*feed) return impl_->error("feed " + std::string(url) + " vanished while being added");
     return std::move(**feed);
+  });
+}
+
+Result<std::vector<FeedState>> Store::ensure_feeds(const std::vector<std::string>& urls) {
+  return impl_->guarded([&]() -> Result<std::vector<FeedState>> {
+    auto known = list_feeds();
+    if (!known) return known.error();
+    std::unordered_map<std::string_view, const FeedState*> by_url;
+    for (const FeedState& feed : *known)
+      by_url.emplace(feed.url, &feed);
+    std::vector<FeedState> added;
+    if (std::any_of(urls.begin(), urls.end(),
+                    [&](const auto& url) { return !by_url.contains(url); })) {
+      SQLite::Transaction transaction(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+      for (const std::string& url : urls) {
+        if (by_url.contains(url)) continue;
+        Use insert(impl_->insert_feed);
+        insert.bind(":url", url);
+        insert->exec();
+      }
+      transaction.commit();
+      auto all = list_feeds();
+      if (!all) return all.error();
+      added = std::move(*all);
+      by_url.clear();
+      for (const FeedState& feed : added)
+        by_url.emplace(feed.url, &feed);
+    }
+    std::vector<FeedState> feeds;
+    feeds.reserve(urls.size());
+    for (const std::string& url : urls) {
+      const auto found = by_url.find(url);
+      if (found == by_url.end()) return impl_->error("feed " + url + " vanished while being added");
+      feeds.push_back(*found->second);
+    }
+    return feeds;
   });
 }
 

@@ -137,6 +137,38 @@ TEST_CASE("reopening keeps feeds, items and the conditional-request state") {
   CHECK(again.unchanged == 2);
 }
 
+TEST_CASE("ensure_feeds returns each URL's feed in the order asked, adding only new ones") {
+  TempFolder folder;
+  const auto path = folder.file("feedmerge.db");
+  auto store = open_store(path);
+  FeedState known = ensure(*store, "https://example.com/a.xml");
+  known.etag = "\"kept\"";
+  known.last_status = 200;
+  poll(*store, known, feed_of({item("a", "first")}), kT0);
+
+  const std::vector<std::string> urls = {"https://example.com/b.xml", "https://example.com/a.xml",
+                                         "https://example.com/c.xml"};
+  auto feeds = store->ensure_feeds(urls);
+  REQUIRE_MESSAGE(feeds.has_value(), (feeds ? "" : feeds.error().message));
+  REQUIRE(feeds->size() == 3);
+  for (std::size_t i = 0; i < urls.size(); ++i)
+    CHECK((*feeds)[i].url == urls[i]);
+  CHECK((*feeds)[1].id == known.id);
+  CHECK((*feeds)[1].etag == "\"kept\"");
+  CHECK((*feeds)[1].item_count == 1);
+  CHECK((*feeds)[0].etag.empty());
+  CHECK((*feeds)[0].id != (*feeds)[2].id);
+
+  // Asked again, nothing is added and the ids stay.
+  auto again = store->ensure_feeds(urls);
+  REQUIRE(again.has_value());
+  for (std::size_t i = 0; i < urls.size(); ++i)
+    CHECK((*again)[i].id == (*feeds)[i].id);
+  auto all = store->list_feeds();
+  REQUIRE(all.has_value());
+  CHECK(all->size() == 3);
+}
+
 TEST_CASE("every feed field written by record_poll reads back the same") {
   TempFolder folder;
   auto store = open_store(folder.file("feedmerge.db"));

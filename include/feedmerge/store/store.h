@@ -126,6 +126,9 @@ class Store {
 
   // The feed whose configured URL is `url`, created with empty state if missing.
   Result<FeedState> ensure_feed(std::string_view url);
+  // The same for every URL, in their order: one read of all feeds, and one transaction only
+  // when some are new (a daemon's start with 1,000 feeds took 1,000 write transactions).
+  Result<std::vector<FeedState>> ensure_feeds(const std::vector<std::string>& urls);
   Result<std::optional<FeedState>> find_feed(std::string_view url);
   Result<std::vector<FeedState>> list_feeds();  // by id, i.e. in the order first configured
 
