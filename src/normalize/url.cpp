@@ -140,11 +140,37 @@ std::string finish_dot_segments(const boost::urls::url& url) {
   return out;
 }
 
-// A base URL parsed once, for the many references of one HTML fragment.
+// A base URL parsed once, for the many references of one HTML fragment, and only when a
+// reference needs it: most links in feeds are absolute already, and parsing the base took
+// a tenth of a first poll's parse time. `base` must outlive the Resolver.
 class Resolver {
  public:
-  explicit Resolver(std::string_view base) {
-    const std::string cleaned = clean_url(base);
+  explicit Resolver(std::string_view base) : base_text_(base) {}
+
+  bool usable() const {
+    parse();
+    return base_.has_value();
+  }
+
+  // `ref` (already cleaned) resolved, or `ref` itself when it cannot be.
+  std::string resolve(const std::string& ref) const {
+    if (is_absolute_url(ref) || !usable()) return ref;
+    try {
+      auto parsed = parse_reference(ref, /*encode_brackets=*/true);
+      if (!parsed) return ref;
+      boost::urls::url resolved;
+      if (!boost::urls::resolve(*base_, *parsed, resolved)) return ref;
+      return finish_dot_segments(resolved);
+    } catch (const std::exception&) {
+      return ref;
+    }
+  }
+
+ private:
+  void parse() const {
+    if (parsed_) return;
+    parsed_ = true;
+    const std::string cleaned = clean_url(base_text_);
     if (!is_absolute_url(cleaned)) return;
     try {
       // A base whose brackets are not an IPv6 host is broken, not merely sloppy.
@@ -158,24 +184,9 @@ class Resolver {
     }
   }
 
-  bool usable() const { return base_.has_value(); }
-
-  // `ref` (already cleaned) resolved, or `ref` itself when it cannot be.
-  std::string resolve(const std::string& ref) const {
-    if (!base_ || is_absolute_url(ref)) return ref;
-    try {
-      auto parsed = parse_reference(ref, /*encode_brackets=*/true);
-      if (!parsed) return ref;
-      boost::urls::url resolved;
-      if (!boost::urls::resolve(*base_, *parsed, resolved)) return ref;
-      return finish_dot_segments(resolved);
-    } catch (const std::exception&) {
-      return ref;
-    }
-  }
-
- private:
-  std::optional<boost::urls::url> base_;
+  std::string_view base_text_;
+  mutable bool parsed_ = false;
+  mutable std::optional<boost::urls::url> base_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -252,17 +263,27 @@ std::string resolve_srcset(std::string_view value, const Resolver& resolver) {
   return out;
 }
 
-// The new text of an attribute value, or nullopt to keep the original bytes.
+// The new text of an attribute value, or nullopt to keep the original bytes. Sets
+// `base_unusable` instead when the value needs a base and there is none (the caller then
+// keeps the whole fragment as it was).
 std::optional<std::string> rewrite_value(std::string_view name, std::string_view raw, char quote,
-                                         const Resolver& resolver) {
+                                         const Resolver& resolver, bool& base_unusable) {
   const std::string decoded = decode_html_entities(raw);
   std::string rewritten;
   if (name == "srcset") {
+    if (!resolver.usable()) {
+      base_unusable = true;
+      return std::nullopt;
+    }
     rewritten = resolve_srcset(decoded, resolver);
   } else {
     const std::string ref = clean_url(decoded);
     // An empty value stays empty: resolving it would turn <img src=""> into the base URL.
     if (ref.empty() || is_absolute_url(ref)) return std::nullopt;
+    if (!resolver.usable()) {
+      base_unusable = true;
+      return std::nullopt;
+    }
     rewritten = resolver.resolve(ref);
   }
   if (rewritten == decoded) return std::nullopt;
@@ -305,8 +326,9 @@ std::string resolve_url(std::string_view base, std::string_view ref) {
 }
 
 std::string absolutize_html_urls(std::string_view html, std::string_view base) {
+  // Without a usable base the fragment stays as it was: checked where a value first needs it.
   const Resolver resolver(base);
-  if (!resolver.usable()) return std::string(html);
+  bool base_unusable = false;
 
   std::string out;
   out.reserve(html.size() + html.size() / 8);
@@ -376,7 +398,9 @@ std::string absolutize_html_urls(std::string_view html, std::string_view base) {
         }
         if (is_url_attribute(name) || name == "srcset") {
           const auto raw = html.substr(value_start, value_end - value_start);
-          if (auto rewritten = rewrite_value(name, raw, quote, resolver)) {
+          auto rewritten = rewrite_value(name, raw, quote, resolver, base_unusable);
+          if (base_unusable) return std::string(html);
+          if (rewritten) {
             out.append(html, copied, value_start - copied);
             out.append(*rewritten);
             copied = value_end;

@@ -235,6 +235,12 @@ TEST_CASE("absolutize_html_urls is a no-op without an absolute base") {
   const std::string html = R"(<a href="/x">x</a>)";
   CHECK(absolutize_html_urls(html, "") == html);
   CHECK(absolutize_html_urls(html, "/relative/base") == html);
+  // The base is only looked at once a value needs it: what came before is not half-rewritten,
+  // and a srcset is not reformatted.
+  const std::string mixed =
+      R"(<a href="https://a.example/">a</a><img srcset=" https://a.example/1.png   1x "><a href="/x">)";
+  CHECK(absolutize_html_urls(mixed, "") == mixed);
+  CHECK(absolutize_html_urls(mixed, "not a url") == mixed);
 }
 
 TEST_CASE("URL functions survive truncated and arbitrary input") {
