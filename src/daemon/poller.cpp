@@ -567,9 +567,28 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
 
   struct Registered {
     config::FeedConfig feed;
-    store::FeedState state;  // as stored when the reload registered it
+    store::FeedState state;  // as stored when registered
     std::string password;
   };
+
+  // The config's enabled feeds with their stored state (added when new) and password. Writes:
+  // the writer's, or before it runs.
+  static Result<std::vector<Registered>> register_feeds(
+      store::Store& store, const std::vector<config::FeedConfig>& all) {
+    std::vector<std::string> urls;
+    for (const config::FeedConfig& feed : all) {
+      if (feed.enabled) urls.push_back(feed.url);
+    }
+    auto states = store.ensure_feeds(urls);
+    if (!states) return states.error();
+    std::vector<Registered> feeds;
+    auto state = states->begin();
+    for (const config::FeedConfig& feed : all) {
+      if (feed.enabled)
+        feeds.push_back({feed, std::move(*state++), read_password(feed.password_file)});
+    }
+    return feeds;
+  }
 
   void apply_feeds(const config::PollConfig& poll, std::vector<Registered> feeds) {
     poll_config = poll;
@@ -624,20 +643,14 @@ Result<std::unique_ptr<Poller>> Poller::create(asio::io_context& io, const confi
   auto stories = StoryAssigner::open(config, impl->store->path());
   if (!stories) return stories.error();
   impl->stories = std::move(*stories);
-  std::vector<std::string> urls;
-  for (const config::FeedConfig& feed : config.feeds) {
-    if (feed.enabled) urls.push_back(feed.url);
-  }
-  auto states = impl->store->ensure_feeds(urls);
-  if (!states) return states.error();
-  std::size_t next = 0;
-  for (const config::FeedConfig& feed : config.feeds) {
-    if (!feed.enabled) continue;
-    impl->entries.push_back({.config = feed,
-                             .limits = limits_for(config.poll, feed),
-                             .state = std::move((*states)[next++]),
+  auto feeds = Impl::register_feeds(*impl->store, config.feeds);
+  if (!feeds) return feeds.error();
+  for (Impl::Registered& feed : *feeds) {
+    impl->entries.push_back({.config = feed.feed,
+                             .limits = limits_for(config.poll, feed.feed),
+                             .state = std::move(feed.state),
                              .last_hints = {},
-                             .password = read_password(feed.password_file)});
+                             .password = std::move(feed.password)});
   }
   return std::unique_ptr<Poller>(new Poller(std::move(impl)));
 }
@@ -742,18 +755,10 @@ void Poller::reconfigure(const config::Config& config, std::function<void(std::s
   asio::post(impl_->writer, [impl = impl_, config, done = std::move(done)]() mutable {
     std::vector<Impl::Registered> feeds;
     std::string error;
-    std::vector<std::string> urls;
-    for (const config::FeedConfig& feed : config.feeds) {
-      if (feed.enabled) urls.push_back(feed.url);
-    }
-    if (auto states = impl->store->ensure_feeds(urls); !states) {
-      error = states.error().message;
+    if (auto registered = Impl::register_feeds(*impl->store, config.feeds); !registered) {
+      error = registered.error().message;
     } else {
-      std::size_t next = 0;
-      for (const config::FeedConfig& feed : config.feeds) {
-        if (!feed.enabled) continue;
-        feeds.push_back({feed, std::move((*states)[next++]), read_password(feed.password_file)});
-      }
+      feeds = std::move(*registered);
     }
     asio::post(impl->strand, [impl, poll = config.poll, feeds = std::move(feeds),
                               error = std::move(error), done = std::move(done)]() mutable {

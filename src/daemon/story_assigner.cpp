@@ -4,7 +4,6 @@
 #include <future>
 #include <tuple>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace feedmerge::daemon {
 
@@ -151,10 +150,11 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
     store::StoryWrites block;
     // Story -> the earliest member that joined it since it was last written.
     std::unordered_map<std::int64_t, model::Time> touched;
-    std::unordered_set<std::int64_t> created;  // by this block
+    // Stories from here on were created by the current block (ids are handed out in order).
+    std::int64_t block_first_story = next_story;
     auto hand_over = [&](bool last) {
       for (const auto& [story, earliest] : touched) {
-        if (created.contains(story)) {
+        if (story >= block_first_story) {
           block.created.push_back({story, earliest, index_->representative(story)});
         } else {
           block.touched.push_back({story, index_->representative(story), earliest});
@@ -163,7 +163,7 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
       std::sort(block.created.begin(), block.created.end(),
                 [](const auto& a, const auto& b) { return a.id < b.id; });
       touched.clear();
-      created.clear();
+      block_first_story = next_story;
       if (writing.valid()) writing.get();  // rethrows what the block before threw
       if (last) {
         writer.apply(block, now);  // nothing left to decide meanwhile
@@ -184,7 +184,6 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
         relation = decision.signals.relation;
       } else {
         story = next_story++;
-        created.insert(story);
       }
       block.members.push_back(
           {item.item_id, story, std::string(dedup::to_string(relation)), item.canonical_url});

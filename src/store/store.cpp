@@ -466,17 +466,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, OpenMode mod
 }
 
 Result<FeedState> Store::ensure_feed(std::string_view url) {
-  return impl_->guarded([&]() -> Result<FeedState> {
-    {
-      Use insert(impl_->insert_feed);
-      insert.bind(":url", std::string(url));
-      insert->exec();
-    }
-    auto feed = find_feed(url);
-    if (!feed) return feed.error();
-    if (!*feed) return impl_->error("feed " + std::string(url) + " vanished while being added");
-    return std::move(**feed);
-  });
+  auto feeds = ensure_feeds({std::string(url)});
+  if (!feeds) return feeds.error();
+  return std::move(feeds->front());
 }
 
 Result<std::vector<FeedState>> Store::ensure_feeds(const std::vector<std::string>& urls) {
@@ -484,9 +476,12 @@ Result<std::vector<FeedState>> Store::ensure_feeds(const std::vector<std::string
     auto known = list_feeds();
     if (!known) return known.error();
     std::unordered_map<std::string_view, const FeedState*> by_url;
-    for (const FeedState& feed : *known)
-      by_url.emplace(feed.url, &feed);
-    std::vector<FeedState> added;
+    auto index = [&] {
+      by_url.clear();
+      for (const FeedState& feed : *known)
+        by_url.emplace(feed.url, &feed);
+    };
+    index();
     if (std::any_of(urls.begin(), urls.end(),
                     [&](const auto& url) { return !by_url.contains(url); })) {
       SQLite::Transaction transaction(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
@@ -497,12 +492,9 @@ Result<std::vector<FeedState>> Store::ensure_feeds(const std::vector<std::string
         insert->exec();
       }
       transaction.commit();
-      auto all = list_feeds();
-      if (!all) return all.error();
-      added = std::move(*all);
-      by_url.clear();
-      for (const FeedState& feed : added)
-        by_url.emplace(feed.url, &feed);
+      known = list_feeds();
+      if (!known) return known.error();
+      index();
     }
     std::vector<FeedState> feeds;
     feeds.reserve(urls.size());

@@ -135,18 +135,16 @@ struct StoryStore::Impl : StoryWriter {
     }
   }
 
-  // After a merge or split: first_published from the members, representative as given.
-  void recompute_story(std::int64_t story_id, Time now,
-                       std::optional<std::int64_t> representative) {
+  // After a merge or split: first_published and the representative from the members.
+  void recompute_story(std::int64_t story_id, Time now) {
     SQLite::Statement update(
         db,
         "UPDATE stories SET updated = ?2, first_published = coalesce((SELECT min(i.published) "
         "FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE m.story_id = ?1), "
-        "first_published), representative_item_id = coalesce(?3, " +
-            std::string(kDefaultRepresentative) + ") WHERE id = ?1");
+        "first_published), representative_item_id = " +
+            std::string(kDefaultRepresentative) + " WHERE id = ?1");
     update.bind(1, story_id);
     update.bind(2, to_db(now));
-    if (representative) update.bind(3, *representative);
     update.exec();
   }
 
@@ -329,7 +327,7 @@ Result<void> StoryStore::merge(std::int64_t into, std::int64_t from, Time now) {
     SQLite::Statement drop(impl_->db, "DELETE FROM stories WHERE id = :from");
     drop.bind(":from", from);
     drop.exec();
-    impl_->recompute_story(into, now, std::nullopt);
+    impl_->recompute_story(into, now);
     SQLite::Statement record(impl_->db,
                              "INSERT INTO story_overrides (kind, story_id, other_story_id, "
                              "created) VALUES ('merge', :into, :from, :now)");
@@ -380,7 +378,7 @@ Result<std::int64_t> StoryStore::split(std::int64_t item_id, Time now) {
         clear.bind(":story", *old_story);
         clear.bind(":item", item_id);
         clear.exec();
-        impl_->recompute_story(*old_story, now, std::nullopt);
+        impl_->recompute_story(*old_story, now);
       }
     }
     SQLite::Statement record(impl_->db,
