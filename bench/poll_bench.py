@@ -47,6 +47,7 @@ def main():
     parser.add_argument("--concurrency", default="?")
     parser.add_argument("--per-host", default="?")
     parser.add_argument("--newsboat-threads", default="?")
+    parser.add_argument("--server-cpus", default="any")
     args = parser.parse_args()
     work = args.work
 
@@ -70,7 +71,8 @@ def main():
     ]
     measured = {}
     print(f"corpus: {corpus['feeds']} feeds, {corpus['items']} items, "
-          f"{corpus['bytes'] / 1e6:.0f} MB, served by gen-corpus on 127.0.0.1; "
+          f"{corpus['bytes'] / 1e6:.0f} MB, served by gen-corpus on 127.0.0.1 "
+          f"({'server on any CPU' if args.server_cpus == 'any' else 'server pinned to CPU ' + args.server_cpus}); "
           f"feedmerge concurrency={args.concurrency} per_host={args.per_host}, "
           f"newsboat reload-threads={args.newsboat_threads}")
     print()
