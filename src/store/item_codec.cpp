@@ -2,20 +2,28 @@
 
 #include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Statement.h>
+// For XXH3_state_t, which the streaming hash keeps on the stack.
+#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
 #include <boost/json.hpp>
 
+#include <array>
+
 namespace feedmerge::store::detail {
 namespace {
 
-// Collects length-prefixed fields, then hashes them in one call: simpler than XXH3's
-// streaming state, and items are small enough that the copy does not matter.
+// Hashes length-prefixed fields (numbers as 8 little-endian bytes) as XXH3 of their
+// concatenation, which stored content hashes are. Streamed: an item's content is not copied.
 class FieldHasher {
  public:
+  FieldHasher() { XXH3_64bits_reset(&state_); }
+  FieldHasher(const FieldHasher&) = delete;
+  FieldHasher& operator=(const FieldHasher&) = delete;
+
   void add(std::string_view text) {
     add_number(text.size());
-    buffer_.append(text);
+    XXH3_64bits_update(&state_, text.data(), text.size());
   }
   void add(const std::optional<model::Time>& time) {
     add_number(time ? 1 : 0);
@@ -26,14 +34,15 @@ class FieldHasher {
     if (value) add_number(static_cast<std::uint64_t>(*value));
   }
   void add_number(std::uint64_t value) {
-    for (int shift = 0; shift < 64; shift += 8) {
-      buffer_.push_back(static_cast<char>((value >> shift) & 0xff));
-    }
+    std::array<unsigned char, 8> bytes{};
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+      bytes[i] = static_cast<unsigned char>((value >> (8 * i)) & 0xff);
+    XXH3_64bits_update(&state_, bytes.data(), bytes.size());
   }
-  std::uint64_t digest() const { return XXH3_64bits(buffer_.data(), buffer_.size()); }
+  std::uint64_t digest() const { return XXH3_64bits_digest(&state_); }
 
  private:
-  std::string buffer_;
+  XXH3_state_t state_;
 };
 
 Error json_error(std::string_view what, std::string_view text) {

@@ -15,15 +15,13 @@
 #include <utility>
 
 #include "feedmerge/normalize/date.h"
+#include "store/connection.h"
 #include "store/item_codec.h"
 #include "store/schema.h"
 
 namespace feedmerge::store {
 namespace {
 
-// Long enough for a publisher rebuild or a CLI read to finish, short enough that a wedged
-// process shows up as an error rather than a hang.
-constexpr int kBusyTimeoutMs = 5000;
 // Feeds whose clocks or time zones are off by some hours are common; a day ahead is a bug.
 constexpr std::chrono::hours kFutureTolerance{24};
 // A tombstone outlives retention by at least this long once its key leaves the document.
@@ -219,7 +217,8 @@ struct Store::Impl {
     if (const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e)) {
       if (sqlite->getErrorCode() == SQLITE_BUSY) {
         message += " (another process held it for more than " +
-                   std::to_string(kBusyTimeoutMs / 1000) + " s; nothing of this write was stored)";
+                   std::to_string(detail::kBusyTimeoutMs / 1000) +
+                   " s; nothing of this write was stored)";
       } else if (sqlite->getErrorCode() == SQLITE_FULL) {
         message += " (the disk is full; nothing of this write was stored, earlier data is intact)";
       }
@@ -429,7 +428,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, OpenMode mod
   try {
     const int flags = mode == OpenMode::read_only ? SQLite::OPEN_READONLY
                                                   : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE;
-    SQLite::Database db(path, flags, kBusyTimeoutMs);
+    SQLite::Database db = detail::open_connection(path, flags);
     const auto steps = detail::migrations();
     if (steps.size() != static_cast<std::size_t>(kSchemaVersion)) {
       return Error{ErrorKind::database, "kSchemaVersion does not match the migration list"};

@@ -7,12 +7,11 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "store/connection.h"
 #include "store/schema.h"
 
 namespace feedmerge::store {
 namespace {
-
-constexpr int kBusyTimeoutMs = 5000;
 
 std::int64_t to_db(Time time) {
   return static_cast<std::int64_t>(time.time_since_epoch().count());
@@ -186,7 +185,7 @@ Result<std::unique_ptr<StoryStore>> StoryStore::open(const std::string& path, Op
   }
   try {
     const int flags = mode == OpenMode::read_only ? SQLite::OPEN_READONLY : SQLite::OPEN_READWRITE;
-    SQLite::Database db(path, flags, kBusyTimeoutMs);
+    SQLite::Database db = detail::open_connection(path, flags);
     const int version = db.execAndGet("PRAGMA user_version").getInt();
     if (version != kSchemaVersion) {
       return Error{ErrorKind::database,

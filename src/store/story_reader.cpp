@@ -9,12 +9,11 @@
 #include <boost/json.hpp>
 
 #include "feedmerge/store/store.h"
+#include "store/connection.h"
 #include "store/item_codec.h"
 
 namespace feedmerge::store {
 namespace {
-
-constexpr int kBusyTimeoutMs = 5000;
 
 model::Time from_db(std::int64_t seconds) {
   return model::Time{std::chrono::seconds{seconds}};
@@ -92,7 +91,7 @@ Result<std::unique_ptr<StoryReader>> StoryReader::open(const std::string& path) 
                  path + ": no database here (the daemon creates it when it first starts)"};
   }
   try {
-    SQLite::Database db(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+    SQLite::Database db = detail::open_connection(path, SQLite::OPEN_READONLY);
     const int version = db.execAndGet("PRAGMA user_version").getInt();
     if (version != kSchemaVersion) {
       return Error{ErrorKind::database, path + ": database schema version " +

@@ -1,9 +1,11 @@
 #include "store/item_codec.h"
 
 #include <doctest/doctest.h>
+#include <xxhash.h>
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +57,60 @@ TEST_CASE("the content hash changes with every field a reader would notice") {
     CHECK(content_hash(edited) != content_hash(base));
   }
   CHECK(content_hash(full_item()) == content_hash(base));
+}
+
+// Stored items carry this hash: a different layout would make every item of an existing
+// database look changed on the next poll. The layout, written out independently: each text
+// as its length (8 bytes, little-endian) then its bytes, counts and optional markers as such
+// numbers, all hashed as one XXH3-64.
+TEST_CASE("the content hash keeps the layout stored databases were written with") {
+  auto expected = [](const Item& item) {
+    std::string bytes;
+    auto number = [&](std::uint64_t value) {
+      for (int i = 0; i < 8; ++i)
+        bytes.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+    };
+    auto text = [&](const std::string& value) {
+      number(value.size());
+      bytes += value;
+    };
+    auto optional = [&](const auto& value, auto as_number) {
+      number(value ? 1 : 0);
+      if (value) number(as_number(*value));
+    };
+    auto seconds = [](const Time& t) {
+      return static_cast<std::uint64_t>(t.time_since_epoch().count());
+    };
+    auto integer = [](std::int64_t v) { return static_cast<std::uint64_t>(v); };
+    text(item.title);
+    text(item.link);
+    text(item.summary);
+    text(item.content);
+    number(item.authors.size());
+    for (const auto& author : item.authors)
+      text(author);
+    number(item.categories.size());
+    for (const auto& category : item.categories)
+      text(category);
+    text(item.image);
+    number(item.enclosures.size());
+    for (const auto& enclosure : item.enclosures) {
+      text(enclosure.url);
+      text(enclosure.type);
+      optional(enclosure.length, integer);
+    }
+    optional(item.published, seconds);
+    optional(item.updated, seconds);
+    return XXH3_64bits(bytes.data(), bytes.size());
+  };
+  const Item item = full_item();
+  CHECK(content_hash(item) == expected(item));
+  // Past XXH3's short-input paths (240 bytes) and its 1 KB blocks.
+  Item long_item = item;
+  long_item.content.assign(5000, 'x');
+  long_item.enclosures.clear();
+  long_item.updated.reset();
+  CHECK(content_hash(long_item) == expected(long_item));
 }
 
 TEST_CASE("moving text from one field to the next changes the content hash") {
