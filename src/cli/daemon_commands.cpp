@@ -35,7 +35,7 @@ int run_once(const DaemonArgs& args) {
     print_error(args.config_path, loaded.error());
     return 1;
   }
-  auto summary = daemon::poll_once(*loaded, args.all);
+  auto summary = daemon::poll_once(*loaded, args.all, /*process_exits_after=*/true);
   if (!summary) {
     std::cerr << summary.error().message << '\n';
     return 1;

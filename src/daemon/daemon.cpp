@@ -54,13 +54,14 @@ std::string database_path(const config::Config& config) {
   return config::resolve_database_path(config.storage, state_directory ? state_directory : "");
 }
 
-Result<PollSummary> poll_once(const config::Config& config, bool all) {
+Result<PollSummary> poll_once(const config::Config& config, bool all, bool process_exits_after) {
   set_log_level(config.log.level);
   auto store = open_store(config);
   if (!store) return store.error();
   asio::io_context io;
-  auto poller =
-      Poller::create(io, config, std::move(*store), {.parse_threads = threads_or_cores(0)});
+  auto poller = Poller::create(
+      io, config, std::move(*store),
+      {.parse_threads = threads_or_cores(0), .process_exits_after = process_exits_after});
   if (!poller) return poller.error();
   // Stopped rather than drained: curl may keep idle connections watched by Asio.
   (*poller)->start_once(all, [&io] { io.stop(); });

@@ -154,6 +154,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         writer(1),
         on_polled(std::move(options.on_polled)),
         on_stories(std::move(options.on_stories)),
+        process_exits_after(options.process_exits_after),
         rng(std::random_device{}()) {
     fetcher = std::make_unique<fetch::HttpFetcher>(io_context, fetch_options(cfg.poll));
   }
@@ -173,6 +174,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   std::unique_ptr<fetch::HttpFetcher> fetcher;
   const std::function<void(const PollEvent&)> on_polled;
   const std::function<void()> on_stories;
+  const bool process_exits_after;
 
   // Everything below: the scheduler strand's.
   std::vector<Entry> entries;
@@ -402,12 +404,17 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       // threads have freed into their own malloc arenas: give those pages back before the
       // story index grows in the writer's.
       if (batch.size() >= kTrimAfterBatch) malloc_trim(0);
+      const auto started = std::chrono::steady_clock::now();
       auto assigned = self->stories->assign(std::move(batch), now_utc());
       if (!assigned) {
         spdlog::error("stories: {}", assigned.error().message);
-      } else if (*assigned > 0 && self->on_stories) {
-        self->on_stories();
+        return;
       }
+      spdlog::debug("stories: {} items assigned in {} ms", *assigned,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started)
+                        .count());
+      if (*assigned > 0 && self->on_stories) self->on_stories();
     });
   }
 
@@ -665,6 +672,7 @@ Poller::~Poller() {
   impl_->fetcher.reset();
   impl_->timer.reset();
   impl_->prune_timer.reset();
+  if (impl_->process_exits_after && impl_->stories) impl_->stories->abandon_index();
 }
 
 void Poller::start_once(bool all, std::function<void()> done) {

@@ -40,6 +40,9 @@ class Poller {
     // Called on the writer after a batch's items were put into stories (the moment the merged
     // feeds change: items without a story are not published); must not block.
     std::function<void()> on_stories{};
+    // The process exits right after this Poller (`once`): its destructor leaves the story
+    // index's memory to the OS (StoryAssigner::abandon_index).
+    bool process_exits_after = false;
   };
 
   // Registers every enabled feed in the store (ensure_feed) before any thread runs: call it

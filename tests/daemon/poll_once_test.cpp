@@ -1,8 +1,11 @@
 // poll_once end to end: the real fetcher against the local test server, file:// feeds, and a
 // real SQLite file in a temp folder.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
+#include <SQLiteCpp/Database.h>
 #include <doctest/doctest.h>
 #include <boost/json.hpp>
 
@@ -278,6 +281,53 @@ TEST_CASE("feeds --json lists every configured feed with its state") {
   CHECK(disabled.at("status") == "disabled");
   CHECK(disabled.at("last_status").is_null());
   CHECK(server.count("/off.xml") == 0);
+}
+
+// `feedmerge once` leaves the story index to the OS at exit (process_exits_after): the stories
+// and the closed database must be those of a poll that frees everything.
+TEST_CASE("a poll that leaves its memory to the exit stores the same stories") {
+  const std::string feeds = std::string(FEEDMERGE_TEST_DATA) + "/dedup/oracle-tiktok/feeds/";
+  const std::vector<std::string> urls = {
+      file_url(feeds + "gazette.xml"), file_url(feeds + "octet.xml"), file_url(feeds + "wire.xml")};
+  // Each item's feed, GUID and story, as one line per item in a stable order.
+  auto memberships = [](const config::Config& config) {
+    SQLite::Database db(config.storage.database, SQLite::OPEN_READONLY);
+    SQLite::Statement rows(db,
+                           "SELECT f.url, i.key, m.story_id FROM items AS i JOIN feeds AS f ON "
+                           "f.id = i.feed_id LEFT JOIN item_stories AS m ON m.item_id = i.id "
+                           "ORDER BY f.url, i.key");
+    std::vector<std::string> lines;
+    while (rows.executeStep()) {
+      lines.push_back(rows.getColumn(0).getString() + " " + rows.getColumn(1).getString() + " " +
+                      (rows.getColumn(2).isNull() ? "-" : rows.getColumn(2).getString()));
+    }
+    return lines;
+  };
+  TempFolder freeing_folder;
+  TempFolder leaving_folder;
+  const config::Config freeing = make_config(freeing_folder, urls);
+  const config::Config leaving = make_config(leaving_folder, urls);
+  REQUIRE(poll_once(freeing, true).has_value());
+  auto summary = poll_once(leaving, true, /*process_exits_after=*/true);
+  REQUIRE(summary.has_value());
+  REQUIRE(summary->new_items > 0);
+  // Closed as always: the last connection's checkpoint removed the WAL.
+  CHECK_FALSE(std::filesystem::exists(leaving.storage.database + "-wal"));
+  const std::vector<std::string> stored = memberships(leaving);
+  CHECK(stored.size() == static_cast<std::size_t>(summary->new_items));
+  CHECK(std::none_of(stored.begin(), stored.end(),
+                     [](const std::string& line) { return line.ends_with(" -"); }));
+  CHECK(stored == memberships(freeing));
+  // Decided by the index, not trivially one story per item: the three outlets share stories.
+  std::set<std::string> stories;
+  for (const std::string& line : stored)
+    stories.insert(line.substr(line.rfind(' ') + 1));
+  CHECK(stories.size() < stored.size());
+  // A later poll in the same process (a test, here) builds a new index.
+  auto again = poll_once(leaving, true, /*process_exits_after=*/true);
+  REQUIRE(again.has_value());
+  CHECK(again->succeeded == 3);
+  CHECK(memberships(leaving) == stored);
 }
 
 }  // namespace

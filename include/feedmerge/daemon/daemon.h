@@ -40,7 +40,10 @@ struct PollSummary {
 // Polls every enabled feed that is due (all: every enabled feed now), records each poll in the
 // database and returns. An error only when nothing could be done at all (the database cannot
 // be opened); failing feeds are counted in the summary.
-Result<PollSummary> poll_once(const config::Config& config, bool all);
+// process_exits_after: the caller exits next (`feedmerge once`), so memory that the OS frees
+// faster than destructors do is left to it; the database is closed as always.
+Result<PollSummary> poll_once(const config::Config& config, bool all,
+                              bool process_exits_after = false);
 
 // Runs until SIGINT or SIGTERM: then no new fetch starts, running ones are cancelled, the
 // write in progress finishes, and it returns 0. Non-zero when the database cannot be opened.
