@@ -131,6 +131,8 @@ struct Transfer {
   Clock::time_point hop_started;
 };
 
+constexpr std::uint64_t kMaxReserve = 8u << 20;
+
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const std::size_t length = size * count;
@@ -138,6 +140,18 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   if (transfer->body.size() + length > transfer->max_body) {
     transfer->too_large = true;
     return CURL_WRITEFUNC_ERROR;
+  }
+  // Sized once by the announced length (encoded, so a floor when compressed), rather than
+  // grown 16 KB at a time: growing copies a body about once more, into fresh pages each time.
+  // A lying header costs at most kMaxReserve of address space, never more than the cap.
+  if (transfer->body.empty()) {
+    curl_off_t announced = -1;
+    if (curl_easy_getinfo(transfer->easy.get(), CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced) ==
+            CURLE_OK &&
+        announced > 0) {
+      transfer->body.reserve(static_cast<std::size_t>(
+          std::min({static_cast<std::uint64_t>(announced), transfer->max_body, kMaxReserve})));
+    }
   }
   transfer->body.append(data, length);
   return length;
