@@ -9,7 +9,9 @@
 #include <limits>
 #include <tuple>
 #include <unordered_map>
-#include <unordered_set>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 
 namespace feedmerge::dedup {
 namespace {
@@ -306,18 +308,26 @@ struct StoryIndex::Impl {
 
   DedupOptions options;
   TermStatistics statistics;
+  // Node-based: a Story is large, and a flat table of them holds two copies of its slots
+  // while it grows, at the batch's peak of memory.
   std::unordered_map<std::int64_t, Story> stories;
+  // The rest in open addressing (Boost's flat tables) rather than a node per entry: deciding a
+  // first poll's 30,000 items is mostly lookups and inserts here. Entries move when a table
+  // grows, so no reference into one is held across an insert into the same table.
   // word -> stories. 32-bit ids: the postings are the index's largest part (a first poll
   // posts each item's 60-odd keys); a story id beyond 2^32 is not posted (found by URL only).
-  std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> postings;
-  std::unordered_map<std::uint64_t, std::int64_t> urls;  // link_key of URL or guid -> story
-  std::unordered_set<std::int64_t> items;
-  std::unordered_set<std::int64_t> counted;  // items in the statistics before add()
+  boost::unordered_flat_map<std::uint32_t, std::vector<std::uint32_t>> postings;
+  boost::unordered_flat_map<std::uint64_t, std::int64_t> urls;  // URL or guid link_key -> story
+  boost::unordered_flat_set<std::int64_t> items;
+  boost::unordered_flat_set<std::int64_t> counted;  // items in the statistics before add()
   std::size_t item_total = 0;
   std::size_t dead_postings = 0;  // evicted stories still named in postings
   std::size_t live_postings = 0;
   std::optional<Time> newest;
   Time floor = Time::min();
+  // At most the oldest `last` of any story (a story's `last` only grows): evict() has nothing
+  // to look for while it is within the horizon, and a first poll calls it every 1,000 items.
+  Time oldest_last = Time::max();
   // Scratch space of decide(), kept to avoid allocating per item.
   Weights probe;
   std::vector<float> probe_idf;
@@ -441,23 +451,22 @@ struct StoryIndex::Impl {
   }
 
   void compact() {
-    for (auto it = postings.begin(); it != postings.end();) {
-      auto& list = it->second;
+    for (auto& [word, list] : postings) {
       list.erase(std::remove_if(list.begin(), list.end(),
                                 [&](std::uint32_t id) { return !stories.contains(id); }),
                  list.end());
-      it = list.empty() ? postings.erase(it) : std::next(it);
     }
-    for (auto it = urls.begin(); it != urls.end();) {
-      it = stories.contains(it->second) ? std::next(it) : urls.erase(it);
-    }
+    boost::unordered::erase_if(postings, [](const auto& entry) { return entry.second.empty(); });
+    boost::unordered::erase_if(urls,
+                               [&](const auto& entry) { return !stories.contains(entry.second); });
     live_postings = 0;
     for (const auto& [word, list] : postings)
       live_postings += list.size();
     dead_postings = 0;
   }
 
-  void drop(std::unordered_map<std::int64_t, Story>::iterator it) {
+  // Erasing leaves every other entry where it is: callers may hold iterators to them.
+  void drop(decltype(stories)::iterator it) {
     for (const Member& member : it->second.members) {
       items.erase(member.item.item_id);
       dead_postings += member.item.features.entities.size() + member.item.features.terms.size();
@@ -580,6 +589,7 @@ void StoryIndex::add(Candidate item, std::int64_t story_id, Relation relation) {
     story.id = story_id;
     story.first = story.last = item.published;
     if (!item.merge) story.isolated_feed = item.feed_id;
+    m.oldest_last = std::min(m.oldest_last, item.published);
   }
   story.first = std::min(story.first, item.published);
   story.last = std::max(story.last, item.published);
@@ -659,15 +669,20 @@ std::size_t StoryIndex::evict() {
   if (!m.newest) return 0;
   const Time horizon = *m.newest - 2 * m.options.window;
   std::size_t dropped = 0;
-  for (auto it = m.stories.begin(); it != m.stories.end();) {
-    if (it->second.last < horizon) {
-      auto next = std::next(it);
-      m.drop(it);
-      it = next;
-      ++dropped;
-    } else {
-      ++it;
+  if (m.oldest_last < horizon) {
+    Time oldest = Time::max();
+    for (auto it = m.stories.begin(); it != m.stories.end();) {
+      if (it->second.last < horizon) {
+        auto next = std::next(it);
+        m.drop(it);
+        it = next;
+        ++dropped;
+      } else {
+        oldest = std::min(oldest, it->second.last);
+        ++it;
+      }
     }
+    m.oldest_last = oldest;
   }
   m.floor = std::max(m.floor, horizon);
   return dropped;

@@ -61,6 +61,34 @@ TEST_CASE("an unrelated item starts its own story, and stories outside the windo
   CHECK(index.story_count() == 1);
 }
 
+// evict() skips its scan while no story can be old enough: the stories it must still find are
+// those left behind by later items, by a member that moved a story on, and by a backfill.
+TEST_CASE("eviction finds every story that fell behind, across calls and backfills") {
+  DedupOptions options;
+  options.window = std::chrono::hours{10};  // gone when 20 hours behind
+  StoryIndex index(options);
+  auto add = [&](std::int64_t id, int hour, std::int64_t story) {
+    index.add(item(id, 1, hour, "https://a.example/" + std::to_string(id),
+                   "Story " + std::to_string(story), "Body of item " + std::to_string(id)),
+              story, Relation::original);
+  };
+  add(1, 0, 10);
+  add(2, 15, 11);
+  CHECK(index.evict() == 0);  // 15 hours: nothing behind yet
+  add(3, 30, 12);
+  CHECK(index.evict() == 1);  // story 10 (hour 0)
+  CHECK(index.evict() == 0);
+  add(4, 34, 11);  // story 11 moves on to hour 34
+  add(5, 51, 13);
+  CHECK(index.evict() == 1);  // story 12 (hour 30); 11 stays
+  CHECK(index.story_count() == 2);
+  add(6, 5, 14);  // a backfill, far behind
+  CHECK(index.evict() == 1);
+  add(7, 60, 15);
+  CHECK(index.evict() == 1);  // story 11 (hour 34)
+  CHECK(index.story_count() == 2);
+}
+
 TEST_CASE("merge = false keeps a feed's items out of other feeds' stories") {
   StoryIndex index({});
   index.add(item(1, 1, 0, "https://a.example/x", "Treasury hacked", kBody), 10, Relation::original);
