@@ -81,7 +81,7 @@ trap 'exit 130' INT TERM
 # The server is one Python process: its threads share one interpreter lock, so it never uses
 # more than one CPU. Left free, its threads are woken on whichever of the 2 CPUs is idle and
 # hand the lock across them, which costs it more than the requests themselves (curl's 1,000
-# conditional requests: 0.24 s unpinned, 0.14 s pinned, on this machine). Pinned to one CPU, it
+# conditional requests: 0.24 s unpinned, 0.145 s pinned, on this machine). Pinned to one CPU, it
 # is a steadier stand-in for a remote server; the clients keep every CPU, and meet the same
 # server. BENCH_PIN_SERVER=0 leaves it free.
 pin=()
