@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <mutex>
 #include <tuple>
 #include <unordered_map>
 
@@ -215,9 +216,12 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
 }
 
 void StoryAssigner::abandon_index() {
-  // Kept reachable, so that leak checkers see it as in use rather than lost.
+  // Kept reachable, so that leak checkers see it as in use rather than lost. Never freed.
+  static std::mutex mutex;
   static auto* const abandoned = new std::vector<std::unique_ptr<dedup::StoryIndex>>();
-  if (index_) abandoned->push_back(std::move(index_));
+  if (!index_) return;
+  const std::lock_guard lock(mutex);
+  abandoned->push_back(std::move(index_));
 }
 
 Result<int> StoryAssigner::tidy() {
