@@ -225,6 +225,11 @@ void StoryAssigner::abandon_index() {
 }
 
 Result<int> StoryAssigner::tidy() {
+  // Retention removed items the index may still hold, as members or representatives, and may
+  // have emptied their stories: a later item matching one would be written into a story or
+  // under a representative that is gone, and fail its batch. The next batch starts from the
+  // store (retention runs hourly at most).
+  index_.reset();
   return stories_->drop_empty_stories();
 }
 

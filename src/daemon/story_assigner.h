@@ -37,7 +37,8 @@ class StoryAssigner {
   // The candidate of an item record_poll just inserted. Pure; callable from any thread.
   static dedup::Candidate candidate(const model::Item& item, const store::NewItem& stored,
                                     std::int64_t feed_id, bool merge);
-  // After retention: stories left empty go, representatives that went are replaced.
+  // After retention removed items: stories left empty go, representatives that went are
+  // replaced, and the index is rebuilt from the store by the next batch.
   Result<int> tidy();
   // For a process about to exit: the index is left to the OS rather than freed piece by
   // piece (a first poll's index is a million allocations, about 50 ms of frees). The next
