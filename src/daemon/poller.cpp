@@ -139,6 +139,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     std::string store_error;
     bool cancelled = false;
     bool was_parsed = false;
+    std::uint64_t stored_epoch = 0;  // the writer's prune_epoch when record_poll stored it
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   };
 
@@ -169,6 +170,9 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   std::unique_ptr<StoryAssigner> stories;  // the writer's too: stories once per batch
   // Writer-owned: items stored by the polls of the current batch, not yet in a story.
   StoryAssigner::Batch unassigned;
+  // Writer-owned: how many prunes removed items. An item stored before the last one may be
+  // gone by the time its candidate joins the batch (see drop_removed).
+  std::uint64_t prune_epoch = 0;
   asio::thread_pool parse_pool;
   asio::thread_pool writer;
   std::unique_ptr<fetch::HttpFetcher> fetcher;
@@ -345,6 +349,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     asio::post(writer, [self = shared_from_this(), job] {
       auto stored = self->store->record_poll(job->decision.state,
                                              job->parsed ? &*job->parsed : nullptr, now_utc());
+      job->stored_epoch = self->prune_epoch;
       if (!stored) {
         job->store_error = stored.error().message;
       } else {
@@ -374,11 +379,48 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       asio::post(self->writer, [self, job, built = std::move(built)]() mutable {
         // Allocated here, on the writer: once in the index, the memory goes back to the
         // writer's arena, where the index grows next.
+        // Retention ran while the candidates were built: keep those whose items are still
+        // there. By key: a removed item's row id may have gone to an item stored since.
+        if (job->stored_epoch != self->prune_epoch) self->keep_stored(*job, built);
         for (dedup::Candidate& candidate : built)
           self->unassigned.push_back(std::make_unique<dedup::Candidate>(std::move(candidate)));
         asio::post(self->strand, [self, job] { self->finish(job); });
       });
     });
+  }
+
+  // Writer: `built` (one candidate per job->stored->new_items, in order) without the items
+  // retention removed since they were stored.
+  void keep_stored(const Job& job, std::vector<dedup::Candidate>& built) {
+    const auto& items = job.stored->new_items;
+    std::vector<dedup::Candidate> kept;
+    kept.reserve(built.size());
+    for (std::size_t k = 0; k < built.size() && k < items.size(); ++k) {
+      auto holds = store->holds_item(items[k].id, items[k].key);
+      if (!holds) spdlog::error("stories: {}", holds.error().message);
+      if (!holds || *holds) kept.push_back(std::move(built[k]));
+    }
+    built = std::move(kept);
+  }
+
+  // Writer, right after a prune that removed items: drops them from the batch (a prune can run
+  // between a feed's write and its batch). Their memberships would fail the batch's foreign
+  // keys, and with them every other item of the batch. No item is stored in between, so no
+  // row id has been given again yet.
+  void drop_removed() {
+    if (unassigned.empty()) return;
+    std::vector<std::int64_t> ids;
+    ids.reserve(unassigned.size());
+    for (const auto& candidate : unassigned)
+      ids.push_back(candidate->item_id);
+    auto stored = store->stored_items(ids);
+    if (!stored) {
+      spdlog::error("stories: {}", stored.error().message);
+      return;
+    }
+    const std::unordered_set<std::int64_t> keep(stored->begin(), stored->end());
+    std::erase_if(unassigned,
+                  [&](const auto& candidate) { return !keep.contains(candidate->item_id); });
   }
 
   // Scheduler strand: the batch is complete when no poll is left in flight or waiting, or
@@ -549,6 +591,8 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         spdlog::error("retention: {}", removed.error().message);
       } else if (*removed > 0) {
         spdlog::info("retention: removed {} items", *removed);
+        ++self->prune_epoch;
+        self->drop_removed();
         if (auto tidied = self->stories->tidy(); !tidied)
           spdlog::error("stories: {}", tidied.error().message);
       }
@@ -752,6 +796,11 @@ void Poller::heartbeat(std::function<void(const Status&)> done) {
       asio::post(impl->strand, [impl, done = std::move(done)] { done(impl->status()); });
     });
   });
+}
+
+void Poller::prune_now(std::function<void()> done) {
+  asio::post(impl_->strand,
+             [impl = impl_, done = std::move(done)]() mutable { impl->prune(std::move(done)); });
 }
 
 void Poller::run_on_writer(std::function<void()> work) {

@@ -85,6 +85,9 @@ class Poller {
   // Runs `work` on the writer thread after the writes queued before it (a test hook stalls the
   // writer this way, as a stuck disk would).
   void run_on_writer(std::function<void()> work);
+  // Retention now, as the hourly timer runs it, after the writes queued before it; then `done`
+  // on the scheduler strand.
+  void prune_now(std::function<void()> done);
   // SIGHUP: the enabled feeds of `config` replace the polled ones. Added feeds are registered
   // (on the writer) and polled within their first interval; removed ones are no longer polled,
   // their items stay until retention removes them; changed ones (interval, headers,

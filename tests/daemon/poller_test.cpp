@@ -9,12 +9,15 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include <SQLiteCpp/Database.h>
 #include <doctest/doctest.h>
 #include <boost/asio/io_context.hpp>
 
@@ -116,6 +119,52 @@ TEST_CASE("retention runs after a poll: max_items_per_feed keeps the newest") {
   auto reader = store::Store::open(config.storage.database, store::OpenMode::read_only);
   REQUIRE(reader.has_value());
   CHECK(*(*reader)->count_items() == 1);
+}
+
+// The hourly prune may run between a feed's write and its batch: the batch waits for the
+// feeds still in flight. Items that prune removed must leave the batch, not fail it (a foreign
+// key) for every other item in it.
+TEST_CASE("retention between a feed's write and its batch leaves the rest of the batch whole") {
+  HttpTestServer server;
+  TempFolder folder;
+  // Two new items, the older listed (so stored) first: keeping one item per feed removes a
+  // row id that is not the highest, which the held feed's item then cannot reuse.
+  const std::string fixture = std::string(FEEDMERGE_TEST_DATA) + "/daemon/oldest-first.xml";
+  config::Config config = make_config(folder, {"file://" + fixture, server.url("/hold/b.xml")});
+  config.storage.max_items_per_feed = 1;
+  boost::asio::io_context io;
+  auto store = open_store(config);
+  REQUIRE(store.has_value());
+  Poller* running = nullptr;
+  std::promise<void> pruned;
+  bool first = true;
+  // On the strand, after each poll's write: the file feed's comes first (the other is held),
+  // and its items wait in the open batch.
+  auto on_polled = [&](const PollEvent&) {
+    if (!std::exchange(first, false)) return;
+    running->prune_now([&pruned] { pruned.set_value(); });
+  };
+  auto poller =
+      Poller::create(io, config, std::move(*store), {.parse_threads = 1, .on_polled = on_polled});
+  REQUIRE(poller.has_value());
+  running = poller->get();
+  bool done = false;
+  (*poller)->start_once(true, [&] {
+    done = true;
+    io.stop();
+  });
+  std::thread runner([&io] { io.run(); });
+  REQUIRE(pruned.get_future().wait_for(std::chrono::seconds{60}) == std::future_status::ready);
+  server.open_gate();
+  runner.join();
+  CHECK(done);
+  poller->reset();
+
+  SQLite::Database db(config.storage.database, SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("SELECT count(*) FROM items").getInt() == 2);  // one per feed
+  CHECK(db.execAndGet("SELECT count(*) FROM items AS i WHERE NOT EXISTS (SELECT 1 FROM "
+                      "item_stories AS m WHERE m.item_id = i.id)")
+            .getInt() == 0);
 }
 
 // Nice values of this process's threads, read from /proc (Linux's nice is per thread).
