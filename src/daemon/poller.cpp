@@ -171,7 +171,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   // Writer-owned: items stored by the polls of the current batch, not yet in a story.
   StoryAssigner::Batch unassigned;
   // Writer-owned: how many prunes removed items. An item stored before the last one may be
-  // gone by the time its candidate joins the batch (see drop_removed).
+  // gone by the time its candidate joins the batch (see keep_stored).
   std::uint64_t prune_epoch = 0;
   asio::thread_pool parse_pool;
   asio::thread_pool writer;
@@ -403,26 +403,6 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     built = std::move(kept);
   }
 
-  // Writer, right after a prune that removed items: drops them from the batch (a prune can run
-  // between a feed's write and its batch). Their memberships would fail the batch's foreign
-  // keys, and with them every other item of the batch. No item is stored in between, so no
-  // row id has been given again yet.
-  void drop_removed() {
-    if (unassigned.empty()) return;
-    std::vector<std::int64_t> ids;
-    ids.reserve(unassigned.size());
-    for (const auto& candidate : unassigned)
-      ids.push_back(candidate->item_id);
-    auto stored = store->stored_items(ids);
-    if (!stored) {
-      spdlog::error("stories: {}", stored.error().message);
-      return;
-    }
-    const std::unordered_set<std::int64_t> keep(stored->begin(), stored->end());
-    std::erase_if(unassigned,
-                  [&](const auto& candidate) { return !keep.contains(candidate->item_id); });
-  }
-
   // Scheduler strand: the batch is complete when no poll is left in flight or waiting, or
   // when it has been open for kBatchPooling (a slow feed must not hold stories back).
   void end_batch_if_due(const Job& job) {
@@ -438,26 +418,29 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   // publication time (StoryAssigner::assign sorts). On failure the items stay unassigned and
   // the next start assigns them.
   void assign_batch() {
-    asio::post(writer, [self = shared_from_this()] {
-      if (self->unassigned.empty()) return;
-      StoryAssigner::Batch batch = std::move(self->unassigned);
-      self->unassigned.clear();
-      // A large batch (a first poll) follows a burst of bodies and documents the parse
-      // threads have freed into their own malloc arenas: give those pages back before the
-      // story index grows in the writer's.
-      if (batch.size() >= kTrimAfterBatch) malloc_trim(0);
-      const auto started = std::chrono::steady_clock::now();
-      auto assigned = self->stories->assign(std::move(batch), now_utc());
-      if (!assigned) {
-        spdlog::error("stories: {}", assigned.error().message);
-        return;
-      }
-      spdlog::debug("stories: {} items assigned in {} ms", *assigned,
-                    std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - started)
-                        .count());
-      if (*assigned > 0 && self->on_stories) self->on_stories();
-    });
+    asio::post(writer, [self = shared_from_this()] { self->assign_unassigned(); });
+  }
+
+  // Writer: the items stored since the last batch, into stories.
+  void assign_unassigned() {
+    if (unassigned.empty()) return;
+    StoryAssigner::Batch batch = std::move(unassigned);
+    unassigned.clear();
+    // A large batch (a first poll) follows a burst of bodies and documents the parse
+    // threads have freed into their own malloc arenas: give those pages back before the
+    // story index grows in the writer's.
+    if (batch.size() >= kTrimAfterBatch) malloc_trim(0);
+    const auto started = std::chrono::steady_clock::now();
+    auto assigned = stories->assign(std::move(batch), now_utc());
+    if (!assigned) {
+      spdlog::error("stories: {}", assigned.error().message);
+      return;
+    }
+    spdlog::debug("stories: {} items assigned in {} ms", *assigned,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count());
+    if (*assigned > 0 && on_stories) on_stories();
   }
 
   // Scheduler strand.
@@ -585,6 +568,9 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   // Runs on the writer; `then` (if any) on the strand afterwards.
   void prune(std::function<void()> then) {
     asio::post(writer, [self = shared_from_this(), then = std::move(then)] {
+      // The open batch first: retention must not remove an item between its write and its
+      // membership, which would fail the batch's foreign keys for every item in it.
+      self->assign_unassigned();
       auto removed = self->store->prune(self->config.storage.retention,
                                         self->config.storage.max_items_per_feed, now_utc());
       if (!removed) {
@@ -592,7 +578,6 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       } else if (*removed > 0) {
         spdlog::info("retention: removed {} items", *removed);
         ++self->prune_epoch;
-        self->drop_removed();
         if (auto tidied = self->stories->tidy(); !tidied)
           spdlog::error("stories: {}", tidied.error().message);
       }

@@ -197,7 +197,6 @@ struct Store::Impl {
                       sql({"SELECT i.id, i.feed_id, i.key, ", detail::kItemFields, ", ", kItemTail,
                            " FROM items AS i WHERE i.feed_id = :feed_id ORDER BY i.id"})),
         count_items(db, "SELECT count(*) FROM items"),
-        item_exists(db, "SELECT 1 FROM items WHERE id = :id"),
         item_has_key(db, "SELECT 1 FROM items WHERE id = :id AND key = :key"),
         bury_old(db,
                  "INSERT OR REPLACE INTO tombstones (feed_id, key, removed_at, last_seen) "
@@ -259,7 +258,6 @@ struct Store::Impl {
   SQLite::Statement touch_tombstone;
   SQLite::Statement items_of_feed;
   SQLite::Statement count_items;
-  SQLite::Statement item_exists;
   SQLite::Statement item_has_key;
   SQLite::Statement bury_old;
   SQLite::Statement delete_old;
@@ -559,19 +557,6 @@ Result<std::vector<StoredItem>> Store::items_of_feed(std::int64_t feed_id) {
       items.push_back(std::move(*item));
     }
     return items;
-  });
-}
-
-Result<std::vector<std::int64_t>> Store::stored_items(const std::vector<std::int64_t>& ids) {
-  return impl_->guarded([&]() -> Result<std::vector<std::int64_t>> {
-    std::vector<std::int64_t> stored;
-    stored.reserve(ids.size());
-    for (const std::int64_t id : ids) {
-      Use exists(impl_->item_exists);
-      exists.bind(":id", id);
-      if (exists->executeStep()) stored.push_back(id);
-    }
-    return stored;
   });
 }
 

@@ -122,8 +122,8 @@ TEST_CASE("retention runs after a poll: max_items_per_feed keeps the newest") {
 }
 
 // The hourly prune may run between a feed's write and its batch: the batch waits for the
-// feeds still in flight. Items that prune removed must leave the batch, not fail it (a foreign
-// key) for every other item in it.
+// feeds still in flight. The items that prune removes must not fail the batch (a foreign key)
+// for every other item in it.
 TEST_CASE("retention between a feed's write and its batch leaves the rest of the batch whole") {
   HttpTestServer server;
   TempFolder folder;

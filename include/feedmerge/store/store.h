@@ -148,8 +148,6 @@ class Store {
 
   Result<std::vector<StoredItem>> items_of_feed(std::int64_t feed_id);  // by id: first stored first
   Result<std::int64_t> count_items();
-  // Those of `ids` that are still stored (retention may have removed the others), in order.
-  Result<std::vector<std::int64_t>> stored_items(const std::vector<std::int64_t>& ids);
   // Whether row `id` still holds the item stored under `key`: a removed item's row id goes to
   // the next item stored.
   Result<bool> holds_item(std::int64_t id, const std::string& key);
