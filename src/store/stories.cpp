@@ -93,9 +93,11 @@ struct StoryStore::Impl : StoryWriter {
 
   void apply(const StoryWrites& writes, Time now) override {
     const std::int64_t at = to_db(now);
+    // tryReset: reset() reports again how a statement's last step failed, which would fail
+    // the batch after a failed one too.
     // Stories before the memberships that name them (foreign keys are checked per statement).
     for (const NewStory& story : writes.created) {
-      insert_story.reset();
+      insert_story.tryReset();
       insert_story.bind(1, story.id);
       insert_story.bind(2, to_db(story.first_published));
       insert_story.bind(3, at);
@@ -107,7 +109,7 @@ struct StoryStore::Impl : StoryWriter {
       insert_story.exec();
     }
     for (const Membership& member : writes.members) {
-      set_item.reset();
+      set_item.tryReset();
       set_item.bind(1, member.item_id);
       set_item.bind(2, member.story_id);
       set_item.bind(3, member.relation);
@@ -116,12 +118,12 @@ struct StoryStore::Impl : StoryWriter {
     }
     for (const NewStory& story : writes.created) {
       if (story.representative) continue;
-      default_representative.reset();
+      default_representative.tryReset();
       default_representative.bind(1, story.id);
       default_representative.exec();
     }
     for (const StoryTouch& story : writes.touched) {
-      touch.reset();
+      touch.tryReset();
       touch.bind(1, story.story_id);
       touch.bind(2, at);
       touch.bind(3, to_db(story.earliest));

@@ -23,7 +23,8 @@ model::Time from_db(std::int64_t seconds) {
 struct Use {
   explicit Use(SQLite::Statement& s) : statement(s) {}
   ~Use() {
-    statement.reset();
+    // Not reset(): it throws how the last step failed, and a destructor must not throw.
+    statement.tryReset();
     statement.clearBindings();
   }
   Use(const Use&) = delete;

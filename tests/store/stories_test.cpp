@@ -150,6 +150,16 @@ TEST_CASE("a failed batch leaves no story behind") {
   CHECK_FALSE(written.has_value());
   CHECK(by_id(*stories).empty());
   CHECK(next_id(*stories) == 1);
+  // The statement that failed does not fail the next batch.
+  written = stories->write([&](StoryWriter& writer) -> feedmerge::Result<void> {
+    StoryWrites block;
+    block.created = {{writer.next_story_id(), kT0, std::nullopt}};
+    block.members = {{ids[0], block.created[0].id, "original", ""}};
+    writer.apply(block, kT0);
+    return {};
+  });
+  CHECK_MESSAGE(written.has_value(), (written ? "" : written.error().message));
+  CHECK(by_id(*stories).size() == 1);
 }
 
 TEST_CASE("story ids are never given out twice, even after the highest story went") {
