@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <queue>
 #include <tuple>
 #include <unordered_map>
 
@@ -325,9 +326,12 @@ struct StoryIndex::Impl {
   std::size_t live_postings = 0;
   std::optional<Time> newest;
   Time floor = Time::min();
-  // At most the oldest `last` of any story (a story's `last` only grows): evict() has nothing
-  // to look for while it is within the horizon, and a first poll calls it every 1,000 items.
-  Time oldest_last = Time::max();
+  // (last, story) for every value a story's `last` has had, oldest on top: evict() pops what
+  // fell behind the horizon instead of scanning every story (a first poll calls it every
+  // 1,000 items). An entry is current while it equals the story's `last` (which only grows).
+  std::priority_queue<std::pair<Time, std::int64_t>, std::vector<std::pair<Time, std::int64_t>>,
+                      std::greater<>>
+      by_last;
   // Scratch space of decide(), kept to avoid allocating per item.
   Weights probe;
   std::vector<float> probe_idf;
@@ -364,34 +368,44 @@ struct StoryIndex::Impl {
 
   // `explain_all`: also the name order of same-language pairs (for `why`); the hot path
   // computes it only where it can decide (a translation).
-  // `terms_skipped`: when given, the terms signal is left at 0 where it cannot change the
-  // score (too few shared names: see score()), and *terms_skipped says so; decide() compares
-  // most members that way (three in four on the bench corpus) and completes only the signals
-  // it reports.
+  // `partial`: when given, the signals that cannot change the score are left at 0, and
+  // *partial says whether any was: the terms when too few names are shared or the two are too
+  // far apart for a report (see score()), the names too when nothing but a copy or the same
+  // URL can join the two. decide() compares most members that way and completes only the
+  // signals it reports.
   Signals compare(const Candidate& x, const Weights& a, const Candidate& y, const Weights& b,
-                  bool explain_all = false, bool* terms_skipped = nullptr) const {
+                  bool explain_all = false, bool* partial = nullptr) const {
     Signals s;
     s.same_url =
         (a.url_key != 0 && a.url_key == b.url_key) || (a.guid_key != 0 && a.guid_key == b.guid_key);
     s.copy = sketch_similarity(x.features, y.features);
-    double dot = sparse_dot(x.features.entities, a.entities, y.features.entities, b.entities);
-    if (a.entity_norm > 0 && b.entity_norm > 0)
-      s.entities = std::min(1.0, dot / (a.entity_norm * b.entity_norm));
-    const bool skip_terms =
-        terms_skipped != nullptr && !explain_all && s.entities < kReportEntities;
-    if (terms_skipped != nullptr) *terms_skipped = skip_terms;
-    if (!skip_terms) {
-      dot = sparse_dot(x.features.terms, a.terms, y.features.terms, b.terms);
-      if (a.term_norm > 0 && b.term_norm > 0)
-        s.terms = std::min(1.0, dot / (a.term_norm * b.term_norm));
-    }
     s.cross_language = x.features.language != y.features.language &&
                        x.features.language != Language::unknown &&
                        y.features.language != Language::unknown;
-    if (explain_all || (s.cross_language && s.entities >= kTranslationEntities))
-      s.entity_order = sequence_overlap(x.features.entity_sequence, y.features.entity_sequence);
     s.hours_apart = std::abs(
         std::chrono::duration<double, std::ratio<3600>>(x.published - y.published).count());
+    const bool complete = partial == nullptr || explain_all;
+    // No report this far apart (its event score fades to 0); a translation still needs names.
+    const bool no_report = s.hours_apart >= kReportHours + kReportFade;
+    bool skipped = false;
+    if (complete || s.cross_language || (!s.same_url && !no_report)) {
+      const double dot =
+          sparse_dot(x.features.entities, a.entities, y.features.entities, b.entities);
+      if (a.entity_norm > 0 && b.entity_norm > 0)
+        s.entities = std::min(1.0, dot / (a.entity_norm * b.entity_norm));
+    } else {
+      skipped = true;
+    }
+    if (complete || (!skipped && !no_report && s.entities >= kReportEntities)) {
+      const double dot = sparse_dot(x.features.terms, a.terms, y.features.terms, b.terms);
+      if (a.term_norm > 0 && b.term_norm > 0)
+        s.terms = std::min(1.0, dot / (a.term_norm * b.term_norm));
+    } else {
+      skipped = true;
+    }
+    if (partial != nullptr) *partial = skipped;
+    if (explain_all || (s.cross_language && s.entities >= kTranslationEntities))
+      s.entity_order = sequence_overlap(x.features.entity_sequence, y.features.entity_sequence);
     score(s);
     return s;
   }
@@ -465,7 +479,8 @@ struct StoryIndex::Impl {
     dead_postings = 0;
   }
 
-  // Erasing leaves every other entry where it is: callers may hold iterators to them.
+  // Erasing leaves every other entry where it is: callers may hold iterators to them. The
+  // caller compacts (compact_if_due) once it has dropped what it drops.
   void drop(decltype(stories)::iterator it) {
     for (const Member& member : it->second.members) {
       items.erase(member.item.item_id);
@@ -473,6 +488,8 @@ struct StoryIndex::Impl {
     }
     item_total -= it->second.members.size();
     stories.erase(it);
+  }
+  void compact_if_due() {
     if (dead_postings > live_postings / 2 + 1024) compact();
   }
 };
@@ -565,7 +582,7 @@ Decision StoryIndex::decide(const Candidate& item) {
     }
     if (best < 0) continue;
     if (best > decision.story_score) {
-      // The reported signals are complete (the same score: the terms did not count).
+      // The reported signals are complete (the same score: what was skipped did not count).
       if (best_skipped)
         best_signals = m.compare(item, probe, best_member->item, best_member->weights);
       const std::int64_t best_item = best_member->item.item_id;
@@ -589,10 +606,13 @@ void StoryIndex::add(Candidate item, std::int64_t story_id, Relation relation) {
     story.id = story_id;
     story.first = story.last = item.published;
     if (!item.merge) story.isolated_feed = item.feed_id;
-    m.oldest_last = std::min(m.oldest_last, item.published);
+    m.by_last.emplace(story.last, story_id);
   }
   story.first = std::min(story.first, item.published);
-  story.last = std::max(story.last, item.published);
+  if (item.published > story.last) {
+    story.last = item.published;
+    m.by_last.emplace(story.last, story_id);
+  }
   // Members stay sorted by publication time; items mostly arrive in order, so this is
   // usually an append.
   // Ties as the daemon orders a batch: by feed, then by item (not by which feed answered
@@ -669,21 +689,16 @@ std::size_t StoryIndex::evict() {
   if (!m.newest) return 0;
   const Time horizon = *m.newest - 2 * m.options.window;
   std::size_t dropped = 0;
-  if (m.oldest_last < horizon) {
-    Time oldest = Time::max();
-    for (auto it = m.stories.begin(); it != m.stories.end();) {
-      if (it->second.last < horizon) {
-        auto next = std::next(it);
-        m.drop(it);
-        it = next;
-        ++dropped;
-      } else {
-        oldest = std::min(oldest, it->second.last);
-        ++it;
-      }
-    }
-    m.oldest_last = oldest;
+  while (!m.by_last.empty() && m.by_last.top().first < horizon) {
+    const auto [last, id] = m.by_last.top();
+    m.by_last.pop();
+    const auto found = m.stories.find(id);
+    // Gone already, or moved on since this entry (a newer one stands for it).
+    if (found == m.stories.end() || found->second.last != last) continue;
+    m.drop(found);
+    ++dropped;
   }
+  m.compact_if_due();
   m.floor = std::max(m.floor, horizon);
   return dropped;
 }
@@ -707,7 +722,9 @@ bool StoryIndex::contains_item(std::int64_t item_id) const {
 
 void StoryIndex::remove_story(std::int64_t story) {
   auto found = impl_->stories.find(story);
-  if (found != impl_->stories.end()) impl_->drop(found);
+  if (found == impl_->stories.end()) return;
+  impl_->drop(found);
+  impl_->compact_if_due();
 }
 
 std::size_t StoryIndex::story_count() const {

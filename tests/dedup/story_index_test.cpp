@@ -46,6 +46,35 @@ TEST_CASE("same canonical URL joins, and a republished copy joins as a copy") {
   CHECK(index.representative(10) == 1);
 }
 
+// decide() leaves out the signals that cannot change a score (the words and names of two items
+// two days apart, which only a copy or the same URL can join): the ones it reports for its
+// match are complete all the same, as `why` computes them.
+TEST_CASE("a match far apart or by URL reports complete signals") {
+  StoryIndex index({});
+  const auto original = item(1, 1, 0, "https://a.example/solarwinds", "Treasury hacked", kBody);
+  index.add(original, 10, Relation::original);
+  const auto check_complete = [&](const Candidate& later, Relation relation) {
+    const auto decided = index.decide(later);
+    REQUIRE(decided.story);
+    CHECK(*decided.story == 10);
+    const Signals full = index.compare(later, original);
+    CHECK(decided.signals.relation == relation);
+    CHECK(full.relation == relation);
+    CHECK(decided.signals.score == doctest::Approx(full.score));
+    CHECK(decided.signals.copy == doctest::Approx(full.copy));
+    CHECK(decided.signals.entities == doctest::Approx(full.entities));
+    CHECK(decided.signals.terms == doctest::Approx(full.terms));
+    CHECK(full.entities > 0.5);
+    CHECK(full.terms > 0.5);
+  };
+  check_complete(item(2, 2, 50, "https://b.example/p/2", "Report: U.S. Treasury hacked",
+                      kBody + " Originally published by A."),
+                 Relation::copy);
+  check_complete(
+      item(3, 3, 2, "https://a.example/solarwinds?utm_medium=rss", "Treasury hacked", kBody),
+      Relation::same_url);
+}
+
 TEST_CASE("an unrelated item starts its own story, and stories outside the window go") {
   StoryIndex index({});
   index.add(item(1, 1, 0, "https://a.example/x", "Treasury hacked", kBody), 10, Relation::original);
