@@ -119,93 +119,99 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
   constexpr int kEvictEvery = 1000;
   if (pending.empty()) return 0;
 
-  // Not built yet, or a person changed stories since we last looked: start from the store.
-  auto overrides = stories_->last_override_id();
-  if (!overrides) return overrides.error();
-  if (!index_ || *overrides != overrides_seen_) {
-    if (auto built = rebuild(); !built) return built.error();
-  }
   // Ties (copies often carry the same minute) go by feed, then by the feed's own order: item
   // ids alone follow the order in which feeds happened to answer.
   std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) {
     return std::tie(a->published, a->feed_id, a->item_id) <
            std::tie(b->published, b->feed_id, b->item_id);
   });
-  // A backfill older than the index: bring in the stories around it first.
-  const model::Time oldest = pending.front()->published;
-  if (oldest < index_->covered_from()) {
-    const model::Time from = oldest - options_.window;
-    if (auto loaded = load(from, index_->covered_from()); !loaded) return loaded.error();
-    index_->lower_floor(from);
-  }
-
-  for (const auto& item : pending)
-    index_->count(*item);
   int assigned = 0;
-  auto written = stories_->write([&](store::StoryWriter& writer) -> Result<void> {
-    std::int64_t next_story = writer.next_story_id();
-    // A block's writes go to SQLite on a second thread while this one decides the next block
-    // (a first poll's SQL is a third of its stories' time). The two never use the connection
-    // at once: each hand-over first waits for the block before, and so does the commit.
-    std::future<void> writing;
-    store::StoryWrites block;
-    // Story -> the earliest member that joined it since it was last written.
-    std::unordered_map<std::int64_t, model::Time> touched;
-    // Stories from here on were created by the current block (ids are handed out in order).
-    std::int64_t block_first_story = next_story;
-    auto hand_over = [&](bool last) {
-      for (const auto& [story, earliest] : touched) {
-        if (story >= block_first_story) {
-          block.created.push_back({story, earliest, index_->representative(story)});
-        } else {
-          block.touched.push_back({story, index_->representative(story), earliest});
+  // Foreign keys unchecked: every story the index names exists as of inside this transaction
+  // (another process's merge or split is seen below; this one's retention resets the index,
+  // tidy()), and every item of the batch does (retention writes the open batch first, and
+  // runs on the same thread).
+  auto written = stories_->write(
+      [&](store::StoryWriter& writer) -> Result<void> {
+        // Not built yet, or a person changed stories since we last looked: start from the store.
+        auto overrides = stories_->last_override_id();
+        if (!overrides) return overrides.error();
+        if (!index_ || *overrides != overrides_seen_) {
+          if (auto built = rebuild(); !built) return built.error();
         }
-      }
-      std::sort(block.created.begin(), block.created.end(),
-                [](const auto& a, const auto& b) { return a.id < b.id; });
-      touched.clear();
-      block_first_story = next_story;
-      if (writing.valid()) writing.get();  // rethrows what the block before threw
-      if (last) {
-        writer.apply(block, now);  // nothing left to decide meanwhile
-      } else {
-        writing = std::async(std::launch::async, [&writer, now, writes = std::move(block)] {
-          writer.apply(writes, now);
-        });
-      }
-      block = {};
-    };
-    for (std::unique_ptr<dedup::Candidate>& next : pending) {
-      dedup::Candidate& item = *next;
-      const dedup::Decision decision = index_->decide(item);
-      std::int64_t story = 0;
-      dedup::Relation relation = dedup::Relation::original;
-      if (decision.story) {
-        story = *decision.story;
-        relation = decision.signals.relation;
-      } else {
-        story = next_story++;
-      }
-      block.members.push_back(
-          {item.item_id, story, std::string(dedup::to_string(relation)), item.canonical_url});
-      const model::Time published = item.published;
-      // Moved, not copied: a large batch is not held twice.
-      index_->add(std::move(item), story, relation);
-      next.reset();
-      auto [at, inserted] = touched.try_emplace(story, published);
-      if (!inserted) at->second = std::min(at->second, published);
-      ++assigned;
-      // A batch spanning weeks (a first poll, a backfill) goes through the window as a live
-      // stream would: stories that fell out of it leave the index on the way, once their
-      // writes are taken.
-      if (assigned % kEvictEvery == 0) {
-        hand_over(false);
-        index_->evict();
-      }
-    }
-    hand_over(true);
-    return {};
-  });
+        // A backfill older than the index: bring in the stories around it first.
+        const model::Time oldest = pending.front()->published;
+        if (oldest < index_->covered_from()) {
+          const model::Time from = oldest - options_.window;
+          if (auto loaded = load(from, index_->covered_from()); !loaded) return loaded.error();
+          index_->lower_floor(from);
+        }
+        for (const auto& item : pending)
+          index_->count(*item);
+
+        std::int64_t next_story = writer.next_story_id();
+        // A block's writes go to SQLite on a second thread while this one decides the next block
+        // (a first poll's SQL is a third of its stories' time). The two never use the connection
+        // at once: each hand-over first waits for the block before, and so does the commit.
+        std::future<void> writing;
+        store::StoryWrites block;
+        // Story -> the earliest member that joined it since it was last written.
+        std::unordered_map<std::int64_t, model::Time> touched;
+        // Stories from here on were created by the current block (ids are handed out in order).
+        std::int64_t block_first_story = next_story;
+        auto hand_over = [&](bool last) {
+          for (const auto& [story, earliest] : touched) {
+            if (story >= block_first_story) {
+              block.created.push_back({story, earliest, index_->representative(story)});
+            } else {
+              block.touched.push_back({story, index_->representative(story), earliest});
+            }
+          }
+          std::sort(block.created.begin(), block.created.end(),
+                    [](const auto& a, const auto& b) { return a.id < b.id; });
+          touched.clear();
+          block_first_story = next_story;
+          if (writing.valid()) writing.get();  // rethrows what the block before threw
+          if (last) {
+            writer.apply(block, now);  // nothing left to decide meanwhile
+          } else {
+            writing = std::async(std::launch::async, [&writer, now, writes = std::move(block)] {
+              writer.apply(writes, now);
+            });
+          }
+          block = {};
+        };
+        for (std::unique_ptr<dedup::Candidate>& next : pending) {
+          dedup::Candidate& item = *next;
+          const dedup::Decision decision = index_->decide(item);
+          std::int64_t story = 0;
+          dedup::Relation relation = dedup::Relation::original;
+          if (decision.story) {
+            story = *decision.story;
+            relation = decision.signals.relation;
+          } else {
+            story = next_story++;
+          }
+          block.members.push_back(
+              {item.item_id, story, std::string(dedup::to_string(relation)), item.canonical_url});
+          const model::Time published = item.published;
+          // Moved, not copied: a large batch is not held twice.
+          index_->add(std::move(item), story, relation);
+          next.reset();
+          auto [at, inserted] = touched.try_emplace(story, published);
+          if (!inserted) at->second = std::min(at->second, published);
+          ++assigned;
+          // A batch spanning weeks (a first poll, a backfill) goes through the window as a live
+          // stream would: stories that fell out of it leave the index on the way, once their
+          // writes are taken.
+          if (assigned % kEvictEvery == 0) {
+            hand_over(false);
+            index_->evict();
+          }
+        }
+        hand_over(true);
+        return {};
+      },
+      store::StoryStore::ForeignKeys::trust);
   if (!written) {
     // The index already holds what the store refused: start again from the store, later.
     index_.reset();

@@ -5,6 +5,7 @@
 #include <SQLiteCpp/Transaction.h>
 
 #include <filesystem>
+#include <optional>
 #include <unordered_map>
 
 #include "store/connection.h"
@@ -264,8 +265,27 @@ Result<std::vector<StoryItem>> StoryStore::items_with_link(const std::string& li
   });
 }
 
-Result<void> StoryStore::write(const std::function<Result<void>(StoryWriter&)>& body) {
+Result<void> StoryStore::write(const std::function<Result<void>(StoryWriter&)>& body,
+                               ForeignKeys keys) {
   return impl_->guarded([&]() -> Result<void> {
+    // Outside the transaction: SQLite ignores the pragma inside one. Back on however the
+    // transaction ends.
+    struct Unchecked {
+      explicit Unchecked(SQLite::Database& d) : db(d) { db.exec("PRAGMA foreign_keys = OFF"); }
+      ~Unchecked() {
+        try {
+          db.exec("PRAGMA foreign_keys = ON");
+        } catch (const std::exception&) {
+          // A destructor must not throw. Setting the flag touches no file: outside a
+          // transaction (the Transaction has ended by now) it does not fail.
+        }
+      }
+      Unchecked(const Unchecked&) = delete;
+      Unchecked& operator=(const Unchecked&) = delete;
+      SQLite::Database& db;
+    };
+    std::optional<Unchecked> unchecked;
+    if (keys == ForeignKeys::trust) unchecked.emplace(impl_->db);
     SQLite::Transaction transaction(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
     if (auto done = body(*impl_); !done) return done;
     transaction.commit();

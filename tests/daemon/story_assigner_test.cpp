@@ -11,6 +11,7 @@
 
 #include "daemon/test_config.h"
 #include "feedmerge/store/store.h"
+#include "feedmerge/store/stories.h"
 #include "store/temp_folder.h"
 
 namespace feedmerge::daemon {
@@ -92,6 +93,46 @@ TEST_CASE("after retention empties a story, a matching item starts a story that 
   const auto copy_story = story_of(path, copy);
   REQUIRE(copy_story.has_value());
   CHECK(*copy_story != *first_story);
+}
+
+// Memberships are written with foreign keys unchecked: the index must match the store inside
+// the batch's transaction. A merge by another process (`feedmerge story merge`) deletes a story
+// the index still holds; the next batch sees it and joins the story that remains.
+TEST_CASE("after another connection merges stories, a matching item joins the one that remains") {
+  TempFolder folder;
+  const std::string a = "https://a.example/feed.xml";
+  const std::string b = "https://b.example/feed.xml";
+  const std::string c = "https://c.example/feed.xml";
+  const config::Config config = make_test_config(folder, {a, b, c});
+  const std::string path = config.storage.database;
+  auto store = store::Store::open(path, store::OpenMode::read_write);
+  REQUIRE(store.has_value());
+  const std::string link = "https://a.example/2024/treasury-hacked";
+
+  const std::int64_t first = store_item(**store, a, "a-1", link, kT0, kT0);
+  const std::int64_t other =
+      store_item(**store, b, "b-1", "https://b.example/2024/zoom", kT0, kT0, true);
+  auto assigner = StoryAssigner::open(config, path);
+  REQUIRE_MESSAGE(assigner.has_value(), (assigner ? "" : assigner.error().message));
+  REQUIRE((*assigner)->assign(std::vector<std::int64_t>{first, other}, kT0).has_value());
+  const auto merged_away = story_of(path, first);
+  const auto kept = story_of(path, other);
+  REQUIRE(merged_away.has_value());
+  REQUIRE(kept.has_value());
+  REQUIRE(*merged_away != *kept);
+
+  auto cli = store::StoryStore::open(path, store::OpenMode::read_write);
+  REQUIRE(cli.has_value());
+  REQUIRE((*cli)->merge(*kept, *merged_away, kT0 + 1h).has_value());
+
+  // The same link as the first item: the index, unaware, would name the deleted story.
+  const std::int64_t copy = store_item(**store, c, "c-1", link, kT0 + 1h, kT0 + 1h);
+  auto assigned = (*assigner)->assign(std::vector<std::int64_t>{copy}, kT0 + 1h);
+  REQUIRE_MESSAGE(assigned.has_value(), (assigned ? "" : assigned.error().message));
+  CHECK(story_of(path, copy) == kept);
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement broken(db, "PRAGMA foreign_key_check");
+  CHECK_FALSE(broken.executeStep());
 }
 
 }  // namespace

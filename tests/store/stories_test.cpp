@@ -189,3 +189,35 @@ TEST_CASE("story ids are never given out twice, even after the highest story wen
   CHECK(members(after.at(1)) == std::vector<std::int64_t>{ids[0]});
   CHECK(next_id(*stories) == 4);
 }
+
+// ForeignKeys::trust is for a caller that vouches for what it names (StoryAssigner): SQLite
+// does not check inside that transaction, and checks again in the next one, however the
+// trusted one ended.
+TEST_CASE("a trusted write is not checked, and the writes after it are again") {
+  TempFolder folder;
+  const std::string path = (folder.path() / "feedmerge.db").string();
+  const auto ids = store_items(path);
+  auto stories = open_stories(path);
+  std::int64_t missing = ids[2] + 100;
+  // Each time an item that never was.
+  auto write_missing = [&](StoryStore::ForeignKeys keys, bool fail_after) {
+    ++missing;
+    return stories->write(
+        [&](StoryWriter& writer) -> feedmerge::Result<void> {
+          StoryWrites block;
+          block.created = {{writer.next_story_id(), kT0, ids[0]}};
+          block.members = {{missing, block.created[0].id, "original", ""}};
+          writer.apply(block, kT0);
+          if (fail_after) return feedmerge::Error{feedmerge::ErrorKind::invalid_input, "no"};
+          return {};
+        },
+        keys);
+  };
+  // A trusted write that fails rolls back, and checking is back on.
+  CHECK_FALSE(write_missing(StoryStore::ForeignKeys::trust, true).has_value());
+  CHECK(by_id(*stories).empty());
+  CHECK_FALSE(write_missing(StoryStore::ForeignKeys::check, false).has_value());
+  // A trusted one that names a missing item is written as it is: the caller vouched.
+  CHECK(write_missing(StoryStore::ForeignKeys::trust, false).has_value());
+  CHECK_FALSE(write_missing(StoryStore::ForeignKeys::check, false).has_value());
+}
