@@ -191,8 +191,8 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
           } else {
             story = next_story++;
           }
-          block.members.push_back(
-              {item.item_id, story, std::string(dedup::to_string(relation)), item.canonical_url});
+          block.members.push_back({item.item_id, story, std::string(dedup::to_string(relation)),
+                                   item.canonical_url, item.published});
           const model::Time published = item.published;
           // Moved, not copied: a large batch is not held twice.
           index_->add(std::move(item), story, relation);

@@ -183,7 +183,27 @@ CREATE INDEX items_by_first_seen ON items (first_seen);
 CREATE INDEX items_by_published ON items (published);
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kVersion1, kVersion2, kVersion3};
+// Version 4: the index by time that loads the stories' window moves from items to
+// item_stories.
+// - items_by_published: an item's publication date falls anywhere in its feed's history, so
+//   each poll's items landed on pages all over that index, and every per-feed commit wrote
+//   them to the WAL again: a quarter of a first poll's WAL. Memberships are written once per
+//   batch in time order, so their index grows at its end.
+// - item_stories.story_time: the time the stories measure the item by (dedup_time(): the
+//   publication date, or the update date when the feed gave none), as when it joined its
+//   story. The window is loaded by it.
+constexpr std::string_view kVersion4 = R"sql(
+ALTER TABLE item_stories ADD COLUMN story_time INTEGER NOT NULL DEFAULT 0;
+UPDATE item_stories SET story_time = (
+  SELECT CASE WHEN i.published_estimated = 1 AND i.updated IS NOT NULL
+                   AND i.updated <= i.first_seen THEN i.updated ELSE i.published END
+  FROM items AS i WHERE i.id = item_stories.item_id);
+DROP INDEX items_by_published;
+CREATE INDEX item_stories_by_story_time ON item_stories (story_time);
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations = {kVersion1, kVersion2, kVersion3,
+                                                         kVersion4};
 
 static_assert(kApplicationId == 1179472455, "kVersion1 spells the application id in decimal");
 

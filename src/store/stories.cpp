@@ -45,6 +45,11 @@ StoryItem read_item(SQLite::Statement& row) {
   return out;
 }
 
+// dedup_time() (daemon/story_assigner.h) in SQL: what item_stories.story_time holds.
+constexpr const char* kStoryTime =
+    "CASE WHEN i.published_estimated = 1 AND i.updated IS NOT NULL AND i.updated <= "
+    "i.first_seen THEN i.updated ELSE i.published END";
+
 std::string select_items(const char* where) {
   return std::string("SELECT ") + kItemColumns +
          " FROM items AS i JOIN feeds AS f ON f.id = i.feed_id LEFT JOIN item_stories AS m ON "
@@ -71,10 +76,10 @@ struct StoryStore::Impl : StoryWriter {
                      "INSERT INTO stories (id, first_published, first_seen, updated, "
                      "representative_item_id) VALUES (?1, ?2, ?3, ?3, ?4)"),
         set_item(db,
-                 "INSERT INTO item_stories (item_id, story_id, relation, canonical_url) "
-                 "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (item_id) DO UPDATE "
+                 "INSERT INTO item_stories (item_id, story_id, relation, canonical_url, "
+                 "story_time) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (item_id) DO UPDATE "
                  "SET story_id = excluded.story_id, relation = excluded.relation, "
-                 "canonical_url = excluded.canonical_url"),
+                 "canonical_url = excluded.canonical_url, story_time = excluded.story_time"),
         // `earliest` spares a batch reading every member back.
         touch(db,
               "UPDATE stories SET updated = ?2, first_published = min(first_published, ?3), "
@@ -115,6 +120,7 @@ struct StoryStore::Impl : StoryWriter {
       set_item.bind(2, member.story_id);
       set_item.bind(3, member.relation);
       set_item.bind(4, member.canonical_url);
+      set_item.bind(5, to_db(member.story_time));
       set_item.exec();
     }
     for (const NewStory& story : writes.created) {
@@ -217,9 +223,8 @@ Result<std::vector<StoryItem>> StoryStore::items_by_id(const std::vector<std::in
 
 Result<std::vector<StoryItem>> StoryStore::assigned_between(Time from, Time to) {
   return impl_->guarded([&]() -> Result<std::vector<StoryItem>> {
-    SQLite::Statement query(impl_->db,
-                            select_items("i.published >= :from AND i.published < :to AND "
-                                         "m.story_id IS NOT NULL ORDER BY i.published, i.id"));
+    SQLite::Statement query(impl_->db, select_items("m.story_time >= :from AND m.story_time < :to "
+                                                    "ORDER BY m.story_time, i.id"));
     query.bind(":from", to_db(from));
     query.bind(":to", to_db(to));
     return impl_->query_items(query);
@@ -231,7 +236,8 @@ Result<std::vector<std::int64_t>> StoryStore::unassigned_item_ids() {
     std::vector<std::int64_t> ids;
     // Every start asks, and the answer is almost always none: two counts over small indexes
     // tell that in a millisecond, where the search below looks up every item (30 ms for
-    // 30,000). Memberships name existing items (foreign key), one row each (primary key).
+    // 30,000). Memberships name existing items (the foreign key, or the assigner that
+    // vouches for them), one row each (primary key).
     if (impl_->db
             .execAndGet("SELECT (SELECT count(*) FROM items) - (SELECT count(*) FROM "
                         "item_stories)")
@@ -248,9 +254,7 @@ Result<std::vector<std::int64_t>> StoryStore::unassigned_item_ids() {
 
 Result<std::optional<Time>> StoryStore::newest_assigned_publication() {
   return impl_->guarded([&]() -> Result<std::optional<Time>> {
-    SQLite::Statement query(impl_->db,
-                            "SELECT max(i.published) FROM items AS i JOIN item_stories AS m ON "
-                            "m.item_id = i.id");
+    SQLite::Statement query(impl_->db, "SELECT max(story_time) FROM item_stories");
     query.executeStep();
     if (query.getColumn(0).isNull()) return std::optional<Time>();
     return std::optional<Time>(from_db(query.getColumn(0).getInt64()));
@@ -364,9 +368,11 @@ Result<void> StoryStore::merge(std::int64_t into, std::int64_t from, Time now) {
 Result<std::int64_t> StoryStore::split(std::int64_t item_id, Time now) {
   return impl_->guarded([&]() -> Result<std::int64_t> {
     SQLite::Transaction transaction(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement find(impl_->db,
-                           "SELECT m.story_id, i.published, m.canonical_url FROM items AS i "
-                           "LEFT JOIN item_stories AS m ON m.item_id = i.id WHERE i.id = :id");
+    SQLite::Statement find(impl_->db, std::string("SELECT m.story_id, i.published, "
+                                                  "m.canonical_url, ") +
+                                          kStoryTime +
+                                          " FROM items AS i LEFT JOIN item_stories AS m ON "
+                                          "m.item_id = i.id WHERE i.id = :id");
     find.bind(":id", item_id);
     if (!find.executeStep()) {
       return Error{ErrorKind::invalid_input, "no item with id " + std::to_string(item_id)};
@@ -375,10 +381,11 @@ Result<std::int64_t> StoryStore::split(std::int64_t item_id, Time now) {
     if (!find.getColumn(0).isNull()) old_story = find.getColumn(0).getInt64();
     const Time published = from_db(find.getColumn(1).getInt64());
     const std::string canonical = find.getColumn(2).isNull() ? "" : find.getColumn(2).getString();
+    const Time story_time = from_db(find.getColumn(3).getInt64());
     find.reset();
     const std::int64_t story = impl_->next_story_id();
     impl_->apply({.created = {{story, published, item_id}},
-                  .members = {{item_id, story, "manual", canonical}},
+                  .members = {{item_id, story, "manual", canonical, story_time}},
                   .touched = {}},
                  now);
     if (old_story) {

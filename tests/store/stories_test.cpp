@@ -221,3 +221,32 @@ TEST_CASE("a trusted write is not checked, and the writes after it are again") {
   CHECK(write_missing(StoryStore::ForeignKeys::trust, false).has_value());
   CHECK_FALSE(write_missing(StoryStore::ForeignKeys::check, false).has_value());
 }
+
+// The stories' window loads members by the time they joined their story by (the daemon's
+// dedup_time, which is not always the item's publication date), through item_stories' index.
+TEST_CASE("the window loads members by their story time") {
+  TempFolder folder;
+  const std::string path = (folder.path() / "feedmerge.db").string();
+  const auto ids = store_items(path);  // published kT0, kT0 + 1h, kT0 + 2h
+  auto stories = open_stories(path);
+  auto written = stories->write([&](StoryWriter& writer) -> feedmerge::Result<void> {
+    const std::int64_t story = writer.next_story_id();
+    StoryWrites block;
+    block.created = {{story, kT0 - 10h, std::nullopt}};
+    block.members = {{ids[0], story, "original", "", kT0 - 10h},
+                     {ids[1], story, "report", "", kT0 + 1h},
+                     {ids[2], story, "report", "", kT0 + 5h}};
+    writer.apply(block, kT0 + 6h);
+    return {};
+  });
+  REQUIRE(written.has_value());
+  auto window = stories->assigned_between(kT0 - 11h, kT0 + 2h);
+  REQUIRE(window.has_value());
+  std::vector<std::int64_t> got;
+  for (const auto& item : *window)
+    got.push_back(item.id);
+  CHECK(got == std::vector<std::int64_t>{ids[0], ids[1]});
+  auto newest = stories->newest_assigned_publication();
+  REQUIRE(newest.has_value());
+  CHECK(*newest == kT0 + 5h);
+}

@@ -21,7 +21,7 @@ namespace feedmerge::store {
 using model::Time;
 
 // The schema version this build reads and writes (PRAGMA user_version).
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 enum class OpenMode {
   read_write,  // creates the file if missing and migrates it; the daemon's writer

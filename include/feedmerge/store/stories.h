@@ -51,6 +51,7 @@ struct Membership {
   std::int64_t story_id = 0;
   std::string relation;
   std::string canonical_url;
+  Time story_time{};  // the time the stories measured the item by (the window loads by it)
 };
 // An existing story that gained members: first_published is lowered to `earliest` (the
 // earliest member that joined since it was last written).
