@@ -83,14 +83,16 @@ double sequence_overlap(const std::vector<std::uint32_t>& a, const std::vector<s
 double sketch_similarity(const Features& a, const Features& b) {
   // Too few shingles say nothing about copying.
   if (a.shingles < 8 || b.shingles < 8) return 0;
-  // Slots empty in both do not count; equal slots count unless empty. Without branches (the
-  // loop vectorises).
+  // Slots empty in both do not count; equal slots count unless empty. Bitwise, not logical,
+  // operators: without their short-circuit branches GCC vectorises the loop.
   int both = 0;
   int equal = 0;
   for (std::size_t i = 0; i < kSketchSize; ++i) {
-    const bool a_empty = a.sketch[i] == kEmptySlot;
-    both += !(a_empty && b.sketch[i] == kEmptySlot);
-    equal += a.sketch[i] == b.sketch[i] && !a_empty;
+    const std::uint32_t x = a.sketch[i];
+    const std::uint32_t y = b.sketch[i];
+    const int x_full = x != kEmptySlot;
+    both += x_full | static_cast<int>(y != kEmptySlot);
+    equal += static_cast<int>(x == y) & x_full;
   }
   return both == 0 ? 0 : static_cast<double>(equal) / both;
 }
