@@ -115,6 +115,25 @@ Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, mod
   return assign(std::move(pending), now);
 }
 
+Result<void> StoryAssigner::catch_up(const Batch& pending) {
+  // Not built yet, or a person changed stories since we last looked: start from the store.
+  auto overrides = stories_->last_override_id();
+  if (!overrides) return overrides.error();
+  if (!index_ || *overrides != overrides_seen_) {
+    if (auto built = rebuild(); !built) return built;
+  }
+  // A backfill older than the index: bring in the stories around it first.
+  const model::Time oldest = pending.front()->published;
+  if (oldest < index_->covered_from()) {
+    const model::Time from = oldest - options_.window;
+    if (auto loaded = load(from, index_->covered_from()); !loaded) return loaded;
+    index_->lower_floor(from);
+  }
+  for (const auto& item : pending)
+    index_->count(*item);
+  return {};
+}
+
 Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
   constexpr int kEvictEvery = 1000;
   if (pending.empty()) return 0;
@@ -127,27 +146,12 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
   });
   int assigned = 0;
   // Foreign keys unchecked: every story the index names exists as of inside this transaction
-  // (another process's merge or split is seen below; this one's retention resets the index,
+  // (catch_up sees another process's merge or split; this one's retention resets the index,
   // tidy()), and every item of the batch does (retention writes the open batch first, and
   // runs on the same thread).
   auto written = stories_->write(
       [&](store::StoryWriter& writer) -> Result<void> {
-        // Not built yet, or a person changed stories since we last looked: start from the store.
-        auto overrides = stories_->last_override_id();
-        if (!overrides) return overrides.error();
-        if (!index_ || *overrides != overrides_seen_) {
-          if (auto built = rebuild(); !built) return built.error();
-        }
-        // A backfill older than the index: bring in the stories around it first.
-        const model::Time oldest = pending.front()->published;
-        if (oldest < index_->covered_from()) {
-          const model::Time from = oldest - options_.window;
-          if (auto loaded = load(from, index_->covered_from()); !loaded) return loaded.error();
-          index_->lower_floor(from);
-        }
-        for (const auto& item : pending)
-          index_->count(*item);
-
+        if (auto ready = catch_up(pending); !ready) return ready.error();
         std::int64_t next_story = writer.next_story_id();
         // A block's writes go to SQLite on a second thread while this one decides the next block
         // (a first poll's SQL is a third of its stories' time). The two never use the connection

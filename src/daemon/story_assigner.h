@@ -49,6 +49,10 @@ class StoryAssigner {
   StoryAssigner(const config::Config& config, std::unique_ptr<store::StoryStore> stories);
   Result<void> rebuild();
   Result<void> load(model::Time from, model::Time to);
+  // The index as the store has it, ready for `pending` (sorted): rebuilt after a person's
+  // merge or split, the stories around a backfill loaded, the batch's words counted. Inside
+  // the batch's transaction, so that no other process changes stories meanwhile.
+  Result<void> catch_up(const Batch& pending);
   dedup::Candidate candidate(const store::StoryItem& item) const;
 
   dedup::DedupOptions options_;

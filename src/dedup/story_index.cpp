@@ -481,8 +481,7 @@ struct StoryIndex::Impl {
     dead_postings = 0;
   }
 
-  // Erasing leaves every other entry where it is: callers may hold iterators to them. The
-  // caller compacts (compact_if_due) once it has dropped what it drops.
+  // The caller compacts (compact_if_due) once it has dropped what it drops.
   void drop(decltype(stories)::iterator it) {
     for (const Member& member : it->second.members) {
       items.erase(member.item.item_id);

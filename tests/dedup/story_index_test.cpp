@@ -90,8 +90,9 @@ TEST_CASE("an unrelated item starts its own story, and stories outside the windo
   CHECK(index.story_count() == 1);
 }
 
-// evict() skips its scan while no story can be old enough: the stories it must still find are
-// those left behind by later items, by a member that moved a story on, and by a backfill.
+// evict() pops what fell behind from a heap of each story's newest time: the stories it must
+// find are those left behind by later items, by a member that moved a story on, and by a
+// backfill; a story that moved on must stay.
 TEST_CASE("eviction finds every story that fell behind, across calls and backfills") {
   DedupOptions options;
   options.window = std::chrono::hours{10};  // gone when 20 hours behind
