@@ -11,7 +11,7 @@ feeds="${FEEDS:-3400}"
 corpus="${CORPUS:-/tmp/feedmerge-dedup-bench-$feeds}"
 cmake --build "$build" -j2 --target dedup_replay >/dev/null
 if [ ! -f "$corpus/corpus.json" ]; then
-  ../shared/tools/gen-corpus --feeds "$feeds" --out "$corpus" --seed 1 \
+  scripts/gen-corpus --feeds "$feeds" --out "$corpus" --seed 1 \
     --dup-rate "${DUP_RATE:-0.15}" --span-days 60 >/dev/null
 fi
 taskset -c 0 "$build/dedup_replay" --window "${WINDOW:-72h}" --progress 10000 "$corpus"

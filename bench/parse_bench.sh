@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 build_dir=${BENCH_BUILD_DIR:-build-bench}
 synthetic=${BENCH_SYNTHETIC:-/tmp/feedmerge-bench-corpus}
 feeds=${BENCH_FEEDS:-2000}
-real=../shared/corpus/real
+real=tests/data/corpus/real
 feedparser_max_mb=${FEEDPARSER_MAX_MB:-30}
 min_seconds=${MIN_SECONDS:-2}
 rounds=${ROUNDS:-3}
@@ -28,7 +28,7 @@ if ! grep -qs "\"feeds\": $feeds," "$synthetic/corpus.json"; then
   fi
   echo "parse_bench: generating $feeds synthetic feeds in $synthetic (about 40 s)" >&2
   rm -rf "$synthetic"
-  ../shared/tools/gen-corpus --feeds "$feeds" --out "$synthetic" --seed 1 >/dev/null
+  scripts/gen-corpus --feeds "$feeds" --out "$synthetic" --seed 1 >/dev/null
 fi
 
 results=$(mktemp "${TMPDIR:-/tmp}/feedmerge-parse-bench.XXXXXX")

@@ -55,7 +55,7 @@ if ! corpus_ok; then
   fi
   echo "poll_bench: generating $feeds feeds in $corpus (about 25 s)" >&2
   rm -rf "$corpus"
-  if ! ../shared/tools/gen-corpus --feeds "$feeds" --seed 1 --out "$corpus" \
+  if ! scripts/gen-corpus --feeds "$feeds" --seed 1 --out "$corpus" \
     >"$corpus.log" 2>&1; then
     cat "$corpus.log" >&2
     exit 1
@@ -88,7 +88,7 @@ pin=()
 if [[ "${BENCH_PIN_SERVER:-1}" == 1 && $(nproc) -ge 2 ]] && command -v taskset >/dev/null; then
   pin=(taskset -c 0)
 fi
-"${pin[@]}" ../shared/tools/gen-corpus --serve 0 --port-file "$work/port" --out "$corpus" \
+"${pin[@]}" scripts/gen-corpus --serve 0 --port-file "$work/port" --out "$corpus" \
   >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do

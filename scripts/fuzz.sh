@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (build-fuzz/) and runs each for SECONDS (default 60)
-# from a seed corpus: fuzz/seeds/, the parse fixtures and the small files of the shared real
+# from a seed corpus: fuzz/seeds/, the parse fixtures and the small files of the real
 # corpus for the parsers; date strings and the config files for fuzz_date and fuzz_config.
 # TARGETS="date config" runs only those. Prints one line per target; exits 1 when a target finds a crash, leak or timeout,
 # naming the reproducer. Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]   (fuzz/README.md has more)
@@ -11,7 +11,7 @@ seconds=${1:-60}
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
 jobs=${JOBS:-$(nproc)}
 work=fuzz  # corpus-<target>/ and corpus-artifacts/ below it are in .gitignore
-real_corpus=../shared/corpus/real
+real_corpus=tests/data/corpus/real
 werror=OFF
 [[ "${CI:-}" == "true" ]] && werror=ON
 

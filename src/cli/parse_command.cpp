@@ -1,4 +1,4 @@
-// `feedmerge parse SOURCE`: prints what the parser understood, as shared/spec/parse-json.md.
+// `feedmerge parse SOURCE`: prints what the parser understood, as docs/spec/parse-json.md.
 #include <cstdio>
 #include <iostream>
 #include <memory>

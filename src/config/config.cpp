@@ -1,4 +1,4 @@
-// Reads the TOML config into Config and validates every key (../shared/spec/config.md).
+// Reads the TOML config into Config and validates every key (docs/spec/config.md).
 // toml++ is compiled here only. Problems are collected, not thrown: check-config shows them
 // all, in file order.
 #include "feedmerge/config/config.h"

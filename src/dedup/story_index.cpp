@@ -235,7 +235,7 @@ class MassTable {
   std::uint32_t stamp_ = 1;
 };
 
-// Scoring (tuned on shared/data/dedup-dev, checked on tests/data/dedup): see Impl::score.
+// Scoring (tuned on tests/data/dedup/dev, checked on tests/data/dedup): see Impl::score.
 constexpr double kTermWeight = 0.7;           // same language: terms vs names
 constexpr double kCrossTermWeight = 0.1;      // across languages
 constexpr double kReportHours = 18;           // reports this far apart start to fade...

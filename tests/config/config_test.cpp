@@ -272,12 +272,12 @@ TEST_CASE("a feed url must be http, https or file") {
 
 TEST_CASE("a relative file URL resolves against the config file's folder") {
   const Config config = parse_ok(
-      "[[feed]]\nurl = \"file:samples/a%20b.rss\"\n[[feed]]\nurl = \"file:../shared/b.rss\"\n"
+      "[[feed]]\nurl = \"file:samples/a%20b.rss\"\n[[feed]]\nurl = \"file:../common/b.rss\"\n"
       "[[feed]]\nurl = \"file:///srv/c.rss\"\n[[feed]]\nurl = \"file:/srv/d.rss\"\n",
       "/opt/feed merge/config/demo.toml");
   REQUIRE(config.feeds.size() == 4);
   CHECK(config.feeds[0].url == "file:///opt/feed%20merge/config/samples/a%20b.rss");
-  CHECK(config.feeds[1].url == "file:///opt/feed%20merge/shared/b.rss");
+  CHECK(config.feeds[1].url == "file:///opt/feed%20merge/common/b.rss");
   // Absolute ones stay as written: the url is the feed's identity.
   CHECK(config.feeds[2].url == "file:///srv/c.rss");
   CHECK(config.feeds[3].url == "file:/srv/d.rss");

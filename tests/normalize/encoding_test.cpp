@@ -57,7 +57,7 @@ std::string warnings_of(const DecodedText& d) {
 }
 
 std::string read_corpus(const char* name) {
-  const std::string path = std::string(FEEDMERGE_SHARED_DIR) + "/corpus/real/" + name;
+  const std::string path = std::string(FEEDMERGE_TEST_DATA) + "/corpus/real/" + name;
   std::ifstream in(path, std::ios::binary);
   REQUIRE_MESSAGE(in.good(), "cannot open " << path);
   return std::string(std::istreambuf_iterator<char>(in), {});

@@ -2,7 +2,7 @@
 """Compares `feedmerge parse` with Debian's python3-feedparser (6.0.10), the reference parser.
 
 Usage:
-  compare_feedparser.py --feedmerge BIN --data tests/data/parse --real ../shared/corpus/real \
+  compare_feedparser.py --feedmerge BIN --data tests/data/parse --real tests/data/corpus/real \
                         --accepted tests/parse/feedparser_differences.json [-v] [--only GLOB]
 
 Documents: every XML fixture under --data that has a golden file (refused documents and JSON
@@ -11,7 +11,7 @@ XML file of the real corpus, named "real/<file>". Sidecars apply to both parsers
 becomes feedparser's Content-Type response header, .base-url its Content-Location.
 
 Compared: the number of items, and per item (by position) title, link, id, published, updated,
-authors and categories. Feedparser's side is normalised to the spec (shared/spec/parse-json.md):
+authors and categories. Feedparser's side is normalised to the spec (docs/spec/parse-json.md):
   - title: plain text: HTML titles lose their markup, references are decoded, white space
     (U+00A0 included) collapses to one space;
   - id: entry id, falling back to the link, else "";
@@ -290,7 +290,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feedmerge", help="the feedmerge binary")
     parser.add_argument("--data", required=True, help="tests/data/parse")
-    parser.add_argument("--real", help="shared/corpus/real (skipped when absent)")
+    parser.add_argument("--real", help="tests/data/corpus/real (a missing folder is an error)")
     parser.add_argument("--accepted", required=True, help="tests/parse/feedparser_differences.json")
     parser.add_argument("--use-goldens", action="store_true",
                         help="compare feedparser with the golden files instead of running feedmerge "
@@ -306,8 +306,8 @@ def main():
     data = pathlib.Path(args.data).resolve()
     real = pathlib.Path(args.real).resolve() if args.real else None
     if real is not None and not real.is_dir():
-        print("note: no real corpus at %s; comparing fixtures only" % real)
-        real = None
+        # A missing corpus must fail, not shrink the comparison to the fixtures unnoticed.
+        sys.exit("error: no real corpus at %s" % real)
     rules = load_rules(args.accepted)
 
     documents = find_documents(data, None if args.use_goldens else real)

@@ -1,4 +1,4 @@
-// The feedmerge config file (../shared/spec/config.md): plain value structs holding the spec's
+// The feedmerge config file (docs/spec/config.md): plain value structs holding the spec's
 // defaults, and the loader that reads TOML into them and validates every key. Only the
 // *_file functions touch the disk. Values are thread-compatible; functions are reentrant.
 #pragma once

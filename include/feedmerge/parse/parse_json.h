@@ -1,4 +1,4 @@
-// Renders a ParsedFeed as the `feedmerge parse` JSON of shared/spec/parse-json.md (schema 1).
+// Renders a ParsedFeed as the `feedmerge parse` JSON of docs/spec/parse-json.md (schema 1).
 // Pure function; thread-safe.
 #pragma once
 
