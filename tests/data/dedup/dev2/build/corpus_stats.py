@@ -57,3 +57,12 @@ print("role:     " + ", ".join("%s %d" % kv for kv in Counter(v["role"] for v in
 print("lang:     " + ", ".join("%s %d" % kv for kv in Counter(v["lang"] for v in items.values()).most_common()))
 dates = sorted(it["date"] for it in parsed.values() if it["date"])
 print("dates:    %s to %s" % (dates[0].date(), dates[-1].date()))
+by_story = defaultdict(list)
+for link, v in items.items():
+    by_story[v["story"]].append(parsed[link]["date"])
+spans = [(max(d) - min(d)).total_seconds() / 3600 for d in by_story.values() if len(d) > 1 and all(d)]
+print("within a story, items are 0 to %.0f hours apart" % max(spans))
+from urllib.parse import urlsplit  # noqa: E402
+home = Counter(urlsplit(link)._replace(query="", fragment="").geturl() for link in items)
+shared = {u: c for u, c in home.items() if c > 1}
+print("links that differ only in query or fragment: %s" % ", ".join("%s (%d items)" % kv for kv in sorted(shared.items())))
