@@ -554,18 +554,19 @@ void read_log(TableReader& r, LogConfig& log) {
 }
 
 // The paths the server answers itself; an output there would be shadowed or shadow them.
-constexpr std::array<std::string_view, 4> kBuiltInPaths{"/", "/healthz", "/metrics",
-                                                        "/sources.opml"};
+// ("/", the index page, is refused before this: it is no file name.)
+constexpr std::array<std::string_view, 3> kBuiltInPaths{"/healthz", "/metrics", "/sources.opml"};
 
 void read_output(TableReader& r, OutputConfig& output) {
   if (const toml::node* node = r.read_string("path", output.path)) {
-    if (std::find(kBuiltInPaths.begin(), kBuiltInPaths.end(), output.path) != kBuiltInPaths.end()) {
+    if (!is_output_path(output.path)) {
+      r.error(*node, "path", "expected a URL path like \"/feed.xml\"");
+    } else if (std::find(kBuiltInPaths.begin(), kBuiltInPaths.end(), output.path) !=
+               kBuiltInPaths.end()) {
       r.error(*node, "path",
               toml_quote(output.path) +
                   " is served by feedmerge itself (/, /healthz, /metrics, /sources.opml); "
                   "choose another path like \"/feed.xml\"");
-    } else if (!is_output_path(output.path)) {
-      r.error(*node, "path", "expected a URL path like \"/feed.xml\"");
     }
   }
   r.read_enum("format", kOutputFormats, output.format);

@@ -468,7 +468,8 @@ TEST_CASE("the base URL is derived from listen unless set") {
 }
 
 TEST_CASE("an output cannot take a path the server answers itself") {
-  for (std::string_view path : {"/metrics", "/sources.opml", "/healthz", "/"}) {
+  // ("/" is not a file name either: see "output paths are URL paths that are safe file names".)
+  for (std::string_view path : {"/metrics", "/sources.opml", "/healthz"}) {
     CAPTURE(path);
     CHECK(first_error("[[output]]\nformat = \"atom\"\npath = \"" + std::string(path) + "\"\n") ==
           "3:8: output[1].path: \"" + std::string(path) +
