@@ -1,6 +1,7 @@
 // The config file's subcommands: `check-config`, `import-opml` and `export-opml`. Errors are
 // printed once, as FILE:LINE:COLUMN: MESSAGE (FILE: MESSAGE when there is no position).
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -10,7 +11,9 @@
 #include "cli/commands.h"
 #include "feedmerge/config/config.h"
 #include "feedmerge/config/opml.h"
+#include "feedmerge/daemon/daemon.h"
 #include "feedmerge/fetch/read_source.h"
+#include "feedmerge/store/store.h"
 
 namespace feedmerge::cli {
 namespace {
@@ -66,13 +69,28 @@ int run_import_opml(const ImportArgs& args) {
   return 0;
 }
 
+// The feeds' own titles from the database, for feeds the config names no title for; none when
+// there is no database yet (export-opml works before the first poll).
+config::OpmlListing own_titles(const config::Config& config) {
+  config::OpmlListing listing;
+  const std::string database = daemon::database_path(config);
+  if (!std::filesystem::exists(database)) return listing;
+  auto store = store::Store::open(database, store::OpenMode::read_only);
+  if (!store) return listing;
+  auto feeds = (*store)->list_feeds();
+  if (!feeds) return listing;
+  for (const store::FeedState& feed : *feeds)
+    listing.own_titles.emplace(feed.url, feed.title);
+  return listing;
+}
+
 int run_export_opml(const std::string& config_path) {
   auto loaded = config::load_config(config_path);
   if (!loaded) {
     print_error(config_path, loaded.error());
     return 1;
   }
-  return print_stdout(config::config_to_opml(*loaded));
+  return print_stdout(config::config_to_opml(*loaded, own_titles(*loaded)));
 }
 
 CLI::Option* add_config_option(CLI::App* app, std::string& path) {

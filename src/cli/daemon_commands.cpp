@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "feedmerge/config/config.h"
 #include "feedmerge/daemon/daemon.h"
+#include "feedmerge/normalize/url.h"
 
 namespace feedmerge::cli {
 namespace {
@@ -41,7 +42,7 @@ int run_once(const DaemonArgs& args) {
     return 1;
   }
   for (const std::string& error : summary->errors)
-    std::cerr << error << '\n';
+    std::cerr << normalize::redact_urls_in(error) << '\n';  // as the log would say it
   std::cout << "polled " << summary->polled << " feeds: " << summary->succeeded << " ok ("
             << summary->not_modified << " not modified, " << summary->unchanged << " unchanged), "
             << summary->failed << " failed; " << summary->new_items << " new items, "

@@ -532,6 +532,7 @@ void read_dedup(TableReader& r, DedupConfig& dedup) {
 
 void read_publish(TableReader& r, PublishConfig& publish) {
   r.read_string("output_dir", publish.output_dir);
+  r.read_bool("sources_opml", publish.sources_opml);
 }
 
 constexpr std::array<std::pair<std::string_view, LogLevel>, 5> kLogLevels{{
@@ -552,10 +553,20 @@ void read_log(TableReader& r, LogConfig& log) {
   r.read_enum("level", kLogLevels, log.level);
 }
 
+// The paths the server answers itself; an output there would be shadowed or shadow them.
+// ("/", the index page, is refused before this: it is no file name.)
+constexpr std::array<std::string_view, 3> kBuiltInPaths{"/healthz", "/metrics", "/sources.opml"};
+
 void read_output(TableReader& r, OutputConfig& output) {
   if (const toml::node* node = r.read_string("path", output.path)) {
     if (!is_output_path(output.path)) {
       r.error(*node, "path", "expected a URL path like \"/feed.xml\"");
+    } else if (std::find(kBuiltInPaths.begin(), kBuiltInPaths.end(), output.path) !=
+               kBuiltInPaths.end()) {
+      r.error(*node, "path",
+              toml_quote(output.path) +
+                  " is served by feedmerge itself (/, /healthz, /metrics, /sources.opml); "
+                  "choose another path like \"/feed.xml\"");
     }
   }
   r.read_enum("format", kOutputFormats, output.format);
@@ -807,7 +818,7 @@ std::string resolve_database_path(const StorageConfig& storage, std::string_view
 std::string effective_base_url(const ServerConfig& server) {
   if (!server.base_url.empty()) return server.base_url;
   const auto listen = parse_listen(server.listen);
-  if (!listen) return "";
+  if (!listen) return std::string(kNoServerBaseUrl);
   std::string host = listen->host;
   if (host == "0.0.0.0" || host == "::" || host.empty()) {
     host = "localhost";

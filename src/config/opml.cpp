@@ -15,6 +15,7 @@
 #include "config/toml_text.h"
 #include "feedmerge/normalize/encoding.h"
 #include "feedmerge/normalize/text.h"
+#include "feedmerge/normalize/url.h"
 
 namespace feedmerge::config {
 namespace {
@@ -188,22 +189,42 @@ struct Folder {
   std::vector<std::pair<bool, std::size_t>> entries;  // (is_feed, index into feeds/folders)
 };
 
+// The name a feed's outline shows: the config's title, else the feed's own, else its URL (in a
+// public listing: redacted, and only the file name of a local feed).
+std::string outline_title(const FeedConfig& feed, const OpmlListing& listing) {
+  if (!feed.title.empty()) return feed.title;
+  if (const auto found = listing.own_titles.find(feed.url); found != listing.own_titles.end()) {
+    std::string own = normalize::collapse_whitespace(found->second);
+    if (!own.empty()) return own;
+  }
+  if (!listing.public_listing) return feed.url;
+  if (normalize::is_file_url(feed.url)) return feed.url.substr(feed.url.find_last_of('/') + 1);
+  return normalize::redact_url(feed.url);
+}
+
 void write_folder(const std::vector<Folder>& folders, std::size_t index,
-                  const std::vector<FeedConfig>& feeds, pugi::xml_node parent) {
+                  const std::vector<FeedConfig>& feeds, const OpmlListing& listing,
+                  pugi::xml_node parent) {
   for (const auto& [is_feed, entry] : folders[index].entries) {
     pugi::xml_node outline = parent.append_child("outline");
     if (is_feed) {
       const FeedConfig& feed = feeds[entry];
-      const std::string text = xml_text(feed.title.empty() ? feed.url : feed.title);
-      outline.append_attribute("type").set_value("rss");
+      const std::string text = xml_text(outline_title(feed, listing));
+      // A local feed in a public listing is named, not located: no xmlUrl, so not type="rss".
+      const bool located = !listing.public_listing || !normalize::is_file_url(feed.url);
+      if (located) outline.append_attribute("type").set_value("rss");
       outline.append_attribute("text").set_value(text.c_str());
       outline.append_attribute("title").set_value(text.c_str());
-      outline.append_attribute("xmlUrl").set_value(xml_text(feed.url).c_str());
+      if (located) {
+        const std::string url =
+            xml_text(listing.public_listing ? normalize::redact_url(feed.url) : feed.url);
+        outline.append_attribute("xmlUrl").set_value(url.c_str());
+      }
     } else {
       const std::string name = xml_text(folders[entry].name);
       outline.append_attribute("text").set_value(name.c_str());
       outline.append_attribute("title").set_value(name.c_str());
-      write_folder(folders, entry, feeds, outline);
+      write_folder(folders, entry, feeds, listing, outline);
     }
   }
 }
@@ -278,7 +299,7 @@ std::string feeds_to_toml(const std::vector<FeedConfig>& feeds) {
   return out;
 }
 
-std::string config_to_opml(const Config& config) {
+std::string config_to_opml(const Config& config, const OpmlListing& listing) {
   std::vector<Folder> folders(1);  // folders[0] is <body>
   for (std::size_t i = 0; i < config.feeds.size(); ++i) {
     std::size_t folder = 0;
@@ -311,7 +332,7 @@ std::string config_to_opml(const Config& config) {
   pugi::xml_node head = opml.append_child("head");
   head.append_child("title").text().set("feedmerge subscriptions");
   pugi::xml_node body = opml.append_child("body");
-  write_folder(folders, 0, config.feeds, body);
+  write_folder(folders, 0, config.feeds, listing, body);
   std::ostringstream out;
   document.save(out, "  ", pugi::format_indent, pugi::encoding_utf8);
   return out.str();

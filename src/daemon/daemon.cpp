@@ -55,6 +55,7 @@ std::string database_path(const config::Config& config) {
 }
 
 Result<PollSummary> poll_once(const config::Config& config, bool all, bool process_exits_after) {
+  redact_default_logger();
   set_log_level(config.log.level);
   auto store = open_store(config);
   if (!store) return store.error();

@@ -11,6 +11,8 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include "feedmerge/normalize/url.h"
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
@@ -84,7 +86,42 @@ class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
   JournalSender sender_;
 };
 
+// Whoever logs and whatever they quote (a feed URL, a redirect target inside a curl error),
+// the line that leaves the process has its URLs redacted: secrets in feed URLs stay out of the
+// journal and of terminals.
+class RedactingSink final : public spdlog::sinks::sink {
+ public:
+  explicit RedactingSink(std::shared_ptr<spdlog::sinks::sink> inner) : inner_(std::move(inner)) {
+    inner_->set_level(spdlog::level::trace);  // the level is this sink's to check
+  }
+
+  void log(const spdlog::details::log_msg& message) override {
+    const std::string_view payload(message.payload.data(), message.payload.size());
+    if (payload.find("://") == std::string_view::npos) {
+      inner_->log(message);
+      return;
+    }
+    const std::string redacted = normalize::redact_urls_in(payload);
+    spdlog::details::log_msg copy = message;
+    copy.payload = spdlog::string_view_t(redacted.data(), redacted.size());
+    inner_->log(copy);
+  }
+  void flush() override { inner_->flush(); }
+  void set_pattern(const std::string& pattern) override { inner_->set_pattern(pattern); }
+  void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override {
+    inner_->set_formatter(std::move(formatter));
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::sink> inner_;
+};
+
 }  // namespace
+
+std::shared_ptr<spdlog::sinks::sink> make_redacting_sink(
+    std::shared_ptr<spdlog::sinks::sink> inner) {
+  return std::make_shared<RedactingSink>(std::move(inner));
+}
 
 bool started_by_systemd() {
   if (const char* stream = std::getenv("JOURNAL_STREAM"); stream && *stream) {
@@ -111,9 +148,15 @@ void setup_logging(config::LogLevel level) {
   } else {
     sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   }
-  auto logger = std::make_shared<spdlog::logger>("feedmerge", std::move(sink));
+  auto logger = std::make_shared<spdlog::logger>("feedmerge", make_redacting_sink(std::move(sink)));
   spdlog::set_default_logger(std::move(logger));
   set_log_level(level);
+}
+
+void redact_default_logger() {
+  for (std::shared_ptr<spdlog::sinks::sink>& sink : spdlog::default_logger()->sinks()) {
+    if (!std::dynamic_pointer_cast<RedactingSink>(sink)) sink = make_redacting_sink(sink);
+  }
 }
 
 void set_log_level(config::LogLevel level) {
@@ -121,7 +164,7 @@ void set_log_level(config::LogLevel level) {
 }
 
 FeedLogScope::FeedLogScope(std::string_view url) : previous_(std::move(current_feed_url)) {
-  current_feed_url = url;
+  current_feed_url = normalize::redact_url(url);
 }
 
 FeedLogScope::~FeedLogScope() {

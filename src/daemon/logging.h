@@ -30,12 +30,19 @@ using JournalSender = std::function<void(const std::vector<std::string>& fields)
 // and, inside a FeedLogScope, FEED_URL. `sender` replaces sd_journal_sendv (tests).
 std::shared_ptr<spdlog::sinks::sink> make_journal_sink(JournalSender sender = nullptr);
 
+// `inner`, with every URL in a line's message passed through normalize::redact_urls_in first.
+std::shared_ptr<spdlog::sinks::sink> make_redacting_sink(
+    std::shared_ptr<spdlog::sinks::sink> inner);
+
 // Installs the default logger: the journal when started_by_systemd(), else colour console on
-// stderr; at `level`.
+// stderr, behind make_redacting_sink; at `level`.
 void setup_logging(config::LogLevel level);
 void set_log_level(config::LogLevel level);
+// Puts the default logger's sinks behind make_redacting_sink, where setup_logging did not (the
+// `once` command logs through spdlog's default). Before other threads log.
+void redact_default_logger();
 
-// While alive, log lines from this thread carry FEED_URL=url in the journal.
+// While alive, log lines from this thread carry FEED_URL=url (redacted) in the journal.
 class FeedLogScope {
  public:
   explicit FeedLogScope(std::string_view url);

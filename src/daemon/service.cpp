@@ -13,6 +13,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "daemon/logging.h"
+#include "feedmerge/normalize/url.h"
 
 namespace feedmerge::daemon {
 
@@ -77,7 +78,8 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
       text += "; " + std::to_string(s.totals.polled) + " polls, " +
               std::to_string(s.totals.failed) + " failed, " + std::to_string(s.totals.new_items) +
               " new items; " + std::to_string(s.failing) + " feeds failing";
-      if (s.failing > 0 && !s.last_error.empty()) text += "; last error: " + s.last_error;
+      if (s.failing > 0 && !s.last_error.empty())  // shown by systemctl status: no secrets
+        text += "; last error: " + normalize::redact_urls_in(s.last_error);
     } else {
       text = std::to_string(config.feeds.size()) + " feeds configured";
     }

@@ -2,6 +2,7 @@
 
 #include "normalize/ascii.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -417,6 +418,104 @@ std::string absolutize_html_urls(std::string_view html, std::string_view base) {
     i = html.find('<', next);
   }
   out.append(html, copied);
+  return out;
+}
+
+namespace {
+
+constexpr std::string_view kRedacted = "REDACTED";
+
+bool is_scheme_char(char c) {
+  return ascii::is_alpha(c) || ascii::is_digit(c) || c == '+' || c == '-' || c == '.';
+}
+
+// Where a URL quoted in free text ends: white space, quotes and angle brackets never belong
+// to it.
+bool ends_quoted_url(char c) {
+  return static_cast<unsigned char>(c) <= 0x20 || c == '"' || c == '\'' || c == '<' || c == '>' ||
+         c == '`';
+}
+
+}  // namespace
+
+std::string redact_url(std::string_view url) {
+  std::string out;
+  out.reserve(url.size() + 16);
+  std::size_t rest = 0;
+  if (const std::size_t slashes = url.find("://"); slashes != std::string_view::npos) {
+    const std::size_t authority = slashes + 3;
+    std::size_t authority_end = url.find_first_of("/?#", authority);
+    if (authority_end == std::string_view::npos) authority_end = url.size();
+    out.append(url.substr(0, authority));
+    // The last '@' ends the userinfo: a password may hold an unescaped '@'.
+    const std::size_t at = url.substr(authority, authority_end - authority).rfind('@');
+    if (at != std::string_view::npos) {
+      out.append(kRedacted).append("@");
+      rest = authority + at + 1;
+    } else {
+      rest = authority;
+    }
+  }
+  std::size_t query = url.find('?', rest);
+  const std::size_t fragment = url.find('#', rest);
+  if (fragment != std::string_view::npos && query > fragment) query = std::string_view::npos;
+  if (query == std::string_view::npos) {
+    out.append(url.substr(rest));
+    return out;
+  }
+  out.append(url.substr(rest, query + 1 - rest));
+  const std::size_t query_end = fragment == std::string_view::npos ? url.size() : fragment;
+  std::size_t start = query + 1;
+  while (start <= query_end) {
+    std::size_t end = url.find_first_of("&;", start);
+    if (end == std::string_view::npos || end > query_end) end = query_end;
+    const std::string_view parameter = url.substr(start, end - start);
+    if (!parameter.empty()) {
+      const std::size_t equals = parameter.find('=');
+      if (equals == std::string_view::npos) {
+        out.append(kRedacted);
+      } else {
+        out.append(parameter.substr(0, equals + 1)).append(kRedacted);
+      }
+    }
+    if (end < query_end) out += url[end];
+    start = end + 1;
+  }
+  out.append(url.substr(query_end));
+  return out;
+}
+
+bool is_file_url(std::string_view url) {
+  return url.size() >= 5 && ascii::to_lower(url.substr(0, 5)) == "file:";
+}
+
+std::string redact_urls_in(std::string_view text) {
+  std::string out;
+  std::size_t copied = 0;
+  std::size_t search = 0;
+  while (true) {
+    const std::size_t slashes = text.find("://", search);
+    if (slashes == std::string_view::npos) break;
+    std::size_t start = slashes;
+    while (start > copied && is_scheme_char(text[start - 1]))
+      --start;
+    std::size_t end = slashes + 3;
+    while (end < text.size() && !ends_quoted_url(text[end]))
+      ++end;
+    // Punctuation that closes the sentence around a URL is not part of it.
+    while (end > slashes + 3 &&
+           std::string_view(".,;:)]").find(text[end - 1]) != std::string_view::npos)
+      --end;
+    if (start == slashes) {  // "://" with no scheme before it: not a URL
+      search = slashes + 3;
+      continue;
+    }
+    out.append(text.substr(copied, start - copied));
+    out.append(redact_url(text.substr(start, end - start)));
+    copied = end;
+    search = std::max(end, slashes + 3);
+  }
+  out.append(text.substr(copied));
   return out;
 }
 

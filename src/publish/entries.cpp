@@ -5,6 +5,7 @@
 #include <boost/url/parse.hpp>
 
 #include "feedmerge/normalize/text.h"
+#include "feedmerge/normalize/url.h"
 #include "feedmerge/publish/sanitize.h"
 
 namespace feedmerge::publish {
@@ -18,15 +19,23 @@ std::string host_of(std::string_view url) {
   return host;
 }
 
-// The base for an item's relative URLs: its own link, else its feed's page, else the feed.
+// The base for an item's relative URLs: its own link, else its feed's page, else the feed
+// (redacted: a link resolved against it must not inherit its query's secrets).
 std::string base_of(const store::StoryMember& member) {
+  const std::string feed_url = normalize::redact_url(member.feed_url);
   for (std::string_view candidate :
        {std::string_view(member.item.link), std::string_view(member.feed_link),
-        std::string_view(member.feed_url)}) {
+        std::string_view(feed_url)}) {
     const std::string url = safe_url(candidate, {});
     if (!url.empty()) return url;
   }
   return {};
+}
+
+// The last segment of a path-like URL ("file:///srv/feeds/a.rss" -> "a.rss").
+std::string_view file_name_of(std::string_view url) {
+  const std::size_t slash = url.find_last_of('/');
+  return slash == std::string_view::npos ? url.substr(url.find(':') + 1) : url.substr(slash + 1);
 }
 
 EntryMember make_member(const store::StoryMember& member, std::string_view configured_title) {
@@ -34,8 +43,9 @@ EntryMember make_member(const store::StoryMember& member, std::string_view confi
   const std::string base = base_of(member);
   out.title = clean_text(member.item.title);
   out.link = safe_url(member.item.link, base);
-  out.feed_url = xml_safe_text(member.feed_url);
-  out.feed_link = safe_url(member.feed_link, member.feed_url);
+  out.feed_url = published_feed_url(member.feed_url);
+  out.feed_id = member.feed_id;
+  out.feed_link = safe_url(member.feed_link, normalize::redact_url(member.feed_url));
   out.outlet = outlet_name(configured_title, member.feed_title, member.feed_link, member.feed_url);
   out.published = member.item.published.value_or(member.first_seen);
   return out;
@@ -75,7 +85,14 @@ std::string outlet_name(std::string_view configured_title, std::string_view feed
     std::string host = xml_safe_text(host_of(url));
     if (!host.empty()) return host;
   }
-  return xml_safe_text(feed_url);
+  // A local feed is named, never located: its file name, not its path.
+  if (normalize::is_file_url(feed_url)) return clean_text(file_name_of(feed_url));
+  return xml_safe_text(normalize::redact_url(feed_url));
+}
+
+std::string published_feed_url(std::string_view feed_url) {
+  if (normalize::is_file_url(feed_url)) return {};
+  return xml_safe_text(normalize::redact_url(feed_url));
 }
 
 Entry make_entry(const store::StoryView& story, const std::vector<std::string>& outlet_titles) {
@@ -85,6 +102,14 @@ Entry make_entry(const store::StoryView& story, const std::vector<std::string>& 
   entry.published = story.first_published;
   entry.updated = std::max(story.updated, story.first_published);
   if (story.members.empty()) return entry;
+  // The story's last change is its members' own latest date, not when the store last wrote it
+  // (a whole first poll is written at one instant). Never before the story's publication, and
+  // never after the store saw it change (a date in the future is not a change yet).
+  Time changed = story.first_published;
+  for (const store::StoryMember& member : story.members)
+    changed = std::max(
+        changed, member.item.updated.value_or(member.item.published.value_or(member.first_seen)));
+  entry.updated = std::clamp(changed, story.first_published, entry.updated);
 
   const auto configured = [&](std::size_t i) -> std::string_view {
     return i < outlet_titles.size() ? std::string_view(outlet_titles[i]) : std::string_view();
@@ -108,7 +133,8 @@ Entry make_entry(const store::StoryView& story, const std::vector<std::string>& 
         entry.categories.push_back(std::move(term));
     }
   }
-  entry.summary = clean_text(item.summary);
+  // The summary is HTML in the model; readers take Atom's and JSON Feed's as plain text.
+  entry.summary = clean_text(normalize::html_to_text(item.summary));
   entry.content_html = sanitize_html(item.content.empty() ? item.summary : item.content, base);
   append_also_covered(entry.content_html, entry.also);
   entry.image = safe_url(item.image, base, UrlUse::image);

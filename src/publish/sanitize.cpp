@@ -260,13 +260,27 @@ std::string clean_text(std::string_view text) {
 }
 
 std::string safe_url(std::string_view url, std::string_view base, UrlUse use) {
+  // An empty reference is "no URL", not the base (which resolve_url would give): an item
+  // without an image must not get its own link as one.
+  if (std::all_of(url.begin(), url.end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= 0x20; }))
+    return {};
   // Browsers ignore control characters and spaces around a URL and tabs and newlines inside
   // it ("java\tscript:"): resolve_url does the same before the scheme is read.
-  const std::string resolved = normalize::resolve_url(base, xml_safe_text(url));
+  std::string resolved = normalize::resolve_url(base, xml_safe_text(url));
   if (resolved.empty()) return {};
   const std::string scheme = ascii::to_lower(scheme_of(resolved));
   if (scheme.empty()) return {};  // still relative: no absolute base was known
-  if (scheme == "http" || scheme == "https") return resolved;
+  if (scheme == "http" || scheme == "https") {
+    // A user name or password in a link is a credential (often the feed's own, inherited by
+    // a relative link resolved against the feed URL): never published.
+    const std::size_t authority = resolved.find("://") + 3;
+    const std::size_t authority_end =
+        std::min(resolved.find_first_of("/?#", authority), resolved.size());
+    const std::size_t at = resolved.rfind('@', authority_end - 1);
+    if (at != std::string::npos && at >= authority) resolved.erase(authority, at + 1 - authority);
+    return resolved;
+  }
   if (scheme == "mailto" && use == UrlUse::link) return resolved;
   if (scheme == "data" && use == UrlUse::image) {
     // Raster images only: an SVG can carry script.

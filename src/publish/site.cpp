@@ -5,6 +5,7 @@
 
 #include "feedmerge/config/opml.h"
 #include "feedmerge/normalize/date.h"
+#include "feedmerge/normalize/url.h"
 #include "feedmerge/publish/entries.h"
 #include "feedmerge/publish/sanitize.h"
 #include "feedmerge/publish/writers.h"
@@ -60,6 +61,24 @@ std::string health_status(const store::FeedState& state, bool enabled) {
   if (state.consecutive_failures > 0)
     return "failing (" + std::to_string(state.consecutive_failures) + " in a row)";
   return "ok";
+}
+
+// A feed's last error as the index page shows it: URLs redacted, and a local feed's path (in
+// "cannot open /srv/feeds/a.rss") replaced by its file name.
+std::string public_error(std::string_view error, std::string_view feed_url) {
+  std::string out = normalize::redact_urls_in(error);
+  if (normalize::is_file_url(feed_url)) {
+    std::string_view path = feed_url.substr(5);  // after "file:"
+    while (path.starts_with("//"))
+      path.remove_prefix(1);
+    const std::string_view name = path.substr(path.find_last_of('/') + 1);
+    for (std::string_view located : {feed_url, path}) {
+      for (std::size_t at = out.find(located); !located.empty() && at != std::string::npos;
+           at = out.find(located, at + name.size()))
+        out.replace(at, located.size(), name);
+    }
+  }
+  return xml_safe_text(out);
 }
 
 }  // namespace
@@ -126,12 +145,17 @@ Result<std::vector<RenderedFile>> render_site(const config::Config& config,
     files.push_back(std::move(*file));
   }
 
-  std::string opml = config::config_to_opml(config);
-  files.push_back({.path = "/sources.opml",
-                   .content_type = "text/x-opml; charset=utf-8",
-                   .body = xml_safe_text(opml),
-                   .updated = newest,
-                   .is_output = false});
+  if (config.publish.sources_opml) {
+    config::OpmlListing listing{.own_titles = {}, .public_listing = true};
+    for (const store::FeedState& state : feeds)
+      listing.own_titles.emplace(state.url, state.title);
+    std::string opml = config::config_to_opml(config, listing);
+    files.push_back({.path = "/sources.opml",
+                     .content_type = "text/x-opml; charset=utf-8",
+                     .body = xml_safe_text(opml),
+                     .updated = newest,
+                     .is_output = false});
+  }
 
   auto stories = reader.latest(nullptr, kIndexStories);
   if (!stories) return stories.error();
@@ -149,7 +173,12 @@ Result<std::vector<RenderedFile>> render_site(const config::Config& config,
     states.emplace(state.url, &state);
   std::vector<FeedHealth> health;
   for (const config::FeedConfig& feed : config.feeds) {
-    FeedHealth row{.title = {}, .url = xml_safe_text(feed.url), .status = "never polled"};
+    // Linked only when the URL has nothing to hide: not a local path, no secrets to redact.
+    const bool linkable =
+        !normalize::is_file_url(feed.url) && normalize::redact_url(feed.url) == feed.url;
+    FeedHealth row{.title = {},
+                   .url = linkable ? xml_safe_text(feed.url) : std::string(),
+                   .status = "never polled"};
     const auto found = states.find(feed.url);
     const store::FeedState* state = found == states.end() ? nullptr : found->second;
     row.title =
@@ -158,16 +187,18 @@ Result<std::vector<RenderedFile>> render_site(const config::Config& config,
     if (state) {
       row.status = health_status(*state, feed.enabled);
       if (state->last_success) row.last_success = normalize::format_rfc3339(*state->last_success);
-      row.error = xml_safe_text(state->disabled ? state->disabled_reason : state->last_error);
+      row.error =
+          public_error(state->disabled ? state->disabled_reason : state->last_error, feed.url);
       row.items = state->item_count;
     }
     health.push_back(std::move(row));
   }
-  files.push_back({.path = "/",
-                   .content_type = "text/html; charset=utf-8",
-                   .body = write_index_html(channel, entries, links, health),
-                   .updated = channel.updated.value_or(model::Time{}),
-                   .is_output = false});
+  files.push_back(
+      {.path = "/",
+       .content_type = "text/html; charset=utf-8",
+       .body = write_index_html(channel, entries, links, health, config.publish.sources_opml),
+       .updated = channel.updated.value_or(model::Time{}),
+       .is_output = false});
   return files;
 }
 

@@ -178,12 +178,17 @@ std::string write_atom(const Channel& channel, const std::vector<Entry>& entries
     if (!entry.summary.empty())
       x.raw("    <summary type=\"text\">").text(entry.summary).raw("</summary>\n");
     x.raw("    <content type=\"html\">").text(entry.content_html).raw("</content>\n");
-    if (!entry.source.feed_url.empty()) {
+    {
+      // A local feed (no published URL) is named by its title; its id says no path either.
       x.raw("    <source>\n");
-      x.element("      ", "id", entry.source.feed_url);
+      x.element("      ", "id",
+                entry.source.feed_url.empty()
+                    ? "tag:feedmerge,2026:feed/" + std::to_string(entry.source.feed_id)
+                    : entry.source.feed_url);
       x.raw("      <title type=\"text\">").text(entry.source.outlet).raw("</title>\n");
       x.element("      ", "updated", rfc3339(entry.updated));
-      x.raw("      <link rel=\"self\" href=\"").text(entry.source.feed_url).raw("\"/>\n");
+      if (!entry.source.feed_url.empty())
+        x.raw("      <link rel=\"self\" href=\"").text(entry.source.feed_url).raw("\"/>\n");
       if (!entry.source.feed_link.empty()) {
         x.raw("      <link rel=\"alternate\" type=\"text/html\" href=\"");
         x.text(entry.source.feed_link).raw("\"/>\n");
@@ -247,9 +252,9 @@ std::string write_json_feed(const Channel& channel, const std::vector<Entry>& en
       json::object out{{"title", member.title},
                        {"url", member.link},
                        {"outlet", member.outlet},
-                       {"feed_url", member.feed_url},
                        {"date_published", rfc3339(member.published)},
                        {"representative", representative}};
+      if (!member.feed_url.empty()) out["feed_url"] = member.feed_url;  // "" for a local feed
       if (!member.feed_link.empty()) out["home_page_url"] = member.feed_link;
       return out;
     };
@@ -269,7 +274,7 @@ std::string write_json_feed(const Channel& channel, const std::vector<Entry>& en
 
 std::string write_index_html(const Channel& channel, const std::vector<Entry>& entries,
                              const std::vector<OutputLink>& outputs,
-                             const std::vector<FeedHealth>& feeds) {
+                             const std::vector<FeedHealth>& feeds, bool link_sources_opml) {
   Xml x;  // HTML escaping is the same for text and double-quoted attributes
   x.raw("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
   x.raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
@@ -287,7 +292,8 @@ std::string write_index_html(const Channel& channel, const std::vector<Entry>& e
   for (const OutputLink& output : outputs) {
     x.raw(" <a href=\"").text(output.path).raw("\">").text(output.path).raw("</a>");
   }
-  x.raw(" &middot; <a href=\"/sources.opml\">sources.opml</a></p>\n");
+  if (link_sources_opml) x.raw(" &middot; <a href=\"/sources.opml\">sources.opml</a>");
+  x.raw("</p>\n");
   x.raw("<h2>Latest stories</h2>\n<ol>\n");
   for (const Entry& entry : entries) {
     x.raw("<li id=\"story-").raw(std::to_string(entry.story_id)).raw("\">");
@@ -318,7 +324,13 @@ std::string write_index_html(const Channel& channel, const std::vector<Entry>& e
   x.raw("</ol>\n<h2>Feeds</h2>\n<table>\n");
   x.raw("<tr><th>Feed</th><th>Status</th><th>Last success</th><th>Items</th><th>Error</th></tr>\n");
   for (const FeedHealth& feed : feeds) {
-    x.raw("<tr><td><a href=\"").text(feed.url).raw("\">").text(feed.title).raw("</a></td><td>");
+    x.raw("<tr><td>");
+    if (feed.url.empty()) {
+      x.text(feed.title);
+    } else {
+      x.raw("<a href=\"").text(feed.url).raw("\">").text(feed.title).raw("</a>");
+    }
+    x.raw("</td><td>");
     x.text(feed.status).raw("</td><td>").text(feed.last_success).raw("</td><td>");
     x.raw(std::to_string(feed.items)).raw("</td><td>").text(feed.error).raw("</td></tr>\n");
   }

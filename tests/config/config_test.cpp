@@ -56,6 +56,7 @@ TEST_CASE("an empty file holds the spec's defaults and one default output") {
   CHECK(config.dedup.threshold == 0.5);
   CHECK(config.dedup.preferred.empty());
   CHECK(config.publish.output_dir == "");
+  CHECK(config.publish.sources_opml);
   CHECK(config.log.level == LogLevel::info);
   REQUIRE(config.outputs.size() == 1);
   CHECK(config.outputs[0].path == "/feed.xml");
@@ -111,6 +112,7 @@ TEST_CASE("every key of every table is read") {
   CHECK(config.dedup.threshold == 0.75);
   CHECK(config.dedup.preferred == std::vector<std::string>{"cnbc.com", "theverge.com"});
   CHECK(config.publish.output_dir == "/srv/www/feeds");
+  CHECK_FALSE(config.publish.sources_opml);
   CHECK(config.log.level == LogLevel::warn);
 
   REQUIRE(config.outputs.size() == 2);
@@ -120,7 +122,7 @@ TEST_CASE("every key of every table is read") {
   CHECK(config.outputs[0].description == "Merged Linux news");
   CHECK(config.outputs[0].categories == std::vector<std::string>{"linux", "news/linux"});
   CHECK(config.outputs[0].limit == 25);
-  CHECK(config.outputs[0].line == 35);
+  CHECK(config.outputs[0].line == 36);
   CHECK(config.outputs[1].path == "/all.json");
   CHECK(config.outputs[1].format == OutputFormat::json);
   CHECK(config.outputs[1].title == "Tech news, merged");
@@ -141,9 +143,9 @@ TEST_CASE("every key of every table is read") {
   // A relative password file resolves against the config file's folder.
   const auto folder = std::filesystem::absolute(kConfigData).lexically_normal();
   CHECK(feed.password_file == (folder / "secrets/example.password").string());
-  CHECK(feed.line == 47);
+  CHECK(feed.line == 48);
   CHECK(config.feeds[1].url == "file:///srv/feeds/local.xml");
-  CHECK(config.feeds[1].line == 58);
+  CHECK(config.feeds[1].line == 59);
 }
 
 TEST_CASE("durations read and write with units from days to seconds") {
@@ -458,10 +460,28 @@ TEST_CASE("the base URL is derived from listen unless set") {
   CHECK(effective_base_url(server) == "http://localhost:80/");
   server.listen = "[::1]:8080";
   CHECK(effective_base_url(server) == "http://[::1]:8080/");
+  // With no server (render, output_dir) the self links stay absolute (issue 13).
   server.listen = "";
-  CHECK(effective_base_url(server) == "");
+  CHECK(effective_base_url(server) == "http://localhost/");
   server.base_url = "https://news.example.org/";
   CHECK(effective_base_url(server) == "https://news.example.org/");
+}
+
+TEST_CASE("an output cannot take a path the server answers itself") {
+  // ("/" is not a file name either: see "output paths are URL paths that are safe file names".)
+  for (std::string_view path : {"/metrics", "/sources.opml", "/healthz"}) {
+    CAPTURE(path);
+    CHECK(first_error("[[output]]\nformat = \"atom\"\npath = \"" + std::string(path) + "\"\n") ==
+          "3:8: output[1].path: \"" + std::string(path) +
+              "\" is served by feedmerge itself (/, /healthz, /metrics, /sources.opml); choose "
+              "another path like \"/feed.xml\"");
+  }
+  CHECK(first_error("[[output]]\npath = \"/metrics.xml\"\n") == "ok");
+  // Every problem is listed with its position, as check-config prints them.
+  const ConfigCheck check = check_config(
+      "[[output]]\npath = \"/feed.xml\"\n\n[[output]]\npath = \"/healthz\"\n", "x.toml");
+  REQUIRE(check.errors.size() == 1);
+  CHECK(describe(check.errors.front()).starts_with("5:8: output[2].path: \"/healthz\" is served"));
 }
 
 }  // namespace

@@ -232,6 +232,44 @@ TEST_CASE("export-opml nests categories as folders, in the order they first appe
         "</opml>\n");
 }
 
+TEST_CASE("a feed without a configured title is listed by its own title from the database") {
+  Config config;
+  config.feeds.resize(2);
+  config.feeds[0].url = "https://a.example/rss";
+  config.feeds[1].url = "https://b.example/rss";
+  config.feeds[1].title = "Configured";
+  OpmlListing listing;
+  listing.own_titles = {{"https://a.example/rss", "  Alpha\n Daily "},
+                        {"https://b.example/rss", "Beta's own"}};
+  const std::string opml = config_to_opml(config, listing);
+  CHECK(opml.find(R"~(<outline type="rss" text="Alpha Daily" title="Alpha Daily" )~"
+                  R"~(xmlUrl="https://a.example/rss" />)~") != std::string::npos);
+  CHECK(opml.find(R"~(text="Configured")~") != std::string::npos);  // the config wins
+  CHECK(opml.find("Beta's own") == std::string::npos);
+}
+
+TEST_CASE("the public listing redacts secrets and names local feeds without their path") {
+  Config config;
+  config.feeds.resize(3);
+  config.feeds[0].url = "https://alice:S3cret@a.example/rss?api_key=K3Y";
+  config.feeds[1].url = "file:///home/alice/feeds/local.rss";
+  config.feeds[2].url = "file:///home/alice/feeds/untitled.rss";
+  OpmlListing listing{.own_titles = {{"file:///home/alice/feeds/local.rss", "Local News"}},
+                      .public_listing = true};
+  const std::string opml = config_to_opml(config, listing);
+  CAPTURE(opml);
+  CHECK(opml.find(R"~(xmlUrl="https://REDACTED@a.example/rss?api_key=REDACTED")~") !=
+        std::string::npos);
+  CHECK(opml.find(R"~(<outline text="Local News" title="Local News" />)~") != std::string::npos);
+  CHECK(opml.find(R"~(<outline text="untitled.rss" title="untitled.rss" />)~") !=
+        std::string::npos);
+  for (std::string_view secret : {"S3cret", "K3Y", "file:", "/home/alice"})
+    CHECK(opml.find(secret) == std::string::npos);
+  // export-opml, the operator's own copy, keeps the URLs as configured.
+  listing.public_listing = false;
+  CHECK(config_to_opml(config, listing).find("api_key=K3Y") != std::string::npos);
+}
+
 TEST_CASE("export then import gives back every feed's url, title and category") {
   auto config = load_config(FEEDMERGE_TEST_DATA "/../../config/feedmerge.toml");
   REQUIRE(config.has_value());

@@ -83,3 +83,24 @@ TEST_CASE("INVOCATION_ID means systemd started us; a JOURNAL_STREAM for another 
   else
     unsetenv("JOURNAL_STREAM");
 }
+
+TEST_CASE("log lines and FEED_URL never carry the secrets of a feed URL") {
+  std::vector<std::vector<std::string>> sent;
+  spdlog::logger logger("test", feedmerge::daemon::make_redacting_sink(make_journal_sink(
+                                    [&](const auto& fields) { sent.push_back(fields); })));
+  {
+    FeedLogScope scope("https://alice:S3cretPa55@example.org/feed?api_key=K3Y");
+    logger.warn("https://alice:S3cretPa55@example.org/feed?api_key=K3Y: HTTP 500");
+    logger.info("no URL here");
+  }
+  REQUIRE(sent.size() == 2);
+  CHECK(has(sent[0], "MESSAGE=https://REDACTED@example.org/feed?api_key=REDACTED: HTTP 500"));
+  CHECK(has(sent[0], "FEED_URL=https://REDACTED@example.org/feed?api_key=REDACTED"));
+  CHECK(has(sent[1], "MESSAGE=no URL here"));
+  for (const auto& fields : sent) {
+    for (const std::string& field : fields) {
+      CHECK(field.find("S3cret") == std::string::npos);
+      CHECK(field.find("K3Y") == std::string::npos);
+    }
+  }
+}

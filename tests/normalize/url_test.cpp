@@ -275,3 +275,39 @@ TEST_CASE("absolutize_html_urls is linear on long and broken input") {
   CHECK(out.size() == many.size() + 100000 * std::string_view("https://example.com/").size());
   CHECK(absolutize_html_urls(broken, "https://example.com/").size() > broken.size());
 }
+
+TEST_CASE("redact_url hides the userinfo and every query value") {
+  using feedmerge::normalize::redact_url;
+  CHECK(redact_url("https://example.org/feed?api_key=s3cret") ==
+        "https://example.org/feed?api_key=REDACTED");
+  CHECK(redact_url("https://alice:S3cretPa55@example.org:8443/rss") ==
+        "https://REDACTED@example.org:8443/rss");
+  CHECK(redact_url("http://token@example.org/") == "http://REDACTED@example.org/");
+  // The last '@' of the authority ends the userinfo, as in a password with an '@'.
+  CHECK(redact_url("http://a:p@ss@example.org/x?u=a@b") ==
+        "http://REDACTED@example.org/x?u=REDACTED");
+  CHECK(redact_url("https://example.org/f?a=1&b=2;c=3&&token#top") ==
+        "https://example.org/f?a=REDACTED&b=REDACTED;c=REDACTED&&REDACTED#top");
+  // A '?' or '@' in the fragment is neither a query nor a userinfo.
+  CHECK(redact_url("https://example.org/f#a?b=c") == "https://example.org/f#a?b=c");
+  CHECK(redact_url("https://example.org/p@th") == "https://example.org/p@th");
+  CHECK(redact_url("https://example.org/feed.xml") == "https://example.org/feed.xml");
+  CHECK(redact_url("file:///srv/feeds/a.rss") == "file:///srv/feeds/a.rss");
+  // Malformed URLs are still redacted: the rules work on the text.
+  CHECK(redact_url("https://u:p@[bad/x?k=v") == "https://REDACTED@[bad/x?k=REDACTED");
+  CHECK(redact_url("") == "");
+}
+
+TEST_CASE("redact_urls_in redacts every URL quoted in a message") {
+  using feedmerge::normalize::redact_urls_in;
+  CHECK(redact_urls_in("https://u:pw@a.org/f?key=K: HTTP 500 (failure 2 in a row)") ==
+        "https://REDACTED@a.org/f?key=REDACTED: HTTP 500 (failure 2 in a row)");
+  CHECK(redact_urls_in("refused to connect to 10.0.0.1 for http://a.org/x?t=1, "
+                       "redirected from \"https://b.org/?s=2\".") ==
+        "refused to connect to 10.0.0.1 for http://a.org/x?t=REDACTED, redirected from "
+        "\"https://b.org/?s=REDACTED\".");
+  CHECK(redact_urls_in("(see <http://x.org/?a=b>)") == "(see <http://x.org/?a=REDACTED>)");
+  CHECK(redact_urls_in("no url here: a://") == "no url here: a://");
+  CHECK(redact_urls_in("odd :// text ?x=1") == "odd :// text ?x=1");
+  CHECK(redact_urls_in("") == "");
+}

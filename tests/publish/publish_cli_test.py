@@ -10,7 +10,13 @@ made with SQL (the story stage is not needed to test publishing), then:
   a slow client that never finishes its headers while a normal client is served, /healthz,
   /metrics; a poll that stores something re-renders;
 - newsboat subscribes to the served RSS and Atom, sees every story once, and still one entry
-  per story after a new member joined."""
+  per story after a new member joined;
+- a feed whose URL carries a user name, a password and an api_key (served over loopback) and a
+  local file: feed, published with no server (render, [publish] output_dir) and with one: no
+  output, page, /sources.opml or log line shows the secrets or a local path; RSS keeps its
+  <link> and an absolute self link; summaries are decoded plain text; no item gets an image it
+  does not have; Atom entries keep their own updated; every output passes xmllint, feedparser
+  (bozo 0) and newsboat (issues 13 and 17)."""
 import argparse
 import calendar
 import email.utils
@@ -25,7 +31,9 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import xml.etree.ElementTree as ET
 
 import feedparser
@@ -422,8 +430,10 @@ def main():
         self_links = [l for l in rss.iter(ATOM + "link") if l.get("rel") == "self"]
         check("RSS carries atom:link rel=self from base_url",
               len(self_links) == 1 and self_links[0].get("href") == f"http://127.0.0.1:{port}/feed.xml", self_links)
-        check("every RSS item has a <source url>",
-              all(i.find("source") is not None and i.find("source").get("url") for i in rss.iter("item")))
+        # Every feed here is a local file: an RSS <source url> would publish its path (issue 13).
+        check("no RSS item names a local feed's path in <source url>",
+              all(i.find("source") is None for i in rss.iter("item")),
+              [ET.tostring(i.find("source")) for i in rss.iter("item") if i.find("source") is not None][:2])
         check("every RSS guid is not a permalink",
               all(i.find("guid").get("isPermaLink") == "false" for i in rss.iter("item")))
 
@@ -483,21 +493,32 @@ def main():
         check("the index page lists feed health", "Tecnología Hoy" in index and "ok" in index)
         check("the index page escapes hostile names", "<b>outlet</b>" not in index)
         opml = ET.fromstring(outputs["/sources.opml"])
-        check("sources.opml lists every feed", len([o for o in opml.iter("outline") if o.get("xmlUrl")]) == 8)
+        # Local feeds are listed by name, without their path (issue 13).
+        leaves = [o for o in opml.iter("outline") if len(o) == 0]
+        check("sources.opml lists every feed by name", len(leaves) == 8 and all(o.get("text") for o in leaves),
+              [o.attrib for o in leaves])
+        check("sources.opml names no local path", b"file:" not in outputs["/sources.opml"]
+              and tmp.encode() not in outputs["/sources.opml"], outputs["/sources.opml"][:2000])
+        check("sources.opml uses a feed's own title when the config gives none",
+              any(o.get("text") == "Tecnología Hoy" for o in leaves), [o.get("text") for o in leaves])
 
         serve(binary, config, tmp, port, db, outputs, approval_story, expected)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        secrets_and_local_feeds(binary, args.data, tmp)
 
     print(f"{PASSED[0]} passed, {len(FAILED)} failed")
     return 1 if FAILED else 0
 
 
-def newsboat_reload(tmp, port, path):
+def newsboat_reload(tmp, port, path, url=None):
     """One newsboat cache per output: newsboat keys items by guid across all its feeds, so the
-    RSS and Atom outputs (same story ids) would share their entries in one cache."""
+    RSS and Atom outputs (same story ids) would share their entries in one cache. `url`
+    replaces the served one (a file:// URL reads a file written without a server)."""
     name = path.strip("/").replace("/", "_")
     urls = os.path.join(tmp, f"newsboat-urls-{name}")
     with open(urls, "w") as f:
-        f.write(f"http://127.0.0.1:{port}{path}\n")
+        f.write((url or f"http://127.0.0.1:{port}{path}") + "\n")
     conf = os.path.join(tmp, "newsboat.conf")
     open(conf, "w").close()
     cache = os.path.join(tmp, f"newsboat-{name}.db")
@@ -657,6 +678,253 @@ def serve(binary, config, tmp, port, db, outputs, approval_story, expected):
         log.close()
         if FAILED:
             print(open(os.path.join(tmp, "daemon.log"), errors="replace").read()[-3000:])
+
+
+USER, PASSWORD, API_KEY = "alice", "S3cretPa55", "K3y-9f8e7d6c"
+SECRETS = (PASSWORD, API_KEY, f"{USER}:")
+
+SECRET_CONFIG = """
+[server]
+listen = "{listen}"
+
+[storage]
+database = "var/secret.db"
+
+[poll]
+interval = "1s"
+min_interval = "1s"
+max_interval = "2s"
+
+[publish]
+output_dir = "www"
+sources_opml = {sources_opml}
+
+[log]
+level = "debug"
+
+[[output]]
+path = "/feed.xml"
+format = "rss"
+title = "Secrets kept"
+
+[[output]]
+path = "/atom.xml"
+format = "atom"
+title = "Secrets kept"
+
+[[output]]
+path = "/feed.json"
+format = "json"
+title = "Secrets kept"
+
+[[feed]]
+url = "{secret_url}"
+category = "paid"
+
+[[feed]]
+url = "file:fixtures/oracle-week.rss"
+category = "local"
+"""
+
+
+class FeedServer:
+    """The "paywalled" feed on loopback: answers any path and query with the fixture."""
+
+    def __init__(self, body):
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def leaks(data, tmp):
+    """What of the secrets, local paths and file: URLs `data` shows."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    return [needle for needle in (*SECRETS, "file:", tmp, "oracle-week.rss") if needle in text]
+
+
+def check_published(name, body, tmp, base):
+    """The rules of issue 13 for one output written or rendered at `base`."""
+    check(f"{name}: no secret, local path or file: URL", not leaks(body, tmp), leaks(body, tmp))
+    if name.endswith(".json"):
+        doc = json.loads(body)
+        check(f"{name}: JSON Feed 1.1", not json_feed_problems(doc), json_feed_problems(doc))
+        items = doc["items"]
+        check(f"{name}: no item has an image it does not have", all("image" not in i for i in items),
+              [(i.get("url"), i.get("image")) for i in items])
+        summaries = [i.get("summary", "") for i in items]
+        check(f"{name}: summaries are plain text, entities decoded",
+              "Rates held — for now & maybe longer." in summaries
+              and not any(re.search(r"&[#a-zA-Z0-9]+;|<", t) for t in summaries), summaries)
+        return
+    path = os.path.join(tmp, "check" + name.replace("/", "_"))
+    with open(path, "wb") as f:
+        f.write(body)
+    ok, err = xmllint(path)
+    check(f"xmllint accepts {name}", ok, err)
+    parsed = feedparser.parse(body)
+    check(f"feedparser reads {name} with bozo == 0", parsed.bozo == 0, parsed.get("bozo_exception"))
+    root = ET.fromstring(body)
+    if root.tag == "rss":
+        channel = root.find("channel")
+        link = channel.find("link")
+        check(f"{name}: the channel has its required <link>", link is not None and absolute_url(link.text),
+              ET.tostring(channel)[:600])
+        selfs = [l.get("href") for l in channel.findall(ATOM + "link") if l.get("rel") == "self"]
+        check(f"{name}: atom:link rel=self is absolute", selfs == [base + "feed.xml"], selfs)
+    else:
+        check(f"{name}: Atom follows RFC 4287", not atom_problems(root), atom_problems(root))
+        selfs = [l.get("href") for l in root.findall(ATOM + "link") if l.get("rel") == "self"]
+        check(f"{name}: the self link is absolute", selfs == [base + "atom.xml"], selfs)
+        summaries = [e.text or "" for e in root.iter(ATOM + "summary")]
+        check(f"{name}: summaries are plain text, entities decoded",
+              summaries and not any(re.search(r"&[#a-zA-Z0-9]+;|<", t) for t in summaries), summaries)
+        updated = [e.find(ATOM + "updated").text for e in root.iter(ATOM + "entry")]
+        check(f"{name}: entries keep their own updated, not the batch's one instant",
+              len(set(updated)) == len(updated), updated)
+
+
+def secrets_and_local_feeds(binary, data, tmp):
+    shutil.copytree(data, os.path.join(tmp, "fixtures"))
+    with open(os.path.join(data, "secret-feed.rss"), "rb") as f:
+        feed = FeedServer(f.read())
+    secret_url = f"http://{USER}:{PASSWORD}@127.0.0.1:{feed.port}/members/feed.rss?api_key={API_KEY}&lang=en"
+    config = os.path.join(tmp, "secret.toml")
+
+    def write_config(listen, sources_opml=True):
+        with open(config, "w") as f:
+            f.write(SECRET_CONFIG.format(listen=listen, secret_url=secret_url,
+                                         sources_opml="true" if sources_opml else "false"))
+
+    run = lambda *a: subprocess.run([binary, *a, "--config", config], cwd=tmp, capture_output=True,
+                                    timeout=120)
+    try:
+        write_config("")
+        first = run("once", "--all")
+        check("once --all polls the feed with secrets", first.returncode == 0 and b"2 ok" in first.stdout,
+              first.stdout + first.stderr)
+        logs = first.stdout + first.stderr
+        check("the logs name the feed, redacted",
+              f"http://REDACTED@127.0.0.1:{feed.port}/members/feed.rss?api_key=REDACTED&lang=REDACTED".encode()
+              in logs, logs[-2000:])
+        check("no secret in the logs of once", not any(s.encode() in logs for s in SECRETS), logs[-2000:])
+
+        # No server: render, and the daemon writing [publish] output_dir.
+        base = "http://localhost/"
+        for path in ("/feed.xml", "/atom.xml", "/feed.json", "/sources.opml", "/"):
+            r = run("render", path)
+            check(f"render {path} with no server exits 0", r.returncode == 0, r.stderr)
+            if path in ("/sources.opml", "/"):
+                check(f"{path}: no secret, local path or file: URL", not leaks(r.stdout, tmp), leaks(r.stdout, tmp))
+            else:
+                check_published(f"render {path}", r.stdout, tmp, base)
+            if path == "/sources.opml":
+                opml_path = os.path.join(tmp, "check_sources.opml")
+                with open(opml_path, "wb") as f:
+                    f.write(r.stdout)
+                ok, err = xmllint(opml_path)
+                check("xmllint accepts /sources.opml", ok, err)
+                opml = ET.fromstring(r.stdout)
+                names = sorted(o.get("text") for o in opml.iter("outline") if len(o) == 0)
+                check("sources.opml names both feeds by their own titles",
+                      names == ["Members Only Wire", "Wire Desk"], names)
+                urls = [o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl")]
+                check("sources.opml lists the web feed's URL redacted",
+                      urls == [f"http://REDACTED@127.0.0.1:{feed.port}/members/feed.rss?api_key=REDACTED&lang=REDACTED"],
+                      urls)
+            if path == "/":
+                check("the index page names the feeds by title", b"Members Only Wire" in r.stdout
+                      and b"Wire Desk" in r.stdout, r.stdout[-1500:])
+        exported = run("export-opml")
+        check("export-opml uses the feed's own title when the config gives none",
+              exported.returncode == 0 and b'text="Members Only Wire"' in exported.stdout, exported.stdout)
+
+        log_path = os.path.join(tmp, "secret-daemon.log")
+        with open(log_path, "wb") as log:
+            daemon = subprocess.Popen([binary, "run", "--config", config], cwd=tmp, stdout=log,
+                                      stderr=subprocess.STDOUT)
+            try:
+                www = os.path.join(tmp, "www")
+                wait_for(lambda: all(os.path.exists(os.path.join(www, p)) for p in ("feed.xml", "atom.xml", "feed.json")),
+                         "the outputs in output_dir")
+                for name in ("feed.xml", "atom.xml", "feed.json"):
+                    with open(os.path.join(www, name), "rb") as f:
+                        body = f.read()
+                    check_published(f"output_dir /{name}", body, tmp, base)
+                    if name != "feed.json":
+                        mine = newsboat_reload(tmp, 0, "/dir-" + name, url="file://" + os.path.join(www, name))
+                        # Its own cache names the file it read; what it shows must not leak.
+                        shown = [(guid, title, link) for (_, guid, title, link) in mine]
+                        check(f"newsboat reads output_dir /{name}", len(mine) >= 3 and not leaks(repr(shown), tmp),
+                              mine)
+            finally:
+                daemon.terminate()
+                daemon.wait(timeout=30)
+        check("the daemon without a server stops cleanly", daemon.returncode == 0, daemon.returncode)
+
+        # With a server: what it serves, and its log.
+        port = free_port()
+        write_config(f"127.0.0.1:{port}")
+        served = {}
+        with open(log_path, "ab") as log:
+            daemon = subprocess.Popen([binary, "run", "--config", config], cwd=tmp, stdout=log,
+                                      stderr=subprocess.STDOUT)
+            try:
+                def answered():
+                    try:
+                        return request(port, "GET", "/healthz")[0].status == 200
+                    except OSError:
+                        return False
+                wait_for(answered, "the server to answer")
+                wait_for(lambda: b"<item>" in request(port, "GET", "/feed.xml")[1], "a published story")
+                for path in ("/feed.xml", "/atom.xml", "/feed.json", "/sources.opml", "/"):
+                    r, body = request(port, "GET", path)
+                    check(f"GET {path} is 200", r.status == 200, r.status)
+                    served[path] = body
+            finally:
+                daemon.terminate()
+                daemon.wait(timeout=30)
+        base = f"http://127.0.0.1:{port}/"
+        for path in ("/feed.xml", "/atom.xml", "/feed.json"):
+            check_published(f"served {path}", served[path], tmp, base)
+        for path in ("/sources.opml", "/"):
+            check(f"served {path}: no secret, local path or file: URL", not leaks(served[path], tmp),
+                  leaks(served[path], tmp))
+        jdoc = json.loads(served["/feed.json"])
+        feed_urls = [m.get("feed_url") for i in jdoc["items"] for m in i["_feedmerge"]["members"]]
+        check("JSON Feed members' feed_url: redacted, none for the local feed",
+              f"http://REDACTED@127.0.0.1:{feed.port}/members/feed.rss?api_key=REDACTED&lang=REDACTED" in feed_urls
+              and all(u is None or u.startswith("http://REDACTED@") for u in feed_urls), feed_urls)
+        with open(log_path, "rb") as f:
+            daemon_log = f.read()
+        check("the daemon's log names the feed redacted", b"http://REDACTED@127.0.0.1" in daemon_log,
+              daemon_log[-2000:])
+        check("no secret in the daemon's log", not any(s.encode() in daemon_log for s in SECRETS),
+              daemon_log[-3000:])
+
+        # /sources.opml can be turned off; the index page then does not link it.
+        write_config("", sources_opml=False)
+        off = run("render", "/sources.opml")
+        check("with sources_opml = false there is no /sources.opml", off.returncode == 1, off.stdout)
+        index = run("render", "/")
+        check("with sources_opml = false the index page does not link it",
+              index.returncode == 0 and b"sources.opml" not in index.stdout, index.stdout[:1500])
+    finally:
+        feed.close()
 
 
 if __name__ == "__main__":

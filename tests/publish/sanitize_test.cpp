@@ -82,4 +82,16 @@ TEST_CASE("titles lose control characters but keep their text as written") {
   CHECK(clean_text("שלום עולם 😀") == "שלום עולם 😀");
 }
 
+TEST_CASE("safe_url gives no URL for an empty one instead of the base") {
+  CHECK(safe_url("", "https://example.org/post/1") == "");
+  CHECK(safe_url(" \t", "https://example.org/post/1", UrlUse::image) == "");
+}
+
+TEST_CASE("safe_url drops the credentials a link inherits from the feed URL") {
+  CHECK(safe_url("/post/2", "https://alice:S3cret@example.org/feed") ==
+        "https://example.org/post/2");
+  CHECK(safe_url("http://u@example.org/a?b=c", "") == "http://example.org/a?b=c");
+  CHECK(safe_url("https://example.org/p@th", "") == "https://example.org/p@th");
+}
+
 }  // namespace feedmerge::publish

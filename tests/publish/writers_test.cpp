@@ -36,6 +36,7 @@ store::StoryView story() {
   s.members[0].item.categories = {"Deals"};
   s.members[1].item.categories = {"Deals", "Policy"};
   s.members[0].item.enclosures = {{"/audio.mp3", "audio/mpeg", 123}, {"javascript:x", "", {}}};
+  s.members[1].item.updated = s.updated;  // the story's last change: beta edited its take
   return s;
 }
 
@@ -110,6 +111,75 @@ TEST_CASE("JSON Feed carries authors, tags, attachments and the member list") {
   CHECK(item.at("tags").as_array().size() == 2);
   CHECK(item.at("attachments").as_array().at(0).at("mime_type") == "audio/mpeg");
   CHECK(item.at("_feedmerge").at("members").as_array().size() == 3);
+}
+
+TEST_CASE("stories written in one batch keep their own updated: their last change") {
+  // A first poll writes every story at one instant (story.updated); readers must still see
+  // when each story last changed.
+  store::StoryView a = story();
+  a.members[1].item.updated.reset();
+  store::StoryView b = a;
+  b.id = 43;
+  b.members[2].item.updated = Time{std::chrono::seconds{1'600'580'000}};
+  const Entry ea = make_entry(a, {});
+  const Entry eb = make_entry(b, {});
+  CHECK(ea.updated == a.first_published);  // nothing changed after it was published
+  CHECK(eb.updated == Time{std::chrono::seconds{1'600'580'000}});
+  // A date after the store last saw the story change is not believed.
+  b.members[2].item.updated = Time{std::chrono::seconds{1'700'000'000}};
+  CHECK(make_entry(b, {}).updated == b.updated);
+  const std::vector<Entry> entries = {ea, eb};
+  const std::string atom =
+      write_atom(make_channel("T", "", "https://n.example/", "/atom.xml", entries), entries);
+  CHECK(atom.find("<updated>2020-09-20T00:05:00Z</updated>") != std::string::npos);
+  CHECK(atom.find("<updated>2020-09-20T05:33:20Z</updated>") != std::string::npos);
+}
+
+TEST_CASE("an item without an image has no image, and its summary is decoded plain text") {
+  store::StoryView s = story();
+  s.members[0].item.summary = "Deal &mdash; <b>signed</b> &amp; sealed";
+  const std::vector<Entry> entries = {make_entry(s, {})};
+  CHECK(entries[0].image.empty());
+  CHECK(entries[0].summary == "Deal \u2014 signed & sealed");
+  const Channel channel = make_channel("T", "", "https://news.example.org/", "/feed.json", entries);
+  const auto doc = boost::json::parse(write_json_feed(channel, entries)).as_object();
+  const auto& item = doc.at("items").as_array().at(0).as_object();
+  CHECK_FALSE(item.contains("image"));
+  CHECK(item.at("summary") == "Deal \u2014 signed & sealed");
+  const std::string atom = write_atom(channel, entries);
+  CHECK(atom.find("<summary type=\"text\">Deal \u2014 signed &amp; sealed</summary>") !=
+        std::string::npos);
+  s.members[0].item.image = "/pic.jpg";
+  CHECK(make_entry(s, {}).image == "https://alpha.example/pic.jpg");
+}
+
+TEST_CASE("no output shows a local feed's path or the secrets of a feed URL") {
+  store::StoryView s = story();
+  s.members[0].feed_url = "file:///home/alice/private/alpha.rss";
+  s.members[0].feed_title = "";
+  s.members[0].feed_link = "";
+  s.members[0].item.link = "";
+  s.members[0].item.content = "<a href=\"rel\">x</a>";
+  s.members[1].feed_url = "https://bob:S3cret@beta.example/feed?api_key=K3Y";
+  s.members[1].feed_link = "";
+  s.members[1].item.link = "/take";
+  const std::vector<Entry> entries = {make_entry(s, {})};
+  CHECK(entries[0].source.outlet == "alpha.rss");  // named, never located
+  CHECK(entries[0].source.feed_url.empty());
+  CHECK(entries[0].also[0].feed_url == "https://REDACTED@beta.example/feed?api_key=REDACTED");
+  CHECK(entries[0].also[0].link == "https://beta.example/take");
+  CHECK(entries[0].also[0].feed_link.empty());
+  const Channel channel = make_channel("T", "", "https://news.example.org/", "/f", entries);
+  for (const std::string& out : {write_rss(channel, entries), write_atom(channel, entries),
+                                 write_json_feed(channel, entries)}) {
+    CAPTURE(out);
+    CHECK(out.find("file:") == std::string::npos);
+    CHECK(out.find("/home/alice") == std::string::npos);
+    CHECK(out.find("S3cret") == std::string::npos);
+    CHECK(out.find("K3Y") == std::string::npos);
+  }
+  // RSS <source url> needs a URL: a local representative has no <source>.
+  CHECK(write_rss(channel, entries).find("<source") == std::string::npos);
 }
 
 TEST_CASE("conditional request and content coding rules") {

@@ -18,6 +18,8 @@ namespace feedmerge::config {
 inline constexpr std::string_view kDefaultConfigPath = "/etc/feedmerge/feedmerge.toml";
 // Sent with every fetch unless [poll].user_agent says otherwise.
 inline constexpr std::string_view kDefaultUserAgent = "feedmerge/0.1.0";
+// The public URL assumed when neither [server] base_url nor listen gives one.
+inline constexpr std::string_view kNoServerBaseUrl = "http://localhost/";
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // "host:port" or "[v6]:port"; "" = no HTTP server
@@ -59,7 +61,8 @@ struct DedupConfig {
 };
 
 struct PublishConfig {
-  std::string output_dir;  // "" = serve over HTTP only
+  std::string output_dir;    // "" = serve over HTTP only
+  bool sources_opml = true;  // serve /sources.opml, the subscription list (URLs redacted)
 
   bool operator==(const PublishConfig&) const = default;
 };
@@ -144,8 +147,10 @@ Result<Config> load_config(const std::string& path);
 // system resolves against the current directory. The caller creates the parent folder.
 std::string resolve_database_path(const StorageConfig& storage, std::string_view state_directory);
 
-// The server's public URL: base_url when set, else "http://LISTEN/" ("" when the server is
-// disabled). An unspecified listen address (0.0.0.0, [::]) is replaced by localhost.
+// The server's public URL, which self links and the channel's link need: base_url when set,
+// else "http://LISTEN/" (an unspecified listen address, 0.0.0.0 or [::], is replaced by
+// localhost), else, with no server, "http://localhost/" (a web server on this machine
+// serving [publish] output_dir). Never "": a feed's self link is always absolute.
 std::string effective_base_url(const ServerConfig& server);
 
 // "90s", "30m", "2h", "3d", and combinations from the largest unit down ("1h30m", "1d12h").

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,9 +29,19 @@ Result<std::vector<FeedConfig>> parse_opml(std::string_view bytes,
 // tables. "" for no feeds.
 std::string feeds_to_toml(const std::vector<FeedConfig>& feeds);
 
+struct OpmlListing {
+  // The feeds' own titles (from the database), by configured URL: the name of a feed whose
+  // [[feed]] gives no title. A feed with neither is named by its URL.
+  std::map<std::string, std::string, std::less<>> own_titles;
+  // For /sources.opml, which anyone may read: URLs pass normalize::redact_url, and a local
+  // (file:) feed is listed by name only, without an xmlUrl. `export-opml` (the operator's
+  // own copy, for moving to another reader) keeps the URLs as configured.
+  bool public_listing = false;
+};
+
 // OPML 2.0 listing every configured feed (disabled ones too); categories become nested folder
 // outlines in the order they first appear.
-std::string config_to_opml(const Config& config);
+std::string config_to_opml(const Config& config, const OpmlListing& listing = {});
 
 struct AppendResult {
   std::string backup_path;  // "" when nothing was appended (and nothing written)

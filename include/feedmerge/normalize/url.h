@@ -1,5 +1,6 @@
-// URLs: resolution against a base (RFC 3986 through Boost.URL) and rewriting of relative
-// href/src attributes inside HTML. Pure; thread-safe.
+// URLs: resolution against a base (RFC 3986 through Boost.URL), rewriting of relative
+// href/src attributes inside HTML, and redaction of the secrets a URL can carry. Pure;
+// thread-safe.
 #pragma once
 
 #include <string>
@@ -21,5 +22,19 @@ bool is_absolute_url(std::string_view url);
 // relative, resolving them against `base`; everything else is copied byte for byte. A no-op
 // when `base` is empty or not absolute.
 std::string absolutize_html_urls(std::string_view html, std::string_view base);
+
+// `url` fit to show anyone: the userinfo ("user:pass@") becomes "REDACTED@", and the value of
+// every query parameter becomes "REDACTED" ("?api_key=s3cret&x" -> "?api_key=REDACTED&REDACTED":
+// a parameter without '=' may be a token itself). Scheme, host, port, path and fragment stay.
+// Works on text, not on a parse, so that a malformed URL cannot slip through unredacted.
+// Every feed URL that reaches an output, a page, /sources.opml or a log line passes here.
+std::string redact_url(std::string_view url);
+
+// True for a file: URL (any case), a local path that no output, page or OPML publishes.
+bool is_file_url(std::string_view url);
+
+// `text` with every URL inside it ("scheme://..." up to white space, a quote or '<' '>')
+// passed through redact_url: for error messages and log lines that quote URLs.
+std::string redact_urls_in(std::string_view text);
 
 }  // namespace feedmerge::normalize

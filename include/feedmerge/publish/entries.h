@@ -19,10 +19,11 @@ using model::Time;
 // One member of a story as an entry lists it; every field is sanitised.
 struct EntryMember {
   std::string title;
-  std::string link;       // "" when the item had none we may publish
-  std::string outlet;     // the feed's name: the config's title, the feed's own, else its host
-  std::string feed_url;   // as configured
-  std::string feed_link;  // the outlet's home page ("" when unknown)
+  std::string link;          // "" when the item had none we may publish
+  std::string outlet;        // the feed's name: the config's title, the feed's own, else its host
+  std::string feed_url;      // published_feed_url() of the configured URL ("" for a local feed)
+  std::string feed_link;     // the outlet's home page ("" when unknown)
+  std::int64_t feed_id = 0;  // the store's id of the feed (Atom source id of a local feed)
   Time published{};
 
   bool operator==(const EntryMember&) const = default;
@@ -34,7 +35,7 @@ struct Entry {
   std::string title;
   std::string link;
   Time published{};  // the story's first publication
-  Time updated{};    // when a member last joined or changed (never before `published`)
+  Time updated{};    // its members' latest own date, within [published, the story's updated]
   std::vector<std::string> authors;
   std::vector<std::string> categories;  // the union over the members, first seen first
   std::string summary;                  // plain text, short: the representative's summary
@@ -62,9 +63,13 @@ struct Channel {
 std::string story_entry_id(std::int64_t story_id);
 
 // The name that identifies an outlet when none is configured: the feed's own title, else the
-// host of its home page or URL.
+// host of its home page or URL, else (a local feed) its file name.
 std::string outlet_name(std::string_view configured_title, std::string_view feed_title,
                         std::string_view feed_link, std::string_view feed_url);
+
+// A feed URL as outputs may show it: secrets redacted (normalize::redact_url); "" for a local
+// file: feed, whose path is nobody's business.
+std::string published_feed_url(std::string_view feed_url);
 
 // The story as an entry. `outlet_titles[i]` is the configured title of member i's feed ("" =
 // none). Every text and URL is sanitised here; relative URLs resolve against the item link,

@@ -24,8 +24,9 @@ enum class UrlUse {
 };
 
 // `url` resolved against `base` and checked against the scheme rules of `use`; "" when it is
-// refused (javascript:, vbscript:, data: outside images, unknown schemes) or still relative
-// because no absolute base was known.
+// empty, refused (javascript:, vbscript:, data: outside images, unknown schemes) or still
+// relative because no absolute base was known. An http(s) result loses its userinfo
+// ("user:pass@"): credentials are never published.
 std::string safe_url(std::string_view url, std::string_view base, UrlUse use = UrlUse::link);
 
 // `html` parsed as a fragment and written back with only allowlisted tags and attributes.

@@ -32,8 +32,8 @@ struct OutputLink {
 // One row of the index page's feed health table; texts are plain (escaped by the writer).
 struct FeedHealth {
   std::string title{};
-  std::string url{};
-  std::string status{};        // "ok", "failing (N in a row)", "disabled", "never polled"
+  std::string url{};     // the link to the feed: "" for none (a local feed, or one with secrets)
+  std::string status{};  // "ok", "failing (N in a row)", "disabled", "never polled"
   std::string last_success{};  // RFC 3339, or ""
   std::string error{};
   std::int64_t items = 0;
@@ -41,6 +41,6 @@ struct FeedHealth {
 
 std::string write_index_html(const Channel& channel, const std::vector<Entry>& entries,
                              const std::vector<OutputLink>& outputs,
-                             const std::vector<FeedHealth>& feeds);
+                             const std::vector<FeedHealth>& feeds, bool link_sources_opml = true);
 
 }  // namespace feedmerge::publish
