@@ -272,12 +272,11 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         .headers = entry.config.headers,
         .username = entry.config.username,
         .password = entry.password,
-        // Only the configured URL's origin gets them, also after a
-        // move to another origin was adopted.
+        // Only the configured URL's origin gets them, also after a move to another origin
+        // was adopted.
         .credentials_url = entry.config.url,
-        // The address guard: the URL the config names may be local;
-        // an adopted redirect is trusted no further than the
-        // configured URL's own host.
+        // The address guard: the URL the config names may be local; an adopted redirect is
+        // trusted no further than the configured URL's own host.
         .config_named = url == entry.config.url || same_host(url, entry.config.url)};
     fetcher->fetch(std::move(request), [self = shared_from_this(), job,
                                         host = host_of(entry)](fetch::FetchResult result) {
