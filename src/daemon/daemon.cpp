@@ -17,6 +17,7 @@
 #include "daemon/service.h"
 #include "feedmerge/publish/metrics.h"
 #include "feedmerge/store/store.h"
+#include "fetch/http_fetcher.h"
 #include "publish/http_server.h"
 #include "publish/publisher.h"
 
@@ -202,6 +203,8 @@ Result<std::vector<FeedReport>> feed_reports(const config::Config& config, model
       if (*found) {
         const store::FeedState& state = **found;
         report.fetch_url = store::url_to_fetch(state);
+        report.credentials_withheld = (!feed.headers.empty() || !feed.username.empty()) &&
+                                      !fetch::same_origin(report.fetch_url, feed.url);
         if (report.title.empty()) report.title = state.title;
         if (feed.enabled) report.status = feed_status(state, now);
         report.last_status = state.last_status;

@@ -65,6 +65,7 @@ std::string feeds_json(const std::vector<FeedReport>& reports) {
     feed["items"] = report.items;
     feed["consecutive_failures"] = report.consecutive_failures;
     feed["error"] = report.error.empty() ? boost::json::value() : boost::json::value(report.error);
+    feed["credentials_withheld"] = report.credentials_withheld;
     feeds.push_back(std::move(feed));
   }
   boost::json::object root;
@@ -77,6 +78,8 @@ std::string feeds_text(const std::vector<FeedReport>& reports, model::Time now) 
   for (const FeedReport& report : reports) {
     out << report.url << '\n';
     if (report.fetch_url != report.url) out << "  moved to:     " << report.fetch_url << '\n';
+    if (report.credentials_withheld)
+      out << "  credentials:  withheld from the new origin until the config names that URL\n";
     if (!report.title.empty()) out << "  title:        " << report.title << '\n';
     out << "  status:       " << report.status;
     if (report.last_status > 0) out << " (HTTP " << report.last_status << ')';

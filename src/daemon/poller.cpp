@@ -23,6 +23,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "daemon/due_queue.h"
 #include "daemon/logging.h"
 #include "daemon/schedule.h"
 #include "daemon/story_assigner.h"
@@ -100,6 +101,16 @@ fetch::FetchOptions fetch_options(const config::PollConfig& poll) {
   return options;
 }
 
+bool same_host(const std::string& a, const std::string& b) {
+  const std::string host = fetch::politeness_host(a);
+  return !host.empty() && host == fetch::politeness_host(b);
+}
+
+// Whether the feed sends headers or Basic auth, which stay with the configured URL's origin.
+bool has_credentials(const config::FeedConfig& feed) {
+  return !feed.headers.empty() || !feed.username.empty();
+}
+
 // The parts of a parsed document the scheduler needs.
 void observe_document(const model::Feed& feed, PollObservation& observation) {
   observation.hints = feed.hints;
@@ -156,8 +167,11 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         on_polled(std::move(options.on_polled)),
         on_stories(std::move(options.on_stories)),
         process_exits_after(options.process_exits_after),
-        rng(std::random_device{}()) {
-    fetcher = std::make_unique<fetch::HttpFetcher>(io_context, fetch_options(cfg.poll));
+        rng(std::random_device{}()),
+        waiting(cfg.poll.per_host) {
+    fetch::FetchOptions fetching = fetch_options(cfg.poll);
+    if (options.adjust_fetch_options) options.adjust_fetch_options(fetching);
+    fetcher = std::make_unique<fetch::HttpFetcher>(io_context, std::move(fetching));
   }
 
   asio::io_context& io;
@@ -188,8 +202,10 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   std::optional<std::chrono::steady_clock::time_point> batch_opened;
   // Due polls wait here until fewer than `concurrency` polls are anywhere between fetch and
   // write: otherwise a thousand due feeds are fetched and parsed far ahead of the single
-  // writer, and their documents pile up in memory.
-  std::deque<std::size_t> waiting;
+  // writer, and their documents pile up in memory. Per host, the hosts in turns, and a host at
+  // its per_host limit waits here rather than in the fetcher's queue, where it would hold a
+  // global slot: a slow host delays only its own feeds.
+  DueQueue waiting;
   bool stopping = false;
   bool once = false;
   std::function<void()> on_idle;
@@ -206,18 +222,24 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     return !entry.in_flight && !entry.queued && !entry.state.disabled && !entry.removed;
   }
 
+  // The host whose per-host limit a poll of the entry counts against; "" for file://.
+  static std::string host_of(const Entry& entry) {
+    const std::string& url = store::url_to_fetch(entry.state);
+    return is_file_url(url) ? std::string() : fetch::politeness_host(url);
+  }
+
   void enqueue(std::size_t index) {
     entries[index].queued = true;
-    waiting.push_back(index);
+    waiting.push(index, host_of(entries[index]));
   }
 
   void launch() {
     const int limit = std::max(1, config.poll.concurrency);
-    while (!stopping && in_flight < limit && !waiting.empty()) {
-      const std::size_t index = waiting.front();
-      waiting.pop_front();
-      entries[index].queued = false;
-      start_poll(index);
+    while (!stopping && in_flight < limit) {
+      const std::optional<std::size_t> index = waiting.pop();
+      if (!index) break;
+      entries[*index].queued = false;
+      start_poll(*index);
     }
   }
 
@@ -243,17 +265,26 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       on_parse_pool([self = shared_from_this(), job] { self->read_file(job); });
       return;
     }
-    fetch::FetchRequest request{.url = url,
-                                .etag = entry.state.etag,
-                                .last_modified = entry.state.last_modified,
-                                .headers = entry.config.headers,
-                                .username = entry.config.username,
-                                .password = entry.password,
-                                // The address guard: the URL the config names may be local,
-                                // and so may a permanent redirect the guard let through when
-                                // it was adopted.
-                                .config_named = true};
-    fetcher->fetch(std::move(request), [self = shared_from_this(), job](fetch::FetchResult result) {
+    fetch::FetchRequest request{
+        .url = url,
+        .etag = entry.state.etag,
+        .last_modified = entry.state.last_modified,
+        .headers = entry.config.headers,
+        .username = entry.config.username,
+        .password = entry.password,
+        // Only the configured URL's origin gets them, also after a move to another origin
+        // was adopted.
+        .credentials_url = entry.config.url,
+        // The address guard: the URL the config names may be local; an adopted redirect is
+        // trusted no further than the configured URL's own host.
+        .config_named = url == entry.config.url || same_host(url, entry.config.url)};
+    fetcher->fetch(std::move(request), [self = shared_from_this(), job,
+                                        host = host_of(entry)](fetch::FetchResult result) {
+      // The host's turn may pass to its next queued feed.
+      asio::post(self->strand, [self, host] {
+        self->waiting.fetch_done(host);
+        self->launch();
+      });
       if (result.outcome == fetch::FetchOutcome::cancelled) {
         job->cancelled = true;
         asio::post(self->strand, [self, job] { self->finish(job); });
@@ -317,7 +348,15 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     observation.status = static_cast<int>(result.status);
     observation.etag = result.etag;
     observation.last_modified = result.last_modified;
-    observation.permanent_redirect = result.permanent_redirect;
+    // A redirect never widens trust: only a poll that succeeded with every hop through the
+    // address guard counts toward adopting its redirect, and a move to another host not when
+    // a hop was let into a local address only because the configured URL is local.
+    const bool succeeded = result.outcome == fetch::FetchOutcome::ok ||
+                           result.outcome == fetch::FetchOutcome::not_modified;
+    if (succeeded &&
+        !(result.local_by_redirect && !same_host(result.permanent_redirect, job->config.url)))
+      observation.permanent_redirect = result.permanent_redirect;
+    observation.address_refused = result.outcome == fetch::FetchOutcome::refused_address;
     observation.retry_after = result.retry_after;
     observation.max_age = result.max_age;
     switch (result.outcome) {
@@ -494,8 +533,19 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       return;
     }
     if (job.decision.redirect_adopted) {
+      const std::string& moved_to = job.decision.state.fetch_url;
       spdlog::warn("{}: the permanent redirect held for {} polls; polling {} from now on", url,
-                   kRedirectPollsToAdopt, job.decision.state.fetch_url);
+                   kRedirectPollsToAdopt, moved_to);
+      if (has_credentials(job.config) && !fetch::same_origin(moved_to, job.config.url)) {
+        spdlog::warn(
+            "{}: its headers and credentials are not sent to {}, another origin, until "
+            "the config names that URL",
+            job.config.url, moved_to);
+      }
+    }
+    if (job.decision.redirect_dropped) {
+      spdlog::warn("{}: the address guard refused the adopted URL; polling {} again", url,
+                   job.config.url);
     }
     switch (observation.kind) {
       case PollKind::fresh:
@@ -663,7 +713,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       entry.removed = true;  // a poll in flight still finishes and records
       spdlog::info("{}: removed by the reload; its items stay until retention", entry.config.url);
     }
-    std::erase_if(waiting, [this](std::size_t index) {
+    waiting.erase_if([this](std::size_t index) {
       if (!entries[index].removed) return false;
       entries[index].queued = false;
       return true;
@@ -756,9 +806,8 @@ void Poller::stop(std::function<void()> stopped) {
     impl->timer->cancel();
     impl->prune_timer->cancel();
     impl->fetcher->cancel_all();
-    for (std::size_t index : impl->waiting)
-      impl->entries[index].queued = false;
-    impl->waiting.clear();  // never started: nothing to record
+    // Never started: nothing to record.
+    impl->waiting.clear([&impl](std::size_t index) { impl->entries[index].queued = false; });
     auto finish = [impl, stopped = std::move(stopped)] {
       impl->work.reset();
       stopped();

@@ -21,6 +21,7 @@
 #include "feedmerge/config/config.h"
 #include "feedmerge/daemon/daemon.h"
 #include "feedmerge/store/store.h"
+#include "fetch/http_fetcher.h"
 
 namespace feedmerge::daemon {
 
@@ -43,6 +44,9 @@ class Poller {
     // The process exits right after this Poller (`once`): its destructor leaves the story
     // index's memory to the OS (StoryAssigner::abandon_index).
     bool process_exits_after = false;
+    // Tests: adjusts the fetcher's options made from [poll] (CURLOPT_RESOLVE entries, an
+    // injected address classifier).
+    std::function<void(fetch::FetchOptions&)> adjust_fetch_options{};
   };
 
   // Registers every enabled feed in the store (ensure_feed) before any thread runs: call it

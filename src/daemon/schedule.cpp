@@ -94,8 +94,10 @@ PollDecision apply_poll(const store::FeedState& state, const PollObservation& ob
   next.last_status = observation.status;
 
   // Permanent redirects: trusted only once they hold, so a misconfigured server for an
-  // afternoon does not move the feed for good.
-  if (!observation.permanent_redirect.empty() &&
+  // afternoon does not move the feed for good; and counted only from polls that succeeded, so
+  // a redirect the address guard refused (to a metadata service, to the machine itself) is
+  // never adopted and then trusted.
+  if (is_success(observation.kind) && !observation.permanent_redirect.empty() &&
       observation.permanent_redirect != store::url_to_fetch(state)) {
     if (observation.permanent_redirect == next.pending_redirect) {
       ++next.pending_redirect_polls;
@@ -115,6 +117,14 @@ PollDecision apply_poll(const store::FeedState& state, const PollObservation& ob
   } else {
     next.pending_redirect.clear();
     next.pending_redirect_polls = 0;
+  }
+  // Stored before the rule above (or moved where it now resolves to a local address): the
+  // configured URL is asked again from the next poll.
+  if (observation.address_refused && !next.fetch_url.empty()) {
+    next.fetch_url.clear();
+    next.etag.clear();
+    next.last_modified.clear();
+    decision.redirect_dropped = true;
   }
 
   if (is_success(observation.kind)) {

@@ -58,7 +58,10 @@ struct PollObservation {
   int status = 0;       // HTTP status; 0 for file:// and transport failures
   std::string error{};  // for http_error and failed
   std::string etag{}, last_modified{}, body_hash{};  // of the response, when it had one
-  std::string permanent_redirect{};                  // the first hop's 301/308 target, if any
+  // The first hop's 301/308 target, if any, and only when it may be adopted: the chain
+  // passed the address guard without a local allowance (see HttpFetcher's local_by_redirect).
+  std::string permanent_redirect{};
+  bool address_refused = false;  // the address guard refused a hop of this poll
   std::optional<seconds> retry_after{};
   std::optional<seconds> max_age{};
   std::optional<model::PollHints> hints{};  // from the parsed document (fresh only)
@@ -94,12 +97,15 @@ Time first_poll_time(const IntervalLimits& limits, Time now, const Random& rando
 struct PollDecision {
   store::FeedState state;
   bool redirect_adopted = false;  // fetch_url changed this poll
+  bool redirect_dropped = false;  // the guard refused the adopted URL: back to the configured one
   bool disabled_now = false;      // 410 Gone this poll
 };
 
 // Applies one observation to the stored state at `now`: validators and body hash, status and
 // error, failure count, permanent redirect bookkeeping (adopted after kRedirectPollsToAdopt
-// polls in a row with the same target, reset when the target changes or the redirect goes),
+// successful polls in a row with the same target, reset when the target changes, the redirect
+// goes or a poll fails: a redirect never widens trust; an adopted URL that the address guard
+// refuses is dropped, so the next poll asks the configured URL again),
 // 410 Gone disabling the feed, and the next poll time and interval:
 // - success (fresh, unchanged, not_modified): adaptive interval (fresh; else the stored one),
 //   lengthened by the hints and max-age, moved out of skipped hours and days;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 
 #include <curl/curl.h>
@@ -93,6 +94,46 @@ std::optional<Origin> origin_of(const std::string& url) {
   return Origin{std::move(*scheme), std::move(*host), std::move(*port)};
 }
 
+// No feed has a reason to be read from these, whatever the config says: a cloud's metadata
+// service hands out credentials, and link-local addresses are where such services live.
+bool always_refused(AddressClass kind) {
+  return kind == AddressClass::cloud_metadata || kind == AddressClass::link_local;
+}
+
+// The address class of a URL host written as an address ("169.254.169.254", "[fd00:ec2::254]",
+// and the legacy forms inet_aton reads: "2852039166", "0xa9fea9fe"); nullopt for a name.
+std::optional<AddressClass> literal_host_class(std::string_view host) {
+  sockaddr_storage storage{};
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.find(']') - 1);
+  const std::string text(host.substr(0, host.find('%')));  // without an IPv6 zone
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+  if (inet_pton(AF_INET6, text.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+  } else if (inet_aton(text.c_str(), &v4->sin_addr) != 0) {
+    v4->sin_family = AF_INET;
+  } else {
+    return std::nullopt;
+  }
+  return classify_address(reinterpret_cast<const sockaddr*>(&storage));
+}
+
+// Refused before anything is sent, through a proxy too (which would resolve and connect on our
+// behalf, out of the address guard's sight): a URL naming a metadata or link-local address, or
+// a cloud's metadata host name. Returns what was refused; "" when the host may be tried.
+std::string forbidden_host(const Origin& origin) {
+  std::string_view host = origin.host;
+  while (!host.empty() && host.back() == '.')
+    host.remove_suffix(1);
+  static constexpr std::string_view kMetadataNames[] = {
+      "metadata.google.internal", "metadata.goog", "instance-data", "instance-data.ec2.internal"};
+  for (std::string_view name : kMetadataNames)
+    if (host == name) return std::string(host) + " (cloud metadata)";
+  if (const auto kind = literal_host_class(host); kind && always_refused(*kind))
+    return std::string(host) + " (" + to_string(*kind) + ")";
+  return {};
+}
+
 bool is_redirect(long status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
@@ -109,7 +150,9 @@ struct Transfer {
   std::uint64_t seq = 0;  // submission order: the queue serves the oldest eligible first
   std::string url;        // of the current hop
   Origin origin;          // of the current hop
-  Origin first_origin;    // of request.url: the only origin that gets credentials
+  // Of request.credentials_url (else request.url): the only origin that gets the request's
+  // headers and credentials. nullopt: none gets them.
+  std::optional<Origin> credential_origin;
   bool holds_slot = false;
 
   CurlEasy easy;
@@ -125,7 +168,9 @@ struct Transfer {
   // The address guard's state: the chain began at a local address of a config-named URL, so
   // its redirects may stay local; or the guard refused this address ("" = nothing refused).
   bool started_local = false;
+  bool local_by_redirect = false;  // a redirect hop used that allowance
   std::string refused;
+  bool refused_always = false;  // what was refused is never allowed (metadata, link-local)
   const FetchOptions* options = nullptr;
   Clock::duration spent{};  // in transfers, all hops so far
   Clock::time_point hop_started;
@@ -161,9 +206,15 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 // Called twice per hop, so it gives the same answer for the same address.
 bool guard_allows(Transfer& transfer, const sockaddr* address) {
   const FetchOptions& options = *transfer.options;
-  if (options.allow_private_networks || !options.proxy.empty()) return true;
   const AddressClass kind =
       options.classify_address ? options.classify_address(address) : classify_address(address);
+  auto refuse = [&] {
+    transfer.refused = address_text(address) + " (" + to_string(kind) + ")";
+    transfer.refused_always = always_refused(kind);
+    return false;
+  };
+  if (always_refused(kind)) return refuse();
+  if (options.allow_private_networks || !options.proxy.empty()) return true;
   const bool first_hop = transfer.redirects == 0;
   if (kind == AddressClass::public_address) {
     if (first_hop) transfer.started_local = false;
@@ -173,9 +224,11 @@ bool guard_allows(Transfer& transfer, const sockaddr* address) {
     transfer.started_local = true;
     return true;
   }
-  if (transfer.started_local && kind != AddressClass::cloud_metadata) return true;
-  transfer.refused = address_text(address) + " (" + to_string(kind) + ")";
-  return false;
+  if (transfer.started_local) {
+    transfer.local_by_redirect = true;
+    return true;
+  }
+  return refuse();
 }
 
 // Before a new connection: after DNS, for every hop, so what is checked is what is used, and
@@ -189,15 +242,19 @@ curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* ad
 
 // Before each request is sent, also on a reused connection, which never passes through
 // on_open_socket: a redirect must not ride a kept-alive connection to a local feed's host.
-int on_prerequest(void* user, char* primary_ip, char*, int, int) {
+int on_prerequest(void* user, char* primary_ip, char*, int primary_port, int) {
   auto* transfer = static_cast<Transfer*>(user);
   sockaddr_storage storage{};
   auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
   auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+  // The port too, so that an injected classifier sees what on_open_socket saw.
+  const auto port = htons(static_cast<std::uint16_t>(primary_port));
   if (inet_pton(AF_INET, primary_ip, &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
+    v4->sin_port = port;
   } else if (inet_pton(AF_INET6, primary_ip, &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
+    v6->sin6_port = port;
   }  // else: a Unix socket or unknown: judged as special-purpose below, unless allowed
   return guard_allows(*transfer, reinterpret_cast<const sockaddr*>(&storage))
              ? CURL_PREREQFUNC_OK
@@ -269,8 +326,14 @@ class HttpFetcher::Impl : public std::enable_shared_from_this<Impl> {
     transfer->seq = next_seq_++;
     transfer->url = transfer->request.url;
     transfer->origin = *origin;
-    transfer->first_origin = *origin;
+    transfer->credential_origin = transfer->request.credentials_url.empty()
+                                      ? origin
+                                      : origin_of(transfer->request.credentials_url);
     transfer->max_body = options_.max_body;
+    if (std::string refused = forbidden_host(*origin); !refused.empty()) {
+      refuse_host(std::move(transfer), std::move(refused));
+      return;
+    }
     enqueue(std::move(transfer));
     pump();
   }
@@ -402,16 +465,16 @@ class HttpFetcher::Impl : public std::enable_shared_from_this<Impl> {
     transfer.body.clear();
     transfer.too_large = false;
 
-    const bool same_origin = transfer.origin == transfer.first_origin;
+    // The configured headers (an X-Api-Key, a Cookie, ...) and Basic auth go to the origin
+    // they were configured for and nowhere else: not to a redirect's other host or port, not
+    // over plain http after https. Stricter than curl's own rule, which keeps custom headers.
+    const bool credentials =
+        transfer.credential_origin && transfer.origin == *transfer.credential_origin;
     CurlSlist headers;
     bool ok = true;
     bool has_accept = false;
     for (const auto& [name, value] : transfer.request.headers) {
-      if (has_line_break(name) || has_line_break(value)) continue;
-      // Like curl's own redirect rule: credentials and cookies never go to another origin.
-      if (!same_origin &&
-          (equals_ignoring_case(name, "Authorization") || equals_ignoring_case(name, "Cookie")))
-        continue;
+      if (!credentials || has_line_break(name) || has_line_break(value)) continue;
       has_accept = has_accept || equals_ignoring_case(name, "Accept");
       ok = ok && append(headers, (name + ": " + value).c_str());
     }
@@ -447,7 +510,7 @@ class HttpFetcher::Impl : public std::enable_shared_from_this<Impl> {
     if (!options_.ca_file.empty()) set(CURLOPT_CAINFO, options_.ca_file.c_str());
     if (!options_.proxy.empty()) set(CURLOPT_PROXY, options_.proxy.c_str());
     if (resolve_) set(CURLOPT_RESOLVE, resolve_.get());
-    const bool send_credentials = same_origin && !transfer.request.username.empty();
+    const bool send_credentials = credentials && !transfer.request.username.empty();
     set(CURLOPT_USERNAME, send_credentials ? transfer.request.username.c_str() : nullptr);
     set(CURLOPT_PASSWORD, send_credentials ? transfer.request.password.c_str() : nullptr);
     set(CURLOPT_WRITEFUNCTION, &on_body);
@@ -477,9 +540,12 @@ class HttpFetcher::Impl : public std::enable_shared_from_this<Impl> {
     }
     // Only when nothing else connected: curl may have tried another address that passed.
     if (code != CURLE_OK && !transfer->refused.empty()) {
-      std::string message = "refused to connect to " + transfer->refused + " for " + transfer->url +
-                            (transfer->redirects > 0 ? " (reached by a redirect)" : "") +
-                            ": set poll.allow_private_networks = true to allow it";
+      std::string message =
+          "refused to connect to " + transfer->refused + " for " + transfer->url +
+          (transfer->redirects > 0 ? " (reached by a redirect)" : "") +
+          (transfer->refused_always ? ": metadata and link-local addresses are never fetched, "
+                                      "poll.allow_private_networks notwithstanding"
+                                    : ": set poll.allow_private_networks = true to allow it");
       complete(std::move(transfer), FetchOutcome::refused_address, status, std::move(message));
       return;
     }
@@ -523,6 +589,10 @@ class HttpFetcher::Impl : public std::enable_shared_from_this<Impl> {
     }
     ++transfer->redirects;
     transfer->url = std::move(next);
+    if (std::string refused = forbidden_host(*origin); !refused.empty()) {
+      refuse_host(std::move(transfer), std::move(refused));
+      return;
+    }
     if (origin->host == transfer->origin.host) {
       transfer->origin = *origin;
       start_hop(std::move(transfer));
@@ -531,6 +601,15 @@ class HttpFetcher::Impl : public std::enable_shared_from_this<Impl> {
       transfer->origin = *origin;
       enqueue(std::move(transfer));  // keeps its seq: first in line at the new host
     }
+  }
+
+  // A URL whose host names a forbidden address: nothing is sent, not even to a proxy.
+  void refuse_host(std::unique_ptr<Transfer> transfer, std::string refused) {
+    std::string message = "refused to connect to " + refused + " for " + transfer->url +
+                          (transfer->redirects > 0 ? " (reached by a redirect)" : "") +
+                          ": metadata and link-local addresses are never fetched, "
+                          "poll.allow_private_networks and a proxy notwithstanding";
+    complete(std::move(transfer), FetchOutcome::refused_address, 0, std::move(message));
   }
 
   void complete(std::unique_ptr<Transfer> transfer, FetchOutcome outcome, long status,
@@ -543,6 +622,7 @@ class HttpFetcher::Impl : public std::enable_shared_from_this<Impl> {
     result.final_url = transfer->url.empty() ? transfer->request.url : transfer->url;
     result.permanent_redirect = std::move(transfer->permanent_redirect);
     result.redirects = transfer->redirects;
+    result.local_by_redirect = transfer->local_by_redirect;
     result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(transfer->spent);
     const ResponseHeaders& response = transfer->response;
     result.content_type = response.content_type();
@@ -718,6 +798,17 @@ class HttpFetcher::Impl : public std::enable_shared_from_this<Impl> {
   bool shut_down_ = false;
   bool deliver_inline_ = false;
 };
+
+bool same_origin(const std::string& a, const std::string& b) {
+  const auto first = origin_of(a);
+  const auto second = origin_of(b);
+  return first && second && *first == *second;
+}
+
+std::string politeness_host(const std::string& url) {
+  const auto origin = origin_of(url);
+  return origin ? origin->host : std::string();
+}
 
 HttpFetcher::HttpFetcher(asio::io_context& io, FetchOptions options)
     : impl_(std::make_shared<Impl>(io, std::move(options))) {

@@ -35,10 +35,13 @@ struct FetchOptions {
   std::vector<std::string> resolve;  // CURLOPT_RESOLVE entries, "host:port:127.0.0.2" (tests)
   std::string ca_file;               // "" = the system's CA bundle
   // The address guard ([poll].allow_private_networks): unless this is set, a connection to a
-  // loopback, private, link-local or cloud-metadata address is refused, except for the first
-  // hop of a config-named URL and for redirects of a chain that started at such an address.
-  // Checked on the address curl actually connects to (CURLOPT_OPENSOCKETFUNCTION), so neither
-  // a redirect nor a DNS answer can get around it. With a proxy the guard sees only the proxy.
+  // loopback or private address is refused, except for the first hop of a config-named URL
+  // and for redirects of a chain that started at such an address. Cloud-metadata and
+  // link-local addresses are refused always, this flag and a proxy notwithstanding. Checked on
+  // the address curl actually connects to (CURLOPT_OPENSOCKETFUNCTION, CURLOPT_PREREQFUNCTION),
+  // so neither a redirect nor a DNS answer can get around it. With a proxy that address is the
+  // proxy's: then only a URL that names a metadata or link-local address (or a well-known
+  // metadata host name) is refused, before anything is sent.
   bool allow_private_networks = false;
   // Tests replace the classifier: they have nothing but loopback to connect to.
   std::function<AddressClass(const sockaddr*)> classify_address;  // empty = classify_address
@@ -50,10 +53,15 @@ struct FetchRequest {
   std::string etag{};           // the stored ETag, sent back verbatim as If-None-Match
   std::string last_modified{};  // the stored Last-Modified, sent back verbatim as If-Modified-Since
   std::vector<std::pair<std::string, std::string>> headers{};  // extra request headers
-  std::string username{};  // Basic auth; sent to the original scheme, host and port only
+  std::string username{};                                      // Basic auth
   std::string password{};
-  // The URL is the one the config names (or a permanent redirect the daemon adopted from it),
-  // not a redirect target met on the way: its first hop may connect to a local address.
+  // The URL `headers`, `username` and `password` were configured for ("" = `url`): they go
+  // only to its origin (scheme, host and port), on any hop; every other origin gets none of
+  // them, which keeps them off a permanent redirect the daemon adopted to another origin.
+  std::string credentials_url{};
+  // The URL is the one the config names (or a permanent redirect to the same host that the
+  // daemon adopted), not a redirect target met on the way: its first hop may connect to a
+  // loopback or private address.
   bool config_named = false;
 };
 
@@ -84,9 +92,19 @@ struct FetchResult {
   // chain ended. The daemon decides whether a move has held for long enough to adopt it.
   std::string permanent_redirect;
   int redirects = 0;  // hops followed
+  // A redirect hop connected to a loopback or private address, allowed only because the chain
+  // began at one (a config-named local feed): the daemon does not adopt such a chain's
+  // redirect to another host, since an adopted URL gets no such allowance.
+  bool local_by_redirect = false;
   std::string error;  // curl's message, "HTTP 500", ...; empty for ok and not_modified
   std::chrono::milliseconds elapsed{0};  // from the first byte sent to completion, queue excluded
 };
+
+// Whether two http(s) URLs have the same scheme, host and port (curl's reading of them);
+// false when either is not such a URL.
+bool same_origin(const std::string& a, const std::string& b);
+// The host of an http(s) URL as the politeness queue keys it (lowercase); "" when none.
+std::string politeness_host(const std::string& url);
 
 class HttpFetcher {
  public:

@@ -214,6 +214,53 @@ TEST_CASE("a permanent redirect that changes target or goes away starts over") {
   CHECK(state.fetch_url.empty());
 }
 
+TEST_CASE("a permanent redirect seen by failed polls is never adopted") {
+  // Issue 17: a 301 into a cloud metadata address was refused three times, then adopted.
+  store::FeedState state;
+  state.url = "http://feed.example/feed";
+  PollObservation refused{.kind = PollKind::failed,
+                          .status = 301,
+                          .error = "refused to connect to 169.254.169.254 (cloud metadata)",
+                          .permanent_redirect = "http://169.254.169.254/latest/meta-data/",
+                          .address_refused = true};
+  for (int poll = 1; poll <= kRedirectPollsToAdopt + 2; ++poll) {
+    const PollDecision decision = apply_poll(state, refused, limits(), {}, kNow, constant(0));
+    CHECK_FALSE(decision.redirect_adopted);
+    CHECK(decision.state.fetch_url.empty());
+    CHECK(decision.state.pending_redirect_polls == 0);
+    state = decision.state;
+  }
+  // A failure also breaks a run of successful polls that saw the redirect.
+  PollObservation moved = fresh();
+  moved.permanent_redirect = "http://new.example/feed";
+  state = apply_poll(state, moved, limits(), {}, kNow, constant(0)).state;
+  state = apply_poll(state, moved, limits(), {}, kNow, constant(0)).state;
+  PollObservation failed = http_error(500);
+  failed.permanent_redirect = "http://new.example/feed";
+  state = apply_poll(state, failed, limits(), {}, kNow, constant(0)).state;
+  CHECK(state.pending_redirect_polls == 0);
+  CHECK_FALSE(apply_poll(state, moved, limits(), {}, kNow, constant(0)).redirect_adopted);
+}
+
+TEST_CASE("an adopted URL the address guard refuses is dropped for the configured one") {
+  store::FeedState state;
+  state.url = "http://feed.example/feed";
+  state.fetch_url = "http://moved.example/feed";
+  state.etag = "\"moved\"";
+  const PollObservation refused{.kind = PollKind::failed,
+                                .error = "refused to connect to 127.0.0.1 (loopback)",
+                                .address_refused = true};
+  const PollDecision decision = apply_poll(state, refused, limits(), {}, kNow, constant(0));
+  CHECK(decision.redirect_dropped);
+  CHECK(decision.state.fetch_url.empty());
+  CHECK(decision.state.etag.empty());
+  CHECK(decision.state.consecutive_failures == 1);
+  // Any other failure keeps the move.
+  const PollDecision failed = apply_poll(state, http_error(500), limits(), {}, kNow, constant(0));
+  CHECK_FALSE(failed.redirect_dropped);
+  CHECK(failed.state.fetch_url == "http://moved.example/feed");
+}
+
 TEST_CASE("the adaptive interval shortens for a feed that publishes often") {
   std::vector<Time> publications;
   for (int i = 0; i < 24; ++i)

@@ -230,3 +230,89 @@ TEST_CASE("a redirect cannot ride a kept-alive connection to a local feed's host
   CHECK(r.outcome == FetchOutcome::refused_address);
   CHECK(server.count("/feed.xml") == 1);  // only the local feed's own fetch
 }
+
+TEST_CASE("a cloud metadata or link-local address is refused even for a config-named URL") {
+  HttpTestServer server;
+  AddressClass target = AddressClass::cloud_metadata;
+  bool allow_private = false;
+  SUBCASE("cloud metadata") {
+    target = AddressClass::cloud_metadata;
+  }
+  SUBCASE("link-local") {
+    target = AddressClass::link_local;
+  }
+  SUBCASE("cloud metadata, allow_private_networks set") {
+    target = AddressClass::cloud_metadata;
+    allow_private = true;
+  }
+  SUBCASE("link-local, allow_private_networks set") {
+    target = AddressClass::link_local;
+    allow_private = true;
+  }
+  FetchOptions options = guarded(server);
+  options.allow_private_networks = allow_private;
+  options.classify_address = [target](const sockaddr*) { return target; };
+  const FetchResult r =
+      fetch(options, {.url = server.url("public.test", "/feed.xml"), .config_named = true});
+  INFO(r.error);
+  CHECK(r.outcome == FetchOutcome::refused_address);
+  CHECK(r.error.find(to_string(target)) != std::string::npos);
+  CHECK(r.error.find("never fetched") != std::string::npos);
+  CHECK(server.count("/feed.xml") == 0);
+}
+
+TEST_CASE("through a proxy, a URL naming a metadata address is refused before anything is sent") {
+  // The proxy is the test server: were the URL let through, the request would land there
+  // (recorded) and nothing would ever leave loopback.
+  HttpTestServer proxy;
+  FetchOptions options;
+  options.timeout = std::chrono::seconds(20);
+  options.proxy = proxy.url("");
+  std::string url;
+  SUBCASE("IPv4") {
+    url = "http://169.254.169.254/latest/meta-data/";
+  }
+  SUBCASE("IPv4 written as one number") {
+    url = "http://2852039166/latest/meta-data/";
+  }
+  SUBCASE("Alibaba Cloud") {
+    url = "http://100.100.100.200/latest/meta-data/";
+  }
+  SUBCASE("IPv6") {
+    url = "http://[fd00:ec2::254]/latest/meta-data/";
+  }
+  SUBCASE("IPv6 link-local") {
+    url = "http://[fe80::1]/latest/meta-data/";
+  }
+  SUBCASE("a metadata host name") {
+    url = "http://metadata.google.internal./latest/meta-data/";
+  }
+  SUBCASE("reached by a redirect") {
+    url = proxy.url("/redir?code=302&to=http://169.254.169.254/latest/meta-data/");
+  }
+  options.allow_private_networks = true;
+  const FetchResult r = fetch(options, {.url = url, .config_named = true});
+  INFO(r.error);
+  CHECK(r.outcome == FetchOutcome::refused_address);
+  CHECK(r.error.find("never fetched") != std::string::npos);
+  CHECK(proxy.count("/latest/meta-data/") == 0);
+}
+
+TEST_CASE("a chain through a local address reports it, so the daemon does not adopt it") {
+  HttpTestServer server;
+  FetchOptions options = guarded(server);
+  SUBCASE("local by redirect") {
+    const FetchResult r =
+        fetch(options, {.url = server.url("public.test", "/other-host"), .config_named = true});
+    INFO(r.error);
+    CHECK(r.outcome == FetchOutcome::ok);
+    CHECK(r.local_by_redirect);
+  }
+  SUBCASE("public all along") {
+    options.classify_address = [](const sockaddr*) { return AddressClass::public_address; };
+    const FetchResult r =
+        fetch(options, {.url = server.url("public.test", "/other-host"), .config_named = true});
+    CHECK(r.outcome == FetchOutcome::ok);
+    CHECK_FALSE(r.local_by_redirect);
+  }
+}

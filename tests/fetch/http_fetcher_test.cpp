@@ -413,6 +413,8 @@ TEST_CASE("a URL that is not http(s) with a host is bad_url and sends nothing") 
   }
 }
 
+// The configured headers stop at the origin they were configured for too (issue 17): this
+// test used to expect X-Feed-Client to follow the redirect to other.test.
 TEST_CASE("credentials go to the original host only, not across a redirect") {
   HttpTestServer server;
   FetchOptions options = test_options();
@@ -431,7 +433,87 @@ TEST_CASE("credentials go to the original host only, not across a redirect") {
   const auto moved = server.requests("/feed.xml").at(0);
   CHECK(moved.host == "other.test");
   CHECK(moved.header("Authorization").empty());
-  CHECK(moved.header("X-Feed-Client") == "test");
+  CHECK(moved.header("X-Feed-Client").empty());
+}
+
+TEST_CASE("configured headers, Basic auth and cookies never reach another port of the same host") {
+  HttpTestServer server;
+  HttpTestServer other;  // another origin: 127.0.0.1, another port
+  Client client;
+  const FetchResult r =
+      client.get({.url = server.url("/redir?code=302&to=" + other.url("/feed.xml")),
+                  .headers = {{"X-Api-Key", "k3y"}, {"Cookie", "session=abc"}},
+                  .username = "alice",
+                  .password = "S3cretPa55"});
+  INFO(describe(r));
+  CHECK(r.outcome == FetchOutcome::ok);
+  const auto first = server.requests("/redir").at(0);
+  CHECK(first.header("X-Api-Key") == "k3y");
+  CHECK(first.header("Cookie") == "session=abc");
+  CHECK(first.header("Authorization").starts_with("Basic "));
+  const auto moved = other.requests("/feed.xml").at(0);
+  CHECK(moved.header("X-Api-Key").empty());
+  CHECK(moved.header("Cookie").empty());
+  CHECK(moved.header("Authorization").empty());
+}
+
+TEST_CASE("a redirect within the origin keeps the configured headers and Basic auth") {
+  HttpTestServer server;
+  Client client;
+  const FetchResult r = client.get({.url = server.url("/moved"),
+                                    .headers = {{"X-Api-Key", "k3y"}},
+                                    .username = "alice",
+                                    .password = "S3cretPa55"});
+  INFO(describe(r));
+  CHECK(r.outcome == FetchOutcome::ok);
+  const auto moved = server.requests("/feed.xml").at(0);
+  CHECK(moved.header("X-Api-Key") == "k3y");
+  CHECK(moved.header("Authorization").starts_with("Basic "));
+}
+
+TEST_CASE("credentials configured for one URL are not sent to an adopted URL on another origin") {
+  HttpTestServer server;
+  HttpTestServer other;
+  Client client;
+  const FetchRequest credentials{.headers = {{"X-Api-Key", "k3y"}},
+                                 .username = "alice",
+                                 .password = "S3cretPa55",
+                                 .credentials_url = server.url("/old.xml")};
+  SUBCASE("another port") {
+    FetchRequest request = credentials;
+    request.url = other.url("/feed.xml");
+    CHECK(client.get(request).outcome == FetchOutcome::ok);
+    const auto seen = other.requests("/feed.xml").at(0);
+    CHECK(seen.header("X-Api-Key").empty());
+    CHECK(seen.header("Authorization").empty());
+  }
+  SUBCASE("https configured, plain http adopted: the same host and port, another scheme") {
+    FetchRequest request = credentials;
+    request.credentials_url = "https://127.0.0.1:" + std::to_string(server.port()) + "/old.xml";
+    request.url = server.url("/feed.xml");
+    CHECK(client.get(request).outcome == FetchOutcome::ok);
+    const auto seen = server.requests("/feed.xml").at(0);
+    CHECK(seen.header("X-Api-Key").empty());
+    CHECK(seen.header("Authorization").empty());
+  }
+  SUBCASE("the configured origin, another path") {
+    FetchRequest request = credentials;
+    request.url = server.url("/feed.xml");
+    CHECK(client.get(request).outcome == FetchOutcome::ok);
+    const auto seen = server.requests("/feed.xml").at(0);
+    CHECK(seen.header("X-Api-Key") == "k3y");
+    CHECK(seen.header("Authorization").starts_with("Basic "));
+  }
+}
+
+TEST_CASE("an origin is scheme, host and port: https to http is another origin") {
+  using feedmerge::fetch::same_origin;
+  CHECK_FALSE(same_origin("https://feeds.example/a", "http://feeds.example/a"));
+  CHECK_FALSE(same_origin("https://feeds.example:443/a", "http://feeds.example:443/a"));
+  CHECK_FALSE(same_origin("https://feeds.example/", "https://feeds.example:8443/"));
+  CHECK_FALSE(same_origin("https://feeds.example/", "https://other.example/"));
+  CHECK(same_origin("https://Feeds.Example/a", "https://feeds.example:443/b?c"));
+  CHECK_FALSE(same_origin("file:///etc/passwd", "file:///etc/passwd"));
 }
 
 TEST_CASE("the proxy option sends requests through the proxy") {

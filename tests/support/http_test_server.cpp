@@ -52,6 +52,8 @@
 //   /busy/date        503, Date: Sun, 06 Nov 1994 08:49:37 GMT, Retry-After an hour later
 //   /wrong-type       200 text/html page      /invalid.xml  200 malformed XML
 //   /hold/NAME        waits for open_gate(), then serves the feed
+//   /slow.xml         waits kSlowDelay, then serves the feed (a slow host)
+//   /redir?code=N&to=URL   status N with Location URL (`to` last, taken verbatim)
 //   anything else     404
 
 namespace feedmerge::test {
@@ -115,7 +117,9 @@ const std::string& gzip_bomb() {
 
 // The path of an origin-form ("/a?b") or absolute-form ("http://h:1/a?b") target.
 std::string path_of(std::string_view target) {
-  if (const auto scheme = target.find("://"); scheme != std::string_view::npos) {
+  // Absolute-form only when it does not start with "/": a query may hold a URL ("?to=http://").
+  if (const auto scheme = target.find("://");
+      !target.starts_with('/') && scheme != std::string_view::npos) {
     const auto slash = target.find('/', scheme + 3);
     target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
   }
@@ -233,6 +237,11 @@ struct HttpTestServer::Impl {
         }
         changed.notify_all();
       }
+      if (path == "/slow.xml") {
+        asio::steady_timer pause(stream.get_executor());
+        pause.expires_after(kSlowDelay);
+        co_await pause.async_wait(kTuple);
+      }
       if (path == "/reset") {
         beast::error_code ignored;
         stream.socket().set_option(asio::socket_base::linger(true, 0), ignored);
@@ -287,7 +296,19 @@ struct HttpTestServer::Impl {
     constexpr std::string_view kRss = "application/rss+xml; charset=utf-8";
     const std::string accept_encoding(request[http::field::accept_encoding]);
 
-    if (path == "/feed.xml" || path.starts_with("/hold/")) {
+    if (path == "/redir") {
+      const std::string target(request.target());
+      const auto code = target.find("code=");
+      const auto to = target.find("to=");
+      if (code == std::string::npos || to == std::string::npos) {
+        fail(http::status::bad_request);
+        return response;
+      }
+      redirect(static_cast<http::status>(std::atoi(target.c_str() + code + 5)),
+               target.substr(to + 3));
+      return response;
+    }
+    if (path == "/feed.xml" || path.starts_with("/hold/") || path == "/slow.xml") {
       response.set(http::field::etag, kEtag);
       response.set(http::field::last_modified, kLastModified);
       response.set(http::field::cache_control, "public, max-age=300");

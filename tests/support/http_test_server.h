@@ -31,6 +31,7 @@ class HttpTestServer {
   static constexpr std::string_view kLastModified = "Tue, 22 Sep 2020 14:05:00 GMT";
   static constexpr std::size_t kBombBytes = 100u << 20;  // what /bomb.xml decompresses to
   static constexpr std::size_t kBigBytes = 2u << 20;     // the size of /big.xml
+  static constexpr std::chrono::seconds kSlowDelay{2};   // how long /slow.xml takes to answer
 
   HttpTestServer();  // listening when it returns
   ~HttpTestServer();

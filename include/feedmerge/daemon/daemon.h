@@ -66,13 +66,17 @@ struct FeedReport {
   std::int64_t items = 0;
   int consecutive_failures = 0;
   std::string error{};  // the last error, or why the feed is disabled
+  // fetch_url is another origin than url and the feed has headers or Basic auth: those stay
+  // with url's origin until the config names fetch_url.
+  bool credentials_withheld = false;
 };
 
 // Reads the database without writing (a missing database: every feed never polled).
 Result<std::vector<FeedReport>> feed_reports(const config::Config& config, model::Time now);
 
 // `feeds --json`: {"feeds": [{"url", "fetch_url", "title", "enabled", "status", "last_status",
-// "last_attempt", "last_success", "next_poll", "items", "consecutive_failures", "error"}]},
+// "last_attempt", "last_success", "next_poll", "items", "consecutive_failures", "error",
+// "credentials_withheld"}]},
 // times as RFC 3339 UTC ("2026-03-04T10:00:00Z") or null, last_status null before any HTTP
 // response, error null when there is none. One line, then a newline.
 std::string feeds_json(const std::vector<FeedReport>& reports);
