@@ -35,6 +35,7 @@ dedup::Candidate StoryAssigner::candidate(const model::Item& item, const store::
   dedup::Candidate candidate = dedup::make_candidate(
       item, stored.id, feed_id, merge,
       dedup_time(item, stored.published, stored.published_estimated, stored.first_seen));
+  candidate.first_seen = stored.first_seen;
   // As read back from the store: an item without an id is known by its key.
   if (candidate.guid.empty()) candidate.guid = stored.key;
   compact(candidate);
@@ -70,6 +71,7 @@ dedup::Candidate StoryAssigner::candidate(const store::StoryItem& item) const {
   const bool merge = found == merge_by_url_.end() || found->second;
   dedup::Candidate candidate =
       dedup::make_candidate(item.item, item.id, item.feed_id, merge, dedup_time(item));
+  candidate.first_seen = item.first_seen;
   compact(candidate);
   return candidate;
 }

@@ -668,14 +668,27 @@ std::optional<std::int64_t> StoryIndex::representative(std::int64_t story_id) co
     return member.relation == Relation::copy || member.relation == Relation::translation ||
            member.relation == Relation::same_url;
   };
+  // The story's first sighting; a member that came later claiming to predate it by much
+  // ranks by when it was seen (a feed can backdate a copied headline; it cannot backdate
+  // when we polled it). Members seen together keep their claims: a first poll is all old.
+  Time first_seen = Time::max();
+  for (const Member& member : members)
+    first_seen = std::min(first_seen, member.item.first_seen);
+  auto ranked_at = [&](const Member& member) {
+    const Candidate& item = member.item;
+    const bool backdated = item.published < first_seen - kBackdateTolerance &&
+                           item.first_seen > first_seen + kSeenTogether;
+    return backdated ? item.first_seen : item.published;
+  };
   const Member* earliest = nullptr;
+  Time earliest_at{};
   for (const Member& member : members) {
     if (is_copy(member)) continue;
-    if (earliest == nullptr) {
+    const Time at = ranked_at(member);
+    if (earliest == nullptr || at < earliest_at ||
+        (at == earliest_at && is_preferred(member) && !is_preferred(*earliest))) {
       earliest = &member;
-    } else if (member.item.published == earliest->item.published && is_preferred(member) &&
-               !is_preferred(*earliest)) {
-      earliest = &member;
+      earliest_at = at;
     }
   }
   if (earliest != nullptr) return earliest->item.item_id;

@@ -2,6 +2,8 @@
 
 #include <sys/sendfile.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <mutex>
@@ -32,6 +34,62 @@ namespace {
 
 constexpr std::string_view kServerName = "feedmerge";
 constexpr int kSendBufferBytes = 1 << 20;
+// What a client turned away at the connection limit is told to wait before trying again.
+constexpr std::string_view kRetryAfterSeconds = "5";
+// After an answer that closes the connection, what the client still sends is read and dropped
+// for up to this long (bounded by the request timeout): closing a socket with unread data
+// resets it, and a reset can destroy the answer before the client has read it.
+constexpr std::chrono::seconds kLingerLimit{2};
+constexpr std::size_t kLingerBytes = 64 * 1024;
+
+// RFC 3986 host [ ":" port ]: a reg-name, an IPv4 address or an [IP-literal]; empty is valid
+// (RFC 9112 3.2).
+bool valid_host(std::string_view value) {
+  auto digits = [](std::string_view text) {
+    return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  auto alnum = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  };
+  std::string_view host = value;
+  std::string_view rest;
+  if (host.starts_with('[')) {
+    const std::size_t close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    rest = host.substr(close + 1);
+    host = host.substr(1, close - 1);
+    if (host.empty()) return false;
+    for (char c : host)
+      if (!alnum(c) && c != ':' && c != '.' && c != '-' && c != '_' && c != '~') return false;
+  } else {
+    const std::size_t colon = host.find(':');
+    if (colon != std::string_view::npos) {
+      rest = host.substr(colon);
+      host = host.substr(0, colon);
+    }
+    constexpr std::string_view kAllowed = "-._~%!$&'()*+,;=";
+    for (char c : host)
+      if (!alnum(c) && kAllowed.find(c) == std::string_view::npos) return false;
+  }
+  return rest.empty() || (rest.front() == ':' && digits(rest.substr(1)));
+}
+
+// Why a parsed request is refused before it is served (RFC 9112 3.2 and 6.1-6.3), or empty.
+// Beast reads a body only when chunked is the last coding and otherwise takes the request as
+// bodiless: the "body" of `Transfer-Encoding: xchunked` would then be read as the next
+// request, the way requests are smuggled past a proxy that frames them differently.
+std::string_view request_problem(const http::request<http::empty_body>& request, bool chunked) {
+  if (request.find(http::field::transfer_encoding) != request.end()) {
+    if (request.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request\n";
+    if (!chunked) return "Transfer-Encoding whose last coding is not chunked\n";
+  }
+  const std::size_t hosts = request.count(http::field::host);
+  if (hosts > 1) return "more than one Host header\n";
+  if (hosts == 0) return request.version() >= 11 ? "no Host header\n" : std::string_view{};
+  const auto host = request.find(http::field::host)->value();
+  if (!valid_host({host.data(), host.size()})) return "invalid Host header\n";
+  return {};
+}
 
 // A small body owned by the session (errors, /metrics, /healthz).
 std::shared_ptr<const Snapshot> plain_text(std::string text, std::string content_type) {
@@ -100,7 +158,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       if (self->reject_) {
         // Over the connection limit: a short answer instead of a silent reset.
-        self->send_text(http::status::service_unavailable, "too many connections\n", true);
+        self->send_busy();
       } else {
         self->read();
       }
@@ -116,6 +174,27 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       beast::error_code ignored;
       self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
       self->stream_.close();
+    });
+  }
+
+  // Makes room at the connection limit. A connection that has been answered before is an idle
+  // keep-alive one: it closes silently, and its client retries on a new one (RFC 9112
+  // 9.3.1). One that never was may be a client whose request is on its way (or a slow-loris
+  // one): it gets a 503 with Retry-After and closes, so that no client is dropped unanswered.
+  void evict() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->waiting_since() < 0) {
+        self->close_after_ = true;  // busy with a request by now: answered, then closed
+        return;
+      }
+      if (self->answered_ > 0) {
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        self->stream_.close();
+        return;
+      }
+      self->evicted_ = true;
+      self->stream_.cancel();  // on_read answers
     });
   }
 
@@ -137,6 +216,7 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
 
   void on_read(beast::error_code error) {
     waiting_since_.store(-1, std::memory_order_relaxed);
+    if (evicted_ && error) return send_busy();
     if (error == http::error::end_of_stream || error == beast::error::timeout ||
         error == asio::error::operation_aborted || error == asio::error::connection_reset ||
         error == asio::error::eof) {
@@ -150,7 +230,19 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       return send_text(http::status::payload_too_large, "a request body is not accepted\n", true);
     }
     if (error) return send_text(http::status::bad_request, "bad request\n", true);
+    if (const std::string_view problem = request_problem(parser_->get(), parser_->chunked());
+        !problem.empty()) {
+      return send_text(http::status::bad_request, std::string(problem), true);
+    }
+    // Evicted while its request was already complete: it is answered, then closed.
+    if (evicted_) close_after_ = true;
     handle(parser_->get());
+  }
+
+  void send_busy() {
+    response_ = {};
+    response_.set(http::field::retry_after, kRetryAfterSeconds);
+    send_text(http::status::service_unavailable, "too many connections\n", true, false, false);
   }
 
   void handle(const http::request<http::empty_body>& request) {
@@ -232,7 +324,6 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     response_.set(http::field::server, kServerName);
     if (!snapshot.content_type.empty() && status != http::status::not_modified)
       response_.set(http::field::content_type, snapshot.content_type);
-    response_.keep_alive(!close);
     if (status == http::status::not_modified) {
       response_.body() = {};
     } else {
@@ -246,7 +337,9 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
       file_offset_ = 0;
       file_size_ = body.size();
     }
-    close_after_ = close;
+    close_after_ = close || close_after_;
+    response_.keep_alive(!close_after_);
+    ++answered_;
     server_->metrics.record_request(static_cast<int>(status));
     stream_.expires_after(server_->options.request_timeout);
     http::async_write(stream_, response_,
@@ -288,7 +381,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
 
   void on_write(beast::error_code error) {
     held_.reset();
-    if (error || close_after_ || server_->stopped) return finish();
+    if (error || server_->stopped) return finish();
+    if (close_after_) return linger();
     read();
   }
 
@@ -296,6 +390,30 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.close();
+  }
+
+  // The answer is sent and our side shut; what the client has sent and we did not read (a
+  // request turned away at the limit, a pipelined one) is read and dropped until it closes
+  // too, briefly, so that our close does not reset the connection under an answer the client
+  // has yet to read.
+  void linger() {
+    beast::error_code error;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, error);
+    const std::size_t unread = error ? 0 : stream_.socket().available(error);
+    if (error || unread == 0) return finish();
+    stream_.expires_after(
+        std::min<std::chrono::milliseconds>(kLingerLimit, server_->options.request_timeout));
+    buffer_.clear();
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(asio::buffer(drain_buffer_),
+                            [self = shared_from_this()](beast::error_code error, std::size_t n) {
+                              self->drained_ += n;
+                              if (error || self->drained_ >= kLingerBytes) return self->finish();
+                              self->drain();
+                            });
   }
 
   beast::tcp_stream stream_;
@@ -306,7 +424,11 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<const Snapshot> held_;
   std::shared_ptr<Impl> server_;
   bool reject_ = false;
+  bool evicted_ = false;  // by the connection limit: answered with 503 (see evict)
   bool close_after_ = false;
+  std::size_t answered_ = 0;  // responses sent on this connection
+  std::array<char, 4096> drain_buffer_{};
+  std::size_t drained_ = 0;
   int file_ = -1;  // the held snapshot's descriptor being sent, or -1
   off_t file_offset_ = 0;
   std::size_t file_size_ = 0;
@@ -355,7 +477,7 @@ bool HttpServer::Impl::evict_longest_waiting() {
   }
   if (!oldest) return false;
   metrics.record_eviction();
-  oldest->close();
+  oldest->evict();
   return true;
 }
 

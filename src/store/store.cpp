@@ -22,8 +22,9 @@
 namespace feedmerge::store {
 namespace {
 
-// Feeds whose clocks or time zones are off by some hours are common; a day ahead is a bug.
-constexpr std::chrono::hours kFutureTolerance{24};
+// A date after the poll is never used as it is: it would pin the item at the top of every
+// merged feed until that time. Clocks a few minutes fast are common and not worth a warning.
+constexpr std::chrono::minutes kClockSkew{5};
 // A tombstone outlives retention by at least this long once its key leaves the document.
 constexpr std::chrono::seconds kMinTombstoneLife = std::chrono::days{30};
 // last_seen only needs day precision; refreshing it on every poll would write on every poll.
@@ -143,10 +144,12 @@ struct Dating {
 Dating date_item(const model::Item& item, const std::string& key, Time first_seen, Time now,
                  std::vector<Warning>& warnings) {
   if (!item.published) return {first_seen, true};
-  if (*item.published > now + kFutureTolerance) {
-    warnings.push_back({0, "item " + key + ": publication date " +
-                               normalize::format_rfc3339(*item.published) +
-                               " is in the future; using the time it was first stored"});
+  if (*item.published > now) {
+    if (*item.published > now + kClockSkew) {
+      warnings.push_back({0, "item " + key + ": publication date " +
+                                 normalize::format_rfc3339(*item.published) +
+                                 " is in the future; using the time it was first stored"});
+    }
     return {first_seen, true};
   }
   return {*item.published, false};

@@ -8,6 +8,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "feedmerge/dedup/story_index.h"
 #include "store/connection.h"
 #include "store/schema.h"
 
@@ -58,11 +59,18 @@ std::string select_items(const char* where) {
 }
 
 // The member a story shows when the caller has no better idea: the earliest that is not a
-// copy, else the earliest. The story is parameter ?1.
-constexpr const char* kDefaultRepresentative =
-    "(SELECT i.id FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE m.story_id "
-    "= ?1 ORDER BY m.relation IN ('copy', 'translation', 'same_url'), i.published, i.id "
-    "LIMIT 1)";
+// copy, else the earliest. As in StoryIndex::representative, a member seen well after the
+// story's first sighting (f) that claims to predate it by much counts as published when seen.
+// The story is parameter ?1.
+std::string default_representative_sql() {
+  return "(SELECT i.id FROM item_stories AS m JOIN items AS i ON i.id = m.item_id, (SELECT "
+         "min(i2.first_seen) AS first_seen FROM item_stories AS m2 JOIN items AS i2 ON i2.id = "
+         "m2.item_id WHERE m2.story_id = ?1) AS f WHERE m.story_id = ?1 ORDER BY m.relation IN "
+         "('copy', 'translation', 'same_url'), CASE WHEN i.published < f.first_seen - " +
+         std::to_string(dedup::kBackdateTolerance.count()) + " AND i.first_seen > f.first_seen + " +
+         std::to_string(dedup::kSeenTogether.count()) +
+         " THEN i.first_seen ELSE i.published END, i.published, i.id LIMIT 1)";
+}
 
 }  // namespace
 
@@ -84,9 +92,9 @@ struct StoryStore::Impl : StoryWriter {
         touch(db,
               "UPDATE stories SET updated = ?2, first_published = min(first_published, ?3), "
               "representative_item_id = coalesce(?4, " +
-                  std::string(kDefaultRepresentative) + ") WHERE id = ?1"),
+                  default_representative_sql() + ") WHERE id = ?1"),
         default_representative(db, "UPDATE stories SET representative_item_id = " +
-                                       std::string(kDefaultRepresentative) + " WHERE id = ?1") {}
+                                       default_representative_sql() + " WHERE id = ?1") {}
 
   std::int64_t next_story_id() override {
     // AUTOINCREMENT: ids of deleted stories are not given out again.
@@ -150,7 +158,7 @@ struct StoryStore::Impl : StoryWriter {
         "UPDATE stories SET updated = ?2, first_published = coalesce((SELECT min(i.published) "
         "FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE m.story_id = ?1), "
         "first_published), representative_item_id = " +
-            std::string(kDefaultRepresentative) + " WHERE id = ?1");
+            default_representative_sql() + " WHERE id = ?1");
     update.bind(1, story_id);
     update.bind(2, to_db(now));
     update.exec();

@@ -135,5 +135,136 @@ TEST_CASE("after another connection merges stories, a matching item joins the on
   CHECK_FALSE(broken.executeStep());
 }
 
+// Issue 17, "story hijack by backdating": a feed that copies another outlet's headline with an
+// earlier date, polled later, became the story's representative, so the merged entry's title
+// and link pointed at the copier. A claimed date is evidence, not authority.
+namespace backdating {
+
+const std::string kTitle = "Treasury and Commerce email monitored by hackers, officials say";
+
+std::int64_t report(store::Store& store, const std::string& feed_url, const std::string& guid,
+                    const std::string& summary, Time published, Time now) {
+  auto feed = store.ensure_feed(feed_url);
+  REQUIRE(feed.has_value());
+  model::Feed document;
+  model::Item item;
+  item.id = guid;
+  item.link = feed_url.substr(0, feed_url.find("/feed")) + "/2024/" + guid;
+  item.title = kTitle;
+  item.summary = summary;
+  item.published = published;
+  document.items.push_back(item);
+  auto stored = store.record_poll(*feed, &document, now);
+  REQUIRE_MESSAGE(stored.has_value(), (stored ? "" : stored.error().message));
+  REQUIRE(stored->new_items.size() == 1);
+  return stored->new_items.front().id;
+}
+
+struct Row {
+  std::int64_t representative = 0;
+  Time first_published{};
+  std::string relation;  // of the member asked about
+};
+
+Row story_row(const std::string& path, std::int64_t member) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement query(db,
+                          "SELECT s.representative_item_id, s.first_published, m.relation FROM "
+                          "item_stories AS m JOIN stories AS s ON s.id = m.story_id WHERE "
+                          "m.item_id = ?");
+  query.bind(1, member);
+  REQUIRE(query.executeStep());
+  return {query.getColumn(0).getInt64(), Time{std::chrono::seconds{query.getColumn(1).getInt64()}},
+          query.getColumn(2).getString()};
+}
+
+const std::string kOriginal =
+    "Hackers broke into the Treasury and Commerce departments through SolarWinds Orion updates "
+    "and read staff email for months, according to people familiar with the investigation.";
+const std::string kCopier =
+    "Email at the Treasury and Commerce departments was monitored for months after a breach of "
+    "SolarWinds Orion software, US officials said on Sunday.";
+
+}  // namespace backdating
+
+TEST_CASE("a copy polled later with an earlier date does not become the representative") {
+  using namespace backdating;
+  TempFolder folder;
+  const std::string a = "https://original.example/feed.xml";
+  const std::string b = "https://copier.example/feed.xml";
+  const config::Config config = make_test_config(folder, {a, b});
+  const std::string path = config.storage.database;
+  auto store = store::Store::open(path, store::OpenMode::read_write);
+  REQUIRE(store.has_value());
+  auto assigner = StoryAssigner::open(config, path);
+  REQUIRE_MESSAGE(assigner.has_value(), (assigner ? "" : assigner.error().message));
+
+  // The outlet breaks the story at T0 and is polled ten minutes later.
+  const std::int64_t original = report(**store, a, "a-1", kOriginal, kT0, kT0 + 10min);
+  REQUIRE((*assigner)->assign(std::vector<std::int64_t>{original}, kT0 + 10min).has_value());
+
+  SUBCASE("claiming five hours earlier, polled three hours later") {
+    const std::int64_t copy = report(**store, b, "b-1", kCopier, kT0 - 5h, kT0 + 3h);
+    REQUIRE((*assigner)->assign(std::vector<std::int64_t>{copy}, kT0 + 3h).has_value());
+    const Row row = story_row(path, copy);
+    REQUIRE(story_of(path, copy) == story_of(path, original));
+    // Not a copy or translation: on main its earlier date made it the representative.
+    CHECK(row.relation == "report");
+    CHECK(row.representative == original);
+    // The same rule where the store picks the representative itself (after retention, merge
+    // or split): a split and a merge back recompute it in SQL.
+    auto cli = store::StoryStore::open(path, store::OpenMode::read_write);
+    REQUIRE(cli.has_value());
+    const std::int64_t story = *story_of(path, original);
+    auto split = (*cli)->split(copy, kT0 + 4h);
+    REQUIRE_MESSAGE(split.has_value(), (split ? "" : split.error().message));
+    REQUIRE((*cli)->merge(story, *story_of(path, copy), kT0 + 4h).has_value());
+    CHECK(story_row(path, copy).representative == original);
+  }
+
+  SUBCASE("claiming a little earlier than the first sighting: the claim stands") {
+    // Published 40 minutes before the outlet we saw first, polled two hours later: within
+    // the tolerance, a slower feed's original keeps its place.
+    const std::int64_t earlier = report(**store, b, "b-1", kCopier, kT0 - 30min, kT0 + 2h);
+    REQUIRE((*assigner)->assign(std::vector<std::int64_t>{earlier}, kT0 + 2h).has_value());
+    REQUIRE(story_of(path, earlier) == story_of(path, original));
+    CHECK(story_row(path, earlier).representative == earlier);
+  }
+}
+
+TEST_CASE("items seen together keep their claimed dates: a first poll's earliest leads") {
+  using namespace backdating;
+  TempFolder folder;
+  const std::string a = "https://original.example/feed.xml";
+  const std::string b = "https://copier.example/feed.xml";
+  const config::Config config = make_test_config(folder, {a, b});
+  const std::string path = config.storage.database;
+  auto store = store::Store::open(path, store::OpenMode::read_write);
+  REQUIRE(store.has_value());
+  // Both feeds' first polls, a minute apart, one batch: a day-old original is no backdating.
+  const std::int64_t later = report(**store, a, "a-1", kOriginal, kT0 - 20h, kT0);
+  const std::int64_t first = report(**store, b, "b-1", kCopier, kT0 - 24h, kT0 + 1min);
+  auto assigner = StoryAssigner::open(config, path);
+  REQUIRE_MESSAGE(assigner.has_value(), (assigner ? "" : assigner.error().message));
+  REQUIRE(story_of(path, first) == story_of(path, later));
+  CHECK(story_row(path, first).representative == first);
+}
+
+// Issue 17: a date 23 hours ahead was kept and pinned its story at the top of the merged feed
+// (ordered by first_published) for 23 hours.
+TEST_CASE("a story dated in the future is placed when it was first seen") {
+  using namespace backdating;
+  TempFolder folder;
+  const std::string a = "https://original.example/feed.xml";
+  const config::Config config = make_test_config(folder, {a});
+  const std::string path = config.storage.database;
+  auto store = store::Store::open(path, store::OpenMode::read_write);
+  REQUIRE(store.has_value());
+  const std::int64_t ahead = report(**store, a, "a-1", kOriginal, kT0 + 23h, kT0);
+  auto assigner = StoryAssigner::open(config, path);
+  REQUIRE_MESSAGE(assigner.has_value(), (assigner ? "" : assigner.error().message));
+  CHECK(story_row(path, ahead).first_published == kT0);
+}
+
 }  // namespace
 }  // namespace feedmerge::daemon

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -82,7 +83,54 @@ TEST_CASE("past the connection limit with every connection busy a client gets 50
   asio::read_until(first, asio::dynamic_buffer(response), "\r\n\r\n");
   CHECK(response.starts_with("HTTP/1.1 200 OK"));
   tcp::socket second = connect(io, s.server.port());
-  CHECK(read_until_closed(second).starts_with("HTTP/1.1 503"));
+  asio::write(second, asio::buffer(std::string_view("GET /feed.xml HTTP/1.1\r\nHost: x\r\n\r\n")));
+  const std::string busy = read_until_closed(second);
+  CHECK(busy.starts_with("HTTP/1.1 503"));
+  CHECK(busy.find("Retry-After: ") != std::string::npos);
+  CHECK(busy.find("Connection: close") != std::string::npos);
+}
+
+// Issue 17: at 1,000 parallel connections (limit 512) 311 were closed with no answer at all:
+// each connection past the limit evicted the longest-waiting one, a client whose request had
+// not been read yet, without a word. Every client must get 200 or 503 with Retry-After.
+TEST_CASE("a burst of connections past the limit gets an answer on every connection") {
+  constexpr int kClients = 300;
+  constexpr std::size_t kLimit = 32;
+  Server s({.max_connections = kLimit, .threads = 2});
+  asio::io_context io;
+  std::vector<tcp::socket> clients;
+  clients.reserve(kClients);
+  // Every client connects before any sends its request: the server meets all of them at once.
+  for (int i = 0; i < kClients; ++i)
+    clients.push_back(connect(io, s.server.port()));
+  for (tcp::socket& client : clients) {
+    boost::system::error_code ignored;  // a client already answered and closed may be reset
+    asio::write(client,
+                asio::buffer(std::string_view(
+                    "GET /feed.xml HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")),
+                ignored);
+  }
+  int ok = 0;
+  int busy = 0;
+  int silent = 0;
+  for (tcp::socket& client : clients) {
+    std::string data;
+    boost::system::error_code error;
+    asio::read(client, asio::dynamic_buffer(data), error);
+    if (data.starts_with("HTTP/1.1 200 OK")) {
+      ++ok;
+    } else if (data.starts_with("HTTP/1.1 503") &&
+               data.find("Retry-After: ") != std::string::npos) {
+      ++busy;
+    } else {
+      ++silent;
+    }
+  }
+  CAPTURE(ok);
+  CAPTURE(busy);
+  CHECK(silent == 0);
+  CHECK(ok + busy == kClients);
+  CHECK(ok >= 1);
 }
 
 TEST_CASE("past the connection limit the connection waiting longest for a request makes room") {
@@ -100,8 +148,12 @@ TEST_CASE("past the connection limit the connection waiting longest for a reques
   std::string response;
   asio::read_until(normal, asio::dynamic_buffer(response), "<rss/>");
   CHECK(response.starts_with("HTTP/1.1 200 OK"));
-  // The oldest slow client was closed to make room, without a response.
-  CHECK(read_until_closed(oldest).empty());
+  // The oldest slow client was closed to make room. It had never been answered (its request
+  // might have been on its way): it gets a 503 with Retry-After, not a silent close (issue 17).
+  const std::string evicted = read_until_closed(oldest);
+  CHECK(evicted.starts_with("HTTP/1.1 503"));
+  CHECK(evicted.find("Retry-After: ") != std::string::npos);
+  CHECK(evicted.find("Connection: close") != std::string::npos);
   CHECK(s.metrics.prometheus_text().find("feedmerge_http_evictions_total 1\n") !=
         std::string::npos);
 }
@@ -158,6 +210,65 @@ TEST_CASE("a malformed request gets 400 and the connection closed") {
   tcp::socket client = connect(io, s.server.port());
   asio::write(client, asio::buffer(std::string_view("NOT HTTP AT ALL\r\n\r\n")));
   CHECK(read_until_closed(client).starts_with("HTTP/1.1 400"));
+}
+
+// Issue 17: RFC 9112 framing and Host rules. Each refused request gets 400 and the connection
+// closes: whatever follows (here a second request that a proxy framing the first differently
+// would not see) is never served.
+TEST_CASE("requests with unusable framing or Host get 400 and the connection closed") {
+  Server s({.threads = 1});
+  const std::string smuggled = "GET /feed.xml HTTP/1.1\r\nHost: x\r\n\r\n";
+  struct Case {
+    const char* name;
+    std::string request;
+  };
+  const Case cases[] = {
+      {"Transfer-Encoding: xchunked",
+       "GET /feed.xml HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n" + smuggled},
+      {"Transfer-Encoding: chunked, identity",
+       "GET /feed.xml HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n"
+       "0\r\n\r\n" +
+           smuggled},
+      {"Transfer-Encoding: gzip",
+       "GET /feed.xml HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n" + smuggled},
+      {"Transfer-Encoding in HTTP/1.0",
+       "GET /feed.xml HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled},
+      {"no Host", "GET /feed.xml HTTP/1.1\r\n\r\n" + smuggled},
+      {"two Host headers", "GET /feed.xml HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n" + smuggled},
+      {"two equal Host headers", "GET /feed.xml HTTP/1.1\r\nHost: x\r\nHost: x\r\n\r\n" + smuggled},
+      {"Host with a path", "GET /feed.xml HTTP/1.1\r\nHost: x/y\r\n\r\n" + smuggled},
+      {"Host with userinfo", "GET /feed.xml HTTP/1.1\r\nHost: u@x\r\n\r\n" + smuggled},
+      {"Host with a bad port", "GET /feed.xml HTTP/1.1\r\nHost: x:8o\r\n\r\n" + smuggled},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    asio::io_context io;
+    tcp::socket client = connect(io, s.server.port());
+    asio::write(client, asio::buffer(c.request));
+    const std::string answer = read_until_closed(client);
+    CHECK(answer.starts_with("HTTP/1.1 400"));
+    CHECK(answer.find("Connection: close") != std::string::npos);
+    CHECK(answer.find("HTTP/1.1", 1) == std::string::npos);  // one answer, nothing smuggled
+  }
+}
+
+TEST_CASE("valid Host forms and an HTTP/1.0 request without Host are served") {
+  Server s({.threads = 1});
+  for (const char* request : {"GET /feed.xml HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+                              "GET /feed.xml HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n",
+                              "GET /feed.xml HTTP/1.1\r\nHost: news.example.org\r\n\r\n",
+                              "GET /feed.xml HTTP/1.1\r\nHost: \r\n\r\n",
+                              "GET /feed.xml HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                              "chunked\r\n\r\n0\r\n\r\n",
+                              "GET /feed.xml HTTP/1.0\r\n\r\n"}) {
+    CAPTURE(request);
+    asio::io_context io;
+    tcp::socket client = connect(io, s.server.port());
+    asio::write(client, asio::buffer(std::string_view(request)));
+    std::string response;
+    asio::read_until(client, asio::dynamic_buffer(response), "<rss/>");
+    CHECK(response.starts_with("HTTP/1.1 200 OK"));
+  }
 }
 
 }  // namespace feedmerge::publish

@@ -442,23 +442,34 @@ TEST_CASE("an item without a date is dated when it was first stored") {
   CHECK(items_of(*store, state.id).at(0).item.published == kT0);
 }
 
-TEST_CASE("a date more than a day in the future is clamped to first storage, with a warning") {
+// A date 23 hours ahead used to be kept, and pinned its story at the top of every merged feed
+// for 23 hours (issue 17): any date after the poll is clamped to first storage now.
+TEST_CASE("a date in the future, near or far, is clamped to first storage") {
   TempFolder folder;
   auto store = open_store(folder.file("feedmerge.db"));
   FeedState state = ensure(*store, "https://example.com/feed.xml");
   const Time future = std::chrono::sys_days{std::chrono::year{2031} / 1 / 1};
   auto result = poll(*store, state,
-                     feed_of({item("far", "far", future), item("near", "near", kT0 + 23h)}), kT0);
+                     feed_of({item("far", "far", future), item("near", "near", kT0 + 23h),
+                              item("skewed", "skewed", kT0 + 2min), item("now", "now", kT0)}),
+                     kT0);
+  // A clock a few minutes fast is clamped without a warning.
   CHECK(result.warnings ==
         std::vector<Warning>{{0,
                               "item far: publication date 2031-01-01T00:00:00Z is in the "
+                              "future; using the time it was first stored"},
+                             {0,
+                              "item near: publication date 2024-03-02T11:00:00Z is in the "
                               "future; using the time it was first stored"}});
   auto items = items_of(*store, state.id);
-  REQUIRE(items.size() == 2);
-  CHECK(items[0].item.published == kT0);
-  CHECK(items[0].published_estimated);
-  CHECK(items[1].item.published == kT0 + 23h);  // clocks a few hours off are tolerated
-  CHECK(!items[1].published_estimated);
+  REQUIRE(items.size() == 4);
+  for (int i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(items[i].item.published == kT0);
+    CHECK(items[i].published_estimated);
+  }
+  CHECK(items[3].item.published == kT0);
+  CHECK(!items[3].published_estimated);
 }
 
 TEST_CASE("retention by age counts from first storage, not from publication") {

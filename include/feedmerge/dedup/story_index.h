@@ -21,6 +21,12 @@ namespace feedmerge::dedup {
 
 using model::Time;
 
+// How far a member's claimed date may reach before the story's first sighting and still make
+// it the representative, and how close to that sighting a member counts as seen with it (one
+// batch, a first poll of many feeds).
+inline constexpr std::chrono::seconds kBackdateTolerance = std::chrono::hours{1};
+inline constexpr std::chrono::seconds kSeenTogether = std::chrono::minutes{10};
+
 struct DedupOptions {
   std::chrono::seconds window = std::chrono::hours{72};
   // Minimum score (0..1) for an item to join a story; 0.5 is tuned for tech news.
@@ -46,6 +52,9 @@ struct Candidate {
   std::int64_t feed_id = 0;
   bool merge = true;  // false: joins only stories of its own feed, and nobody joins its stories
   Time published{};
+  // When the item was first stored (the epoch when unknown): a date is only what the feed
+  // claims, first_seen is what we saw.
+  Time first_seen{};
   std::string guid;           // the item's id as the feed gave it
   std::string canonical_url;  // canonical_url(link)
   std::string host;           // url_host(link)
@@ -100,6 +109,9 @@ class StoryIndex {
 
   // The member whose title and link the story shows: the earliest member that is neither a
   // copy nor a translation; ties, and stories made only of copies, go to a preferred host.
+  // A member seen more than kSeenTogether after the story was first seen that claims a date
+  // more than kBackdateTolerance before that first sighting counts as published when it was
+  // seen: a copier cannot take a story over by backdating (dates are evidence, not authority).
   std::optional<std::int64_t> representative(std::int64_t story) const;
 
   // Drops stories whose newest member is more than two windows older than the newest item

@@ -137,9 +137,10 @@ class Store {
   // link and every item:
   // - key: the item's id, else its link, else "hash:" + XXH3-64 of its title, summary,
   //   content and date. Keys repeated in the document: the first wins, with a warning.
-  // - new key: inserted with first_seen = now; a missing date becomes now, and a date more
-  //   than 24 hours after now becomes now with a warning ("item KEY: publication date
-  //   2031-01-01T00:00:00Z is in the future; using the time it was first stored").
+  // - new key: inserted with first_seen = now; a missing date becomes now, and so does any
+  //   date after now (it would pin the item at the top of the merged feeds), with a warning
+  //   when more than 5 minutes ahead ("item KEY: publication date 2031-01-01T00:00:00Z is in
+  //   the future; using the time it was first stored").
   // - known key, same content hash: untouched; changed hash: rewritten in place (first_seen
   //   and id kept), changed_at = now, dates handled as above against the stored first_seen.
   // - key that retention removed (see prune): not stored again, counted as `pruned`.

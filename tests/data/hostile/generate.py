@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Writes the hostile-input fixtures beside this script, one file per case, each named after what
 it attacks: xml/, json/, dates/, encodings/, html/ hold documents served with a feed Content-Type;
-http/*.http hold raw HTTP responses that the driver's server writes to the socket byte for byte.
+http/*.http hold raw HTTP responses that the driver's server writes to the socket byte for byte;
+requests/*.http hold raw requests written to our own server, with requests/expected.json.
 Cases over 64 KB are stored as FILE.gz and served decompressed. The files are committed; rerun this after editing a case (it rewrites every file, deterministically).
 tests/service/hostile_test.py runs them all through the real daemon."""
 import gzip
+import json
 import os
 import shutil
 import zlib
@@ -301,10 +303,62 @@ http("status-200-html-error-page", "HTTP/1.1 200 OK\nContent-Type: text/html\nCo
 http("connection-closed-in-headers", "", raw=b"HTTP/1.1 200 OK\r\nContent-Type: text/x")
 
 
+# --- raw HTTP requests to our own server ------------------------------------------------------
+# requests/NAME.http is written byte for byte to `feedmerge run`'s server; expected.json says
+# which statuses must come back, in order, before the server closes the connection. A refused
+# request is followed by a second one that only a server framing the first differently would
+# answer (request smuggling): nothing after the 400 may be answered.
+requests = {}
+smuggled = b"GET /feed.xml HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
+
+def request(name, head, statuses, body=b""):
+    requests[name] = {"statuses": statuses}
+    case("requests", name, head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+
+
+get = "GET /feed.xml HTTP/1.1\n"
+host = "Host: 127.0.0.1\n"
+request("transfer-encoding-xchunked", get + host + "Transfer-Encoding: xchunked\n", [400], smuggled)
+request("transfer-encoding-chunked-then-identity", get + host + "Transfer-Encoding: chunked, identity\n",
+        [400], b"0\r\n\r\n" + smuggled)
+request("transfer-encoding-gzip-only", get + host + "Transfer-Encoding: gzip\n", [400], smuggled)
+request("transfer-encoding-empty", get + host + "Transfer-Encoding:\n", [400], smuggled)
+request("transfer-encoding-in-http10", "GET /feed.xml HTTP/1.0\nTransfer-Encoding: chunked\n", [400],
+        b"0\r\n\r\n" + smuggled)
+request("transfer-encoding-chunked-twice", get + host + "Transfer-Encoding: chunked\nTransfer-Encoding: chunked\n",
+        [400], b"0\r\n\r\n" + smuggled)
+request("transfer-encoding-and-content-length", get + host + "Content-Length: 5\nTransfer-Encoding: chunked\n",
+        [400], b"0\r\n\r\n" + smuggled)
+request("content-length-twice-different", get + host + "Content-Length: 0\nContent-Length: 40\n", [400], smuggled)
+request("content-length-with-body", get + host + "Content-Length: 5\n", [413], b"hello" + smuggled)
+request("host-missing", get, [400], smuggled)
+request("host-twice-different", get + host + "Host: evil.example\n", [400], smuggled)
+request("host-twice-same", get + host + host, [400], smuggled)
+request("host-with-path", get + "Host: 127.0.0.1/evil\n", [400], smuggled)
+request("host-with-userinfo", get + "Host: user@127.0.0.1\n", [400], smuggled)
+request("host-with-space", get + "Host: 127.0.0.1 evil\n", [400], smuggled)
+request("host-port-not-digits", get + "Host: 127.0.0.1:80a\n", [400], smuggled)
+request("header-nul-byte", get + host + "X-Evil: a\x00b\n", [400], smuggled)
+# RFC 9112 5.2 allows either 400 or reading the fold as a space: Beast does the latter, so the
+# request is whole and the one after it is an ordinary pipelined request.
+request("header-obs-fold", get + host + "X-Folded: a\n  b\n", [200, 200], smuggled)
+request("header-space-before-colon", get + "Host : 127.0.0.1\n", [400], smuggled)
+request("headers-16kb", get + host + "X-Big: " + "v" * 16384 + "\n", [431], smuggled)
+request("request-line-garbage", "GARBAGE\n", [400], smuggled)
+request("method-post", "POST /feed.xml HTTP/1.1\n" + host + "Content-Length: 0\nConnection: close\n", [405])
+request("http10-without-host", "GET /feed.xml HTTP/1.0\n", [200])
+request("host-ipv6-literal-with-port", get + "Host: [::1]:8080\nConnection: close\n", [200])
+request("host-empty", get + "Host:\nConnection: close\n", [200])
+request("pipelined-two-requests", get + host + "\n" + get.rstrip("\n") + "\n" + host + "Connection: close\n", [200, 200])
+request("chunked-empty-body", get + host + "Transfer-Encoding: chunked\nConnection: close\n", [200], b"0\r\n\r\n")
+
+
 def main():
-    for group in ("xml", "json", "dates", "encodings", "html", "http"):
+    for group in ("xml", "json", "dates", "encodings", "html", "http", "requests"):
         shutil.rmtree(os.path.join(HERE, group), ignore_errors=True)
-    extension = {"xml": ".xml", "dates": ".xml", "encodings": ".xml", "html": ".xml", "json": ".json", "http": ".http"}
+    extension = {"xml": ".xml", "dates": ".xml", "encodings": ".xml", "html": ".xml", "json": ".json", "http": ".http",
+                 "requests": ".http"}
     for key, data in sorted(cases.items()):
         group, name = key.split("/")
         path = os.path.join(HERE, group, name + extension[group])
@@ -316,6 +370,9 @@ def main():
         else:
             with open(path, "wb") as f:
                 f.write(data)
+    with open(os.path.join(HERE, "requests", "expected.json"), "w") as f:
+        f.write("{\n" + ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(requests.items()))
+                + "\n}\n")
     print(f"{len(cases)} cases")
 
 
