@@ -6,6 +6,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <deque>
@@ -24,6 +25,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "daemon/due_queue.h"
+#include "daemon/first_round.h"
 #include "daemon/logging.h"
 #include "daemon/schedule.h"
 #include "daemon/story_assigner.h"
@@ -150,6 +152,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     std::string store_error;
     bool cancelled = false;
     bool was_parsed = false;
+    fetch::NetworkFailure network_failure = fetch::NetworkFailure::none;
     std::uint64_t stored_epoch = 0;  // the writer's prune_epoch when record_poll stored it
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   };
@@ -160,6 +163,8 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         strand(asio::make_strand(io_context)),
         timer(std::make_unique<asio::steady_timer>(strand)),
         prune_timer(std::make_unique<asio::steady_timer>(strand)),
+        batch_timer(std::make_unique<asio::steady_timer>(strand)),
+        progress_timer(std::make_unique<asio::steady_timer>(strand)),
         config(cfg),
         store(std::move(db)),
         parse_pool(static_cast<std::size_t>(std::max(1, options.parse_threads))),
@@ -167,6 +172,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         on_polled(std::move(options.on_polled)),
         on_stories(std::move(options.on_stories)),
         process_exits_after(options.process_exits_after),
+        progress_every(options.progress_every),
         rng(std::random_device{}()),
         waiting(cfg.poll.per_host) {
     fetch::FetchOptions fetching = fetch_options(cfg.poll);
@@ -179,6 +185,8 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   // unique_ptr so ~Poller can drop them while no thread runs the io_context.
   std::unique_ptr<asio::steady_timer> timer;
   std::unique_ptr<asio::steady_timer> prune_timer;
+  std::unique_ptr<asio::steady_timer> batch_timer;     // closes a batch open for kBatchPooling
+  std::unique_ptr<asio::steady_timer> progress_timer;  // the first round's progress lines
   const config::Config config;
   std::unique_ptr<store::Store> store;     // used on the writer thread only, once running
   std::unique_ptr<StoryAssigner> stories;  // the writer's too: stories once per batch
@@ -193,6 +201,9 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   const std::function<void(const PollEvent&)> on_polled;
   const std::function<void()> on_stories;
   const bool process_exits_after;
+  const std::chrono::milliseconds progress_every;
+  // Stories created since start: the writer adds, the strand's progress lines read.
+  std::atomic<std::int64_t> stories_created{0};
 
   // Everything below: the scheduler strand's.
   std::vector<Entry> entries;
@@ -215,6 +226,11 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   std::optional<Time> last_poll;
   std::string last_error;
   std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
+  // `run`'s first round: the feeds due at start (in_round, by entry index), until each has been
+  // polled once.
+  std::optional<FirstRound> round;
+  std::vector<bool> in_round;
+  std::chrono::steady_clock::time_point round_started;
 
   double draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
 
@@ -375,6 +391,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       default:
         observation.kind = PollKind::failed;
         observation.error = result.error.empty() ? fetch::to_string(result.outcome) : result.error;
+        job->network_failure = result.network_failure;
         break;
     }
     decide_and_write(job);
@@ -445,8 +462,18 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   // Scheduler strand: the batch is complete when no poll is left in flight or waiting, or
   // when it has been open for kBatchPooling (a slow feed must not hold stories back).
   void end_batch_if_due(const Job& job) {
-    if (job.stored && !job.stored->new_items.empty() && !batch_opened)
+    if (job.stored && !job.stored->new_items.empty() && !batch_opened) {
       batch_opened = std::chrono::steady_clock::now();
+      // A batch waiting on slow feeds still closes after kBatchPooling, even if no other
+      // poll finishes meanwhile to close it.
+      batch_timer->expires_after(kBatchPooling);
+      batch_timer->async_wait([self = shared_from_this()](boost::system::error_code error) {
+        if (error || !self->batch_opened) return;
+        if (std::chrono::steady_clock::now() - *self->batch_opened < kBatchPooling) return;
+        self->batch_opened.reset();
+        self->assign_batch();
+      });
+    }
     if (!batch_opened) return;
     if (!idle() && std::chrono::steady_clock::now() - *batch_opened < kBatchPooling) return;
     batch_opened.reset();
@@ -475,6 +502,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       spdlog::error("stories: {}", assigned.error().message);
       return;
     }
+    stories_created += stories->last_created();
     spdlog::debug("stories: {} items assigned in {} ms", *assigned,
                   std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
@@ -499,6 +527,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       entry.state = job->decision.state;
       if (job->observation.hints) entry.last_hints = *job->observation.hints;
       count(*job, url);
+      follow_round(*job);
       if (on_polled) {
         const bool stored = job->store_error.empty();
         on_polled({.kind = stored ? job->observation.kind : PollKind::failed,
@@ -578,6 +607,66 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         }
         break;
     }
+  }
+
+  // --- the first round (scheduler strand) -------------------------------------------------
+
+  // At start: the feeds in `due` (entry indexes) make the first round.
+  void open_round(const std::vector<bool>& due, int members) {
+    if (members == 0) return;
+    in_round = due;
+    round.emplace(members);
+    round_started = std::chrono::steady_clock::now();
+    tick_progress();
+  }
+
+  void tick_progress() {
+    progress_timer->expires_after(progress_every);
+    progress_timer->async_wait([self = shared_from_this()](boost::system::error_code error) {
+      if (error || self->stopping || !self->round || self->round->complete()) return;
+      spdlog::info("{}", self->round->progress(self->summary.new_items, self->stories_created));
+      self->tick_progress();
+    });
+  }
+
+  // A poll finished: if its feed is in the first round and was not polled yet in it, count it.
+  void follow_round(const Job& job) {
+    if (!round || job.index >= in_round.size() || !in_round[job.index]) return;
+    in_round[job.index] = false;
+    const bool ok = job.store_error.empty() && (job.observation.kind == PollKind::fresh ||
+                                                job.observation.kind == PollKind::unchanged ||
+                                                job.observation.kind == PollKind::not_modified);
+    round->polled(ok, job.network_failure);
+    if (auto diagnosis = round->diagnosis()) spdlog::error("{}", *diagnosis);
+    if (round->complete()) close_round();
+  }
+
+  // Every feed of the round has been polled: its items go into stories now rather than with
+  // the next batch (so the merged feeds render at once), then the summary says how it went.
+  void close_round() {
+    progress_timer->cancel();
+    batch_opened.reset();
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - round_started);
+    asio::post(writer, [self = shared_from_this(), elapsed] {
+      self->assign_unassigned();
+      asio::post(self->strand, [self, elapsed] {
+        if (!self->round) return;
+        spdlog::info("{}",
+                     self->round->summary(elapsed, self->summary.new_items, self->stories_created));
+        self->round.reset();
+        self->in_round.clear();
+      });
+    });
+  }
+
+  // Writer: the scheduler's next polls, for `feeds` in another process (Store::schedule_polls).
+  void store_schedule(std::vector<std::pair<std::int64_t, Time>> scheduled) {
+    if (scheduled.empty()) return;
+    asio::post(writer, [self = shared_from_this(), scheduled = std::move(scheduled)] {
+      if (auto stored = self->store->schedule_polls(scheduled); !stored)
+        spdlog::error("could not store the next polls: {}", stored.error().message);
+    });
   }
 
   // Scheduler strand: wakes at the earliest next poll.
@@ -683,6 +772,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     for (std::size_t i = 0; i < entries.size(); ++i)
       known.emplace(entries[i].config.url, i);
     std::unordered_set<std::string> wanted;
+    std::vector<std::pair<std::int64_t, Time>> scheduled;
     for (Registered& registered : feeds) {
       wanted.insert(registered.feed.url);
       const IntervalLimits limits = limits_for(poll, registered.feed);
@@ -704,15 +794,28 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         entry->limits = limits;
         entry->password = std::move(registered.password);
       }
-      // A new (or long-removed) feed's first poll spreads like the ones at start.
-      if (!entry->state.next_poll || *entry->state.next_poll < now)
-        entry->state.next_poll = first_poll_time(entry->limits, now, [this] { return draw(); });
+      // A new feed is polled at once, a long-removed one as overdue at start. Not one in
+      // flight or queued: its poll decides its next one.
+      if (!pollable(*entry)) continue;
+      const Time at = start_poll_time(entry->state, entry->limits, now, [this] { return draw(); });
+      if (entry->state.next_poll != at) {
+        entry->state.next_poll = at;
+        scheduled.emplace_back(entry->state.id, at);
+      }
     }
-    for (Entry& entry : entries) {
+    store_schedule(std::move(scheduled));
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      Entry& entry = entries[i];
       if (entry.removed || wanted.contains(entry.config.url)) continue;
       entry.removed = true;  // a poll in flight still finishes and records
       spdlog::info("{}: removed by the reload; its items stay until retention", entry.config.url);
+      // The first round no longer waits for it.
+      if (round && i < in_round.size() && in_round[i]) {
+        in_round[i] = false;
+        round->drop();
+      }
     }
+    if (round && round->complete()) close_round();
     waiting.erase_if([this](std::size_t index) {
       if (!entries[index].removed) return false;
       entries[index].queued = false;
@@ -751,6 +854,8 @@ Poller::~Poller() {
   impl_->fetcher.reset();
   impl_->timer.reset();
   impl_->prune_timer.reset();
+  impl_->batch_timer.reset();
+  impl_->progress_timer.reset();
   if (impl_->process_exits_after && impl_->stories) impl_->stories->abandon_index();
 }
 
@@ -783,16 +888,33 @@ void Poller::start_run() {
   impl_->work.emplace(impl_->io.get_executor());
   asio::post(impl_->strand, [impl = impl_] {
     const Time now = now_utc();
-    int spread = 0;
-    for (Impl::Entry& entry : impl->entries) {
+    int never = 0, overdue = 0, on_schedule = 0;
+    std::vector<bool> due(impl->entries.size(), false);
+    std::vector<std::pair<std::int64_t, Time>> scheduled;
+    for (std::size_t i = 0; i < impl->entries.size(); ++i) {
+      Impl::Entry& entry = impl->entries[i];
       if (entry.state.disabled) continue;
-      if (!entry.state.next_poll || *entry.state.next_poll < now) {
-        entry.state.next_poll = first_poll_time(entry.limits, now, [&] { return impl->draw(); });
-        ++spread;
+      if (!entry.state.last_attempt) {
+        ++never;
+      } else if (!entry.state.next_poll || *entry.state.next_poll <= now) {
+        ++overdue;
+      } else {
+        ++on_schedule;
+      }
+      due[i] = !entry.state.last_attempt || !entry.state.next_poll || *entry.state.next_poll <= now;
+      const Time at = start_poll_time(entry.state, entry.limits, now, [&] { return impl->draw(); });
+      if (at != entry.state.next_poll) {
+        entry.state.next_poll = at;
+        scheduled.emplace_back(entry.state.id, at);
       }
     }
-    spdlog::info("polling {} feeds; {} first polls spread over their first interval",
-                 impl->entries.size(), spread);
+    spdlog::info(
+        "polling {} feeds: {} never polled, polled now; {} overdue, polled within {} s; "
+        "{} on schedule",
+        never + overdue + on_schedule, never, overdue,
+        std::chrono::duration_cast<seconds>(kOverdueSpread).count(), on_schedule);
+    impl->store_schedule(std::move(scheduled));
+    impl->open_round(due, never + overdue);
     impl->prune(nullptr);
     impl->schedule_prune();
     impl->arm_timer();
@@ -805,6 +927,8 @@ void Poller::stop(std::function<void()> stopped) {
     impl->stopping = true;
     impl->timer->cancel();
     impl->prune_timer->cancel();
+    impl->batch_timer->cancel();
+    impl->progress_timer->cancel();
     impl->fetcher->cancel_all();
     // Never started: nothing to record.
     impl->waiting.clear([&impl](std::size_t index) { impl->entries[index].queued = false; });

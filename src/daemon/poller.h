@@ -47,6 +47,9 @@ class Poller {
     // Tests: adjusts the fetcher's options made from [poll] (CURLOPT_RESOLVE entries, an
     // injected address classifier).
     std::function<void(fetch::FetchOptions&)> adjust_fetch_options{};
+    // `run`'s first round logs its progress this often until every feed due at start has
+    // been polled once (then a summary).
+    std::chrono::milliseconds progress_every{std::chrono::seconds{5}};
   };
 
   // Registers every enabled feed in the store (ensure_feed) before any thread runs: call it
@@ -63,8 +66,10 @@ class Poller {
   // Polls the due feeds (all: every enabled, not disabled feed), prunes, then calls `done` on
   // the scheduler strand. Keeps `io` busy until then.
   void start_once(bool all, std::function<void()> done);
-  // Polls on schedule, first polls spread over the first interval, prunes every hour, until
-  // stop().
+  // Polls on schedule, prunes every hour, until stop(). Feeds never polled are polled at once,
+  // overdue ones within kOverdueSpread (start_poll_time), and each feed's next poll is stored
+  // for `feeds` to show. The first round (the feeds due at start) logs its progress, a summary
+  // and, when no feed could be reached at all, why (FirstRound).
   void start_run();
   // No new polls; cancels fetches; `stopped` runs on the scheduler strand once every poll in
   // flight has finished (its write included).
@@ -93,7 +98,7 @@ class Poller {
   // on the scheduler strand.
   void prune_now(std::function<void()> done);
   // SIGHUP: the enabled feeds of `config` replace the polled ones. Added feeds are registered
-  // (on the writer) and polled within their first interval; removed ones are no longer polled,
+  // (on the writer) and polled as at start (start_poll_time); removed ones are no longer polled,
   // their items stay until retention removes them; changed ones (interval, headers,
   // credentials) apply from their next poll, as do [poll]'s intervals. Fetch options
   // ([poll] timeout, concurrency, proxy, ...) and [storage] keep their start values. `done`

@@ -79,10 +79,13 @@ seconds backoff_delay(const IntervalLimits& limits, int failures, const Random& 
   return seconds{static_cast<long long>(std::llround(jittered))};
 }
 
-Time first_poll_time(const IntervalLimits& limits, Time now, const Random& random) {
+Time start_poll_time(const store::FeedState& state, const IntervalLimits& limits, Time now,
+                     const Random& random) {
+  if (!state.last_attempt) return now;
+  if (state.next_poll && *state.next_poll > now) return *state.next_poll;
   const double fraction = std::clamp(random(), 0.0, 1.0);
-  const auto interval = clamp_interval(limits.interval, limits);
-  return now + seconds{static_cast<long long>(static_cast<double>(interval.count()) * fraction)};
+  const seconds spread = std::min(clamp_interval(limits.interval, limits), kOverdueSpread);
+  return now + seconds{static_cast<long long>(static_cast<double>(spread.count()) * fraction)};
 }
 
 PollDecision apply_poll(const store::FeedState& state, const PollObservation& observation,

@@ -89,9 +89,17 @@ Time skip_forward(Time t, const model::PollHints& hints);
 // kBackoffJitter at random. Never above max_interval, never below min_interval * (1 - jitter).
 seconds backoff_delay(const IntervalLimits& limits, int failures, const Random& random);
 
-// When a feed without a stored next poll is first polled in `run`: spread at random over its
-// first interval, so a start does not fire every feed at once.
-Time first_poll_time(const IntervalLimits& limits, Time now, const Random& random);
+// Overdue feeds of a restart spread over at most this long: a daemon down for a day does not
+// fire every feed in the same second, nor make a reader wait a whole interval.
+inline constexpr seconds kOverdueSpread = std::chrono::minutes{2};
+
+// When `run` (at start, or when a reload adds a feed) first polls a feed:
+// - never polled (no last attempt): now; only [poll] concurrency and per_host hold it back;
+// - polled before, its next poll passed or unknown: at random within min(interval,
+//   kOverdueSpread) from now;
+// - its next poll still ahead: then.
+Time start_poll_time(const store::FeedState& state, const IntervalLimits& limits, Time now,
+                     const Random& random);
 
 // What the poll did to the feed's state: the new state to record, and what to log.
 struct PollDecision {

@@ -147,6 +147,7 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
            std::tie(b->published, b->feed_id, b->item_id);
   });
   int assigned = 0;
+  std::int64_t created = 0;
   // Foreign keys unchecked: every story the index names exists as of inside this transaction
   // (catch_up sees another process's merge or split; this one's retention resets the index,
   // tidy()), and every item of the batch does (retention writes the open batch first, and
@@ -155,6 +156,7 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
       [&](store::StoryWriter& writer) -> Result<void> {
         if (auto ready = catch_up(pending); !ready) return ready.error();
         std::int64_t next_story = writer.next_story_id();
+        const std::int64_t first_story = next_story;
         // A block's writes go to SQLite on a second thread while this one decides the next block
         // (a first poll's SQL is a third of its stories' time). The two never use the connection
         // at once: each hand-over first waits for the block before, and so does the commit.
@@ -215,6 +217,7 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
           }
         }
         hand_over(true);
+        created = next_story - first_story;
         return {};
       },
       store::StoryStore::ForeignKeys::trust);
@@ -224,6 +227,7 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
     return written.error();
   }
   index_->evict();
+  last_created_ = created;
   return assigned;
 }
 

@@ -33,6 +33,8 @@ class StoryAssigner {
   // one is freed as soon as it is in the index, not at the end.
   using Batch = std::vector<std::unique_ptr<dedup::Candidate>>;
   Result<int> assign(Batch pending, model::Time now);
+  // Stories the last assign() that succeeded created (the rest joined existing ones).
+  std::int64_t last_created() const { return last_created_; }
 
   // The candidate of an item record_poll just inserted. Pure; callable from any thread.
   static dedup::Candidate candidate(const model::Item& item, const store::NewItem& stored,
@@ -62,6 +64,7 @@ class StoryAssigner {
   // conditional poll that stores nothing new never pays for it.
   std::unique_ptr<dedup::StoryIndex> index_;
   std::int64_t overrides_seen_ = 0;
+  std::int64_t last_created_ = 0;
 };
 
 // The time the dedup window measures for a stored item: its publication date, else its update

@@ -55,6 +55,24 @@ const char* to_string(FetchOutcome outcome) {
 
 namespace {
 
+NetworkFailure network_failure(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return NetworkFailure::resolve;
+    case CURLE_COULDNT_CONNECT:
+      return NetworkFailure::connect;
+    case CURLE_OPERATION_TIMEDOUT:
+      return NetworkFailure::timeout;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+      return NetworkFailure::tls;
+    default:
+      return NetworkFailure::other;
+  }
+}
+
 // Feed types first, anything else last: some servers pick a representation by Accept.
 constexpr const char* kAccept =
     "Accept: application/rss+xml, application/atom+xml, application/feed+json, "
@@ -551,7 +569,8 @@ class HttpFetcher::Impl : public std::enable_shared_from_this<Impl> {
     }
     if (code != CURLE_OK) {
       std::string message = transfer->error[0] ? transfer->error : curl_easy_strerror(code);
-      complete(std::move(transfer), FetchOutcome::network_error, status, std::move(message));
+      complete(std::move(transfer), FetchOutcome::network_error, status, std::move(message),
+               network_failure(code));
       return;
     }
     if (!is_redirect(status)) {
@@ -613,10 +632,11 @@ class HttpFetcher::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void complete(std::unique_ptr<Transfer> transfer, FetchOutcome outcome, long status,
-                std::string error) {
+                std::string error, NetworkFailure failure = NetworkFailure::none) {
     release_slot(*transfer);
     FetchResult result;
     result.outcome = outcome;
+    result.network_failure = failure;
     result.status = status;
     result.error = std::move(error);
     result.final_url = transfer->url.empty() ? transfer->request.url : transfer->url;

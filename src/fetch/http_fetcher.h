@@ -79,6 +79,16 @@ enum class FetchOutcome {
 
 const char* to_string(FetchOutcome outcome);
 
+// What kind of network_error, for the daemon to tell "no network at all" from one bad host.
+enum class NetworkFailure {
+  none,     // not a network_error
+  resolve,  // the host name (or the proxy's) did not resolve
+  connect,  // no connection: refused, unreachable
+  timeout,  // a connect or transfer timeout, or the low-speed limit
+  tls,      // the TLS handshake or the certificate check failed
+  other,    // reset, malformed response, ...
+};
+
 struct FetchResult {
   FetchOutcome outcome = FetchOutcome::network_error;
   long status = 0;   // the final response's HTTP status; 0 when none arrived
@@ -97,6 +107,7 @@ struct FetchResult {
   // redirect to another host, since an adopted URL gets no such allowance.
   bool local_by_redirect = false;
   std::string error;  // curl's message, "HTTP 500", ...; empty for ok and not_modified
+  NetworkFailure network_failure = NetworkFailure::none;  // network_error only
   std::chrono::milliseconds elapsed{0};  // from the first byte sent to completion, queue excluded
 };
 

@@ -549,6 +549,22 @@ Result<StoreResult> Store::record_poll(const FeedState& state, const model::Feed
   });
 }
 
+Result<void> Store::schedule_polls(const std::vector<std::pair<std::int64_t, Time>>& polls) {
+  if (polls.empty()) return {};
+  return impl_->guarded([&]() -> Result<void> {
+    SQLite::Transaction transaction(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement update(impl_->db, "UPDATE feeds SET next_poll = :next_poll WHERE id = :id");
+    for (const auto& [id, when] : polls) {
+      Use use(update);
+      use.bind(":id", id);
+      use.bind(":next_poll", std::optional<Time>(when));
+      use->exec();
+    }
+    transaction.commit();
+    return {};
+  });
+}
+
 Result<std::vector<StoredItem>> Store::items_of_feed(std::int64_t feed_id) {
   return impl_->guarded([&]() -> Result<std::vector<StoredItem>> {
     Use select(impl_->items_of_feed);

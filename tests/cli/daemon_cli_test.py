@@ -8,8 +8,11 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import socket
 import sys
 import tempfile
+import time
+import urllib.request
 
 
 def main():
@@ -72,12 +75,77 @@ def main():
         check("the other feeds stay ok",
               all(f["status"] == "ok" for name, f in feeds.items() if name != "tech-news.rss"), feeds)
 
+    first_start(binary, args.configs, check)
+
     for flag in (["run", "--help"], ["once", "--help"], ["feeds", "--help"]):
         r = subprocess.run([binary, *flag], capture_output=True, text=True)
         check(" ".join(flag), r.returncode == 0 and "--config" in r.stdout, r.stdout + r.stderr)
 
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def first_start(binary, configs, check):
+    """`run` on the demo config and an empty database: every sample's stories are in /feed.xml
+    within 15 seconds, and the first round logs what it did."""
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(os.path.join(configs, "samples"), os.path.join(tmp, "samples"))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with open(os.path.join(configs, "demo.toml")) as f:
+            text = f.read()
+        check("the demo listens on 8080", 'listen = "127.0.0.1:8080"' in text, text[:400])
+        config = os.path.join(tmp, "demo.toml")
+        with open(config, "w") as f:
+            f.write(text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{port}"'))
+        db = os.path.join(tmp, "var", "demo.db")
+        log_path = os.path.join(tmp, "run.log")
+
+        def complete():
+            """The number of stories once every sample was polled, every item is in a story and
+            /feed.xml lists every story; else None."""
+            if not os.path.exists(db):
+                return None
+            try:
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+                    polled = conn.execute("select count(*) from feeds where last_success is not null").fetchone()[0]
+                    items = conn.execute("select count(*) from items").fetchone()[0]
+                    stories = conn.execute("select count(distinct story_id) from item_stories").fetchone()[0]
+                    members = conn.execute("select count(*) from item_stories").fetchone()[0]
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/feed.xml", timeout=5).read()
+            except (sqlite3.Error, OSError):
+                return None
+            if polled < 5 or items == 0 or members < items:
+                return None
+            return stories if body.count(b"<item>") == stories else None
+
+        started = time.monotonic()
+        with open(log_path, "w") as log:
+            daemon = subprocess.Popen([binary, "run", "--config", config], cwd=tmp,
+                                      stdout=log, stderr=subprocess.STDOUT)
+        try:
+            stories = None
+            while time.monotonic() - started < 60 and daemon.poll() is None:
+                stories = complete()
+                if stories:
+                    break
+                time.sleep(0.1)
+            elapsed = time.monotonic() - started
+            check("the demo's merged feed is complete within 15 s of the start",
+                  stories and elapsed < 15, f"{elapsed:.1f} s, stories {stories}")
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=60)
+        with open(log_path) as f:
+            logged = f.read()
+        check("the start says every feed is polled now",
+              "polling 5 feeds: 5 never polled, polled now" in logged, logged[-3000:])
+        check("the first round ends with a summary",
+              "first poll done in " in logged and ": 5 feeds, 5 ok, 0 failing" in logged,
+              logged[-3000:])
+        check("no diagnosis when the feeds are reached", "no feed could be reached" not in logged,
+              logged[-3000:])
 
 
 if __name__ == "__main__":

@@ -296,13 +296,38 @@ TEST_CASE("too few recent publications keep the configured interval") {
         minutes{30});
 }
 
-TEST_CASE("first polls are spread over the first interval") {
+TEST_CASE("a feed never polled is polled at once, whatever its interval") {
+  store::FeedState never;
+  CHECK(start_poll_time(never, limits(hours{1}), kNow, constant(0.9)) == kNow);
+  // A first round cut short by a stop: the next poll was scheduled and stored, never done.
+  never.next_poll = kNow + minutes{40};
+  CHECK(start_poll_time(never, limits(hours{1}), kNow, constant(0.9)) == kNow);
+}
+
+TEST_CASE("overdue feeds of a restart spread over minutes, not over their interval") {
+  store::FeedState known;
+  known.last_attempt = kNow - hours{5};
+  known.next_poll = kNow - hours{4};
   const IntervalLimits l = limits(hours{1});
-  CHECK(first_poll_time(l, kNow, constant(0)) == kNow);
-  CHECK(first_poll_time(l, kNow, constant(0.5)) == kNow + minutes{30});
-  const Time late = first_poll_time(l, kNow, constant(0.999999));
-  CHECK(late < kNow + hours{1});
-  CHECK(late >= kNow + minutes{59});
+  CHECK(start_poll_time(known, l, kNow, constant(0)) == kNow);
+  CHECK(start_poll_time(known, l, kNow, constant(0.5)) == kNow + kOverdueSpread / 2);
+  const Time late = start_poll_time(known, l, kNow, constant(0.999999));
+  CHECK(late < kNow + kOverdueSpread);
+  CHECK(late >= kNow + kOverdueSpread - seconds{1});
+  // Without a stored next poll: overdue as well.
+  known.next_poll.reset();
+  CHECK(start_poll_time(known, l, kNow, constant(0.5)) == kNow + kOverdueSpread / 2);
+  // An interval shorter than the spread bounds it.
+  IntervalLimits short_interval{
+      .interval = seconds{30}, .min_interval = seconds{10}, .max_interval = hours{1}};
+  CHECK(start_poll_time(known, short_interval, kNow, constant(0.5)) == kNow + seconds{15});
+}
+
+TEST_CASE("a known feed whose next poll is ahead keeps it") {
+  store::FeedState known;
+  known.last_attempt = kNow - minutes{10};
+  known.next_poll = kNow + minutes{20};
+  CHECK(start_poll_time(known, limits(hours{1}), kNow, constant(0)) == kNow + minutes{20});
 }
 
 TEST_CASE("a feed failing for days shows as broken, and is still retried") {

@@ -169,6 +169,30 @@ TEST_CASE("ensure_feeds returns each URL's feed in the order asked, adding only 
   CHECK(all->size() == 3);
 }
 
+TEST_CASE("schedule_polls stores the next poll alone, for another process to read") {
+  TempFolder folder;
+  const auto path = folder.file("feedmerge.db");
+  auto store = open_store(path);
+  FeedState polled = ensure(*store, "https://example.com/a.xml");
+  polled.etag = "\"kept\"";
+  polled.last_attempt = kT0;
+  poll(*store, polled, feed_of({item("a", "first")}), kT0);
+  const FeedState fresh = ensure(*store, "https://example.com/b.xml");
+
+  REQUIRE(store->schedule_polls({{polled.id, kT0 + 10min}, {fresh.id, kT0 + 1s}}).has_value());
+  auto reader = open_store(path, OpenMode::read_only);
+  auto a = reader->find_feed("https://example.com/a.xml");
+  auto b = reader->find_feed("https://example.com/b.xml");
+  REQUIRE((a.has_value() && a->has_value() && b.has_value() && b->has_value()));
+  CHECK((*a)->next_poll == kT0 + 10min);
+  CHECK((*a)->etag == "\"kept\"");  // the rest of the state is untouched
+  CHECK((*a)->last_attempt == kT0);
+  CHECK((*a)->item_count == 1);
+  CHECK((*b)->next_poll == kT0 + 1s);
+  CHECK_FALSE((*b)->last_attempt.has_value());
+  CHECK(store->schedule_polls({}).has_value());
+}
+
 TEST_CASE("every feed field written by record_poll reads back the same") {
   TempFolder folder;
   auto store = open_store(folder.file("feedmerge.db"));

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "feedmerge/error.h"
@@ -146,6 +147,10 @@ class Store {
   // - key that retention removed (see prune): not stored again, counted as `pruned`.
   // On error nothing of the poll is written.
   Result<StoreResult> record_poll(const FeedState& state, const model::Feed* parsed, Time now);
+
+  // The scheduler's next poll of each feed (id, time), in one transaction, without touching
+  // the rest of its state: `feeds`, another process, shows when a feed not yet polled will be.
+  Result<void> schedule_polls(const std::vector<std::pair<std::int64_t, Time>>& polls);
 
   Result<std::vector<StoredItem>> items_of_feed(std::int64_t feed_id);  // by id: first stored first
   Result<std::int64_t> count_items();
