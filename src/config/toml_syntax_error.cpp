@@ -13,7 +13,7 @@ namespace {
 std::string_view line_of(std::string_view text, int line) {
   for (int n = 1; n < line; ++n) {
     const std::size_t end = text.find('\n');
-    if (end == std::string_view::npos) return {};
+    if (end == std::string_view::npos) return text.substr(text.size());  // inside `text`, empty
     text.remove_prefix(end + 1);
   }
   text = text.substr(0, text.find('\n'));
