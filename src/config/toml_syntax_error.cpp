@@ -274,7 +274,14 @@ Error describe_toml_syntax_error(std::string_view text, std::string_view descrip
     }
   }
 
+  if (scope == "key") {
+    if (contains(reason, "multi-line")) return d.here("a key cannot be a multi-line string");
+    return d.here("expected a key (letters, digits, _ and -, or \"quoted\"), saw " +
+                  std::string(seen));
+  }
+
   if (scope == "key-value pair") {
+    if (end_of_file) return d.here("the file ends inside a key = value line; finish it");
     if (contains(reason, "cannot redefine existing")) {
       return d.here(std::string(quoted_name(reason)) + " is set twice; keep one of the two");
     }

@@ -392,8 +392,7 @@ TEST_CASE("a TOML syntax error says where and what to write instead") {
     CHECK(first_error("[poll]\ninterval = \"30m\nconcurrency = 3\n") ==
           "2:12: unterminated string; close it with \"");
     CHECK(first_error("[poll]\ninterval = \"30m") == "2:12: unterminated string; close it with \"");
-    CHECK(first_error("[[feed]]\ntitle = 'Its\n") ==
-          "2:9: unterminated string; close it with '");
+    CHECK(first_error("[[feed]]\ntitle = 'Its\n") == "2:9: unterminated string; close it with '");
     CHECK(first_error("[[feed]]\ntitle = \"a \\\"quoted\\\" word\n") ==
           "2:9: unterminated string; close it with \"");
     CHECK(first_error("[[output]]\ndescription = \"\"\"one\ntwo\n") ==
@@ -425,6 +424,10 @@ TEST_CASE("a TOML syntax error says where and what to write instead") {
     CHECK(first_error("[poll]\nper host = 2\n") ==
           "2:5: expected = after the key (key = value); quote a key with spaces: \"a b\" = "
           "value");
+    CHECK(first_error("[poll]\nper_host. = 2\n") ==
+          "2:11: expected a key (letters, digits, _ and -, or \"quoted\"), saw '='");
+    CHECK(first_error("[poll]\nper_host") ==
+          "2:9: the file ends inside a key = value line; finish it");
     CHECK(first_error("[poll]\nper_host =\n") ==
           "2:11: missing value after =; write \"text\", a number, true or false");
     CHECK(first_error("[log]\nlevel = \"info\" \"debug\"\n") ==
