@@ -7,5 +7,9 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
 mkdir -p var
-if [[ " $* " != *" --config "* ]]; then set -- --config config/feedmerge.toml "$@"; fi
+if [[ " $* " != *" --config "* ]]; then
+  set -- --config config/feedmerge.toml "$@"
+  # Its relative database ("feedmerge.db") resolves here, as under systemd's StateDirectory=.
+  export STATE_DIRECTORY="${STATE_DIRECTORY:-$PWD/var}"
+fi
 exec build/feedmerge run "$@"

@@ -93,19 +93,14 @@ int run_export_opml(const std::string& config_path) {
   return print_stdout(config::config_to_opml(*loaded, own_titles(*loaded)));
 }
 
-CLI::Option* add_config_option(CLI::App* app, std::string& path) {
-  path = std::string(config::kDefaultConfigPath);
-  return app->add_option("--config", path, "The config file")->capture_default_str();
-}
-
 }  // namespace
 
-void add_config_commands(CLI::App& app, Commands& commands) {
-  auto check_path = std::make_shared<std::string>();
+void add_config_commands(CLI::App& app, Commands& commands, ConfigOption& config) {
   CLI::App* check = app.add_subcommand(
       "check-config", "Validate the config file without running; print every problem found");
-  add_config_option(check, *check_path);
-  commands.push_back({check, [check_path] { return run_check_config(*check_path); }});
+  config.add_to(check);
+  check->footer(examples({"feedmerge check-config --config config/feedmerge.toml"}));
+  commands.push_back({check, [&config] { return run_check_config(config.path()); }});
 
   auto import_args = std::make_shared<ImportArgs>();
   CLI::App* import = app.add_subcommand(
@@ -114,18 +109,24 @@ void add_config_commands(CLI::App& app, Commands& commands) {
       "categories), or add them to the config file with --append");
   import->add_option("FILE", import_args->opml, "An OPML file, - for standard input, or a URL")
       ->required();
-  add_config_option(import, import_args->config_path)
-      ->description("The config file --append adds to");
+  config.add_to(import, "The config file --append adds to");
   import->add_flag("--append", import_args->append,
                    "Add the feeds the config does not list yet to its end, keeping its "
                    "comments; the old file is kept as FILE.bak (or FILE.bak.N)");
-  commands.push_back({import, [import_args] { return run_import_opml(*import_args); }});
+  import->footer(examples({"feedmerge import-opml subscriptions.opml > feeds.toml",
+                           "feedmerge import-opml subscriptions.opml --append --config "
+                           "config/feedmerge.toml"}));
+  commands.push_back({import, [import_args, &config] {
+                        import_args->config_path = config.path();
+                        return run_import_opml(*import_args);
+                      }});
 
-  auto export_path = std::make_shared<std::string>();
   CLI::App* export_opml =
       app.add_subcommand("export-opml", "Print the configured feeds as an OPML 2.0 list");
-  add_config_option(export_opml, *export_path);
-  commands.push_back({export_opml, [export_path] { return run_export_opml(*export_path); }});
+  config.add_to(export_opml);
+  export_opml->footer(
+      examples({"feedmerge export-opml --config config/feedmerge.toml > feeds.opml"}));
+  commands.push_back({export_opml, [&config] { return run_export_opml(config.path()); }});
 }
 
 }  // namespace feedmerge::cli

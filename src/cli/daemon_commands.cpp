@@ -41,14 +41,17 @@ int run_once(const DaemonArgs& args) {
     std::cerr << summary.error().message << '\n';
     return 1;
   }
-  for (const std::string& error : summary->errors)
-    std::cerr << normalize::redact_urls_in(error) << '\n';  // as the log would say it
+  // Each failure was logged once already, as `run` logs it; the summary only counts them.
   std::cout << "polled " << summary->polled << " feeds: " << summary->succeeded << " ok ("
             << summary->not_modified << " not modified, " << summary->unchanged << " unchanged), "
             << summary->failed << " failed; " << summary->new_items << " new items, "
             << summary->updated_items << " updated\n";
+  if (summary->interrupted) {
+    std::cerr << "feedmerge once: interrupted before every due feed was polled\n";
+    return kExitFailure;
+  }
   // Non-zero only when nothing could be done at all: every feed polled failed.
-  return summary->polled > 0 && summary->succeeded == 0 ? 1 : 0;
+  return summary->polled > 0 && summary->succeeded == 0 ? kExitFailure : kExitOk;
 }
 
 int run_feeds(const DaemonArgs& args) {
@@ -66,36 +69,44 @@ int run_feeds(const DaemonArgs& args) {
   return print_stdout(args.json ? daemon::feeds_json(*reports) : daemon::feeds_text(*reports, now));
 }
 
-CLI::App* add_command(CLI::App& app, Commands& commands, const char* name, const char* description,
-                      const std::shared_ptr<DaemonArgs>& args, int (*run)(const DaemonArgs&)) {
+CLI::App* add_command(CLI::App& app, Commands& commands, ConfigOption& config, const char* name,
+                      const char* description, const std::shared_ptr<DaemonArgs>& args,
+                      int (*run)(const DaemonArgs&)) {
   CLI::App* command = app.add_subcommand(name, description);
-  args->config_path = std::string(config::kDefaultConfigPath);
-  command->add_option("--config", args->config_path, "The config file")->capture_default_str();
-  commands.push_back({command, [args, run] { return run(*args); }});
+  config.add_to(command);
+  commands.push_back({command, [args, run, &config] {
+                        args->config_path = config.path();
+                        return run(*args);
+                      }});
   return command;
 }
 
 }  // namespace
 
-void add_daemon_commands(CLI::App& app, Commands& commands) {
-  add_command(app, commands, "run",
-              "Poll every feed on its schedule in the foreground, logging to the console, "
-              "until SIGINT or SIGTERM",
-              std::make_shared<DaemonArgs>(), run_run);
+void add_daemon_commands(CLI::App& app, Commands& commands, ConfigOption& config) {
+  CLI::App* run = add_command(app, commands, config, "run",
+                              "Poll every feed on its schedule in the foreground, logging to "
+                              "standard error (the journal under systemd), until SIGINT or "
+                              "SIGTERM",
+                              std::make_shared<DaemonArgs>(), run_run);
+  run->footer(examples({"feedmerge run --config config/demo.toml"}));
 
   auto once_args = std::make_shared<DaemonArgs>();
-  CLI::App* once = add_command(app, commands, "once",
-                               "Poll every due feed once, then exit (non-zero only when "
-                               "nothing could be done at all)",
+  CLI::App* once = add_command(app, commands, config, "once",
+                               "Poll every due feed once, log as run does, print a summary, "
+                               "then exit (status 1 only when every feed polled failed)",
                                once_args, run_once);
   once->add_flag("--all", once_args->all, "Poll every enabled feed now, due or not");
+  once->footer(examples({"feedmerge once --all --config config/demo.toml",
+                         "*/30 * * * * feedmerge once   # in a crontab"}));
 
   auto feeds_args = std::make_shared<DaemonArgs>();
-  CLI::App* feeds = add_command(app, commands, "feeds",
+  CLI::App* feeds = add_command(app, commands, config, "feeds",
                                 "Show every configured feed: URL, title, last status, last "
                                 "success, items, next poll, error",
                                 feeds_args, run_feeds);
   feeds->add_flag("--json", feeds_args->json, "Print JSON instead of text");
+  feeds->footer(examples({"feedmerge feeds --config config/demo.toml --json"}));
 }
 
 }  // namespace feedmerge::cli

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -24,7 +25,12 @@ int run_parse(const ParseArgs& args) {
   const std::string& name = args.source;  // "-" for standard input, as given
   auto doc = fetch::read_source(args.source);
   if (!doc) {
-    std::cerr << name << ":0:0: error: " << doc.error().message << '\n';
+    // No position inside a document that could not be read: SOURCE: error: WHAT, the source
+    // named once (the reader's message starts with it too).
+    const std::string message = doc.error().message;  // error() returns a copy
+    std::string_view what = message;
+    if (what.starts_with(name + ": ")) what.remove_prefix(name.size() + 2);
+    std::cerr << name << ": error: " << what << '\n';
     return 1;
   }
   parse::ParseInput input;
@@ -37,7 +43,9 @@ int run_parse(const ParseArgs& args) {
   auto parsed = parse::parse_feed(input);
   if (!parsed) {
     const auto& e = parsed.error();
-    std::cerr << name << ':' << e.line << ':' << e.column << ": error: " << e.message << '\n';
+    std::cerr << name;
+    if (e.line > 0) std::cerr << ':' << e.line << ':' << e.column;
+    std::cerr << ": error: " << e.message << '\n';
     return 1;
   }
   return print_stdout(parse::to_parse_json(*parsed));
@@ -56,6 +64,8 @@ void add_parse_command(CLI::App& app, Commands& commands) {
                     "The document's own URL, for resolving relative links");
   parse->add_option("--content-type", args->content_type,
                     "Plays the part of an HTTP Content-Type header (its charset counts)");
+  parse->footer(examples({"feedmerge parse https://lwn.net/headlines/rss",
+                          "feedmerge parse saved.xml --base-url https://example.com/"}));
   commands.push_back({parse, [args] { return run_parse(*args); }});
 }
 

@@ -18,7 +18,7 @@ namespace feedmerge::cli {
 namespace {
 
 struct RenderArgs {
-  std::string config_path = std::string(config::kDefaultConfigPath);
+  std::string config_path;
   std::string path;
 };
 
@@ -63,13 +63,17 @@ int run_render(const RenderArgs& args) {
 
 }  // namespace
 
-void add_publish_command(CLI::App& app, Commands& commands) {
+void add_publish_command(CLI::App& app, Commands& commands, ConfigOption& config) {
   auto args = std::make_shared<RenderArgs>();
   CLI::App* render = app.add_subcommand(
       "render", "Print the output configured at PATH (e.g. /feed.xml, /sources.opml, /)");
-  render->add_option("--config", args->config_path, "The config file")->capture_default_str();
+  config.add_to(render);
   render->add_option("PATH", args->path, "The output's URL path")->required();
-  commands.push_back({render, [args] { return run_render(*args); }});
+  render->footer(examples({"feedmerge render --config config/demo.toml /feed.xml"}));
+  commands.push_back({render, [args, &config] {
+                        args->config_path = config.path();
+                        return run_render(*args);
+                      }});
 }
 
 }  // namespace feedmerge::cli

@@ -15,7 +15,7 @@ namespace feedmerge::cli {
 namespace {
 
 struct StoryArgs {
-  std::string config_path = std::string(config::kDefaultConfigPath);
+  std::string config_path;
   bool json = false;
   std::string since;
   std::string link_a;
@@ -40,11 +40,9 @@ int fail(const Error& error) {
 int run_stories(const StoryArgs& args) {
   std::optional<model::Time> since;
   if (!args.since.empty()) {
+    // Checked by kDuration when the command line was parsed.
     const auto duration = config::parse_duration(args.since);
-    if (!duration) {
-      std::cerr << "--since: expected a duration like \"24h\", got \"" << args.since << "\"\n";
-      return 1;
-    }
+    if (!duration) return kExitUsage;
     since = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) - *duration;
   }
   auto config = load(args);
@@ -80,46 +78,69 @@ int run_split(const StoryArgs& args) {
   return 0;
 }
 
-void add_config_option(CLI::App* command, StoryArgs& args) {
-  command->add_option("--config", args.config_path, "The config file")->capture_default_str();
+// A --since value: a duration like "24h"; anything else is a usage error (status 2).
+const CLI::Validator kDuration(
+    [](std::string& text) {
+      return config::parse_duration(text)
+                 ? std::string()
+                 : "expected a duration like \"24h\", got \"" + text + "\"";
+    },
+    "DURATION");
+
+// Registers the command, with --config; the command reads the resolved path when it runs.
+CLI::App* add_command(CLI::App* parent, Commands& commands, ConfigOption& config,
+                      const std::shared_ptr<StoryArgs>& args, int (*run)(const StoryArgs&),
+                      const char* name, const char* description) {
+  CLI::App* command = parent->add_subcommand(name, description);
+  config.add_to(command);
+  commands.push_back({command, [args, run, &config] {
+                        args->config_path = config.path();
+                        return run(*args);
+                      }});
+  return command;
 }
 
 }  // namespace
 
-void add_story_commands(CLI::App& app, Commands& commands) {
+void add_story_commands(CLI::App& app, Commands& commands, ConfigOption& config) {
   auto list_args = std::make_shared<StoryArgs>();
-  CLI::App* list =
-      app.add_subcommand("stories", "List stories with their items, most recently updated first");
-  add_config_option(list, *list_args);
+  CLI::App* list = add_command(&app, commands, config, list_args, run_stories, "stories",
+                               "List stories with their items, most recently updated first");
   list->add_flag("--json", list_args->json, "Print JSON instead of text");
   list->add_option("--since", list_args->since,
-                   "Only stories updated within this duration (\"24h\"); default: all");
-  commands.push_back({list, [list_args] { return run_stories(*list_args); }});
+                   "Only stories updated within this duration (\"24h\"); default: all")
+      ->check(kDuration);
+  list->footer(examples({"feedmerge stories --since 24h --config config/demo.toml"}));
 
   auto why_args = std::make_shared<StoryArgs>();
-  CLI::App* why = app.add_subcommand(
-      "why", "Show the signals and scores that did or did not put two items in one story");
-  add_config_option(why, *why_args);
+  CLI::App* why =
+      add_command(&app, commands, config, why_args, run_why, "why",
+                  "Show the signals and scores that did or did not put two items in one story");
   why->add_option("LINK_A", why_args->link_a, "An item's link, as published")->required();
   why->add_option("LINK_B", why_args->link_b, "Another item's link")->required();
-  commands.push_back({why, [why_args] { return run_why(*why_args); }});
+  why->footer(examples({"feedmerge why https://example.com/a https://example.org/b"}));
 
   CLI::App* story = app.add_subcommand("story", "Overrule dedup: merge or split stories");
   story->require_subcommand(1);
+  config.add_to(story);
+  story->footer(examples({"feedmerge story merge 12 34",
+                          "feedmerge story split "
+                          "https://example.com/a"}));
+
   auto merge_args = std::make_shared<StoryArgs>();
-  CLI::App* merge = story->add_subcommand(
-      "merge", "Move every item of story ID_B into story ID_A (ID_B goes); persists");
-  add_config_option(merge, *merge_args);
+  CLI::App* merge =
+      add_command(story, commands, config, merge_args, run_merge, "merge",
+                  "Move every item of story ID_B into story ID_A (ID_B goes); persists");
   merge->add_option("ID_A", merge_args->story_a, "The story that stays")->required();
   merge->add_option("ID_B", merge_args->story_b, "The story merged into it")->required();
-  commands.push_back({merge, [merge_args] { return run_merge(*merge_args); }});
+  merge->footer(examples({"feedmerge story merge 12 34   # story 34's items join story 12"}));
 
   auto split_args = std::make_shared<StoryArgs>();
-  CLI::App* split = story->add_subcommand(
-      "split", "Take the item with this link out of its story into a new one; persists");
-  add_config_option(split, *split_args);
+  CLI::App* split =
+      add_command(story, commands, config, split_args, run_split, "split",
+                  "Take the item with this link out of its story into a new one; persists");
   split->add_option("LINK", split_args->link_a, "The item's link, as published")->required();
-  commands.push_back({split, [split_args] { return run_split(*split_args); }});
+  split->footer(examples({"feedmerge story split https://example.com/a"}));
 }
 
 }  // namespace feedmerge::cli

@@ -19,6 +19,7 @@
 
 #include "config/feed_url.h"
 #include "config/file_io.h"
+#include "config/toml_syntax_error.h"
 #include "config/toml_text.h"
 
 namespace feedmerge::config {
@@ -29,6 +30,7 @@ using detail::toml_quote;
 
 struct Errors {
   std::vector<Error> list;
+  std::vector<std::string>* keys_read = nullptr;  // for known_keys(): every key asked for
 
   void add(const toml::source_region& where, std::string message) {
     list.push_back(Error{ErrorKind::config, std::move(message), static_cast<int>(where.begin.line),
@@ -318,6 +320,10 @@ class TableReader {
   }
 
   void report_unknown_keys() {
+    if (errors_.keys_read != nullptr && !path_.empty()) {
+      for (const std::string& key : known_)
+        errors_.keys_read->push_back(path(key));
+    }
     for (auto&& [key, node] : table_) {
       const std::string_view name = key.str();
       if (std::find(known_.begin(), known_.end(), name) != known_.end()) continue;
@@ -769,9 +775,9 @@ ConfigCheck check_config(std::string_view text, std::string_view source_name) {
   try {
     root = toml::parse(text, std::string(source_name));
   } catch (const toml::parse_error& e) {
-    out.errors.push_back(Error{ErrorKind::config, std::string(e.description()),
-                               static_cast<int>(e.source().begin.line),
-                               static_cast<int>(e.source().begin.column)});
+    out.errors.push_back(detail::describe_toml_syntax_error(
+        text, e.description(), static_cast<int>(e.source().begin.line),
+        static_cast<int>(e.source().begin.column)));
     return out;
   }
   Errors errors;
@@ -782,6 +788,21 @@ ConfigCheck check_config(std::string_view text, std::string_view source_name) {
   });
   out.errors = std::move(errors.list);
   return out;
+}
+
+std::vector<std::string> known_keys() {
+  // Every table present and empty: each reader asks for all of its keys.
+  const toml::table root =
+      toml::parse("[server]\n[storage]\n[poll]\n[dedup]\n[publish]\n[log]\n[[output]]\n[[feed]]\n");
+  std::vector<std::string> keys;
+  Errors errors;
+  errors.keys_read = &keys;
+  Config config;
+  read_root(root, "", config, errors);
+  for (std::string& key : keys) {
+    if (const std::size_t index = key.find("[1]"); index != std::string::npos) key.erase(index, 3);
+  }
+  return keys;
 }
 
 ConfigCheck check_config_file(const std::string& path) {

@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include "daemon/logging.h"
 #include "daemon/notify.h"
@@ -56,8 +57,9 @@ std::string database_path(const config::Config& config) {
 }
 
 Result<PollSummary> poll_once(const config::Config& config, bool all, bool process_exits_after) {
-  redact_default_logger();
-  set_log_level(config.log.level);
+  // Where `run` logs: standard error, or the journal under systemd (never standard output,
+  // which carries the command's own result).
+  setup_logging(config.log.level);
   auto store = open_store(config);
   if (!store) return store.error();
   asio::io_context io;
@@ -65,10 +67,24 @@ Result<PollSummary> poll_once(const config::Config& config, bool all, bool proce
       io, config, std::move(*store),
       {.parse_threads = threads_or_cores(0), .process_exits_after = process_exits_after});
   if (!poller) return poller.error();
+  // SIGINT or SIGTERM (Ctrl-C, a cron job's time limit) stops as `run` stops: fetches in
+  // flight are cancelled and the open transaction finishes; the summary says so.
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  bool interrupted = false;
+  signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    interrupted = true;
+    spdlog::info("signal {}: stopping; no new fetches, finishing the writes in progress", signal);
+    (*poller)->stop([&io] { io.stop(); });
+  });
   // Stopped rather than drained: curl may keep idle connections watched by Asio.
-  (*poller)->start_once(all, [&io] { io.stop(); });
+  (*poller)->start_once(all, [&io, &signals] {
+    signals.cancel();
+    io.stop();
+  });
   io.run();
   PollSummary summary = (*poller)->summary();
+  summary.interrupted = interrupted;
   poller->reset();  // joins the parse pool and the writer
   return summary;
 }
@@ -162,8 +178,7 @@ int run_daemon(const config::Config& config, RunOptions options) {
       std::lock_guard lock(server_mutex);
       if (server) server->stop();
     }
-    spdlog::info("stopped");
-    io.stop();
+    io.stop();  // the service has logged "stopped"
   });
   running.start_run();
   // READY=1: the database is open and the HTTP port (if any) is bound.

@@ -1,6 +1,10 @@
 #include "feedmerge/config/config.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -385,13 +389,139 @@ TEST_CASE("feed headers and credentials are checked") {
         "3:11: feed[1].headers: a file feed is read from disk and sends no HTTP headers");
 }
 
-TEST_CASE("a TOML syntax error keeps toml++'s description and position") {
-  CHECK(first_error("[poll]\ninterval = \"30m\nconcurrency = 3\n") ==
-        "2:16: Error while parsing string: unescaped control characters other than TAB (U+0009) "
-        "are explicitly prohibited");
-  CHECK(first_error("[poll]\nconcurrency = 3\nconcurrency = 4\n") ==
-        "3:15: Error while parsing key-value pair: cannot redefine existing integer "
-        "'concurrency'");
+TEST_CASE("a TOML syntax error says where and what to write instead") {
+  SUBCASE("an unterminated string points at its opening quote") {
+    CHECK(first_error("[poll]\ninterval = \"30m\nconcurrency = 3\n") ==
+          "2:12: unterminated string; close it with \"");
+    CHECK(first_error("[poll]\ninterval = \"30m") == "2:12: unterminated string; close it with \"");
+    CHECK(first_error("[[feed]]\ntitle = 'Its\n") == "2:9: unterminated string; close it with '");
+    CHECK(first_error("[[feed]]\ntitle = \"a \\\"quoted\\\" word\n") ==
+          "2:9: unterminated string; close it with \"");
+    CHECK(first_error("[[output]]\ndescription = \"\"\"one\ntwo\n") ==
+          "2:15: unterminated multi-line string; close it with \"\"\"");
+  }
+  SUBCASE("text without quotes") {
+    CHECK(first_error("[poll]\ninterval = 30m\n") == "2:12: text must be quoted: write \"30m\"");
+    CHECK(first_error("[poll]\nmax_body = 10MB # the limit\n") ==
+          "2:12: text must be quoted: write \"10MB\"");
+    CHECK(first_error("[log]\nlevel = info\n") == "2:9: text must be quoted: write \"info\"");
+    CHECK(first_error("[log]\nlevel = very loud\n") ==
+          "2:9: text must be quoted: write \"very loud\"");
+    CHECK(first_error("[dedup]\npreferred = [cnbc.com]\n") ==
+          "2:14: text must be quoted: write \"cnbc.com\"");
+    CHECK(first_error("[poll]\nallow_private_networks = True\n") ==
+          "2:26: true and false are written in lowercase: true");
+    CHECK(first_error("[dedup]\nthreshold = .5\n") ==
+          "2:13: a number needs a digit before its point: write 0.5");
+  }
+  SUBCASE("tables, keys and arrays") {
+    CHECK(first_error("[poll\ninterval = \"1h\"\n") ==
+          "1:6: unclosed table header; close it with ]");
+    CHECK(first_error("[[feed]\nurl = \"https://a.example/\"\n") ==
+          "1:8: unclosed table header; close it with ]]");
+    CHECK(first_error("[poll]\n[log]\n[poll]\n") ==
+          "3:1: table [poll] appears twice; merge the two into one");
+    CHECK(first_error("[poll]\nconcurrency = 3\nconcurrency = 4\n") ==
+          "3:15: concurrency is set twice; keep one of the two");
+    CHECK(first_error("[poll]\nper host = 2\n") ==
+          "2:5: expected = after the key (key = value); quote a key with spaces: \"a b\" = "
+          "value");
+    CHECK(first_error("[poll]\nper_host. = 2\n") ==
+          "2:11: expected a key (letters, digits, _ and -, or \"quoted\"), saw '='");
+    CHECK(first_error("[poll]\nper_host") ==
+          "2:9: the file ends inside a key = value line; finish it");
+    CHECK(first_error("[poll]\nper_host =\n") ==
+          "2:11: missing value after =; write \"text\", a number, true or false");
+    CHECK(first_error("[log]\nlevel = \"info\" \"debug\"\n") ==
+          "2:16: unexpected '\"' after the value; write one key = value per line, and text in "
+          "quotes");
+    CHECK(first_error("[dedup]\npreferred = [\"a.com\", \"b.com\"\nwindow = \"1h\"\n") ==
+          "3:1: expected , between the array's values or ] after the last one, saw 'w'");
+    CHECK(first_error("[dedup]\npreferred = [\"a.com\",") ==
+          "2:22: unterminated array; close it with ]");
+    CHECK(first_error("[[feed]]\nurl = \"https://a.example/\"\nheaders = { A = \"b\"\n") ==
+          "3:20: unterminated inline table; close it with } on the same line");
+    CHECK(first_error("[storage]\ndatabase = \"C:\\Users\\news.db\"\n") ==
+          "2:17: \\u and \\U must be followed by 4 and 8 hex digits; write \\\\ for a "
+          "backslash, or use a 'literal string' for text with backslashes");
+    CHECK(first_error("[poll]\nconcurrency = 032\n") ==
+          "2:18: a number must not start with 0; quote it if it is text: \"0123\"");
+    CHECK(first_error("[log]\nlevel = \"info\"\n\xff\n") ==
+          "3:1: the file is not UTF-8 text; save it as UTF-8");
+  }
+  SUBCASE("a mistake no rule knows keeps toml++'s reason, in our form") {
+    CHECK(first_error("when = 1979-13-27\n") ==
+          "1:15: TOML syntax error in a date: expected month between 1 and 12 (inclusive), saw "
+          "13");
+  }
+}
+
+TEST_CASE("config/feedmerge.toml shows every key with the default the loader gives it") {
+  // The file documents each key as `key = DEFAULT`: live in the settings tables
+  // ([server] ... [log]; `# key = DEFAULT` when it is better left unset), commented in the
+  // templates under `#   [[output]]` and `#   [[feed]]` (the live [[output]] and [[feed]]
+  // tables are the shipped choice, not defaults). A line saying "no default" only documents.
+  std::ifstream file(kShippedConfigs + "feedmerge.toml");
+  REQUIRE(file);
+  std::map<std::string, std::string> shown;  // "table.key" -> its line, uncommented
+  std::string table;                         // where the lines read belong; "" = nowhere
+  bool in_template = false;
+  const std::regex header(R"(^(#\s*)?\[\[?([a-z_]+)\]\]?\s*(#.*)?$)");
+  const std::regex key_line(R"(^#?\s*([a-z_]+)\s*=\s*\S.*$)");
+  for (std::string line; std::getline(file, line);) {
+    std::smatch match;
+    if (std::regex_match(line, match, header)) {
+      const bool commented = match[1].matched;
+      const bool array = line.find("[[") != std::string::npos;
+      in_template = commented && array;
+      table = (commented == array) ? match[2].str() : "";  // [x] live, #   [[x]] a template
+      continue;
+    }
+    if (line.empty() || line == "#") {
+      if (in_template) table.clear();
+      in_template = false;
+      continue;
+    }
+    if (table.empty() || !std::regex_match(line, match, key_line)) continue;
+    if (in_template && !line.starts_with("#")) continue;
+    const std::size_t start = line.find_first_not_of("# ");
+    CAPTURE(line);
+    CHECK(shown.emplace(table + "." + match[1].str(), line.substr(start)).second);
+  }
+
+  // The same table with and without the shown line: equal when the line shows the default.
+  const auto with = [](std::string_view table, const std::string& line) {
+    std::string text = table == "feed" || table == "output" ? "[[" + std::string(table) + "]]\n"
+                                                            : "[" + std::string(table) + "]\n";
+    if (table == "feed" && !line.starts_with("url ")) text += "url = \"https://a.example/\"\n";
+    return text + line + "\n";
+  };
+  for (const std::string& key : known_keys()) {
+    CAPTURE(key);
+    const auto found = shown.find(key);
+    if (found == shown.end()) {
+      FAIL_CHECK("not shown in config/feedmerge.toml");
+      continue;
+    }
+    const std::string table = key.substr(0, key.find('.'));
+    const std::string& line = found->second;
+    CAPTURE(line);
+    auto documented = parse_config(with(table, line), "test.toml");
+    if (!documented) {
+      FAIL_CHECK(describe(documented.error()));
+      continue;
+    }
+    if (key == "feed.url" || line.find("no default") != std::string::npos) continue;
+    auto absent = parse_config(with(table, ""), "test.toml");
+    REQUIRE(absent.has_value());
+    CHECK_MESSAGE((*documented == *absent), "the line shows another value than the default");
+  }
+  for (const auto& [key, line] : shown) {
+    CAPTURE(line);
+    const auto keys = known_keys();
+    CHECK_MESSAGE(std::find(keys.begin(), keys.end(), key) != keys.end(),
+                  key << " is shown but the loader does not read it");
+  }
 }
 
 TEST_CASE("check_config lists every problem in file order") {
@@ -422,7 +552,7 @@ TEST_CASE("the shipped configs load without error") {
     CHECK(config->feeds.size() >= 20);
     CHECK(config->feeds.size() <= 40);
     CHECK(config->server.listen == "127.0.0.1:8080");
-    CHECK(config->storage.database == "var/feedmerge.db");
+    CHECK(config->storage.database == "feedmerge.db");
     for (const FeedConfig& feed : config->feeds) {
       CAPTURE(feed.url);
       CHECK(feed.url.starts_with("https://"));

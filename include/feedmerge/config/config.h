@@ -125,7 +125,8 @@ struct Config {
 // with the key's dotted path: `poll.interval: expected a duration like "30m"`. Array tables
 // and array elements are numbered from 1, as a person counts them in the file: `feed[3].url`
 // is the url of the third [[feed]] table, `output[1].categories[2]` the second category of
-// the first [[output]]. A TOML syntax error keeps toml++'s own description and position.
+// the first [[output]]. A TOML syntax error says what to write instead, at the position
+// toml++ found it or where the problem starts: `unterminated string; close it with "`.
 // Unknown keys are errors, except inside a feed's free-form `headers` table.
 //
 // A file can hold several problems; check_config returns them all, in file order (for
@@ -136,6 +137,10 @@ struct ConfigCheck {
 };
 ConfigCheck check_config(std::string_view text, std::string_view source_name);
 ConfigCheck check_config_file(const std::string& path);  // an unreadable file: one io error
+
+// Every key the loader reads, as "table.key" ("poll.interval", "feed.url", "output.path"),
+// table by table in the order it reads them; for checking that the documentation is whole.
+std::vector<std::string> known_keys();
 
 // `source_name` names the file in Config::source and is the base for relative file: URLs.
 Result<Config> parse_config(std::string_view text, std::string_view source_name);

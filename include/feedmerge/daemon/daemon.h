@@ -35,11 +35,13 @@ struct PollSummary {
   int new_items = 0;
   int updated_items = 0;
   std::vector<std::string> errors;  // "URL: message", one per failed feed
+  bool interrupted = false;         // SIGINT or SIGTERM stopped it before every feed was polled
 };
 
 // Polls every enabled feed that is due (all: every enabled feed now), records each poll in the
 // database and returns. An error only when nothing could be done at all (the database cannot
-// be opened); failing feeds are counted in the summary.
+// be opened); failing feeds are counted in the summary. SIGINT and SIGTERM stop it as they
+// stop run_daemon (fetches in flight cancelled, the open write finished): `interrupted`.
 // process_exits_after: the caller exits next (`feedmerge once`), so memory that the OS frees
 // faster than destructors do is left to it; the database is closed as always.
 Result<PollSummary> poll_once(const config::Config& config, bool all,
@@ -49,7 +51,8 @@ Result<PollSummary> poll_once(const config::Config& config, bool all,
 // write in progress finishes, and it returns 0. Non-zero when the database cannot be opened.
 // SIGHUP re-reads the config file (Config::source). Under systemd it speaks the notify
 // protocol and logs to the journal (src/daemon/service.h, logging.h).
-// Both log with spdlog's default logger, at the config's [log].level.
+// Both log the same way, each line once, at the config's [log].level: to standard error, or
+// to the journal when systemd started the process (src/daemon/logging.h).
 int run_daemon(const config::Config& config, RunOptions options);
 
 // One configured feed as `feeds` shows it.
