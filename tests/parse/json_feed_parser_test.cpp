@@ -320,7 +320,7 @@ TEST_CASE("every truncation of a feed gives an error or a feed, never an excepti
 }
 
 TEST_CASE("real JSON Feeds in the corpus parse with their manifest's item count") {
-  const std::filesystem::path real = std::filesystem::path(FEEDMERGE_SHARED_DIR) / "corpus/real";
+  const std::filesystem::path real = std::filesystem::path(FEEDMERGE_TEST_DATA) / "corpus/real";
   std::istringstream manifest(read_file(real / "MANIFEST.tsv"));
   REQUIRE(manifest.good());
   std::string line;
