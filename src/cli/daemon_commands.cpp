@@ -61,12 +61,15 @@ int run_feeds(const DaemonArgs& args) {
     return 1;
   }
   const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  const std::string fault = daemon::database_fault(*loaded);
   auto reports = daemon::feed_reports(*loaded, now);
   if (!reports) {
+    if (!fault.empty()) std::cerr << "the daemon stopped writing at " << fault << '\n';
     std::cerr << reports.error().message << '\n';
     return 1;
   }
-  return print_stdout(args.json ? daemon::feeds_json(*reports) : daemon::feeds_text(*reports, now));
+  return print_stdout(args.json ? daemon::feeds_json(*reports, fault)
+                                : daemon::feeds_text(*reports, now, fault));
 }
 
 CLI::App* add_command(CLI::App& app, Commands& commands, ConfigOption& config, const char* name,

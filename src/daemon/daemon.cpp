@@ -1,8 +1,11 @@
 #include "feedmerge/daemon/daemon.h"
 
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -10,6 +13,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "daemon/logging.h"
 #include "daemon/notify.h"
@@ -47,6 +51,75 @@ publish::PollResult poll_result(PollKind kind) {
       return publish::PollResult::failed;
   }
   return publish::PollResult::failed;
+}
+
+std::string fault_note_path(const std::string& database) {
+  return database + ".fault";
+}
+
+std::string utc_now_text() {
+  const std::time_t t = std::time(nullptr);
+  std::tm parts{};
+  gmtime_r(&t, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+// For `feeds` (database_fault), which reads the files and not the daemon.
+void leave_fault_note(const std::string& database, const std::string& reason) {
+  std::ofstream note(fault_note_path(database), std::ios::trunc);
+  note << utc_now_text() << ": " << reason << '\n';
+  if (!note.flush()) spdlog::error("{}: cannot write the note", fault_note_path(database));
+}
+
+// A sound database at start: the last run's fault, if any, is over.
+void clear_fault_note(const std::string& database) {
+  std::ifstream in(fault_note_path(database));
+  std::string previous;
+  if (!std::getline(in, previous)) return;
+  spdlog::warn("the last run stopped writing at {}; starting from what the database file holds",
+               previous);
+  std::error_code ignored;
+  std::filesystem::remove(fault_note_path(database), ignored);
+}
+
+// Test hook (with FEEDMERGE_TEST_HOOKS=1): FEEDMERGE_TEST_WRITER_STUCK_MS shortens how long a
+// writer task may run before /healthz calls the writer stuck, so a test need not wait a minute.
+std::chrono::milliseconds writer_stuck_after() {
+  const char* hooks = std::getenv("FEEDMERGE_TEST_HOOKS");
+  const char* limit = std::getenv("FEEDMERGE_TEST_WRITER_STUCK_MS");
+  if (hooks != nullptr && std::string_view(hooks) == "1" && limit != nullptr)
+    return std::chrono::milliseconds(std::atol(limit));
+  return publish::Metrics::kWriterStuckAfter;
+}
+
+// A corrupt database is never written to: the daemon serves what could be rendered from it (a
+// configured output that could not be is a 503, never a 404), /healthz says why, systemd's
+// watchdog is kept fed (a restart cannot repair the file), until SIGINT or SIGTERM.
+int serve_without_writing(asio::io_context& io, Notifier& notifier, const std::string& reason) {
+  spdlog::error(
+      "{}; refusing to write to it. Restore a backup or move the file away, then "
+      "restart",
+      reason);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&io](boost::system::error_code error, int signal) {
+    if (!error) spdlog::info("signal {}: stopping", signal);
+    io.stop();
+  });
+  asio::steady_timer pings(io);
+  std::function<void()> ping = [&] {
+    notifier.watchdog();
+    pings.expires_after(*notifier.watchdog_interval() / 2);
+    pings.async_wait([&](boost::system::error_code error) {
+      if (!error) ping();
+    });
+  };
+  if (notifier.watchdog_interval()) ping();
+  notifier.ready("refusing to write: " + reason);
+  io.run();
+  notifier.stopping("stopping");
+  return 0;
 }
 
 }  // namespace
@@ -99,17 +172,28 @@ int run_daemon(const config::Config& config, RunOptions options) {
     notifier.status("cannot open the database: " + store.error().message);
     return 1;
   }
-  spdlog::info("database {}", (*store)->path());
+  const std::string path = (*store)->path();
+  spdlog::info("database {}", path);
+  // A damaged page anywhere: writing on would spread the damage (issue 17).
+  std::string corrupt;
+  if (auto sound = (*store)->quick_check(); !sound) {
+    corrupt = sound.error().message;
+    store->reset();  // nothing writes to it
+    leave_fault_note(path, corrupt);
+  } else {
+    clear_fault_note(path);
+  }
   // Declared before everything that holds Asio objects, so that it is destroyed after them.
   asio::io_context io;
   publish::Metrics metrics;
-  publish::Publisher publisher(config, (*store)->path(), metrics);
+  publish::Publisher publisher(config, path, metrics);
   // What the database holds already is served from the first request on.
   if (auto rendered = publisher.rebuild_now(); !rendered) {
     spdlog::error("publish: {}", rendered.error().message);
   }
   publish::ServerOptions server_options;
   server_options.max_poll_silence = 2 * config.poll.max_interval;
+  server_options.writer_stuck_after = writer_stuck_after();
   auto start_server =
       [&](const config::Config& with) -> Result<std::unique_ptr<publish::HttpServer>> {
     auto started = std::make_unique<publish::HttpServer>(
@@ -135,14 +219,39 @@ int run_daemon(const config::Config& config, RunOptions options) {
     }
     server = std::move(*started);
   }
+  if (!corrupt.empty()) {
+    metrics.set_writer_fault(corrupt);
+    const int code = serve_without_writing(io, notifier, corrupt);
+    if (server) server->stop();
+    return code;
+  }
   auto on_polled = [&metrics, &publisher](const PollEvent& event) {
     metrics.record_poll(poll_result(event.kind), std::chrono::duration<double>(event.duration));
-    if (event.stored_changes) publisher.request_rebuild();
+    if (event.stored_changes) {
+      publisher.request_rebuild();
+    } else if (event.health_changed) {
+      publisher.request_refresh();  // the index page's feed table; at a bounded rate
+    }
   };
-  auto poller = Poller::create(io, config, std::move(*store),
-                               {.parse_threads = threads_or_cores(options.parse_threads),
-                                .on_polled = on_polled,
-                                .on_stories = [&publisher] { publisher.request_rebuild(); }});
+  // Set by the writer when it stops writing for good; the service then stops (see below).
+  std::function<void(const std::string&)> on_fault;
+  std::atomic<bool> failed{false};
+  auto poller = Poller::create(
+      io, config, std::move(*store),
+      {.parse_threads = threads_or_cores(options.parse_threads),
+       .on_polled = on_polled,
+       .on_stories = [&publisher] { publisher.request_rebuild(); },
+       .on_writer_busy = [&metrics](bool busy) { metrics.set_writer_busy(busy); },
+       .on_write = [&metrics](const std::string& error) { metrics.set_write_error(error); },
+       .on_fault =
+           [&](const std::string& reason) {
+             metrics.set_writer_fault(reason);
+             leave_fault_note(path, reason);
+             failed = true;
+             if (on_fault) on_fault(reason);
+           },
+       .on_feeds_health =
+           [&metrics](const std::string& problem) { metrics.set_feeds_problem(problem); }});
   if (!poller) {
     spdlog::error("{}", poller.error().message);
     return 1;
@@ -150,6 +259,8 @@ int run_daemon(const config::Config& config, RunOptions options) {
   Poller& running = **poller;
   // SIGINT/SIGTERM stop, SIGHUP reloads, STATUS and the watchdog (src/daemon/service.h).
   Service service(io, running, config, notifier);
+  // Exits non-zero, so that systemd restarts it and the next start finds what the disk holds.
+  on_fault = [&service](const std::string& reason) { service.fail(reason); };
   // SIGHUP: outputs render anew with the new config; a changed listen address is bound first
   // and swapped in only once it works, so a bad address leaves the old one serving.
   service.subscribe([&](const ConfigReload& reload) {
@@ -194,7 +305,14 @@ int run_daemon(const config::Config& config, RunOptions options) {
   poller->reset();
   server.reset();
   retired_servers.clear();
-  return 0;
+  return failed ? 1 : 0;
+}
+
+std::string database_fault(const config::Config& config) {
+  std::ifstream in(fault_note_path(database_path(config)));
+  std::string note;
+  std::getline(in, note);
+  return note;
 }
 
 Result<std::vector<FeedReport>> feed_reports(const config::Config& config, model::Time now) {

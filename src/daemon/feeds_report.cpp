@@ -48,7 +48,7 @@ std::string time_text(const std::optional<model::Time>& time, model::Time now) {
 
 }  // namespace
 
-std::string feeds_json(const std::vector<FeedReport>& reports) {
+std::string feeds_json(const std::vector<FeedReport>& reports, const std::string& fault) {
   boost::json::array feeds;
   for (const FeedReport& report : reports) {
     boost::json::object feed;
@@ -69,12 +69,15 @@ std::string feeds_json(const std::vector<FeedReport>& reports) {
     feeds.push_back(std::move(feed));
   }
   boost::json::object root;
+  root["database_fault"] = fault.empty() ? boost::json::value() : boost::json::value(fault);
   root["feeds"] = std::move(feeds);
   return boost::json::serialize(root) + "\n";
 }
 
-std::string feeds_text(const std::vector<FeedReport>& reports, model::Time now) {
+std::string feeds_text(const std::vector<FeedReport>& reports, model::Time now,
+                       const std::string& fault) {
   std::ostringstream out;
+  if (!fault.empty()) out << "database: the daemon stopped writing at " << fault << "\n\n";
   for (const FeedReport& report : reports) {
     out << report.url << '\n';
     if (report.fetch_url != report.url) out << "  moved to:     " << report.fetch_url << '\n';

@@ -41,6 +41,9 @@ using std::chrono::seconds;
 namespace {
 
 constexpr auto kPruneEvery = std::chrono::hours{1};
+// How soon a deleted database file or -wal is noticed while no poll writes; a passive
+// checkpoint runs as often, so that one the disk refuses shows too.
+constexpr auto kFilesCheckEvery = std::chrono::seconds{5};
 // A batch with this many new items is worth returning freed memory to the system for.
 constexpr std::size_t kTrimAfterBatch = 2000;
 // Polls that complete within this time of the batch's first one are assigned to stories together.
@@ -121,6 +124,13 @@ void observe_document(const model::Feed& feed, PollObservation& observation) {
   }
 }
 
+// How the index page groups a feed's state (see PollEvent::health_changed).
+int health_class(const store::FeedState& state) {
+  if (state.disabled) return 3;
+  if (!state.last_attempt) return 0;
+  return state.consecutive_failures > 0 ? 2 : 1;
+}
+
 }  // namespace
 
 struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
@@ -165,12 +175,17 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         prune_timer(std::make_unique<asio::steady_timer>(strand)),
         batch_timer(std::make_unique<asio::steady_timer>(strand)),
         progress_timer(std::make_unique<asio::steady_timer>(strand)),
+        files_timer(std::make_unique<asio::steady_timer>(strand)),
         config(cfg),
         store(std::move(db)),
         parse_pool(static_cast<std::size_t>(std::max(1, options.parse_threads))),
         writer(1),
         on_polled(std::move(options.on_polled)),
         on_stories(std::move(options.on_stories)),
+        on_writer_busy(std::move(options.on_writer_busy)),
+        on_write(std::move(options.on_write)),
+        on_fault(std::move(options.on_fault)),
+        on_feeds_health(std::move(options.on_feeds_health)),
         process_exits_after(options.process_exits_after),
         progress_every(options.progress_every),
         rng(std::random_device{}()),
@@ -187,6 +202,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   std::unique_ptr<asio::steady_timer> prune_timer;
   std::unique_ptr<asio::steady_timer> batch_timer;     // closes a batch open for kBatchPooling
   std::unique_ptr<asio::steady_timer> progress_timer;  // the first round's progress lines
+  std::unique_ptr<asio::steady_timer> files_timer;
   const config::Config config;
   std::unique_ptr<store::Store> store;     // used on the writer thread only, once running
   std::unique_ptr<StoryAssigner> stories;  // the writer's too: stories once per batch
@@ -195,11 +211,17 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   // Writer-owned: how many prunes removed items. An item stored before the last one may be
   // gone by the time its candidate joins the batch (see keep_stored).
   std::uint64_t prune_epoch = 0;
+  // Writer-owned: why the writer stopped writing for good; "" while it writes.
+  std::string fault;
   asio::thread_pool parse_pool;
   asio::thread_pool writer;
   std::unique_ptr<fetch::HttpFetcher> fetcher;
   const std::function<void(const PollEvent&)> on_polled;
   const std::function<void()> on_stories;
+  const std::function<void(bool)> on_writer_busy;
+  const std::function<void(const std::string&)> on_write;
+  const std::function<void(const std::string&)> on_fault;
+  const std::function<void(const std::string&)> on_feeds_health;
   const bool process_exits_after;
   const std::chrono::milliseconds progress_every;
   // Stories created since start: the writer adds, the strand's progress lines read.
@@ -231,8 +253,86 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   std::optional<FirstRound> round;
   std::vector<bool> in_round;
   std::chrono::steady_clock::time_point round_started;
+  std::string feeds_problem;  // as last reported to on_feeds_health
 
   double draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); }
+
+  // Runs `work` on the writer, telling on_writer_busy when it starts and ends.
+  template <class Work>
+  void on_writer(Work&& work) {
+    asio::post(writer, [self = shared_from_this(), work = std::forward<Work>(work)]() mutable {
+      if (self->on_writer_busy) self->on_writer_busy(true);
+      work();
+      if (self->on_writer_busy) self->on_writer_busy(false);
+    });
+  }
+
+  // Writer: after each write (`error` "" when it worked). A write into a file that is no
+  // longer the database's is lost at exit, however well it went.
+  void wrote(const std::string& error) {
+    if (on_write) on_write(error);
+    check_files();
+  }
+
+  // Writer.
+  void check_files() {
+    if (!fault.empty()) return;
+    if (auto files = store->check_files(); !files) stop_writing(files.error().message);
+  }
+
+  // Writer: no write from now on; what the -wal held goes into the database file while the
+  // descriptors still reach it (the next start then finds everything committed so far).
+  void stop_writing(const std::string& reason) {
+    fault = reason;
+    spdlog::error("{}; no more writes to it", reason);
+    if (auto saved = store->checkpoint(true); !saved) {
+      spdlog::error("could not move the write-ahead log into the database file: {}",
+                    saved.error().message);
+    } else {
+      spdlog::info("{}: what the write-ahead log held is now in the database file", store->path());
+    }
+    if (on_fault) on_fault(reason);
+  }
+
+  // Scheduler strand: every few seconds, the files and a passive checkpoint on the writer.
+  void schedule_files_check() {
+    files_timer->expires_after(kFilesCheckEvery);
+    files_timer->async_wait([self = shared_from_this()](boost::system::error_code error) {
+      if (error || self->stopping) return;
+      self->on_writer([self] {
+        self->check_files();
+        if (!self->fault.empty()) return;
+        if (auto checkpoint = self->store->checkpoint(); !checkpoint) {
+          spdlog::error("{}", checkpoint.error().message);
+          if (self->on_write) self->on_write(checkpoint.error().message);
+        }
+      });
+      self->schedule_files_check();
+    });
+  }
+
+  // Scheduler strand: "" unless every polled feed's last poll failed.
+  std::string overall_feeds_problem() const {
+    int polled = 0;
+    int failing = 0;
+    for (const Entry& entry : entries) {
+      if (entry.removed || entry.state.disabled || !entry.state.last_attempt) continue;
+      ++polled;
+      if (entry.state.consecutive_failures > 0) ++failing;
+    }
+    if (polled == 0 || failing < polled) return {};
+    std::string problem = "the last poll of every feed failed (" + std::to_string(polled) +
+                          (polled == 1 ? " feed)" : " feeds)");
+    if (!last_error.empty()) problem += "; last error: " + last_error;
+    return problem;
+  }
+
+  void report_feeds_health() {
+    std::string problem = overall_feeds_problem();
+    if (problem == feeds_problem) return;
+    feeds_problem = std::move(problem);
+    if (on_feeds_health) on_feeds_health(feeds_problem);
+  }
 
   bool pollable(const Entry& entry) const {
     return !entry.in_flight && !entry.queued && !entry.state.disabled && !entry.removed;
@@ -402,10 +502,16 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     const double jitter = job->jitter;
     job->decision = apply_poll(job->state, job->observation, job->limits, job->last_hints,
                                now_utc(), [jitter] { return jitter; });
-    asio::post(writer, [self = shared_from_this(), job] {
+    on_writer([self = shared_from_this(), job] {
+      if (!self->fault.empty()) {
+        job->store_error = "not stored: " + self->fault;
+        asio::post(self->strand, [self, job] { self->finish(job); });
+        return;
+      }
       auto stored = self->store->record_poll(job->decision.state,
                                              job->parsed ? &*job->parsed : nullptr, now_utc());
       job->stored_epoch = self->prune_epoch;
+      self->wrote(stored ? std::string() : stored.error().message);
       if (!stored) {
         job->store_error = stored.error().message;
       } else {
@@ -484,12 +590,12 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   // publication time (StoryAssigner::assign sorts). On failure the items stay unassigned and
   // the next start assigns them.
   void assign_batch() {
-    asio::post(writer, [self = shared_from_this()] { self->assign_unassigned(); });
+    on_writer([self = shared_from_this()] { self->assign_unassigned(); });
   }
 
   // Writer: the items stored since the last batch, into stories.
   void assign_unassigned() {
-    if (unassigned.empty()) return;
+    if (unassigned.empty() || !fault.empty()) return;
     StoryAssigner::Batch batch = std::move(unassigned);
     unassigned.clear();
     // A large batch (a first poll) follows a burst of bodies and documents the parse
@@ -498,6 +604,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     if (batch.size() >= kTrimAfterBatch) malloc_trim(0);
     const auto started = std::chrono::steady_clock::now();
     auto assigned = stories->assign(std::move(batch), now_utc());
+    wrote(assigned ? std::string() : assigned.error().message);
     if (!assigned) {
       spdlog::error("stories: {}", assigned.error().message);
       return;
@@ -524,16 +631,20 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     if (job->cancelled) {
       --summary.polled;  // nothing happened to it
     } else {
+      const bool health_changed = health_class(entry.state) != health_class(job->decision.state) ||
+                                  entry.state.last_error != job->decision.state.last_error;
       entry.state = job->decision.state;
       if (job->observation.hints) entry.last_hints = *job->observation.hints;
       count(*job, url);
       follow_round(*job);
+      if (health_changed) report_feeds_health();
       if (on_polled) {
         const bool stored = job->store_error.empty();
         on_polled({.kind = stored ? job->observation.kind : PollKind::failed,
                    .stored_changes =
                        job->stored && (job->stored->inserted > 0 || job->stored->updated > 0),
-                   .duration = std::chrono::steady_clock::now() - job->started});
+                   .duration = std::chrono::steady_clock::now() - job->started,
+                   .health_changed = health_changed});
       }
     }
     if (idle() && on_idle && (stopping || once)) {
@@ -706,12 +817,17 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
 
   // Runs on the writer; `then` (if any) on the strand afterwards.
   void prune(std::function<void()> then) {
-    asio::post(writer, [self = shared_from_this(), then = std::move(then)] {
+    on_writer([self = shared_from_this(), then = std::move(then)] {
+      if (!self->fault.empty()) {
+        if (then) asio::post(self->strand, then);
+        return;
+      }
       // The open batch first: retention must not remove an item between its write and its
       // membership, which would fail the batch's foreign keys for every item in it.
       self->assign_unassigned();
       auto removed = self->store->prune(self->config.storage.retention,
                                         self->config.storage.max_items_per_feed, now_utc());
+      self->wrote(removed ? std::string() : removed.error().message);
       if (!removed) {
         spdlog::error("retention: {}", removed.error().message);
       } else if (*removed > 0) {
@@ -821,6 +937,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       entries[index].queued = false;
       return true;
     });
+    report_feeds_health();
     if (!once && !stopping) arm_timer();
   }
 };
@@ -856,6 +973,7 @@ Poller::~Poller() {
   impl_->prune_timer.reset();
   impl_->batch_timer.reset();
   impl_->progress_timer.reset();
+  impl_->files_timer.reset();
   if (impl_->process_exits_after && impl_->stories) impl_->stories->abandon_index();
 }
 
@@ -915,8 +1033,10 @@ void Poller::start_run() {
         std::chrono::duration_cast<seconds>(kOverdueSpread).count(), on_schedule);
     impl->store_schedule(std::move(scheduled));
     impl->open_round(due, never + overdue);
+    impl->report_feeds_health();  // as the last run left the feeds
     impl->prune(nullptr);
     impl->schedule_prune();
+    impl->schedule_files_check();
     impl->arm_timer();
   });
 }
@@ -929,6 +1049,7 @@ void Poller::stop(std::function<void()> stopped) {
     impl->prune_timer->cancel();
     impl->batch_timer->cancel();
     impl->progress_timer->cancel();
+    impl->files_timer->cancel();
     impl->fetcher->cancel_all();
     // Never started: nothing to record.
     impl->waiting.clear([&impl](std::size_t index) { impl->entries[index].queued = false; });
@@ -962,15 +1083,17 @@ void Poller::prune_now(std::function<void()> done) {
 }
 
 void Poller::run_on_writer(std::function<void()> work) {
-  asio::post(impl_->writer, std::move(work));
+  impl_->on_writer(std::move(work));
 }
 
 void Poller::reconfigure(const config::Config& config, std::function<void(std::string)> done) {
   // Registering feeds writes and password files are disk reads: both on the writer.
-  asio::post(impl_->writer, [impl = impl_, config, done = std::move(done)]() mutable {
+  impl_->on_writer([impl = impl_, config, done = std::move(done)]() mutable {
     std::vector<Impl::Registered> feeds;
     std::string error;
-    if (auto registered = Impl::register_feeds(*impl->store, config.feeds); !registered) {
+    if (!impl->fault.empty()) {
+      error = "not written: " + impl->fault;
+    } else if (auto registered = Impl::register_feeds(*impl->store, config.feeds); !registered) {
       error = registered.error().message;
     } else {
       feeds = std::move(*registered);

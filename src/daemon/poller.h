@@ -30,6 +30,9 @@ struct PollEvent {
   PollKind kind = PollKind::failed;                // a failed write counts as failed
   bool stored_changes = false;                     // items were inserted or updated
   std::chrono::steady_clock::duration duration{};  // from its start to its stored result
+  // The feed's health as the index page shows it changed: first poll, ok <-> failing,
+  // disabled, or another error.
+  bool health_changed = false;
 };
 
 class Poller {
@@ -41,6 +44,19 @@ class Poller {
     // Called on the writer after a batch's items were put into stories (the moment the merged
     // feeds change: items without a story are not published); must not block.
     std::function<void()> on_stories{};
+    // Called on the writer at the start and the end of each of its tasks (a stuck disk shows
+    // as a task that does not end); must not block.
+    std::function<void(bool busy)> on_writer_busy{};
+    // Called on the writer after each write to the database: "" once one succeeded, else the
+    // store's error; must not block.
+    std::function<void(const std::string& error)> on_write{};
+    // Called once, on the writer, when it stops writing for good: the database file or its
+    // -wal was deleted or replaced while open (Store::check_files). What the -wal held is first
+    // moved into the database file, if it still can be. Every later write is refused.
+    std::function<void(const std::string& reason)> on_fault{};
+    // Called on the scheduler strand when the feeds' overall health changes: "" or why not
+    // ("every feed's last poll failed ..."); must not block.
+    std::function<void(const std::string& problem)> on_feeds_health{};
     // The process exits right after this Poller (`once`): its destructor leaves the story
     // index's memory to the OS (StoryAssigner::abandon_index).
     bool process_exits_after = false;
@@ -69,7 +85,8 @@ class Poller {
   // Polls on schedule, prunes every hour, until stop(). Feeds never polled are polled at once,
   // overdue ones within kOverdueSpread (start_poll_time), and each feed's next poll is stored
   // for `feeds` to show. The first round (the feeds due at start) logs its progress, a summary
-  // and, when no feed could be reached at all, why (FirstRound).
+  // and, when no feed could be reached at all, why (FirstRound). The database files are
+  // checked every few seconds (see Options::on_fault).
   void start_run();
   // No new polls; cancels fetches; `stopped` runs on the scheduler strand once every poll in
   // flight has finished (its write included).

@@ -103,9 +103,20 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   }
 
   void stop(int signal) {
-    stopping = true;
+    if (stopping) return;
     spdlog::info("signal {}: stopping; no new fetches, finishing the writes in progress", signal);
-    notifier.stopping("stopping: cancelling fetches, finishing the open transaction");
+    stop_with("stopping: cancelling fetches, finishing the open transaction");
+  }
+
+  void fail(const std::string& reason) {
+    if (stopping) return;
+    spdlog::error("stopping with a failure, for a restart: {}", reason);
+    stop_with("stopped writing: " + reason);
+  }
+
+  void stop_with(const std::string& status) {
+    stopping = true;
+    notifier.stopping(status);
     beat_timer->cancel();
     hup->cancel();
     debug->cancel();
@@ -285,6 +296,10 @@ void Service::notify_ready() {
     impl->notifier.ready(impl->last_status);
     spdlog::info("ready");
   });
+}
+
+void Service::fail(std::string reason) {
+  asio::post(impl_->strand, [impl = impl_, reason = std::move(reason)] { impl->fail(reason); });
 }
 
 void Service::subscribe(ReloadSubscriber subscriber) {

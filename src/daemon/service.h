@@ -32,6 +32,10 @@ class Service {
   // READY=1: once the service does what it promises (the database is open; with the HTTP
   // server, once its port is bound).
   void notify_ready();
+  // The writer stopped writing for good (Poller::Options::on_fault): says why (log, STATUS=)
+  // and stops as SIGTERM does; the caller exits non-zero so that systemd restarts it. Any
+  // thread.
+  void fail(std::string reason);
   // Called after each successful reload; see ReloadSubscriber. Call before start().
   void subscribe(ReloadSubscriber subscriber);
 

@@ -258,8 +258,8 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
                        false);
     }
     if (path == "/healthz") {
-      const std::string problem =
-          server_->metrics.health_problem(server_->options.max_poll_silence);
+      const std::string problem = server_->metrics.health_problem(
+          server_->options.max_poll_silence, server_->options.writer_stuck_after);
       return send_text(problem.empty() ? http::status::ok : http::status::service_unavailable,
                        problem.empty() ? "ok\n" : problem + "\n", !keep_alive, head);
     }
@@ -272,6 +272,14 @@ class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
     const auto found = site->find(path);
     if (found == site->end()) {
       return send_text(http::status::not_found, "not found\n", !keep_alive, head);
+    }
+    if (!found->second) {
+      // A configured output that could not be rendered yet: readers retry a 503, while a 404
+      // may make them drop the subscription.
+      response_ = {};
+      response_.set(http::field::retry_after, "60");
+      return send_text(http::status::service_unavailable, "not available now; /healthz says why\n",
+                       !keep_alive, head, false);
     }
     held_ = found->second;  // kept alive until the response is written
     const Snapshot& snapshot = *held_;

@@ -29,6 +29,8 @@ struct ServerOptions {
   int threads = 0;  // 0 = the number of cores
   // /healthz reports unhealthy when no poll has finished for this long.
   std::chrono::seconds max_poll_silence = std::chrono::hours{48};
+  // /healthz reports the writer stuck when one of its tasks runs longer than this.
+  std::chrono::milliseconds writer_stuck_after = Metrics::kWriterStuckAfter;
 };
 
 class HttpServer {

@@ -1,12 +1,20 @@
 #include "feedmerge/publish/metrics.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 namespace feedmerge::publish {
 namespace {
 
 std::int64_t steady_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t steady_millis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
@@ -56,6 +64,27 @@ void Metrics::set_store_counts(std::int64_t items, std::int64_t stories) {
 
 void Metrics::set_database_ok(bool ok) {
   database_ok_.store(ok, std::memory_order_relaxed);
+}
+
+void Metrics::set_writer_fault(std::string reason) {
+  std::lock_guard lock(texts_mutex_);
+  writer_fault_ = std::move(reason);
+}
+
+void Metrics::set_write_error(std::string error) {
+  std::lock_guard lock(texts_mutex_);
+  write_error_ = std::move(error);
+}
+
+void Metrics::set_writer_busy(bool busy) {
+  // Never 0 while busy: 0 means idle.
+  writer_busy_since_.store(busy ? std::max<std::int64_t>(1, steady_millis()) : 0,
+                           std::memory_order_relaxed);
+}
+
+void Metrics::set_feeds_problem(std::string problem) {
+  std::lock_guard lock(texts_mutex_);
+  feeds_problem_ = std::move(problem);
 }
 
 std::string Metrics::prometheus_text() const {
@@ -115,13 +144,32 @@ std::string Metrics::prometheus_text() const {
   return out;
 }
 
-std::string Metrics::health_problem(std::chrono::seconds max_silence) const {
-  if (!database_ok_.load()) return "the database could not be read";
+std::string Metrics::health_problem(std::chrono::seconds max_silence,
+                                    std::chrono::milliseconds writer_stuck_after) const {
+  std::vector<std::string> problems;
+  {
+    std::lock_guard lock(texts_mutex_);
+    if (!writer_fault_.empty()) problems.push_back("stopped writing: " + writer_fault_);
+    if (!write_error_.empty()) problems.push_back("database writes failing: " + write_error_);
+    if (!feeds_problem_.empty()) problems.push_back(feeds_problem_);
+  }
+  if (const std::int64_t since = writer_busy_since_.load(); since != 0) {
+    const std::int64_t busy = steady_millis() - since;
+    if (busy > writer_stuck_after.count())
+      problems.push_back("the database writer has been stuck for " +
+                         number(static_cast<double>(busy) / 1000) + "s");
+  }
+  if (!database_ok_.load()) problems.push_back("the database could not be read");
   const std::int64_t silent = steady_seconds() - last_progress_.load();
   if (silent > max_silence.count()) {
-    return "no poll has finished for " + std::to_string(silent) + "s";
+    problems.push_back("no poll has finished for " + std::to_string(silent) + "s");
   }
-  return {};
+  std::string text;
+  for (const std::string& problem : problems) {
+    if (!text.empty()) text += "; ";
+    text += problem;
+  }
+  return text;
 }
 
 }  // namespace feedmerge::publish

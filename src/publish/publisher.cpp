@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include "feedmerge/publish/site.h"
@@ -84,7 +85,11 @@ Result<void> write_file_atomically(const std::string& path, std::string_view byt
 
 struct Publisher::Impl {
   Impl(const config::Config& cfg, std::string path, Metrics& m)
-      : config(cfg), database_path(std::move(path)), metrics(m), thread(1) {}
+      : config(cfg),
+        database_path(std::move(path)),
+        metrics(m),
+        thread(1),
+        refresh_timer(std::make_unique<asio::steady_timer>(thread.get_executor())) {}
 
   config::Config config;  // the publisher thread's; replaced by reconfigure() on that thread
   const std::string database_path;
@@ -99,6 +104,9 @@ struct Publisher::Impl {
   std::vector<std::function<void()>> done;
 
   // The publisher thread's own.
+  std::unique_ptr<asio::steady_timer> refresh_timer;
+  bool refresh_waiting = false;
+  std::chrono::steady_clock::time_point last_rebuild{};
   std::unique_ptr<store::StoryReader> reader;
   std::unique_ptr<store::Store> feeds;
 
@@ -124,7 +132,7 @@ struct Publisher::Impl {
     const model::Time now = now_utc();
     for (RenderedFile& file : *files) {
       const auto found = old->find(file.path);
-      if (found != old->end() && found->second->body == file.body) {
+      if (found != old->end() && found->second && found->second->body == file.body) {
         next->emplace(file.path, found->second);  // unchanged: same ETag, same Last-Modified
         continue;
       }
@@ -155,8 +163,25 @@ struct Publisher::Impl {
     return site;
   }
 
+  // Publisher thread: a rebuild now, or once kRefreshGap has passed since the last one.
+  void refresh(const std::shared_ptr<Impl>& self) {
+    if (refresh_waiting) return;
+    const auto due = last_rebuild + Publisher::kRefreshGap;
+    if (std::chrono::steady_clock::now() >= due) {
+      if (!scheduled.exchange(true)) run();
+      return;
+    }
+    refresh_waiting = true;
+    refresh_timer->expires_at(due);
+    refresh_timer->async_wait([self](boost::system::error_code error) {
+      self->refresh_waiting = false;
+      if (!error && !self->scheduled.exchange(true)) self->run();
+    });
+  }
+
   void run() {
     scheduled = false;
+    last_rebuild = std::chrono::steady_clock::now();
     std::vector<std::function<void()>> callbacks;
     {
       std::lock_guard lock(done_mutex);
@@ -173,7 +198,23 @@ struct Publisher::Impl {
       spdlog::error("publish: {}", result.error().message);
       reader.reset();  // reopened at the next rebuild
       feeds.reset();
+      keep_outputs();
     }
+  }
+
+  // After a failed rebuild: every configured output stays in the site, with its last snapshot
+  // or, when it never had one, null (503 rather than 404: readers drop a feed that is gone).
+  void keep_outputs() {
+    const std::shared_ptr<const Site> old = current();
+    bool missing = false;
+    for (const config::OutputConfig& output : config.outputs)
+      missing = missing || !old->contains(output.path);
+    if (!missing) return;
+    auto next = std::make_shared<Site>(*old);
+    for (const config::OutputConfig& output : config.outputs)
+      next->try_emplace(output.path, nullptr);
+    std::lock_guard lock(site_mutex);
+    site = std::move(next);
   }
 };
 
@@ -181,7 +222,14 @@ Publisher::Publisher(const config::Config& config, std::string database_path, Me
     : impl_(std::make_shared<Impl>(config, std::move(database_path), metrics)) {}
 
 Publisher::~Publisher() {
+  // A refresh waiting for its time would hold join() until then.
+  asio::post(impl_->thread, [impl = impl_] { impl->refresh_timer->cancel(); });
   impl_->thread.join();
+  impl_->refresh_timer.reset();
+}
+
+void Publisher::request_refresh() {
+  asio::post(impl_->thread, [impl = impl_] { impl->refresh(impl); });
 }
 
 void Publisher::request_rebuild(std::function<void()> done) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,10 @@ class Publisher {
   // Schedules a rebuild; `done` (optional) runs on the publisher's thread once a rebuild that
   // started after this call has finished.
   void request_rebuild(std::function<void()> done = nullptr);
+  // A rebuild for a change that can wait a little (a feed's health on the index page): at most
+  // one per kRefreshGap, however often it is asked for. Any thread.
+  void request_refresh();
+  static constexpr std::chrono::seconds kRefreshGap{5};
 
   // A reloaded config (SIGHUP): later renders use its outputs, [publish] and [server] base_url;
   // renders anew at once. Returns without waiting.
@@ -43,7 +48,9 @@ class Publisher {
   // Renders now, on the caller's thread (before the server starts, and in tests).
   Result<void> rebuild_now();
 
-  // What is served now; never null (empty before the first rebuild).
+  // What is served now; never null (empty before the first rebuild). After a failed rebuild a
+  // configured output keeps its last snapshot, or maps to null when it never had one (the
+  // server answers 503 for it, not 404).
   std::shared_ptr<const Site> site() const;
 
  private:

@@ -294,7 +294,34 @@ std::string write_index_html(const Channel& channel, const std::vector<Entry>& e
   }
   if (link_sources_opml) x.raw(" &middot; <a href=\"/sources.opml\">sources.opml</a>");
   x.raw("</p>\n");
-  x.raw("<h2>Latest stories</h2>\n<ol>\n");
+  x.raw("<h2>Latest stories</h2>\n");
+  // An empty page must say why: first polls still running, or every feed failing.
+  int polled = 0;
+  int pending = 0;
+  int failing = 0;
+  for (const FeedHealth& feed : feeds) {
+    if (feed.status == "disabled") continue;
+    if (feed.status == "never polled") {
+      ++pending;
+    } else {
+      ++polled;
+      if (feed.status.starts_with("failing")) ++failing;
+    }
+  }
+  if (pending > 0) {
+    x.raw("<p class=\"progress\">First polls in progress: ").raw(std::to_string(polled));
+    x.raw(" of ").raw(std::to_string(polled + pending)).raw(" done.</p>\n");
+  }
+  if (entries.empty()) {
+    x.raw("<p>No stories yet");
+    if (pending == 0 && polled > 0 && failing == polled) {
+      x.raw(": every feed is failing; the table below says why");
+    } else if (pending == 0 && polled == 0) {
+      x.raw(": no feed is configured");
+    }
+    x.raw(".</p>\n");
+  }
+  x.raw("<ol>\n");
   for (const Entry& entry : entries) {
     x.raw("<li id=\"story-").raw(std::to_string(entry.story_id)).raw("\">");
     if (!entry.link.empty()) {

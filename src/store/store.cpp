@@ -1,6 +1,7 @@
 #include "feedmerge/store/store.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
@@ -248,8 +249,23 @@ struct Store::Impl {
                   std::unordered_set<std::string>& keys_seen, StoreResult& result);
   Result<StoredItem> read_item(const SQLite::Statement& row) const;
 
+  // Which file is which: the inode behind a path.
+  struct FileId {
+    dev_t device = 0;
+    ino_t inode = 0;
+    bool operator==(const FileId&) const = default;
+  };
+  static std::optional<FileId> identify(const std::string& file) {
+    struct stat status {};
+    if (::stat(file.c_str(), &status) != 0) return std::nullopt;
+    return FileId{status.st_dev, status.st_ino};
+  }
+
   std::string path;
   SQLite::Database db;
+  // read_write: the files as opened; the -wal's from when it first existed.
+  std::optional<FileId> db_file;
+  std::optional<FileId> wal_file;
   SQLite::Statement find_feed;
   SQLite::Statement insert_feed;
   SQLite::Statement list_feeds;
@@ -463,7 +479,12 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, OpenMode mod
       if (auto migrated = detail::migrate(db, path, steps); !migrated) return migrated.error();
       db.exec("PRAGMA foreign_keys = ON");
     }
-    return std::unique_ptr<Store>(new Store(std::make_unique<Impl>(path, std::move(db))));
+    auto impl = std::make_unique<Impl>(path, std::move(db));
+    if (mode == OpenMode::read_write) {
+      impl->db_file = Impl::identify(path);
+      impl->wal_file = Impl::identify(path + "-wal");
+    }
+    return std::unique_ptr<Store>(new Store(std::move(impl)));
   } catch (const std::exception& e) {
     return Error{ErrorKind::database, path + ": " + e.what()};
   }
@@ -633,6 +654,62 @@ Result<int> Store::prune(std::chrono::seconds retention, std::int64_t max_items_
     expire->exec();
     transaction.commit();
     return removed;
+  });
+}
+
+Result<void> Store::check_files() {
+  const auto went = [this](const std::string& file, const std::optional<Impl::FileId>& now) {
+    return impl_->error(now ? file + " was replaced by another file while open"
+                            : file + " was deleted while open");
+  };
+  if (impl_->db_file) {
+    const auto now = Impl::identify(impl_->path);
+    if (now != impl_->db_file) return went("the database file", now);
+  }
+  const std::string wal = impl_->path + "-wal";
+  const auto wal_now = Impl::identify(wal);
+  if (!impl_->wal_file) {
+    impl_->wal_file = wal_now;  // first seen now: SQLite creates it with the first access
+  } else if (wal_now != impl_->wal_file) {
+    return went("its write-ahead log " + wal, wal_now);
+  }
+  return {};
+}
+
+Result<void> Store::checkpoint(bool truncate) {
+  return impl_->guarded([&]() -> Result<void> {
+    // The pragma reports a checkpoint's failure as its result code, not as a row.
+    const int code = sqlite3_wal_checkpoint_v2(
+        impl_->db.getHandle(), nullptr,
+        truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (code != SQLITE_OK && code != SQLITE_BUSY) {
+      std::string message = "checkpoint failed: ";
+      message += sqlite3_errstr(code);
+      if ((code & 0xff) == SQLITE_FULL) message += " (the disk is full)";
+      return impl_->error(message);
+    }
+    return {};
+  });
+}
+
+Result<void> Store::quick_check() {
+  return impl_->guarded([&]() -> Result<void> {
+    std::string findings;
+    try {
+      SQLite::Statement check(impl_->db, "PRAGMA quick_check(3)");
+      while (check.executeStep()) {
+        const std::string row = check.getColumn(0).getString();
+        if (row == "ok") return {};
+        if (!findings.empty()) findings += "; ";
+        findings += row;
+      }
+    } catch (const SQLite::Exception& e) {
+      // Damage that stops the check itself is its finding too.
+      const int code = e.getErrorCode() & 0xff;
+      if (code != SQLITE_CORRUPT && code != SQLITE_NOTADB) throw;
+      findings = e.what();
+    }
+    return impl_->error("the database is corrupt: " + findings);
   });
 }
 

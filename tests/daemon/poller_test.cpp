@@ -1,5 +1,5 @@
-// The Poller's lifecycle: stopping while fetches are in flight, retention after a poll, and
-// the parse threads' priority.
+// The Poller's lifecycle: stopping while fetches are in flight, retention after a poll, the
+// parse threads' priority, and what it reports about the writer's and the feeds' health.
 #include "daemon/poller.h"
 
 #include <sys/resource.h>
@@ -24,6 +24,7 @@
 #include "daemon/test_config.h"
 #include "feedmerge/store/store.h"
 #include "store/temp_folder.h"
+#include "support/fault_vfs.h"
 #include "support/http_test_server.h"
 
 namespace feedmerge::daemon {
@@ -209,6 +210,79 @@ TEST_CASE("parsing runs below the priority of the rest of the daemon") {
   // others (writer, fetcher) keep it.
   CHECK(std::count_if(during.begin(), during.end(), [&](int nice) { return nice > own; }) == 1);
   CHECK(std::count(during.begin(), during.end(), own) >= 2);
+}
+
+// One start_once with health observers; what they saw, in order.
+struct Observed {
+  std::vector<std::string> writes;   // on_write
+  std::vector<std::string> feeds;    // on_feeds_health
+  std::vector<bool> health_changed;  // on_polled
+  int busy_starts = 0;
+  int busy_ends = 0;
+};
+
+Observed poll_all_once(const config::Config& config) {
+  Observed seen;
+  boost::asio::io_context io;
+  auto store = open_store(config);
+  REQUIRE(store.has_value());
+  auto poller = Poller::create(
+      io, config, std::move(*store),
+      {.parse_threads = 1,
+       .on_polled =
+           [&](const PollEvent& event) { seen.health_changed.push_back(event.health_changed); },
+       .on_writer_busy = [&](bool busy) { ++(busy ? seen.busy_starts : seen.busy_ends); },
+       .on_write = [&](const std::string& error) { seen.writes.push_back(error); },
+       .on_feeds_health = [&](const std::string& problem) { seen.feeds.push_back(problem); }});
+  REQUIRE(poller.has_value());
+  (*poller)->start_once(true, [&io] { io.stop(); });
+  io.run();
+  poller->reset();
+  return seen;
+}
+
+TEST_CASE("a full disk is reported after each failed write, and cleared by the next good one") {
+  TempFolder folder;
+  test::FaultVfs vfs;
+  const std::string fixture = std::string(FEEDMERGE_TEST_DATA) + "/parse/rss2.0/basic.xml";
+  const config::Config config = make_config(folder, {"file://" + fixture});
+  {
+    // The database and the feed exist before the disk fills up: the fault hits a poll.
+    auto store = open_store(config);
+    REQUIRE(store.has_value());
+    REQUIRE((*store)->ensure_feed(config.feeds[0].url).has_value());
+  }
+  vfs.set_disk_full(true);
+  Observed full = poll_all_once(config);
+  vfs.set_disk_full(false);
+  REQUIRE_FALSE(full.writes.empty());
+  CHECK(full.writes.front().find("disk is full") != std::string::npos);
+  CHECK(full.busy_starts == full.busy_ends);
+  CHECK(full.busy_starts >= 1);
+
+  Observed again = poll_all_once(config);
+  REQUIRE_FALSE(again.writes.empty());
+  CHECK(again.writes.back() == "");
+}
+
+TEST_CASE("every feed failing is reported once, and cleared when one works again") {
+  TempFolder folder;
+  const std::string path = folder.file("feed.xml");
+  const config::Config config = make_config(folder, {"file://" + path});
+  Observed missing = poll_all_once(config);                  // the file does not exist yet
+  CHECK(missing.health_changed == std::vector<bool>{true});  // a first poll
+  REQUIRE(missing.feeds.size() == 1);
+  CHECK(missing.feeds[0].starts_with("the last poll of every feed failed (1 feed)"));
+
+  Observed still = poll_all_once(config);  // failing again the same way: no news
+  CHECK(still.health_changed == std::vector<bool>{false});
+
+  std::ofstream(path) << "<rss version=\"2.0\"><channel><title>t</title><item><guid>1</guid>"
+                         "<title>One</title></item></channel></rss>";
+  Observed fixed = poll_all_once(config);
+  CHECK(fixed.health_changed == std::vector<bool>{true});
+  // Loaded as failing from the database, then fixed by the poll.
+  CHECK((fixed.feeds.empty() || fixed.feeds.back().empty()));
 }
 
 }  // namespace

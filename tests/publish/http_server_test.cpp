@@ -268,6 +268,26 @@ TEST_CASE("valid Host forms and an HTTP/1.0 request without Host are served") {
     std::string response;
     asio::read_until(client, asio::dynamic_buffer(response), "<rss/>");
     CHECK(response.starts_with("HTTP/1.1 200 OK"));
+
+TEST_CASE("a configured output without a snapshot is 503 with Retry-After, never 404") {
+  Metrics metrics;
+  auto site = std::make_shared<const Site>(Site{{"/feed.xml", nullptr}});
+  HttpServer server(
+      {.threads = 1}, [site] { return site; }, metrics);
+  REQUIRE(server.listen("127.0.0.1:0").has_value());
+  asio::io_context io;
+  for (const std::string_view path : {"/feed.xml", "/other.xml"}) {
+    tcp::socket client = connect(io, server.port());
+    const std::string request =
+        "GET " + std::string(path) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    asio::write(client, asio::buffer(request));
+    const std::string response = read_until_closed(client);
+    if (path == "/feed.xml") {
+      CHECK(response.starts_with("HTTP/1.1 503"));
+      CHECK(response.find("Retry-After: 60") != std::string::npos);
+    } else {
+      CHECK(response.starts_with("HTTP/1.1 404"));
+    }
   }
 }
 

@@ -93,4 +93,40 @@ TEST_CASE("a database that cannot be read makes /healthz unhealthy") {
   CHECK(metrics.health_problem(std::chrono::hours{1}) == "the database could not be read");
 }
 
+TEST_CASE("a configured output that cannot be rendered maps to null (503), never goes missing") {
+  feedmerge::test::TempFolder folder;
+  config::Config config;
+  config.outputs = {config::OutputConfig{}};  // /feed.xml
+  Metrics metrics;
+  Publisher publisher(config, folder.file("missing.db"), metrics);
+  CHECK_FALSE(publisher.rebuild_now().has_value());
+  const auto site = publisher.site();
+  REQUIRE(site->contains("/feed.xml"));
+  CHECK(site->at("/feed.xml") == nullptr);
+  CHECK_FALSE(site->contains("/atom.xml"));  // not configured: still a 404
+}
+
+TEST_CASE("health: the writer's faults, failing writes, a stuck writer and failing feeds") {
+  Metrics metrics;
+  const std::chrono::hours silence{1};
+  CHECK(metrics.health_problem(silence) == "");
+  metrics.set_write_error("db: database or disk is full");
+  CHECK(metrics.health_problem(silence) == "database writes failing: db: database or disk is full");
+  metrics.set_write_error("");
+  CHECK(metrics.health_problem(silence) == "");
+  metrics.set_feeds_problem("the last poll of every feed failed (2 feeds)");
+  CHECK(metrics.health_problem(silence) == "the last poll of every feed failed (2 feeds)");
+  metrics.set_feeds_problem("");
+  metrics.set_writer_busy(true);
+  CHECK(metrics.health_problem(silence) == "");  // busy, not stuck
+  CHECK(metrics.health_problem(silence, std::chrono::milliseconds{-1})
+            .starts_with("the database writer has been stuck for "));
+  metrics.set_writer_busy(false);
+  CHECK(metrics.health_problem(silence, std::chrono::milliseconds{-1}) == "");
+  metrics.set_writer_fault("db-wal was deleted while open");
+  metrics.set_database_ok(false);
+  CHECK(metrics.health_problem(silence) ==
+        "stopped writing: db-wal was deleted while open; the database could not be read");
+}
+
 }  // namespace feedmerge::publish

@@ -208,4 +208,31 @@ TEST_CASE("a snapshot compresses once and names each representation") {
   CHECK(same->etag == snapshot->etag);  // the ETag depends on the bytes only
 }
 
+TEST_CASE("the index page says why it has no stories yet: first polls, or every feed failing") {
+  const Channel channel = make_channel("T", "", "https://news.example.org/", "/", {});
+  SUBCASE("first polls in progress") {
+    const std::vector<FeedHealth> feeds = {{.title = "a", .url = "u", .status = "ok"},
+                                           {.title = "b", .url = "v", .status = "never polled"},
+                                           {.title = "c", .url = "w", .status = "never polled"},
+                                           {.title = "d", .url = "x", .status = "disabled"}};
+    const std::string page = write_index_html(channel, {}, {}, feeds);
+    CHECK(page.find("First polls in progress: 1 of 3 done.") != std::string::npos);
+    CHECK(page.find("No stories yet.") != std::string::npos);
+  }
+  SUBCASE("every feed failing") {
+    const std::vector<FeedHealth> feeds = {
+        {.title = "a", .url = "u", .status = "failing (2 in a row)", .error = "HTTP 404"}};
+    const std::string page = write_index_html(channel, {}, {}, feeds);
+    CHECK(page.find("First polls") == std::string::npos);
+    CHECK(page.find("No stories yet: every feed is failing") != std::string::npos);
+  }
+  SUBCASE("stories and every first poll done: nothing to explain") {
+    const std::vector<Entry> entries = {make_entry(story(), {})};
+    const std::vector<FeedHealth> feeds = {{.title = "a", .url = "u", .status = "ok"}};
+    const std::string page = write_index_html(channel, entries, {}, feeds);
+    CHECK(page.find("First polls") == std::string::npos);
+    CHECK(page.find("No stories yet") == std::string::npos);
+  }
+}
+
 }  // namespace feedmerge::publish

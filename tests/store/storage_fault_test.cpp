@@ -1,9 +1,11 @@
-// Storage faults: a full disk (a fault-injecting SQLite VFS, tests/support/fault_vfs.h) and a
-// database locked by another connection. Nothing stored may be lost, the error must say what
-// happened, and storing must resume once the fault is gone.
+// Storage faults: a full disk (a fault-injecting SQLite VFS, tests/support/fault_vfs.h), a
+// database locked by another connection, its files deleted while open, a corrupt page. Nothing
+// stored may be lost, the error must say what happened, and storing must resume once the fault is
+// gone.
 #include <SQLiteCpp/Database.h>
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -134,4 +136,88 @@ TEST_CASE("a database locked by another connection is retried for a bounded time
   auto stored = store->record_poll(*state, &feed, kNow);
   REQUIRE(stored.has_value());
   CHECK(stored->inserted == 3);
+}
+
+TEST_CASE("a -wal or database file deleted while open is noticed, and the -wal's data saved") {
+  TempFolder folder;
+  const std::string path = folder.file("feedmerge.db");
+  auto store = open(path);
+  auto state = store->ensure_feed("http://a.test/feed.xml");
+  REQUIRE(state.has_value());
+  const Feed first = feed_with(0, 5);
+  REQUIRE(store->record_poll(*state, &first, kNow).has_value());
+  REQUIRE(store->check_files().has_value());
+
+  SUBCASE("the -wal") {
+    REQUIRE(std::filesystem::remove(path + "-wal"));
+    // Written on into the deleted -wal, as the daemon did (issue 17, finding 4).
+    const Feed second = feed_with(5, 5);
+    REQUIRE(store->record_poll(*state, &second, kNow).has_value());
+    auto checked = store->check_files();
+    REQUIRE_FALSE(checked.has_value());
+    CHECK(checked.error().message.find(path + "-wal was deleted while open") != std::string::npos);
+    // What the deleted -wal held goes into the database file through the open descriptor.
+    REQUIRE(store->checkpoint(true).has_value());
+    store.reset();
+    SQLite::Database check(path, SQLite::OPEN_READONLY);
+    CHECK(check.execAndGet("PRAGMA integrity_check").getString() == "ok");
+    CHECK(check.execAndGet("SELECT count(*) FROM items").getInt() == 10);
+  }
+  SUBCASE("the database file") {
+    REQUIRE(std::filesystem::remove(path));
+    auto checked = store->check_files();
+    REQUIRE_FALSE(checked.has_value());
+    CHECK(checked.error().message.find("the database file was deleted while open") !=
+          std::string::npos);
+  }
+  SUBCASE("the database file replaced by another") {
+    REQUIRE(std::filesystem::remove(path));
+    std::ofstream(path) << "";
+    auto checked = store->check_files();
+    REQUIRE_FALSE(checked.has_value());
+    CHECK(checked.error().message.find("replaced by another file") != std::string::npos);
+  }
+}
+
+TEST_CASE("a full disk fails a checkpoint that has pages to move") {
+  TempFolder folder;
+  FaultVfs vfs;
+  const std::string path = folder.file("feedmerge.db");
+  auto store = open(path);
+  auto state = store->ensure_feed("http://a.test/feed.xml");
+  REQUIRE(state.has_value());
+  const Feed many = feed_with(0, 200);  // pages in the -wal that the database file lacks
+  REQUIRE(store->record_poll(*state, &many, kNow).has_value());
+  vfs.set_disk_full(true);
+  auto checkpoint = store->checkpoint();
+  vfs.set_disk_full(false);
+  REQUIRE_FALSE(checkpoint.has_value());
+  CHECK(checkpoint.error().message.find("checkpoint failed") != std::string::npos);
+  CHECK(store->checkpoint().has_value());
+}
+
+TEST_CASE("quick_check finds a corrupt page in the middle of the file") {
+  TempFolder folder;
+  const std::string path = folder.file("feedmerge.db");
+  {
+    auto store = open(path);
+    auto state = store->ensure_feed("http://a.test/feed.xml");
+    REQUIRE(state.has_value());
+    const Feed many = feed_with(0, 200);
+    REQUIRE(store->record_poll(*state, &many, kNow).has_value());
+    REQUIRE(store->quick_check().has_value());
+  }
+  const auto size = std::filesystem::file_size(path);
+  REQUIRE(size > 16 * 4096);
+  {
+    // Garbage over one page half-way through: the header and schema still read fine.
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>((size / 4096 / 2) * 4096));
+    const std::string garbage(4096, '\xA5');
+    file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  auto store = open(path);  // opening does not read every page
+  auto checked = store->quick_check();
+  REQUIRE_FALSE(checked.has_value());
+  CHECK(checked.error().message.find(path + ": the database is corrupt: ") == 0);
 }

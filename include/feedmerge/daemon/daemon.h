@@ -77,14 +77,20 @@ struct FeedReport {
 // Reads the database without writing (a missing database: every feed never polled).
 Result<std::vector<FeedReport>> feed_reports(const config::Config& config, model::Time now);
 
-// `feeds --json`: {"feeds": [{"url", "fetch_url", "title", "enabled", "status", "last_status",
-// "last_attempt", "last_success", "next_poll", "items", "consecutive_failures", "error",
-// "credentials_withheld"}]},
-// times as RFC 3339 UTC ("2026-03-04T10:00:00Z") or null, last_status null before any HTTP
-// response, error null when there is none. One line, then a newline.
-std::string feeds_json(const std::vector<FeedReport>& reports);
-// `feeds`: one block per feed, for people.
-std::string feeds_text(const std::vector<FeedReport>& reports, model::Time now);
+// Why a daemon stopped writing to the config's database ("TIME: REASON": its -wal or file
+// deleted while open, a corrupt file), as it noted in DATABASE.fault; "" when it did not.
+// The note stays until a start finds the database sound.
+std::string database_fault(const config::Config& config);
+
+// `feeds --json`: {"database_fault": null or database_fault(), "feeds": [{"url", "fetch_url",
+// "title", "enabled", "status", "last_status", "last_attempt", "last_success", "next_poll",
+// "items", "consecutive_failures", "error", "credentials_withheld"}]}, times as RFC 3339 UTC
+// ("2026-03-04T10:00:00Z") or null, last_status null before any HTTP response, error null when
+// there is none. One line, then a newline.
+std::string feeds_json(const std::vector<FeedReport>& reports, const std::string& fault = {});
+// `feeds`: the database's fault first, if any, then one block per feed, for people.
+std::string feeds_text(const std::vector<FeedReport>& reports, model::Time now,
+                       const std::string& fault = {});
 
 // The database path the config names: [storage].database under $STATE_DIRECTORY.
 std::string database_path(const config::Config& config);

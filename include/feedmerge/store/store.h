@@ -169,6 +169,18 @@ class Store {
   // for max(retention, 30 days); only after that could the same key come back as new.
   Result<int> prune(std::chrono::seconds retention, std::int64_t max_items_per_feed, Time now);
 
+  // --- the health of the files (read_write) -------------------------------------------------
+  // Whether the database file and its -wal are still the files this connection opened (same
+  // inode at the same path): once one is deleted or replaced, every later write goes to a
+  // file nobody can open again, and is lost at exit. The error says which file went.
+  Result<void> check_files();
+  // A WAL checkpoint (truncate: also empties the -wal). An error when the database file cannot
+  // take the pages (a full disk, an I/O error). After the -wal was deleted, a truncating
+  // checkpoint still moves what it held into the database file, through the open descriptor.
+  Result<void> checkpoint(bool truncate = false);
+  // PRAGMA quick_check: an error carrying SQLite's first findings when the file is corrupt.
+  Result<void> quick_check();
+
  private:
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);
