@@ -56,6 +56,8 @@ std::string database_path(const config::Config& config) {
 
 Result<PollSummary> poll_once(const config::Config& config, bool all, bool process_exits_after) {
   set_log_level(config.log.level);
+  for (const Warning& warning : config.warnings)
+    spdlog::warn("{}", located(config.source, warning));
   auto store = open_store(config);
   if (!store) return store.error();
   asio::io_context io;
@@ -74,6 +76,8 @@ Result<PollSummary> poll_once(const config::Config& config, bool all, bool proce
 int run_daemon(const config::Config& config, RunOptions options) {
   // The journal when systemd started us, else the console (src/daemon/logging.h).
   setup_logging(config.log.level);
+  for (const Warning& warning : config.warnings)
+    spdlog::warn("{}", located(config.source, warning));
   Notifier notifier;
   auto store = open_store(config);
   if (!store) {
