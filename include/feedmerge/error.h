@@ -31,6 +31,7 @@ struct Error {
 struct Warning {
   int line = 0;
   std::string message;
+  int column = 0;  // 1-based; 0 when unknown (most warnings know their line only)
 
   bool operator==(const Warning&) const = default;
 };
@@ -41,6 +42,8 @@ std::string to_string(const Warning& warning);
 // "FILE:LINE:COLUMN: message" (as check-config prints it), or "FILE: message" when no line is
 // known.
 std::string located(const std::string& file, const Error& error);
+// The same for a warning: "FILE:LINE:COLUMN: message", "FILE:LINE: message" without a column.
+std::string located(const std::string& file, const Warning& warning);
 
 // Lets Result<T>::value() throw on an error, as boost::system::result expects.
 [[noreturn]] void throw_exception_from_error(const Error& error, const boost::source_location& loc);

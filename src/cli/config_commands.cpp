@@ -1,5 +1,6 @@
 // The config file's subcommands: `check-config`, `import-opml` and `export-opml`. Errors are
 // printed once, as FILE:LINE:COLUMN: MESSAGE (FILE: MESSAGE when there is no position).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -22,8 +23,16 @@ std::string count(std::size_t n, std::string_view noun) {
   return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
 }
 
+// FILE:LINE:COLUMN: warning: MESSAGE (FILE:LINE: when the column is unknown).
+void print_warning(const std::string& file, const Warning& warning) {
+  std::cerr << located(file, Warning{warning.line, "warning: " + warning.message, warning.column})
+            << '\n';
+}
+
 int run_check_config(const std::string& config_path) {
   const config::ConfigCheck check = config::check_config_file(config_path);
+  for (const Warning& warning : check.config.warnings)
+    print_warning(config_path, warning);
   if (!check.errors.empty()) {
     for (const Error& error : check.errors)
       print_error(config_path, error);
@@ -52,15 +61,32 @@ int run_import_opml(const ImportArgs& args) {
     print_error(args.opml, feeds.error());
     return 1;
   }
-  for (const Warning& warning : warnings) {
-    std::cerr << args.opml << ':' << warning.line << ": warning: " << warning.message << '\n';
+  // The config's outputs, when it can be read, tell which categories get published. Without
+  // --append a missing config is no problem: the tables are only printed.
+  if (auto loaded = config::load_config(args.config_path)) {
+    auto unpublished = config::unpublished_categories(*feeds, loaded->outputs);
+    warnings.insert(warnings.end(), unpublished.begin(), unpublished.end());
+    std::stable_sort(warnings.begin(), warnings.end(),
+                     [](const Warning& a, const Warning& b) { return a.line < b.line; });
   }
+  for (const Warning& warning : warnings)
+    print_warning(args.opml, warning);
   if (!args.append) return print_stdout(config::feeds_to_toml(*feeds));
 
   auto appended = config::append_feeds_to_config(args.config_path, *feeds);
   if (!appended) {
     print_error(args.config_path, appended.error());
     return 1;
+  }
+  for (const config::SkippedFeed& skipped : appended->skipped_feeds) {
+    // Same feed as a configured one (http/https, a trailing slash, a default port...): the
+    // configured one stays as it is.
+    std::string message =
+        "skipped \"" + skipped.url + "\": the same feed as \"" + skipped.listed_url + "\"";
+    message += skipped.in_config ? " at " + args.config_path + ":" +
+                                       std::to_string(skipped.listed_line) + ", which is kept"
+                                 : " on line " + std::to_string(skipped.listed_line);
+    print_warning(args.opml, Warning{skipped.line, std::move(message)});
   }
   std::cout << args.config_path << ": appended " << count(appended->appended, "feed");
   if (appended->skipped > 0) std::cout << ", skipped " << appended->skipped << " already listed";

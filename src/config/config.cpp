@@ -742,7 +742,11 @@ void read_root(const toml::table& root, std::string_view source_name, Config& co
   std::vector<const toml::table*> feeds;
   top.read_table_array("feed", feeds);
   const FeedContext context{config_directory(source_name), config.poll};
-  std::map<std::string, std::pair<std::size_t, int>> feed_urls;  // identity -> index, line
+  struct FirstListed {
+    std::size_t index;
+    const toml::node* url;
+  };
+  std::map<std::string, FirstListed> feed_urls;  // same_feed_key -> where first listed
   for (std::size_t i = 0; i < feeds.size(); ++i) {
     if (feeds[i] == nullptr) continue;
     TableReader reader(*feeds[i], indexed("feed", i), errors);
@@ -752,12 +756,22 @@ void read_root(const toml::table& root, std::string_view source_name, Config& co
     reader.report_unknown_keys();
     if (url_node != nullptr) {
       const auto [seen, inserted] =
-          feed_urls.try_emplace(detail::feed_url_key(feed.url), i, feed.line);
+          feed_urls.try_emplace(detail::same_feed_key(feed.url), FirstListed{i, url_node});
       if (!inserted) {
-        errors.add(url_node->source(),
-                   indexed("feed", i) + ".url: " + toml_quote(url_node->as_string()->get()) +
-                       " is already the url of " + indexed("feed", seen->second.first) + " (line " +
-                       std::to_string(seen->second.second) + ")");
+        // Polling one feed twice stores its items twice; the first table is the one kept.
+        const auto& first = seen->second;
+        const auto& at = first.url->source().begin;
+        const auto& here = url_node->source().begin;
+        const std::string first_key = indexed("feed", first.index);
+        config.warnings.push_back(
+            Warning{static_cast<int>(here.line),
+                    indexed("feed", i) + ".url: " + toml_quote(url_node->as_string()->get()) +
+                        " is the same feed as " + first_key + ".url " +
+                        toml_quote(first.url->as_string()->get()) + " (line " +
+                        std::to_string(at.line) + ", column " + std::to_string(at.column) +
+                        "); keeping " + first_key + ", ignoring " + indexed("feed", i),
+                    static_cast<int>(here.column)});
+        continue;
       }
     }
     config.feeds.push_back(std::move(feed));
@@ -834,6 +848,13 @@ std::string resolve_database_path(const StorageConfig& storage, std::string_view
   const std::string_view first = state_directory.substr(0, state_directory.find(':'));
   if (first.empty()) return database;
   return (std::filesystem::path(first) / database).string();
+}
+
+bool in_categories(std::string_view category, const std::vector<std::string>& wanted) {
+  return std::any_of(wanted.begin(), wanted.end(), [category](const std::string& parent) {
+    return category == parent || (category.size() > parent.size() && category.starts_with(parent) &&
+                                  category[parent.size()] == '/');
+  });
 }
 
 std::string effective_base_url(const ServerConfig& server) {

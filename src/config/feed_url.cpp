@@ -2,6 +2,7 @@
 
 #include <boost/url.hpp>
 
+#include "feedmerge/normalize/url.h"
 #include "normalize/ascii.h"
 
 namespace feedmerge::config::detail {
@@ -37,9 +38,19 @@ std::string resolve_relative_file_url(const boost::urls::url_view& ref, std::str
 
 }  // namespace
 
-CheckedFeedUrl check_feed_url(std::string_view url, std::string_view base_dir) {
+std::string subscription_url(std::string_view url) {
+  if (url.size() > 5 && ascii::iequals(url.substr(0, 5), "feed:")) {
+    const std::string_view rest = url.substr(5);
+    if (rest.starts_with("//")) return "http:" + std::string(rest);
+    return std::string(rest);
+  }
+  return std::string(url);
+}
+
+CheckedFeedUrl check_feed_url(std::string_view written, std::string_view base_dir) {
   CheckedFeedUrl out;
-  out.url = std::string(url);
+  out.url = subscription_url(written);
+  const std::string_view url = out.url;
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed) return out;
   const std::string scheme = lowercase(parsed->scheme());
@@ -66,12 +77,21 @@ CheckedFeedUrl check_feed_url(std::string_view url, std::string_view base_dir) {
   return out;
 }
 
-std::string feed_url_key(std::string_view url) {
-  auto parsed = boost::urls::parse_uri_reference(url);
-  if (!parsed) return std::string(url);
-  boost::urls::url normal(*parsed);
-  normal.normalize();
-  return std::string(normal.buffer());
+std::string same_feed_key(std::string_view url) {
+  std::string key = normalize::feed_identity(subscription_url(url));
+  auto parsed = boost::urls::parse_uri(key);
+  if (!parsed) return key;
+  const auto scheme = parsed->scheme_id();
+  if (scheme != boost::urls::scheme::http && scheme != boost::urls::scheme::https) return key;
+  // Only compared, never fetched: a scheme-less "//host/path" key is enough.
+  const std::string_view rest = key;
+  std::string out(rest.substr(parsed->scheme().size() + 1));
+  const std::string_view path = parsed->encoded_path();
+  if (path.size() > 1 && path.ends_with('/')) {
+    const auto end = static_cast<std::size_t>(path.data() + path.size() - key.data());
+    out.erase(end - parsed->scheme().size() - 2, 1);
+  }
+  return out;
 }
 
 }  // namespace feedmerge::config::detail

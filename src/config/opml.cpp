@@ -8,6 +8,11 @@
 #include <sstream>
 #include <utility>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <boost/url.hpp>
 #include <pugixml.hpp>
 
 #include "config/feed_url.h"
@@ -16,6 +21,7 @@
 #include "feedmerge/normalize/encoding.h"
 #include "feedmerge/normalize/text.h"
 #include "feedmerge/normalize/url.h"
+#include "fetch/address_guard.h"
 
 namespace feedmerge::config {
 namespace {
@@ -68,16 +74,47 @@ std::string attribute_text(pugi::xml_node node, std::string_view name) {
   return normalize::collapse_whitespace(attribute(node, name).value());
 }
 
-// feed://example.com/rss and feed:https://example.com/rss are the old "subscribe" links.
 std::string subscription_url(std::string_view xml_url) {
-  std::string url = normalize::collapse_whitespace(xml_url);
-  const std::string_view view = url;
-  if (view.size() > 5 && equals_ignoring_ascii_case(view.substr(0, 5), "feed:")) {
-    const std::string_view rest = view.substr(5);
-    if (rest.starts_with("//")) return "http:" + std::string(rest);
-    return std::string(rest);
+  return detail::subscription_url(normalize::collapse_whitespace(xml_url));
+}
+
+// Where a feed URL's host points, when that is known without asking DNS: an IP address in any
+// form the resolver reads, "localhost" and names under it (RFC 6761), and the cloud metadata
+// services' names. nullopt for other names (an OPML file is read without network access).
+struct HostNetwork {
+  fetch::AddressClass kind = fetch::AddressClass::public_address;
+  std::string address;  // the address, or the name that says where it points
+};
+
+std::optional<HostNetwork> host_network(std::string_view url) {
+  const std::string identity = normalize::feed_identity(url);
+  auto parsed = boost::urls::parse_uri(identity);
+  if (!parsed) return std::nullopt;
+  const std::string host(std::string_view(parsed->encoded_host_address()));
+  switch (parsed->host_type()) {
+    case boost::urls::host_type::ipv4: {
+      sockaddr_in v4{};
+      v4.sin_family = AF_INET;
+      if (inet_pton(AF_INET, host.c_str(), &v4.sin_addr) != 1) return std::nullopt;
+      return HostNetwork{fetch::classify_address(reinterpret_cast<const sockaddr*>(&v4)), host};
+    }
+    case boost::urls::host_type::ipv6: {
+      sockaddr_in6 v6{};
+      v6.sin6_family = AF_INET6;
+      if (inet_pton(AF_INET6, host.c_str(), &v6.sin6_addr) != 1) return std::nullopt;
+      return HostNetwork{fetch::classify_address(reinterpret_cast<const sockaddr*>(&v6)), host};
+    }
+    case boost::urls::host_type::name:
+      if (host == "localhost" || host.ends_with(".localhost")) {
+        return HostNetwork{fetch::AddressClass::loopback, host};
+      }
+      if (host == "metadata.google.internal" || host == "metadata.goog") {
+        return HostNetwork{fetch::AddressClass::cloud_metadata, host};
+      }
+      return std::nullopt;
+    default:
+      return std::nullopt;
   }
-  return url;
 }
 
 class OpmlReader {
@@ -143,11 +180,34 @@ class OpmlReader {
                           ": expected an http or https feed URL, got " + toml_quote(feed.url));
       return;
     }
-    const auto [seen, inserted] = lines_.try_emplace(detail::feed_url_key(feed.url), feed.line);
+    const auto [seen, inserted] = lines_.try_emplace(detail::same_feed_key(feed.url), feed.line);
     if (!inserted) {
       warn(feed.line, "skipped " + toml_quote(feed.url) + ": already listed on line " +
                           std::to_string(seen->second));
       return;
+    }
+    // A shared subscription list can aim the daemon at this machine, its network or the cloud
+    // provider's metadata service (SSRF): the first three are imported with a word, the last
+    // never.
+    if (const auto network = host_network(feed.url)) {
+      const std::string where =
+          std::string(fetch::to_string(network->kind)) + " address (" + network->address + ")";
+      switch (network->kind) {
+        case fetch::AddressClass::cloud_metadata:
+          warn(feed.line, "skipped " + toml_quote(feed.url) + ": a cloud metadata address (" +
+                              network->address + "), which feedmerge never fetches");
+          lines_.erase(seen);
+          return;
+        case fetch::AddressClass::loopback:
+        case fetch::AddressClass::private_network:
+        case fetch::AddressClass::link_local:
+          warn(feed.line, toml_quote(feed.url) + " is on a " + where +
+                              ": imported, but check that you meant this machine or its "
+                              "network");
+          break;
+        default:
+          break;
+      }
     }
 
     for (const std::string& folder : folders) {
@@ -272,6 +332,38 @@ Result<std::vector<FeedConfig>> parse_opml(std::string_view bytes, std::vector<W
   return OpmlReader(text, warnings).read(body);
 }
 
+std::vector<Warning> unpublished_categories(const std::vector<FeedConfig>& feeds,
+                                            const std::vector<OutputConfig>& outputs) {
+  std::vector<std::string> wanted;  // every category some output filters by, in file order
+  for (const OutputConfig& output : outputs) {
+    for (const std::string& category : output.categories) {
+      if (std::find(wanted.begin(), wanted.end(), category) == wanted.end()) {
+        wanted.push_back(category);
+      }
+    }
+  }
+  std::vector<Warning> warnings;
+  if (wanted.empty()) return warnings;
+  const bool unfiltered_output = std::any_of(outputs.begin(), outputs.end(),
+                                             [](const auto& o) { return o.categories.empty(); });
+  std::string listed;
+  for (const std::string& category : wanted) {
+    if (!listed.empty()) listed += ", ";
+    listed += toml_quote(category);
+  }
+  std::set<std::string> reported;
+  for (const FeedConfig& feed : feeds) {
+    if (feed.category.empty() || in_categories(feed.category, wanted)) continue;
+    if (!reported.insert(feed.category).second) continue;
+    warnings.push_back(Warning{
+        feed.line, "category " + toml_quote(feed.category) +
+                       " matches no [[output]] categories (they are " + listed + "): its feeds " +
+                       (unfiltered_output ? "appear only in the outputs without categories"
+                                          : "appear in no output")});
+  }
+  return warnings;
+}
+
 std::string feeds_to_toml(const std::vector<FeedConfig>& feeds) {
   std::string out;
   for (const FeedConfig& feed : feeds) {
@@ -346,15 +438,24 @@ Result<AppendResult> append_feeds_to_config(const std::string& config_path,
   if (!config) return config.error();
 
   AppendResult result;
-  std::set<std::string> known;
+  struct Listed {
+    const FeedConfig* feed;
+    bool in_config;
+  };
+  std::map<std::string, Listed> known;  // same_feed_key -> the feed kept
   for (const FeedConfig& feed : config->feeds)
-    known.insert(detail::feed_url_key(feed.url));
+    known.try_emplace(detail::same_feed_key(feed.url), Listed{&feed, true});
   std::vector<FeedConfig> fresh;
   for (const FeedConfig& feed : feeds) {
-    if (known.insert(detail::feed_url_key(feed.url)).second) {
+    const auto [seen, inserted] =
+        known.try_emplace(detail::same_feed_key(feed.url), Listed{&feed, false});
+    if (inserted) {
       fresh.push_back(feed);
     } else {
       ++result.skipped;
+      const Listed& listed = seen->second;
+      result.skipped_feeds.push_back(
+          {feed.url, feed.line, listed.feed->url, listed.feed->line, listed.in_config});
     }
   }
   if (fresh.empty()) return result;

@@ -133,6 +133,8 @@ Result<PollSummary> poll_once(const config::Config& config, bool all, bool proce
   // Where `run` logs: standard error, or the journal under systemd (never standard output,
   // which carries the command's own result).
   setup_logging(config.log.level);
+  for (const Warning& warning : config.warnings)
+    spdlog::warn("{}", located(config.source, warning));
   auto store = open_store(config);
   if (!store) return store.error();
   asio::io_context io;
@@ -165,6 +167,8 @@ Result<PollSummary> poll_once(const config::Config& config, bool all, bool proce
 int run_daemon(const config::Config& config, RunOptions options) {
   // The journal when systemd started us, else the console (src/daemon/logging.h).
   setup_logging(config.log.level);
+  for (const Warning& warning : config.warnings)
+    spdlog::warn("{}", located(config.source, warning));
   Notifier notifier;
   auto store = open_store(config);
   if (!store) {

@@ -234,6 +234,8 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
     reload_error.clear();
     set_log_level(after->log.level);
     if (changes->storage_changed) spdlog::warn("reload: [storage] changes apply at the next start");
+    for (const Warning& warning : after->warnings)
+      spdlog::warn("{}", located(after->source, warning));
     spdlog::info("reloaded {}: {}", after->source, describe(*changes));
     const config::Config before = std::move(config);
     config = *after;

@@ -2,7 +2,12 @@
 
 #include "normalize/ascii.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -303,6 +308,68 @@ std::size_t find_end_tag(std::string_view html, std::size_t from, std::string_vi
   return html.size();
 }
 
+// A host the resolver would read as an IPv4 address ("127.1", "0x7f.1", "2130706433"), as four
+// decimals; nullopt for a name. inet_aton is the parser getaddrinfo and curl use for such hosts.
+std::optional<std::string> numeric_ipv4(std::string_view host) {
+  if (host.empty() || host.size() > 64) return std::nullopt;
+  const bool numeric = std::all_of(host.begin(), host.end(), [](char c) {
+    return ascii::is_hex_digit(c) || c == 'x' || c == 'X' || c == '.';
+  });
+  if (!numeric || !ascii::is_digit(host.front())) return std::nullopt;
+  const std::string text(host);
+  in_addr address{};
+  if (inet_aton(text.c_str(), &address) == 0) return std::nullopt;
+  char out[INET_ADDRSTRLEN] = {};
+  if (inet_ntop(AF_INET, &address, out, sizeof out) == nullptr) return std::nullopt;
+  return std::string(out);
+}
+
+std::string canonical_ipv6(std::string_view host) {
+  const std::string text(host);
+  in6_addr address{};
+  if (inet_pton(AF_INET6, text.c_str(), &address) != 1) return text;
+  char out[INET6_ADDRSTRLEN] = {};
+  if (inet_ntop(AF_INET6, &address, out, sizeof out) == nullptr) return text;
+  return out;
+}
+
+// "user@HOST.:80" -> "user@host" for http: the host lower-cased, without its trailing dot, an
+// IPv4 address as four decimals, IPv6 in RFC 5952 form; the port without leading zeros and
+// dropped when it is the scheme's default. nullopt when it is not an authority.
+std::optional<std::string> canonical_authority(std::string_view authority, unsigned default_port) {
+  std::string out;
+  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    out += authority.substr(0, at + 1);
+    authority.remove_prefix(at + 1);
+  }
+  std::string_view host = authority;
+  std::string_view port;
+  const std::size_t close = authority.starts_with('[') ? authority.find(']') : 0;
+  if (close == std::string_view::npos) return std::nullopt;
+  if (const std::size_t colon = authority.find(':', close); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.starts_with('[')) {
+    if (!host.ends_with(']')) return std::nullopt;
+    out += '[' + canonical_ipv6(ascii::to_lower(host.substr(1, host.size() - 2))) + ']';
+  } else {
+    std::string name = ascii::to_lower(host);
+    if (name.size() > 1 && name.back() == '.') name.pop_back();
+    if (auto ipv4 = numeric_ipv4(name)) name = std::move(*ipv4);
+    out += name;
+  }
+  unsigned number = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (ec == std::errc() && end == port.data() + port.size()) {
+    if (number != default_port) out += ':' + std::to_string(number);
+  } else if (!port.empty()) {
+    out += ':';
+    out += port;
+  }
+  return out;
+}
+
 }  // namespace
 
 bool is_absolute_url(std::string_view url) {
@@ -324,6 +391,41 @@ std::string resolve_url(std::string_view base, std::string_view ref) {
   const std::string cleaned = clean_url(ref);
   const Resolver resolver(base);
   return resolver.resolve(cleaned);
+}
+
+std::string feed_identity(std::string_view url) {
+  try {
+    // The authority is rewritten as text before Boost.URL sees it: 1.81 reads the host
+    // "127.0.0.1." as an IPv4 address and then loses the rest of the authority (the port).
+    std::string text(url);
+    const std::size_t slashes = text.find("://");
+    const std::string scheme =
+        ascii::to_lower(std::string_view(text).substr(0, std::min(slashes, text.size())));
+    const bool web = slashes != std::string::npos && (scheme == "http" || scheme == "https");
+    if (web) {
+      const std::size_t start = slashes + 3;
+      const std::size_t end = std::min(text.find_first_of("/?#", start), text.size());
+      auto authority = canonical_authority(std::string_view(text).substr(start, end - start),
+                                           scheme == "http" ? 80 : 443);
+      if (!authority) return std::string(url);
+      std::string rest = text.substr(end);
+      if (!rest.starts_with('/')) rest.insert(0, 1, '/');  // "http://a" is "http://a/"
+      text = scheme + "://" + *authority + rest;
+    }
+    auto parsed = boost::urls::parse_uri(text);
+    if (!parsed) return std::string(url);
+    boost::urls::url normal(*parsed);
+    normal.normalize();
+    normal.remove_fragment();
+    if (web && normal.has_query() && normal.encoded_query().empty()) normal.remove_query();
+    if (normal.scheme_id() == boost::urls::scheme::file &&
+        ascii::iequals(normal.encoded_host(), "localhost")) {
+      normal.set_encoded_host("");
+    }
+    return finish_dot_segments(normal);
+  } catch (const std::exception&) {
+    return std::string(url);
+  }
 }
 
 std::string absolutize_html_urls(std::string_view html, std::string_view base) {

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "feedmerge/normalize/date.h"
+#include "feedmerge/normalize/url.h"
 #include "store/connection.h"
 #include "store/item_codec.h"
 #include "store/schema.h"
@@ -509,9 +510,29 @@ Result<std::vector<FeedState>> Store::ensure_feeds(const std::vector<std::string
     index();
     if (std::any_of(urls.begin(), urls.end(),
                     [&](const auto& url) { return !by_url.contains(url); })) {
+      // A URL written in another form of a stored feed's (normalize::feed_identity: "#frag",
+      // ":80", "127.1"...) is that feed: its row takes the URL as now configured, which
+      // readers match outputs and health by, and keeps its items and state. The first stored
+      // row wins when an older build stored one feed twice.
+      std::unordered_map<std::string, const FeedState*> by_identity;
+      std::unordered_set<std::string_view> wanted(urls.begin(), urls.end());
+      for (const FeedState& feed : *known) {
+        if (!wanted.contains(feed.url))
+          by_identity.try_emplace(normalize::feed_identity(feed.url), &feed);
+      }
       SQLite::Transaction transaction(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
       for (const std::string& url : urls) {
         if (by_url.contains(url)) continue;
+        const auto same = by_identity.find(normalize::feed_identity(url));
+        if (same != by_identity.end() && same->second != nullptr) {
+          // Rare (a config edit), so not worth a statement prepared for every open.
+          SQLite::Statement rename(impl_->db, "UPDATE feeds SET url = :url WHERE id = :id");
+          rename.bind(":url", url);
+          rename.bind(":id", same->second->id);
+          rename.exec();
+          same->second = nullptr;  // one row serves one configured URL
+          continue;
+        }
         Use insert(impl_->insert_feed);
         insert.bind(":url", url);
         insert->exec();
@@ -534,8 +555,25 @@ Result<std::vector<FeedState>> Store::ensure_feeds(const std::vector<std::string
 
 Result<std::optional<FeedState>> Store::find_feed(std::string_view url) {
   return impl_->guarded([&]() -> Result<std::optional<FeedState>> {
+    {
+      Use find(impl_->find_feed);
+      find.bind(":url", std::string(url));
+      if (find->executeStep()) return std::optional<FeedState>(read_feed(*find));
+    }
+    // Not stored as written: perhaps in another form of the same URL (see ensure_feeds). Only
+    // the URLs are read here: a full row counts the feed's items.
+    const std::string identity = normalize::feed_identity(url);
+    std::string stored;
+    {
+      SQLite::Statement urls(impl_->db, "SELECT url FROM feeds ORDER BY id");
+      while (stored.empty() && urls.executeStep()) {
+        std::string candidate = urls.getColumn(0).getString();
+        if (normalize::feed_identity(candidate) == identity) stored = std::move(candidate);
+      }
+    }
+    if (stored.empty()) return std::optional<FeedState>();
     Use find(impl_->find_feed);
-    find.bind(":url", std::string(url));
+    find.bind(":url", stored);
     if (!find->executeStep()) return std::optional<FeedState>();
     return std::optional<FeedState>(read_feed(*find));
   });

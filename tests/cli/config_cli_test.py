@@ -144,6 +144,87 @@ def import_tests(t, data, scratch):
             and not pathlib.Path(str(config) + ".bak.1").exists(), text(r.stdout))
 
 
+def same_feed_tests(t, data, scratch):
+    """Issues 13 and 17: one feed in several spellings is one feed, said with both places."""
+    twice = data / "same-feed-twice.toml"
+    r = t.run("check-config", "--config", twice)
+    warnings = text(r.stderr).splitlines()
+    t.check("check-config keeps one feed of each spelling and exits 0",
+            r.returncode == 0 and text(r.stdout) == f"{twice}: ok (4 feeds, 1 output)\n",
+            f"status {r.returncode}, stdout {r.stdout!r}, stderr {text(r.stderr)!r}")
+    t.check("check-config names both places of a feed listed twice",
+            warnings == [
+                f'{twice}:9:7: warning: feed[2].url: "https://example.com/feed" is the same feed as '
+                f'feed[1].url "http://example.com/feed/" (line 5, column 7); keeping feed[1], '
+                f'ignoring feed[2]',
+                f'{twice}:13:7: warning: feed[3].url: "feed://example.com:80/feed/" is the same '
+                f'feed as feed[1].url "http://example.com/feed/" (line 5, column 7); keeping '
+                f'feed[1], ignoring feed[3]',
+                f'{twice}:19:7: warning: feed[5].url: "http://127.1:8080/news.xml?#latest" is the '
+                f'same feed as feed[4].url "http://127.0.0.1:8080/news.xml" (line 16, column 7); '
+                f'keeping feed[4], ignoring feed[5]',
+                f'{twice}:25:7: warning: feed[7].url: "http://LOCALHOST.:80/local.xml" is the same '
+                f'feed as feed[6].url "http://localhost/local.xml" (line 22, column 7); keeping '
+                f'feed[6], ignoring feed[7]',
+            ], text(r.stderr))
+
+    r = t.run("export-opml", "--config", twice)
+    t.check("a feed listed twice is exported once",
+            r.returncode == 0 and r.stdout.count(b"xmlUrl=") == 4, text(r.stdout))
+
+    hazards = data / "subscriptions-hazards.opml"
+    r = t.run("import-opml", hazards)
+    try:
+        urls = [f["url"] for f in tomllib.loads(text(r.stdout)).get("feed", [])]
+    except tomllib.TOMLDecodeError as e:
+        urls = [str(e)]
+    t.check("import-opml never imports a cloud metadata address, nor one feed twice",
+            r.returncode == 0 and urls == [
+                "http://127.0.0.1:8080/feed.xml", "http://LOCALHOST./feed.xml",
+                "https://10.1.2.3/rss", "http://[fe80::1]/rss", "https://example.com/feed/",
+                "https://example.org/rss"], str(urls))
+    lines = text(r.stderr).splitlines()
+    by_line = {}
+    for line in lines:
+        match = re.match(re.escape(str(hazards)) + r":(\d+): warning: (.*)", line)
+        if match:
+            by_line[int(match.group(1))] = match.group(2)
+    t.check("import-opml warns about loopback, private and link-local feeds at their lines",
+            all(" is on a " + kind + " address" in by_line.get(n, "") for n, kind in
+                ((8, "loopback"), (10, "loopback"), (11, "private"), (12, "link-local"))),
+            text(r.stderr))
+    t.check("import-opml refuses every metadata address, named at its line",
+            all("a cloud metadata address" in by_line.get(n, "") and by_line[n].startswith("skipped")
+                for n in (15, 16, 17, 18, 19)), text(r.stderr))
+    t.check("import-opml names the line an equivalent feed was first listed on",
+            all(by_line.get(n, "").endswith("already listed on line 22") for n in (23, 24, 25))
+            and by_line.get(9, "").endswith("already listed on line 8")
+            and len(lines) == len(by_line) == 13, text(r.stderr))
+
+    # Appending: the configured form is kept, and the warning names both files' lines.
+    config = scratch / "same-feed.toml"
+    config.write_text('[[output]]\npath = "/feed.xml"\n\n[[output]]\npath = "/local.xml"\n'
+                      'categories = ["local"]\n\n'
+                      '[[feed]]\nurl = "http://example.com/feed"\ncategory = "News"\n',
+                      encoding="utf-8")
+    r = t.run("import-opml", hazards, "--config", config, "--append")
+    lines = text(r.stderr).splitlines()
+    t.check("import-opml --append keeps the configured form of a feed the list repeats",
+            r.returncode == 0 and text(r.stdout).startswith(f"{config}: appended 5 feeds, skipped 1 "
+                                                            "already listed")
+            and f'{hazards}:22: warning: skipped "https://example.com/feed/": the same feed as '
+                f'"http://example.com/feed" at {config}:8, which is kept' in lines,
+            f"stdout {r.stdout!r}, stderr {text(r.stderr)!r}")
+    t.check("import-opml warns once per category no [[output]] filter takes",
+            f'{hazards}:8: warning: category "Local" matches no [[output]] categories (they are '
+            f'"local"): its feeds appear only in the outputs without categories' in lines
+            and sum("matches no [[output]]" in line for line in lines) == 2, text(r.stderr))
+    r = t.run("check-config", "--config", config)
+    t.check("the appended config has one of each feed and no warning",
+            r.returncode == 0 and r.stderr == b"" and b"(6 feeds, 2 outputs)" in r.stdout,
+            f"stdout {r.stdout!r}, stderr {text(r.stderr)!r}")
+
+
 def export_tests(t, configs):
     path = configs / "feedmerge.toml"
     r = t.run("export-opml", "--config", path)
@@ -181,6 +262,7 @@ def main():
         scratch = pathlib.Path(folder)
         check_config_tests(t, args.configs.resolve(), scratch)
         import_tests(t, args.data.resolve(), scratch)
+        same_feed_tests(t, args.data.resolve(), scratch)
         export_tests(t, args.configs.resolve())
         help_tests(t)
     print(f"{t.passed} passed, {t.failed} failed")

@@ -15,6 +15,70 @@ import time
 import urllib.request
 
 
+def same_feed_spellings(binary, configs, check):
+    """Issue 17: one feed written as "#frag", "?", ":80"-like forms or "127.1" was polled and
+    stored once per spelling. A loopback server counts the requests it gets."""
+    import http.server
+    import threading
+
+    sample = open(os.path.join(configs, "samples", "tech-news.rss"), "rb").read()
+    requests = []
+
+    class Feed(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(sample)))
+            self.end_headers()
+            self.wfile.write(sample)
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Feed)
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            config = os.path.join(tmp, "same.toml")
+
+            def write(*urls):
+                with open(config, "w", encoding="utf-8") as f:
+                    f.write('[storage]\ndatabase = "same.db"\n\n[server]\nlisten = ""\n')
+                    for url in urls:
+                        f.write(f'\n[[feed]]\nurl = "{url}"\n')
+
+            def feeds():
+                with sqlite3.connect(os.path.join(tmp, "same.db")) as conn:
+                    return conn.execute("SELECT url, (SELECT count(*) FROM items AS i "
+                                        "WHERE i.feed_id = f.id) FROM feeds AS f").fetchall()
+
+            run = lambda *a: subprocess.run([binary, *a, "--config", config], cwd=tmp,
+                                            capture_output=True, text=True, timeout=120)
+            write(f"http://127.0.0.1:{port}/feed.xml", f"http://127.1:{port}/feed.xml#top",
+                  f"http://127.0.0.1.:{port}/feed.xml?")
+            r = run("once", "--all")
+            stored = feeds()
+            check("a feed configured in three spellings is polled once",
+                  r.returncode == 0 and requests == ["/feed.xml"], (requests, r.stderr[-2000:]))
+            check("... and stored once", len(stored) == 1 and stored[0][1] > 0, stored)
+            logged = r.stdout + r.stderr  # the log's stream is not this test's concern
+            check("... with a warning naming both places",
+                  logged.count("is the same feed as feed[1].url") == 2, logged[-2000:])
+
+            # The config now names it in another form: the same row, its items kept.
+            write(f"http://127.1:{port}/feed.xml")
+            r = run("once", "--all")
+            again = feeds()
+            check("a feed renamed to another spelling keeps its row and items",
+                  r.returncode == 0 and again == [(f"http://127.1:{port}/feed.xml", stored[0][1])],
+                  (again, r.stderr[-2000:]))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--feedmerge", required=True)
@@ -76,6 +140,7 @@ def main():
               all(f["status"] == "ok" for name, f in feeds.items() if name != "tech-news.rss"), feeds)
 
     first_start(binary, args.configs, check)
+    same_feed_spellings(binary, args.configs, check)
 
     for flag in (["run", "--help"], ["once", "--help"], ["feeds", "--help"]):
         r = subprocess.run([binary, *flag], capture_output=True, text=True)

@@ -6,6 +6,7 @@
 #include <map>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -289,11 +290,61 @@ TEST_CASE("a relative file URL resolves against the config file's folder") {
   CHECK(config.feeds[3].url == "file:/srv/d.rss");
 }
 
-TEST_CASE("the same feed twice is an error naming both lines") {
+// Issues 13 and 17 made this a warning (it was an error): the first table is kept.
+TEST_CASE("the same feed twice is a warning naming both places, and the first is kept") {
+  const Config config = parse_ok(
+      "[[feed]]\nurl = \"https://example.com/feed\"\n\n"
+      "[[feed]]\nurl = \"https://EXAMPLE.com/a/../feed\"\ntitle = \"Second\"\n");
+  REQUIRE(config.feeds.size() == 1);
+  CHECK(config.feeds[0].url == "https://example.com/feed");
+  CHECK(config.feeds[0].title == "");
+  REQUIRE(config.warnings.size() == 1);
+  CHECK(config.warnings[0].line == 5);
+  CHECK(config.warnings[0].column == 7);
+  CHECK(config.warnings[0].message ==
+        "feed[2].url: \"https://EXAMPLE.com/a/../feed\" is the same feed as feed[1].url "
+        "\"https://example.com/feed\" (line 2, column 7); keeping feed[1], ignoring feed[2]");
+}
+
+TEST_CASE(
+    "http and https, a trailing slash, feed:, default ports, fragments and address forms "
+    "name one feed") {
+  auto config = load_config(kConfigData + "same-feed-twice.toml");
+  if (!config) FAIL(describe(config.error()));
+  std::vector<std::string> urls;
+  for (const FeedConfig& feed : config->feeds)
+    urls.push_back(feed.url);
+  CHECK(urls ==
+        std::vector<std::string>{"http://example.com/feed/", "http://127.0.0.1:8080/news.xml",
+                                 "http://localhost/local.xml", "http://example.com/other.xml"});
+  std::vector<std::string> warnings;
+  for (const Warning& warning : config->warnings)
+    warnings.push_back(std::to_string(warning.line) + ":" + std::to_string(warning.column) + ": " +
+                       warning.message.substr(0, warning.message.find(" is the same")) + " -> " +
+                       warning.message.substr(warning.message.find("keeping")));
+  CHECK(warnings == std::vector<std::string>{
+                        "9:7: feed[2].url: \"https://example.com/feed\" -> keeping feed[1], "
+                        "ignoring feed[2]",
+                        "13:7: feed[3].url: \"feed://example.com:80/feed/\" -> keeping feed[1], "
+                        "ignoring feed[3]",
+                        "19:7: feed[5].url: \"http://127.1:8080/news.xml?#latest\" -> keeping "
+                        "feed[4], ignoring feed[5]",
+                        "25:7: feed[7].url: \"http://LOCALHOST.:80/local.xml\" -> keeping "
+                        "feed[6], ignoring feed[7]",
+                    });
+}
+
+TEST_CASE("a feed: URL in the config is the http URL it stands for") {
+  CHECK(parse_ok("[[feed]]\nurl = \"feed://example.com/rss\"\n").feeds[0].url ==
+        "http://example.com/rss");
+  CHECK(parse_ok("[[feed]]\nurl = \"feed:https://example.com/rss\"\n").feeds[0].url ==
+        "https://example.com/rss");
   CHECK(
-      first_error("[[feed]]\nurl = \"https://example.com/feed\"\n\n"
-                  "[[feed]]\nurl = \"https://EXAMPLE.com/a/../feed\"\n") ==
-      "5:7: feed[2].url: \"https://EXAMPLE.com/a/../feed\" is already the url of feed[1] (line 1)");
+      first_error("[[feed]]\nurl = \"feed:ftp://example.com/rss\"\n") ==
+      "2:7: feed[1].url: expected an http, https or file URL, got \"feed:ftp://example.com/rss\"");
+}
+
+TEST_CASE("an output path listed twice is an error naming both lines") {
   CHECK(first_error("[[output]]\npath = \"/a.xml\"\n[[output]]\npath = \"/a.xml\"\n") ==
         "4:8: output[2].path: \"/a.xml\" is already the path of output[1] (line 1)");
 }
@@ -553,6 +604,7 @@ TEST_CASE("the shipped configs load without error") {
     CHECK(config->feeds.size() <= 40);
     CHECK(config->server.listen == "127.0.0.1:8080");
     CHECK(config->storage.database == "feedmerge.db");
+    CHECK(config->warnings.empty());
     for (const FeedConfig& feed : config->feeds) {
       CAPTURE(feed.url);
       CHECK(feed.url.starts_with("https://"));

@@ -157,6 +157,84 @@ TEST_CASE("a document that is not OPML is an error with its position") {
   }
 }
 
+TEST_CASE("an OPML list aimed at this machine, its networks or a metadata service is named") {
+  // Issue 17: such lists were imported without a word. Metadata addresses never are.
+  std::vector<Warning> warnings;
+  auto feeds = parse_opml(read_bytes(kConfigData + "subscriptions-hazards.opml"), &warnings);
+  if (!feeds) FAIL(describe(feeds.error()));
+  CHECK(subscriptions(*feeds) == std::vector<Subscription>{
+                                     {"http://127.0.0.1:8080/feed.xml", "Loopback", "Local", 8},
+                                     {"http://LOCALHOST./feed.xml", "Localhost", "Local", 10},
+                                     {"https://10.1.2.3/rss", "Private", "Local", 11},
+                                     {"http://[fe80::1]/rss", "Link-local", "Local", 12},
+                                     {"https://example.com/feed/", "Example", "News", 22},
+                                     {"https://example.org/rss", "Other", "News", 26},
+                                 });
+  std::vector<std::string> seen;
+  for (const Warning& warning : warnings)
+    seen.push_back(to_string(warning));
+  CHECK(seen ==
+        std::vector<std::string>{
+            "line 8: \"http://127.0.0.1:8080/feed.xml\" is on a loopback address (127.0.0.1): "
+            "imported, but check that you meant this machine or its network",
+            "line 9: skipped \"http://127.1:8080/feed.xml#top\": already listed on line 8",
+            "line 10: \"http://LOCALHOST./feed.xml\" is on a loopback address (localhost): "
+            "imported, but check that you meant this machine or its network",
+            "line 11: \"https://10.1.2.3/rss\" is on a private address (10.1.2.3): imported, but "
+            "check that you meant this machine or its network",
+            "line 12: \"http://[fe80::1]/rss\" is on a link-local address (fe80::1): imported, "
+            "but check that you meant this machine or its network",
+            "line 15: skipped \"http://169.254.169.254/latest/meta-data/\": a cloud metadata "
+            "address (169.254.169.254), which feedmerge never fetches",
+            "line 16: skipped \"http://2852039166/latest/meta-data/\": a cloud metadata address "
+            "(169.254.169.254), which feedmerge never fetches",
+            "line 17: skipped \"http://100.100.100.200/latest/meta-data/\": a cloud metadata "
+            "address (100.100.100.200), which feedmerge never fetches",
+            "line 18: skipped \"http://[fd00:ec2::254]/latest/meta-data/\": a cloud metadata "
+            "address (fd00:ec2::254), which feedmerge never fetches",
+            "line 19: skipped \"http://metadata.google.internal/computeMetadata/v1/\": a cloud "
+            "metadata address (metadata.google.internal), which feedmerge never fetches",
+            "line 23: skipped \"http://example.com/feed\": already listed on line 22",
+            "line 24: skipped \"https://example.com:443/feed\": already listed on line 22",
+            "line 25: skipped \"https://example.com:443/feed/\": already listed on line 22",
+        });
+}
+
+TEST_CASE("an imported category that no [[output]] filter takes is named once") {
+  auto categorised = [](std::string url, std::string category, int line) {
+    FeedConfig feed;
+    feed.url = std::move(url);
+    feed.category = std::move(category);
+    feed.line = line;
+    return feed;
+  };
+  const std::vector<FeedConfig> feeds = {
+      categorised("https://a.example/rss", "News/Linux", 3),
+      categorised("https://b.example/rss", "linux/kernel", 4),
+      categorised("https://c.example/rss", "News/Linux", 5),
+      categorised("https://d.example/rss", "", 6),
+  };
+  std::vector<OutputConfig> outputs(3);
+  outputs[1].categories = {"linux", "security"};
+  outputs[2].categories = {"linux"};
+  auto warnings = unpublished_categories(feeds, outputs);
+  REQUIRE(warnings.size() == 1);
+  CHECK(to_string(warnings[0]) ==
+        "line 3: category \"News/Linux\" matches no [[output]] categories (they are \"linux\", "
+        "\"security\"): its feeds appear only in the outputs without categories");
+
+  SUBCASE("every output filters: the feeds reach none") {
+    outputs.erase(outputs.begin());
+    warnings = unpublished_categories(feeds, outputs);
+    REQUIRE(warnings.size() == 1);
+    CHECK(warnings[0].message.ends_with("its feeds appear in no output"));
+  }
+  SUBCASE("no output filters: nothing to say") {
+    outputs.resize(1);
+    CHECK(unpublished_categories(feeds, outputs).empty());
+  }
+}
+
 TEST_CASE("feeds_to_toml writes the keys that differ from their defaults, escaped") {
   FeedConfig plain;
   plain.url = "https://a.example/feed";
@@ -306,6 +384,11 @@ TEST_CASE("appending keeps the file byte for byte, adds tables after it and writ
   if (!result) FAIL(describe(result.error()));
   CHECK(result->appended == 1);
   CHECK(result->skipped == 1);  // the same URL as a configured feed, in another case
+  REQUIRE(result->skipped_feeds.size() == 1);
+  CHECK(result->skipped_feeds[0].url == "https://LWN.net/headlines/rss");
+  CHECK(result->skipped_feeds[0].listed_url == "https://lwn.net/headlines/rss");
+  CHECK(result->skipped_feeds[0].listed_line == 11);
+  CHECK(result->skipped_feeds[0].in_config);
   CHECK(result->backup_path == path.string() + ".bak");
   CHECK(read_bytes(result->backup_path) == original);
   const std::string updated = read_bytes(path);
@@ -342,6 +425,39 @@ TEST_CASE("appending keeps the file byte for byte, adds tables after it and writ
     CHECK(read_bytes(again->backup_path) == updated);
     CHECK(read_bytes(path).starts_with(updated));
   }
+}
+
+TEST_CASE("appending keeps the configured form of a feed given in another form") {
+  // Issue 13: http/https, a trailing slash, feed: and a default port are one feed.
+  ScratchFolder folder;
+  const auto path = folder / "feedmerge.toml";
+  const std::string original = read_bytes(kConfigData + "commented.toml");
+  write_bytes(path, original);
+  FeedConfig verge = feed("http://www.theverge.com:80/rss/index.xml/");
+  verge.line = 7;
+  FeedConfig twice = feed("https://a.example/feed");
+  twice.line = 8;
+  FeedConfig again = feed("https://a.example:443/feed#new");
+  again.line = 9;
+  auto result = append_feeds_to_config(path, {verge, twice, again});
+  if (!result) FAIL(describe(result.error()));
+  CHECK(result->appended == 1);
+  CHECK(result->skipped == 2);
+  REQUIRE(result->skipped_feeds.size() == 2);
+  CHECK(result->skipped_feeds[0].url == "http://www.theverge.com:80/rss/index.xml/");
+  CHECK(result->skipped_feeds[0].line == 7);
+  CHECK(result->skipped_feeds[0].listed_url == "https://www.theverge.com/rss/index.xml");
+  CHECK(result->skipped_feeds[0].listed_line == 7);
+  CHECK(result->skipped_feeds[0].in_config);
+  CHECK(result->skipped_feeds[1].url == "https://a.example:443/feed#new");
+  CHECK(result->skipped_feeds[1].listed_line == 8);
+  CHECK(!result->skipped_feeds[1].in_config);
+  auto config = load_config(path);
+  REQUIRE(config.has_value());
+  CHECK(config->warnings.empty());
+  REQUIRE(config->feeds.size() == 3);
+  CHECK(config->feeds[0].url == "https://www.theverge.com/rss/index.xml");
+  CHECK(config->feeds[2].url == "https://a.example/feed");
 }
 
 TEST_CASE("appending keeps CRLF line endings and ends a last line that had none") {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 using feedmerge::normalize::absolutize_html_urls;
+using feedmerge::normalize::feed_identity;
 using feedmerge::normalize::is_absolute_url;
 using feedmerge::normalize::resolve_url;
 
@@ -310,4 +311,47 @@ TEST_CASE("redact_urls_in redacts every URL quoted in a message") {
   CHECK(redact_urls_in("no url here: a://") == "no url here: a://");
   CHECK(redact_urls_in("odd :// text ?x=1") == "odd :// text ?x=1");
   CHECK(redact_urls_in("") == "");
+}
+
+TEST_CASE("feed_identity folds the spellings of one feed URL that fetch the same thing") {
+  // Issue 17: each of these was polled and stored as a feed of its own.
+  constexpr std::string_view kSame = "http://127.0.0.1:8080/feed.xml";
+  for (const std::string_view written : {
+           "http://127.0.0.1:8080/feed.xml",
+           "http://127.0.0.1:8080/feed.xml#frag",
+           "http://127.0.0.1:8080/feed.xml?",
+           "http://127.0.0.1:8080/feed.xml?#top",
+           "HTTP://127.0.0.1:8080/./a/../feed.xml",
+           "http://127.1:8080/feed.xml",
+           "http://0x7f.0.0.1:8080/feed.xml",
+           "http://2130706433:8080/feed.xml",
+           "http://0177.0.0.1:8080/feed.xml",
+           "http://127.0.0.1.:8080/feed.xml",
+           "http://127.0.0.1:8080/%66eed.xml",
+       }) {
+    CAPTURE(written);
+    CHECK(feed_identity(written) == kSame);
+  }
+  CHECK(feed_identity("http://LOCALHOST.:80/feed") == "http://localhost/feed");
+  CHECK(feed_identity("http://localhost/feed") == "http://localhost/feed");
+  CHECK(feed_identity("https://Example.COM:443") == "https://example.com/");
+  CHECK(feed_identity("https://example.com:/feed") == "https://example.com/feed");
+  CHECK(feed_identity("http://[0:0:0:0:0:0:0:1]:80/feed") == "http://[::1]/feed");
+  CHECK(feed_identity("http://[::FFFF:7f00:1]/feed") == "http://[::ffff:127.0.0.1]/feed");
+  CHECK(feed_identity("file://localhost/srv/a.xml") == "file:///srv/a.xml");
+}
+
+TEST_CASE("feed_identity keeps what can change the answer") {
+  // Another port, scheme, path, query, host or credentials may be another feed.
+  CHECK(feed_identity("http://example.com:8080/feed") == "http://example.com:8080/feed");
+  CHECK(feed_identity("https://example.com:80/feed") == "https://example.com:80/feed");
+  CHECK(feed_identity("http://example.com/feed/") == "http://example.com/feed/");
+  CHECK(feed_identity("http://example.com/feed?a=1") == "http://example.com/feed?a=1");
+  CHECK(feed_identity("http://example.com/Feed") == "http://example.com/Feed");
+  CHECK(feed_identity("http://user:pw@example.com/feed") == "http://user:pw@example.com/feed");
+  CHECK(feed_identity("http://localhost/feed") != feed_identity("http://127.0.0.1/feed"));
+  // A name that only looks numeric stays a name.
+  CHECK(feed_identity("http://1e100.net/feed") == "http://1e100.net/feed");
+  CHECK(feed_identity("http://cafe.example/feed") == "http://cafe.example/feed");
+  CHECK(feed_identity("not a url") == "not a url");
 }

@@ -268,6 +268,8 @@ TEST_CASE("valid Host forms and an HTTP/1.0 request without Host are served") {
     std::string response;
     asio::read_until(client, asio::dynamic_buffer(response), "<rss/>");
     CHECK(response.starts_with("HTTP/1.1 200 OK"));
+  }
+}
 
 TEST_CASE("a configured output without a snapshot is 503 with Retry-After, never 404") {
   Metrics metrics;

@@ -193,6 +193,77 @@ TEST_CASE("schedule_polls stores the next poll alone, for another process to rea
   CHECK(store->schedule_polls({}).has_value());
 }
 
+TEST_CASE("a feed configured in another form of its stored URL keeps its row and items") {
+  // Issue 17: "#frag", a trailing "?", ":80", "LOCALHOST." and "127.1" each made a new feed.
+  TempFolder folder;
+  const auto path = folder.file("feedmerge.db");
+  FeedState stored;
+  {
+    auto store = open_store(path);
+    stored = ensure(*store, "http://LOCALHOST.:80/feed.xml#top");
+    stored.etag = "\"kept\"";
+    poll(*store, stored, feed_of({item("a", "first")}), kT0);
+    FeedState other = ensure(*store, "http://127.1:8080/feed.xml?");
+    poll(*store, other, feed_of({item("b", "second")}), kT0);
+  }
+  {
+    // Readers are not written to: found under the new form, stored under the old.
+    auto reader = open_store(path, OpenMode::read_only);
+    auto found = reader->find_feed("http://localhost/feed.xml");
+    REQUIRE(found.has_value());
+    REQUIRE(found->has_value());
+    CHECK((*found)->id == stored.id);
+    CHECK((*found)->url == "http://LOCALHOST.:80/feed.xml#top");
+    auto missing = reader->find_feed("http://localhost/other.xml");
+    REQUIRE(missing.has_value());
+    CHECK(!missing->has_value());
+  }
+  auto store = open_store(path);
+  const std::vector<std::string> urls = {"http://localhost/feed.xml",
+                                         "http://127.0.0.1:8080/feed.xml"};
+  auto feeds = store->ensure_feeds(urls);
+  REQUIRE_MESSAGE(feeds.has_value(), (feeds ? "" : feeds.error().message));
+  REQUIRE(feeds->size() == 2);
+  CHECK((*feeds)[0].id == stored.id);
+  CHECK((*feeds)[0].url == urls[0]);  // outputs and health match the configured text
+  CHECK((*feeds)[0].etag == "\"kept\"");
+  CHECK((*feeds)[0].item_count == 1);
+  CHECK((*feeds)[1].url == urls[1]);
+  CHECK((*feeds)[1].item_count == 1);
+  auto all = store->list_feeds();
+  REQUIRE(all.has_value());
+  CHECK(all->size() == 2);
+  auto exact = store->find_feed(urls[0]);
+  REQUIRE(exact.has_value());
+  REQUIRE(exact->has_value());
+  CHECK((*exact)->id == stored.id);
+}
+
+TEST_CASE("a feed stored twice by an older build is one feed again, the first row kept") {
+  TempFolder folder;
+  const auto path = folder.file("feedmerge.db");
+  open_store(path);
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec(
+        "INSERT INTO feeds (url) VALUES ('http://127.0.0.1:8080/feed.xml#a'), "
+        "('http://127.0.0.1:8080/feed.xml#b')");
+  }
+  auto store = open_store(path);
+  auto rows = store->list_feeds();
+  REQUIRE(rows.has_value());
+  REQUIRE(rows->size() == 2);
+  const FeedState first = (*rows)[0];
+  const FeedState second = (*rows)[1];
+  auto feeds = store->ensure_feeds({"http://127.1:8080/feed.xml"});
+  REQUIRE(feeds.has_value());
+  CHECK((*feeds)[0].id == first.id);
+  // Asked for exactly, the other row is still itself.
+  auto again = store->ensure_feeds({"http://127.0.0.1:8080/feed.xml#b"});
+  REQUIRE(again.has_value());
+  CHECK((*again)[0].id == second.id);
+}
+
 TEST_CASE("every feed field written by record_poll reads back the same") {
   TempFolder folder;
   auto store = open_store(folder.file("feedmerge.db"));

@@ -116,6 +116,9 @@ struct Config {
   LogConfig log;
   std::vector<OutputConfig> outputs;  // a file without [[output]] gets one default output
   std::vector<FeedConfig> feeds;
+  // What the loader accepted but the user should hear about, with its line and column: a
+  // feed listed twice (only the first is kept, see check_config).
+  std::vector<Warning> warnings;
 
   bool operator==(const Config&) const = default;
 };
@@ -128,6 +131,10 @@ struct Config {
 // the first [[output]]. A TOML syntax error says what to write instead, at the position
 // toml++ found it or where the problem starts: `unterminated string; close it with "`.
 // Unknown keys are errors, except inside a feed's free-form `headers` table.
+//
+// One feed listed twice (its URLs equal after normalize::feed_identity, or differing only in
+// http/https, a trailing slash of the path, or a feed: prefix) is not an error: the first
+// [[feed]] is kept, the later one is left out of Config::feeds with a warning naming both.
 //
 // A file can hold several problems; check_config returns them all, in file order (for
 // `check-config`); parse_config and load_config return the first.
@@ -169,6 +176,10 @@ std::string format_duration(std::chrono::seconds duration);
 std::optional<std::uint64_t> parse_size(std::string_view text);
 // The largest unit that divides exactly: 10000000 -> "10MB", 1048576 -> "1MiB", 7 -> "7B".
 std::string format_size(std::uint64_t bytes);
+
+// Whether a feed of `category` is in an output that lists `wanted`: a listed category takes
+// itself and every category nested under it ("news" takes "news/linux"); case matters.
+bool in_categories(std::string_view category, const std::vector<std::string>& wanted);
 
 std::string_view to_string(LogLevel level);
 std::string_view to_string(OutputFormat format);

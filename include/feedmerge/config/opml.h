@@ -19,11 +19,19 @@ namespace feedmerge::config {
 // feed (title: its title, else its text); one without is a folder, and the folders around a
 // feed give its category, joined with "/" ("News/Linux"); a feed outside any folder takes the
 // first entry of its OPML 2.0 `category` attribute. feed: URLs become http(s). FeedConfig::line
-// is the outline's line. Outlines that cannot be subscribed to (not http or https, or listed
-// twice) are left out with a warning when `warnings` is given. ErrorKind::invalid_input, with
-// a position, when the bytes are not OPML.
+// is the outline's line. Outlines that cannot be subscribed to (not http or https, a cloud
+// metadata address, or the same feed as an earlier outline by the rules of check_config) are
+// left out with a warning when `warnings` is given; a feed on a loopback, private or
+// link-local address is kept with a warning. ErrorKind::invalid_input, with a position, when
+// the bytes are not OPML.
 Result<std::vector<FeedConfig>> parse_opml(std::string_view bytes,
                                            std::vector<Warning>* warnings = nullptr);
+
+// One warning per category of `feeds` that no [[output]] filtering by category takes (see
+// in_categories), at the line of its first feed: such feeds reach only the outputs without a
+// filter. None when no output filters by category.
+std::vector<Warning> unpublished_categories(const std::vector<FeedConfig>& feeds,
+                                            const std::vector<OutputConfig>& outputs);
 
 // The [[feed]] tables for `feeds`, keys left at their defaults omitted, a blank line between
 // tables. "" for no feeds.
@@ -43,13 +51,24 @@ struct OpmlListing {
 // outlines in the order they first appear.
 std::string config_to_opml(const Config& config, const OpmlListing& listing = {});
 
+// A feed append_feeds_to_config left out, and the one it is the same feed as.
+struct SkippedFeed {
+  std::string url;
+  int line = 0;  // FeedConfig::line of the feed given
+  std::string listed_url;
+  int listed_line = 0;    // the line of the config's [[feed]], or of the feed given first
+  bool in_config = true;  // false: given twice in `feeds`
+};
+
 struct AppendResult {
   std::string backup_path;  // "" when nothing was appended (and nothing written)
   std::size_t appended = 0;
   std::size_t skipped = 0;  // already configured, or given twice
+  std::vector<SkippedFeed> skipped_feeds;
 };
 
-// Appends [[feed]] tables for the `feeds` whose URL the config file does not list yet. The
+// Appends [[feed]] tables for the `feeds` the config file does not list yet (the same feed by
+// the rules of check_config: the one configured is kept). The
 // file's text is kept byte for byte (comments and all) and the tables are added after it; the
 // result is checked with parse_config before anything is written; the old text is saved to a
 // backup (see AppendResult), then the file is replaced atomically. The config must be valid

@@ -15,6 +15,17 @@ namespace feedmerge::normalize {
 // without its fragment (RFC 3986): callers that read an empty link as "no link" check first.
 std::string resolve_url(std::string_view base, std::string_view ref);
 
+// The form in which two feed URLs are compared to decide that they name the same feed: only
+// rewrites that cannot change what a fetch receives. Scheme and host lower-cased, one trailing
+// dot of the host dropped ("LOCALHOST." -> "localhost"), the default port dropped (":80" for
+// http, ":443" for https), an IPv4 address in any form the resolver reads spelt as four
+// decimals ("127.1", "0x7f.0.0.1" -> "127.0.0.1"), an IPv6 address in its RFC 5952 form, an
+// empty path made "/", an empty query ("?") and the fragment (never sent) dropped,
+// percent-encoding and dot segments normalised; file://localhost/ is file:///. Userinfo stays:
+// other credentials may see another feed. Text that does not parse as a URL stays as given.
+// A key to compare, not a URL to fetch: callers keep the URL as the user wrote it.
+std::string feed_identity(std::string_view url);
+
 // True when `url` has a scheme ("https:", "mailto:", ...).
 bool is_absolute_url(std::string_view url);
 

@@ -125,11 +125,14 @@ class Store {
 
   const std::string& path() const;
 
-  // The feed whose configured URL is `url`, created with empty state if missing.
+  // The feed whose configured URL is `url`, created with empty state if missing. A feed stored
+  // under another form of the same URL (equal normalize::feed_identity: "#frag", ":80",
+  // "LOCALHOST.", "127.1") is that feed: its url becomes `url`, its items and state stay.
   Result<FeedState> ensure_feed(std::string_view url);
   // The same for every URL, in their order: one read of all feeds, and one transaction only
   // when some are new (a daemon's start with 1,000 feeds took 1,000 write transactions).
   Result<std::vector<FeedState>> ensure_feeds(const std::vector<std::string>& urls);
+  // The feed stored under `url`, else under another form of it (as ensure_feed; not renamed).
   Result<std::optional<FeedState>> find_feed(std::string_view url);
   Result<std::vector<FeedState>> list_feeds();  // by id, i.e. in the order first configured
 
