@@ -45,6 +45,9 @@ class ConfigOption {
 // be written), and an error located in `file` on standard error.
 int print_stdout(std::string_view text);
 void print_error(const std::string& file, const Error& error);
+// A source that could not be read (no position inside it): "SOURCE: error: WHAT", the source
+// named once although the reader's message starts with it too.
+void print_read_error(const std::string& source, const Error& error);
 
 // "\nExample:\n  feedmerge ..." for a command's --help, one example per line.
 std::string examples(std::initializer_list<std::string_view> lines);

@@ -52,7 +52,7 @@ struct ImportArgs {
 int run_import_opml(const ImportArgs& args) {
   auto document = fetch::read_source(args.opml);
   if (!document) {
-    print_error(args.opml, document.error());
+    print_read_error(args.opml, document.error());
     return 1;
   }
   std::vector<Warning> warnings;

@@ -35,6 +35,13 @@ void print_error(const std::string& file, const Error& error) {
   std::cerr << located(file, error) << '\n';
 }
 
+void print_read_error(const std::string& source, const Error& error) {
+  const std::string message = error.message;
+  std::string_view what = message;
+  if (what.starts_with(source + ": ")) what.remove_prefix(source.size() + 2);
+  std::cerr << source << ": error: " << what << '\n';
+}
+
 std::string examples(std::initializer_list<std::string_view> lines) {
   std::string text = lines.size() == 1 ? "\nExample:\n" : "\nExamples:\n";
   for (std::string_view line : lines)

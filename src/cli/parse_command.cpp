@@ -25,12 +25,7 @@ int run_parse(const ParseArgs& args) {
   const std::string& name = args.source;  // "-" for standard input, as given
   auto doc = fetch::read_source(args.source);
   if (!doc) {
-    // No position inside a document that could not be read: SOURCE: error: WHAT, the source
-    // named once (the reader's message starts with it too).
-    const std::string message = doc.error().message;  // error() returns a copy
-    std::string_view what = message;
-    if (what.starts_with(name + ": ")) what.remove_prefix(name.size() + 2);
-    std::cerr << name << ": error: " << what << '\n';
+    print_read_error(name, doc.error());
     return 1;
   }
   parse::ParseInput input;

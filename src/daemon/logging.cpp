@@ -153,12 +153,6 @@ void setup_logging(config::LogLevel level) {
   set_log_level(level);
 }
 
-void redact_default_logger() {
-  for (std::shared_ptr<spdlog::sinks::sink>& sink : spdlog::default_logger()->sinks()) {
-    if (!std::dynamic_pointer_cast<RedactingSink>(sink)) sink = make_redacting_sink(sink);
-  }
-}
-
 void set_log_level(config::LogLevel level) {
   spdlog::set_level(spdlog_level(level));
 }

@@ -38,9 +38,6 @@ std::shared_ptr<spdlog::sinks::sink> make_redacting_sink(
 // stderr, behind make_redacting_sink; at `level`.
 void setup_logging(config::LogLevel level);
 void set_log_level(config::LogLevel level);
-// Puts the default logger's sinks behind make_redacting_sink, where setup_logging did not (the
-// `once` command logs through spdlog's default). Before other threads log.
-void redact_default_logger();
 
 // While alive, log lines from this thread carry FEED_URL=url (redacted) in the journal.
 class FeedLogScope {

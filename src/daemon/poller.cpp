@@ -436,7 +436,9 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
                                      .max_items = parse::kMaxItemsPerFeed});
     if (!parsed) {
       observation.kind = PollKind::failed;
-      observation.error = "not a feed: " + parsed.error().message;
+      // The parser's own message may already say so ("not a feed: the root element is ...").
+      const std::string& why = parsed.error().message;
+      observation.error = why.starts_with("not a feed") ? why : "not a feed: " + why;
       observation.body_hash.clear();
       return;
     }

@@ -15,16 +15,6 @@ namespace {
 
 constexpr int kIndexStories = 50;
 
-bool in_category(std::string_view category, const std::vector<std::string>& wanted) {
-  for (const std::string& parent : wanted) {
-    if (category == parent) return true;
-    if (category.size() > parent.size() && category.starts_with(parent) &&
-        category[parent.size()] == '/')
-      return true;
-  }
-  return false;
-}
-
 std::vector<Entry> make_entries(const config::Config& config,
                                 const std::vector<store::StoryView>& stories) {
   std::unordered_map<std::string_view, std::string_view> titles;
@@ -100,7 +90,7 @@ std::optional<std::vector<std::string>> feeds_in_categories(
   if (categories.empty()) return std::nullopt;
   std::vector<std::string> urls;
   for (const config::FeedConfig& feed : config.feeds) {
-    if (in_category(feed.category, categories)) urls.push_back(feed.url);
+    if (config::in_categories(feed.category, categories)) urls.push_back(feed.url);
   }
   return urls;
 }

@@ -109,6 +109,12 @@ def import_tests(t, data, scratch):
             len(warnings) == 2 and warnings[0].startswith(f"{opml}:21: warning: ")
             and warnings[1].startswith(f"{opml}:22: warning: "), text(r.stderr))
 
+    missing = scratch / "missing.opml"
+    r = t.run("import-opml", missing)
+    t.check("a missing OPML file is named once, without a position",
+            r.returncode == 1 and text(r.stderr) == f"{missing}: error: No such file or directory\n",
+            text(r.stderr))
+
     r = t.run("import-opml", "-", stdin=opml.read_bytes())
     t.check("import-opml reads standard input", r.returncode == 0 and r.stdout.count(b"[[feed]]") == 6,
             text(r.stderr))

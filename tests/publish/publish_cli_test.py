@@ -20,6 +20,7 @@ made with SQL (the story stage is not needed to test publishing), then:
 import argparse
 import calendar
 import email.utils
+import glob
 import gzip
 import http.client
 import json
@@ -876,7 +877,10 @@ def secrets_and_local_feeds(binary, data, tmp):
                 daemon.wait(timeout=30)
         check("the daemon without a server stops cleanly", daemon.returncode == 0, daemon.returncode)
 
-        # With a server: what it serves, and its log.
+        # With a server: what it serves, and its log. A fresh database, so that `run` polls the
+        # feeds at once (a feed never polled is not spread) and logs the web feed's URL.
+        for leftover in glob.glob(os.path.join(tmp, "var", "secret.db*")):
+            os.remove(leftover)
         port = free_port()
         write_config(f"127.0.0.1:{port}")
         served = {}
