@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "feedmerge/normalize/text.h"
 
 namespace {
 
@@ -22,24 +23,6 @@ struct CurlGlobal {
   CurlGlobal(const CurlGlobal&) = delete;
   CurlGlobal& operator=(const CurlGlobal&) = delete;
 };
-
-// Optimal string alignment distance: swapped letters count once ("chekc" is one from "check").
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i)
-    d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j)
-    d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] = std::min(
-          {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.size()][b.size()];
-}
 
 // CLI11 2.1 answers a mistyped command with "The following argument was not expected"; like
 // git, say which command was meant. Walks the command words of argv (options at the levels
@@ -66,8 +49,9 @@ std::optional<std::string> unknown_command(const CLI::App& app, int argc, char**
       const std::string& name = command->get_name();
       if (name == word) next = command;
       names += (names.empty() ? "" : ", ") + name;
-      const std::size_t distance =
-          name.starts_with(word) && word.size() >= 3 ? 1 : edit_distance(word, name);
+      const std::size_t distance = name.starts_with(word) && word.size() >= 3
+                                       ? 1
+                                       : feedmerge::normalize::edit_distance(word, name);
       if (distance < closest_distance && distance < name.size()) {
         closest = name;
         closest_distance = distance;

@@ -21,6 +21,7 @@
 #include "config/file_io.h"
 #include "config/toml_syntax_error.h"
 #include "config/toml_text.h"
+#include "feedmerge/normalize/text.h"
 
 namespace feedmerge::config {
 namespace {
@@ -72,25 +73,6 @@ std::string format_number(double value) {
   std::array<char, 32> buffer{};
   auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
   return ec == std::errc() ? std::string(buffer.data(), end) : std::string("?");
-}
-
-// Optimal string alignment distance: a typo's swapped letters count once.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i)
-    d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j)
-    d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
 }
 
 bool has_control_character(std::string_view text) {
@@ -331,7 +313,7 @@ class TableReader {
       std::string_view closest;
       std::size_t closest_distance = 3;  // suggest only within two edits
       for (const std::string& candidate : known_) {
-        const std::size_t distance = edit_distance(name, candidate);
+        const std::size_t distance = normalize::edit_distance(name, candidate);
         if (distance < closest_distance && distance < candidate.size()) {
           closest = candidate;
           closest_distance = distance;

@@ -265,3 +265,13 @@ TEST_CASE("broken markup is handled in linear time") {
   CHECK_FALSE(looks_like_html(lone_lt));
   CHECK_FALSE(looks_double_escaped(lone_lt));
 }
+
+TEST_CASE("edit_distance counts a swap of neighbours once, for did-you-mean") {
+  using feedmerge::normalize::edit_distance;
+  CHECK(edit_distance("check", "check") == 0);
+  CHECK(edit_distance("chekc", "check") == 1);  // swapped
+  CHECK(edit_distance("chek-config", "check-config") == 1);
+  CHECK(edit_distance("", "feeds") == 5);
+  CHECK(edit_distance("feeds", "stories") == edit_distance("stories", "feeds"));
+  CHECK(edit_distance("ab", "ba") == 1);
+}

@@ -37,4 +37,8 @@ bool looks_double_escaped(std::string_view text);
 // `text` contains something that looks like an HTML tag or a character reference.
 bool looks_like_html(std::string_view text);
 
+// Optimal string alignment distance, for "did you mean": a typo's swapped letters count once
+// ("chekc" is one from "check").
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
 }  // namespace feedmerge::normalize
