@@ -31,6 +31,7 @@
 #include "daemon/story_assigner.h"
 #include "feedmerge/fetch/read_source.h"
 #include "feedmerge/parse/parser.h"
+#include "feedmerge/publish/site.h"
 #include "fetch/http_fetcher.h"
 
 namespace feedmerge::daemon {
@@ -247,6 +248,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   config::PollConfig poll_config = config.poll;  // intervals, replaced by reconfigure
   std::optional<Time> last_poll;
   std::string last_error;
+  std::string last_error_url;  // the feed last_error is about
   std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
   // `run`'s first round: the feeds due at start (in_round, by entry index), until each has been
   // polled once.
@@ -323,7 +325,9 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     if (polled == 0 || failing < polled) return {};
     std::string problem = "the last poll of every feed failed (" + std::to_string(polled) +
                           (polled == 1 ? " feed)" : " feeds)");
-    if (!last_error.empty()) problem += "; last error: " + last_error;
+    // /healthz is public: the error as the index page shows it (no secret, no local path).
+    if (!last_error.empty())
+      problem += "; last error: " + publish::public_error(last_error, last_error_url);
     return problem;
   }
 
@@ -660,9 +664,11 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
 
   // `once` reports every error in its summary; a daemon running for months keeps only the last
   // (for STATUS=), or the list would grow without bound.
-  void note_error(std::string error) {
+  void note_error(const std::string& url, const std::string& detail) {
+    std::string error = url + ": " + detail;
     if (once) summary.errors.push_back(error);
     last_error = std::move(error);
+    last_error_url = url;
   }
 
   void count(const Job& job, const std::string& url) {
@@ -670,7 +676,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     if (job.was_parsed) ++summary.parsed;
     if (!job.store_error.empty()) {
       ++summary.failed;
-      note_error(url + ": " + job.store_error);
+      note_error(url, job.store_error);
       spdlog::error("{}: could not record the poll: {}", url, job.store_error);
       return;
     }
@@ -711,7 +717,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       case PollKind::http_error:
       case PollKind::failed:
         ++summary.failed;
-        note_error(url + ": " + observation.error);
+        note_error(url, observation.error);
         if (job.decision.disabled_now) {
           spdlog::warn("{}: {}", url, job.decision.state.disabled_reason);
         } else {

@@ -53,8 +53,8 @@ std::string health_status(const store::FeedState& state, bool enabled) {
   return "ok";
 }
 
-// A feed's last error as the index page shows it: URLs redacted, and a local feed's path (in
-// "cannot open /srv/feeds/a.rss") replaced by its file name.
+}  // namespace
+
 std::string public_error(std::string_view error, std::string_view feed_url) {
   std::string out = normalize::redact_urls_in(error);
   if (normalize::is_file_url(feed_url)) {
@@ -70,8 +70,6 @@ std::string public_error(std::string_view error, std::string_view feed_url) {
   }
   return xml_safe_text(out);
 }
-
-}  // namespace
 
 std::string_view content_type_of(config::OutputFormat format) {
   switch (format) {

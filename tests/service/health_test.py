@@ -236,8 +236,9 @@ def test_healthz_every_feed_failing(binary):
     with tempfile.TemporaryDirectory() as folder:
         server = harness.FeedServer()
         port = harness.free_port()
-        config = config_with(folder, [server.url("/missing-a.xml"), server.url("/missing-b.xml")],
-                             port)
+        # The feed URLs carry secrets: /healthz is public and must not show them.
+        secret = lambda path: server.url(path + "?api_key=Hush4711").replace("http://", "http://al:Pw0815@")
+        config = config_with(folder, [secret("/missing-a.xml"), secret("/missing-b.xml")], port)
         daemon = harness.start_daemon(binary, config, folder)
         try:
             # 503 from the first failure on; the reason counts both once both were polled.
@@ -249,6 +250,9 @@ def test_healthz_every_feed_failing(binary):
             check("every feed failing: /healthz says why",
                   health is not None and "the last poll of every feed failed (2 feeds)" in health[1]
                   and "HTTP 404" in health[1], health)
+            body = http_get(port, "/healthz")[1]
+            check("every feed failing: /healthz shows no secret of a feed URL",
+                  "Hush4711" not in body and "Pw0815" not in body, body)
         finally:
             stop(daemon)
             server.close()

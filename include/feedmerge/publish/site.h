@@ -28,6 +28,10 @@ struct RenderedFile {
 
 std::string_view content_type_of(config::OutputFormat format);  // with "; charset=utf-8"
 
+// A feed's error as public pages (the index, /healthz) show it: URLs redacted, and a local
+// feed's path (in "cannot open /srv/feeds/a.rss") replaced by its file name.
+std::string public_error(std::string_view error, std::string_view feed_url);
+
 // The URLs of the feeds in `categories` (a feed's category matches a listed one exactly or as
 // a parent folder: "news" takes "news/linux"). Empty categories: nullopt, every feed.
 std::optional<std::vector<std::string>> feeds_in_categories(
