@@ -16,6 +16,26 @@ import time
 BOUND = 60.0  # seconds: upper bound for any awaited condition
 
 
+class Checks:
+    """Counts named checks; a failed one prints its detail. `summary()` is the closing line
+    ("N passed, N failed") and the exit status."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failures = []
+
+    def __call__(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+        else:
+            self.failures.append(name)
+            print(f"FAIL {name}: {detail}")
+
+    def summary(self):
+        print(f"{self.passed} passed, {len(self.failures)} failed")
+        return 1 if self.failures else 0
+
+
 def wait_until(predicate, timeout=BOUND, interval=0.02):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
