@@ -30,6 +30,7 @@
 #include "daemon/schedule.h"
 #include "daemon/story_assigner.h"
 #include "feedmerge/fetch/read_source.h"
+#include "feedmerge/normalize/url.h"
 #include "feedmerge/parse/parser.h"
 #include "feedmerge/publish/site.h"
 #include "fetch/http_fetcher.h"
@@ -78,10 +79,6 @@ std::string body_hash(std::string_view body) {
   std::snprintf(text, sizeof text, "%016llx",
                 static_cast<unsigned long long>(XXH3_64bits(body.data(), body.size())));
   return text;
-}
-
-bool is_file_url(std::string_view url) {
-  return url.starts_with("file:");
 }
 
 // The password for HTTP basic auth: the file's first line.
@@ -345,7 +342,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   // The host whose per-host limit a poll of the entry counts against; "" for file://.
   static std::string host_of(const Entry& entry) {
     const std::string& url = store::url_to_fetch(entry.state);
-    return is_file_url(url) ? std::string() : fetch::politeness_host(url);
+    return normalize::is_file_url(url) ? std::string() : fetch::politeness_host(url);
   }
 
   void enqueue(std::size_t index) {
@@ -381,7 +378,7 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
     const std::string& url = store::url_to_fetch(entry.state);
     spdlog::debug("{}: polling", url);
 
-    if (is_file_url(url)) {
+    if (normalize::is_file_url(url)) {
       on_parse_pool([self = shared_from_this(), job] { self->read_file(job); });
       return;
     }
