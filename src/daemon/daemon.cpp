@@ -37,22 +37,6 @@ int threads_or_cores(int requested) {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-publish::PollResult poll_result(PollKind kind) {
-  switch (kind) {
-    case PollKind::fresh:
-      return publish::PollResult::fresh;
-    case PollKind::unchanged:
-      return publish::PollResult::unchanged;
-    case PollKind::not_modified:
-      return publish::PollResult::not_modified;
-    case PollKind::http_error:
-      return publish::PollResult::http_error;
-    case PollKind::failed:
-      return publish::PollResult::failed;
-  }
-  return publish::PollResult::failed;
-}
-
 std::string fault_note_path(const std::string& database) {
   return database + ".fault";
 }
@@ -230,7 +214,7 @@ int run_daemon(const config::Config& config, RunOptions options) {
     return code;
   }
   auto on_polled = [&metrics, &publisher](const PollEvent& event) {
-    metrics.record_poll(poll_result(event.kind), std::chrono::duration<double>(event.duration));
+    metrics.record_poll(event.kind, std::chrono::duration<double>(event.duration));
     if (event.stored_changes) {
       publisher.request_rebuild();
     } else if (event.health_changed) {

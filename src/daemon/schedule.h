@@ -13,6 +13,7 @@
 
 #include "feedmerge/config/config.h"
 #include "feedmerge/model/feed.h"
+#include "feedmerge/model/story.h"
 #include "feedmerge/store/store.h"
 
 namespace feedmerge::daemon {
@@ -43,14 +44,7 @@ struct IntervalLimits {
 };
 IntervalLimits limits_for(const config::PollConfig& poll, const config::FeedConfig& feed);
 
-// What a poll came back with, reduced to what the rules need.
-enum class PollKind {
-  fresh,         // 200 and a new body, parsed (or tried: see parse_error)
-  unchanged,     // 200 with the same body hash as last time: not parsed
-  not_modified,  // 304
-  http_error,    // any other final status (`status`)
-  failed,        // network, too large, bad redirect, parse error
-};
+using model::PollKind;
 
 // Default member initialisers let callers write {.kind = k, .status = s} without warnings.
 struct PollObservation {

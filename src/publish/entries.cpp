@@ -21,7 +21,7 @@ std::string host_of(std::string_view url) {
 
 // The base for an item's relative URLs: its own link, else its feed's page, else the feed
 // (redacted: a link resolved against it must not inherit its query's secrets).
-std::string base_of(const store::StoryMember& member) {
+std::string base_of(const model::StoryMember& member) {
   const std::string feed_url = normalize::redact_url(member.feed_url);
   for (std::string_view candidate :
        {std::string_view(member.item.link), std::string_view(member.feed_link),
@@ -38,7 +38,7 @@ std::string_view file_name_of(std::string_view url) {
   return slash == std::string_view::npos ? url.substr(url.find(':') + 1) : url.substr(slash + 1);
 }
 
-EntryMember make_member(const store::StoryMember& member, std::string_view configured_title) {
+EntryMember make_member(const model::StoryMember& member, std::string_view configured_title) {
   EntryMember out;
   const std::string base = base_of(member);
   out.title = clean_text(member.item.title);
@@ -95,7 +95,7 @@ std::string published_feed_url(std::string_view feed_url) {
   return xml_safe_text(normalize::redact_url(feed_url));
 }
 
-Entry make_entry(const store::StoryView& story, const std::vector<std::string>& outlet_titles) {
+Entry make_entry(const model::Story& story, const std::vector<std::string>& outlet_titles) {
   Entry entry;
   entry.story_id = story.id;
   entry.id = story_entry_id(story.id);
@@ -106,7 +106,7 @@ Entry make_entry(const store::StoryView& story, const std::vector<std::string>& 
   // (a whole first poll is written at one instant). Never before the story's publication, and
   // never after the store saw it change (a date in the future is not a change yet).
   Time changed = story.first_published;
-  for (const store::StoryMember& member : story.members)
+  for (const model::StoryMember& member : story.members)
     changed = std::max(
         changed, member.item.updated.value_or(member.item.published.value_or(member.first_seen)));
   entry.updated = std::clamp(changed, story.first_published, entry.updated);
@@ -114,7 +114,7 @@ Entry make_entry(const store::StoryView& story, const std::vector<std::string>& 
   const auto configured = [&](std::size_t i) -> std::string_view {
     return i < outlet_titles.size() ? std::string_view(outlet_titles[i]) : std::string_view();
   };
-  const store::StoryMember& representative = story.members.front();
+  const model::StoryMember& representative = story.members.front();
   const model::Item& item = representative.item;
   const std::string base = base_of(representative);
   entry.source = make_member(representative, configured(0));

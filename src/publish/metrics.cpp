@@ -34,7 +34,7 @@ Metrics::Metrics() {
   last_progress_ = steady_seconds();
 }
 
-void Metrics::record_poll(PollResult result, std::chrono::duration<double> duration) {
+void Metrics::record_poll(model::PollKind result, std::chrono::duration<double> duration) {
   polls_[static_cast<std::size_t>(result)].fetch_add(1, std::memory_order_relaxed);
   std::size_t bucket = 0;
   while (bucket < kDurationBuckets.size() && duration.count() > kDurationBuckets[bucket])

@@ -16,15 +16,15 @@ namespace {
 constexpr int kIndexStories = 50;
 
 std::vector<Entry> make_entries(const config::Config& config,
-                                const std::vector<store::StoryView>& stories) {
+                                const std::vector<model::Story>& stories) {
   std::unordered_map<std::string_view, std::string_view> titles;
   for (const config::FeedConfig& feed : config.feeds)
     titles.emplace(feed.url, feed.title);
   std::vector<Entry> entries;
   entries.reserve(stories.size());
-  for (const store::StoryView& story : stories) {
+  for (const model::Story& story : stories) {
     std::vector<std::string> outlet_titles;
-    for (const store::StoryMember& member : story.members) {
+    for (const model::StoryMember& member : story.members) {
       const auto found = titles.find(member.feed_url);
       outlet_titles.emplace_back(found == titles.end() ? std::string_view() : found->second);
     }

@@ -60,8 +60,8 @@ struct StoryReader::Impl {
     return Error{ErrorKind::database, path + ": " + std::string(what)};
   }
 
-  Result<StoryMember> read_member(const SQLite::Statement& row) const {
-    StoryMember member;
+  Result<model::StoryMember> read_member(const SQLite::Statement& row) const {
+    model::StoryMember member;
     member.item_id = row.getColumn(0).getInt64();
     member.feed_id = row.getColumn(1).getInt64();
     member.feed_url = row.getColumn(2).getString();
@@ -106,7 +106,7 @@ Result<std::unique_ptr<StoryReader>> StoryReader::open(const std::string& path) 
   }
 }
 
-Result<std::vector<StoryView>> StoryReader::latest(const std::vector<std::string>* feed_urls,
+Result<std::vector<model::Story>> StoryReader::latest(const std::vector<std::string>* feed_urls,
                                                    int limit) {
   try {
     // One read transaction: the stories and their members are one consistent picture even
@@ -122,7 +122,7 @@ Result<std::vector<StoryView>> StoryReader::latest(const std::vector<std::string
       }
     } end_read{impl_->db};
 
-    std::vector<StoryView> stories;
+    std::vector<model::Story> stories;
     std::vector<std::optional<std::int64_t>> representatives;
     {
       Use use(impl_->latest);
@@ -134,7 +134,7 @@ Result<std::vector<StoryView>> StoryReader::latest(const std::vector<std::string
       }
       impl_->latest.bind(":limit", std::max(0, limit));
       while (impl_->latest.executeStep()) {
-        StoryView story;
+        model::Story story;
         story.id = impl_->latest.getColumn(0).getInt64();
         story.first_published = from_db(impl_->latest.getColumn(1).getInt64());
         story.first_seen = from_db(impl_->latest.getColumn(2).getInt64());
@@ -147,7 +147,7 @@ Result<std::vector<StoryView>> StoryReader::latest(const std::vector<std::string
       }
     }
     for (std::size_t i = 0; i < stories.size(); ++i) {
-      StoryView& story = stories[i];
+      model::Story& story = stories[i];
       Use use(impl_->members);
       impl_->members.bind(":story", story.id);
       while (impl_->members.executeStep()) {
@@ -157,7 +157,7 @@ Result<std::vector<StoryView>> StoryReader::latest(const std::vector<std::string
       }
       // Members come earliest first; the representative moves to the front.
       const auto found =
-          std::find_if(story.members.begin(), story.members.end(), [&](const StoryMember& member) {
+          std::find_if(story.members.begin(), story.members.end(), [&](const model::StoryMember& member) {
             return representatives[i] && member.item_id == *representatives[i];
           });
       if (found != story.members.end()) std::rotate(story.members.begin(), found, found + 1);

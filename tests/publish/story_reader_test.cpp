@@ -39,7 +39,7 @@ TEST_CASE("latest stories come newest first with the representative first and ev
   REQUIRE(stories->size() == 2);
   CHECK((*stories)[0].id == other);
   CHECK((*stories)[1].id == deal);
-  const store::StoryView& story = (*stories)[1];
+  const model::Story& story = (*stories)[1];
   CHECK(story.first_published == at(1000));  // the earliest member's
   REQUIRE(story.members.size() == 2);
   CHECK(story.members[0].item.title == "Deal approved");  // the representative, though later

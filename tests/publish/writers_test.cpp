@@ -10,9 +10,9 @@
 namespace feedmerge::publish {
 namespace {
 
-store::StoryMember member(std::int64_t id, std::string feed_title, std::string title,
+model::StoryMember member(std::int64_t id, std::string feed_title, std::string title,
                           std::string link, std::int64_t published) {
-  store::StoryMember m;
+  model::StoryMember m;
   m.item_id = id;
   m.feed_url = "https://" + feed_title + ".example/feed";
   m.feed_title = feed_title;
@@ -23,8 +23,8 @@ store::StoryMember member(std::int64_t id, std::string feed_title, std::string t
   return m;
 }
 
-store::StoryView story() {
-  store::StoryView s;
+model::Story story() {
+  model::Story s;
   s.id = 42;
   s.first_published = Time{std::chrono::seconds{1'600'560'300}};
   s.updated = Time{std::chrono::seconds{1'600'600'000}};
@@ -44,7 +44,7 @@ store::StoryView story() {
 
 TEST_CASE("an entry's id derives from the story id alone, never from a member's link") {
   const Entry a = make_entry(story(), {});
-  store::StoryView changed = story();
+  model::Story changed = story();
   std::swap(changed.members[0], changed.members[1]);  // another representative
   const Entry b = make_entry(changed, {});
   CHECK(a.id == "tag:feedmerge,2026:story/42");
@@ -116,9 +116,9 @@ TEST_CASE("JSON Feed carries authors, tags, attachments and the member list") {
 TEST_CASE("stories written in one batch keep their own updated: their last change") {
   // A first poll writes every story at one instant (story.updated); readers must still see
   // when each story last changed.
-  store::StoryView a = story();
+  model::Story a = story();
   a.members[1].item.updated.reset();
-  store::StoryView b = a;
+  model::Story b = a;
   b.id = 43;
   b.members[2].item.updated = Time{std::chrono::seconds{1'600'580'000}};
   const Entry ea = make_entry(a, {});
@@ -136,7 +136,7 @@ TEST_CASE("stories written in one batch keep their own updated: their last chang
 }
 
 TEST_CASE("an item without an image has no image, and its summary is decoded plain text") {
-  store::StoryView s = story();
+  model::Story s = story();
   s.members[0].item.summary = "Deal &mdash; <b>signed</b> &amp; sealed";
   const std::vector<Entry> entries = {make_entry(s, {})};
   CHECK(entries[0].image.empty());
@@ -154,7 +154,7 @@ TEST_CASE("an item without an image has no image, and its summary is decoded pla
 }
 
 TEST_CASE("no output shows a local feed's path or the secrets of a feed URL") {
-  store::StoryView s = story();
+  model::Story s = story();
   s.members[0].feed_url = "file:///home/alice/private/alpha.rss";
   s.members[0].feed_title = "";
   s.members[0].feed_link = "";

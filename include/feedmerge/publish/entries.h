@@ -74,7 +74,7 @@ std::string published_feed_url(std::string_view feed_url);
 // The story as an entry. `outlet_titles[i]` is the configured title of member i's feed ("" =
 // none). Every text and URL is sanitised here; relative URLs resolve against the item link,
 // else the feed's home page, else the feed URL.
-Entry make_entry(const store::StoryView& story, const std::vector<std::string>& outlet_titles);
+Entry make_entry(const model::Story& story, const std::vector<std::string>& outlet_titles);
 
 // The channel of an output over `entries`.
 Channel make_channel(std::string_view title, std::string_view description,

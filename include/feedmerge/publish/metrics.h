@@ -13,9 +13,9 @@
 #include <string>
 #include <string_view>
 
-namespace feedmerge::publish {
+#include "feedmerge/model/story.h"
 
-enum class PollResult { fresh, unchanged, not_modified, http_error, failed };
+namespace feedmerge::publish {
 
 class Metrics {
  public:
@@ -26,7 +26,7 @@ class Metrics {
 
   Metrics();
 
-  void record_poll(PollResult result, std::chrono::duration<double> duration);
+  void record_poll(model::PollKind result, std::chrono::duration<double> duration);
   void record_request(int status);
   // A connection closed at the connection limit to make room (it was waiting for a request).
   void record_eviction();

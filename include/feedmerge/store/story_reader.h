@@ -11,34 +11,9 @@
 #include <vector>
 
 #include "feedmerge/error.h"
-#include "feedmerge/model/feed.h"
+#include "feedmerge/model/story.h"
 
 namespace feedmerge::store {
-
-// One item of a story, with what the entry needs to name its outlet.
-struct StoryMember {
-  std::int64_t item_id = 0;
-  std::int64_t feed_id = 0;
-  std::string feed_url;    // as configured: the feed's identity
-  std::string feed_title;  // the feed's own title, from its last document
-  std::string feed_link;   // the feed's home page
-  model::Item item;        // item.published is always set (see StoredItem)
-  model::Time first_seen{};
-
-  bool operator==(const StoryMember&) const = default;
-};
-
-struct StoryView {
-  std::int64_t id = 0;
-  model::Time first_published{};  // the earliest publication of its members: the entry's time
-  model::Time first_seen{};
-  model::Time updated{};  // when a member last joined or changed
-  // The representative first (stories.representative_item_id, else the earliest member),
-  // then the others by publication time.
-  std::vector<StoryMember> members;
-
-  bool operator==(const StoryView&) const = default;
-};
 
 struct StoreCounts {
   std::int64_t items = 0;
@@ -55,7 +30,7 @@ class StoryReader {
 
   // The `limit` stories published last (first_published, newest first; ties by id), that
   // have at least one member from a feed in `feed_urls` (nullptr: any feed).
-  Result<std::vector<StoryView>> latest(const std::vector<std::string>* feed_urls, int limit);
+  Result<std::vector<model::Story>> latest(const std::vector<std::string>* feed_urls, int limit);
 
   Result<StoreCounts> counts();
 

@@ -1,0 +1,49 @@
+// The story model: one story as every stage after dedup sees it (the store returns it, the
+// publisher renders it, the CLI reports it), and the outcome kind of one poll. Plain values,
+// no behaviour; thread-compatible like any value type.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "feedmerge/model/feed.h"
+
+namespace feedmerge::model {
+
+// What a poll came back with, as the scheduler's rules, the metrics and the logs count it.
+enum class PollKind {
+  fresh,         // 200 and a new body, parsed (or tried: see parse_error)
+  unchanged,     // 200 with the same body hash as last time: not parsed
+  not_modified,  // 304
+  http_error,    // any other final status
+  failed,        // network, too large, bad redirect, parse error, a failed write
+};
+
+// One item of a story, with what an entry needs to name its outlet.
+struct StoryMember {
+  std::int64_t item_id = 0;
+  std::int64_t feed_id = 0;
+  std::string feed_url;    // as configured: the feed's identity
+  std::string feed_title;  // the feed's own title, from its last document
+  std::string feed_link;   // the feed's home page
+  Item item;               // item.published is always set (the store's rule)
+  Time first_seen{};
+
+  bool operator==(const StoryMember&) const = default;
+};
+
+struct Story {
+  std::int64_t id = 0;
+  Time first_published{};  // the earliest publication of its members: the entry's time
+  Time first_seen{};
+  Time updated{};  // when a member last joined or changed
+  // The representative first (the stored representative, else the earliest member), then
+  // the others by publication time.
+  std::vector<StoryMember> members;
+
+  bool operator==(const Story&) const = default;
+};
+
+}  // namespace feedmerge::model
