@@ -3,7 +3,7 @@
 // all, in file order.
 #include "feedmerge/config/config.h"
 
-#include "normalize/ascii.h"
+#include "feedmerge/normalize/ascii.h"
 
 #include <arpa/inet.h>
 

@@ -2,8 +2,8 @@
 
 #include <boost/url.hpp>
 
+#include "feedmerge/normalize/ascii.h"
 #include "feedmerge/normalize/url.h"
-#include "normalize/ascii.h"
 
 namespace feedmerge::config::detail {
 namespace {

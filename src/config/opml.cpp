@@ -18,10 +18,10 @@
 #include "config/feed_url.h"
 #include "config/file_io.h"
 #include "config/toml_text.h"
+#include "feedmerge/fetch/address_guard.h"
 #include "feedmerge/normalize/encoding.h"
 #include "feedmerge/normalize/text.h"
 #include "feedmerge/normalize/url.h"
-#include "fetch/address_guard.h"
 
 namespace feedmerge::config {
 namespace {

@@ -5,7 +5,7 @@
 #include <charconv>
 #include <limits>
 
-#include "normalize/ascii.h"
+#include "feedmerge/normalize/ascii.h"
 
 namespace feedmerge::config {
 namespace {

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "normalize/ascii.h"
+#include "feedmerge/normalize/ascii.h"
 
 namespace feedmerge::dedup {
 namespace {

@@ -17,7 +17,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "fetch/address_guard.h"
+#include "feedmerge/fetch/address_guard.h"
 
 namespace feedmerge::fetch {
 

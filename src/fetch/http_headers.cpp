@@ -4,8 +4,8 @@
 #include <charconv>
 #include <cstdint>
 
+#include "feedmerge/normalize/ascii.h"
 #include "feedmerge/normalize/date.h"
-#include "normalize/ascii.h"
 
 namespace feedmerge::fetch {
 namespace {

@@ -1,6 +1,6 @@
 #include "feedmerge/normalize/date.h"
 
-#include "normalize/ascii.h"
+#include "feedmerge/normalize/ascii.h"
 
 #include <array>
 #include <cstdio>

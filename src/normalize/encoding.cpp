@@ -1,6 +1,6 @@
 #include "feedmerge/normalize/encoding.h"
 
-#include "normalize/ascii.h"
+#include "feedmerge/normalize/ascii.h"
 
 #include <unicode/ucnv.h>
 #include <unicode/ucnv_cb.h>

@@ -1,6 +1,6 @@
 #include "feedmerge/normalize/text.h"
 
-#include "normalize/ascii.h"
+#include "feedmerge/normalize/ascii.h"
 
 #include <algorithm>
 #include <array>

@@ -1,6 +1,6 @@
 #include "feedmerge/normalize/url.h"
 
-#include "normalize/ascii.h"
+#include "feedmerge/normalize/ascii.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -7,11 +7,11 @@
 
 #include <pugixml.hpp>
 
+#include "feedmerge/normalize/ascii.h"
 #include "feedmerge/normalize/date.h"
 #include "feedmerge/normalize/encoding.h"
 #include "feedmerge/normalize/text.h"
 #include "feedmerge/normalize/url.h"
-#include "normalize/ascii.h"
 #include "parse/xml_prepare.h"
 
 namespace feedmerge::parse {

@@ -6,9 +6,9 @@
 #include <array>
 #include <memory>
 
+#include "feedmerge/normalize/ascii.h"
 #include "feedmerge/normalize/text.h"
 #include "feedmerge/normalize/url.h"
-#include "normalize/ascii.h"
 
 namespace feedmerge::publish {
 namespace {

@@ -11,8 +11,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "feedmerge/normalize/ascii.h"
 #include "feedmerge/publish/writers.h"
-#include "normalize/ascii.h"
 
 namespace feedmerge::publish {
 namespace {

@@ -1,4 +1,4 @@
-#include "fetch/address_guard.h"
+#include "feedmerge/fetch/address_guard.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,5 +1,6 @@
 // ASCII character helpers shared by every stage that reads protocol text (dates, labels,
-// headers, markup, config values). Locale-independent on purpose: std::tolower and friends
+// headers, markup, config values). Owned by normalize; public because config, fetch, parse,
+// dedup and publish use it too. Locale-independent on purpose: std::tolower and friends
 // depend on the global locale. Pure, header-only.
 #pragma once
 

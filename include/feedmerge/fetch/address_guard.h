@@ -1,6 +1,7 @@
 // Which kind of network an IP address belongs to, for the fetcher's address guard: a feed on
 // the public internet must not be able to send the daemon (by redirect or by a DNS answer) to
-// the machine itself, the local network or a cloud metadata service (SSRF). Pure functions.
+// the machine itself, the local network or a cloud metadata service (SSRF). Owned by fetch;
+// public because config's OPML import judges hosts by the same rules. Pure functions.
 #pragma once
 
 #include <string>
