@@ -10,9 +10,9 @@
 #include "cli/commands.h"
 #include "feedmerge/config/config.h"
 #include "feedmerge/daemon/daemon.h"
+#include "feedmerge/publish/settings.h"
 #include "feedmerge/publish/site.h"
-#include "feedmerge/store/store.h"
-#include "feedmerge/store/story_reader.h"
+#include "feedmerge/publish/site_reader.h"
 
 namespace feedmerge::cli {
 namespace {
@@ -28,23 +28,19 @@ int run_render(const RenderArgs& args) {
     print_error(args.config_path, loaded.error());
     return 1;
   }
-  const std::string database = daemon::database_path(*loaded);
-  auto reader = store::StoryReader::open(database);
+  // The publisher's path: query the store, then render from the values alone.
+  auto reader = publish::SiteReader::open(daemon::database_path(*loaded));
   if (!reader) {
     std::cerr << reader.error().message << '\n';
     return 1;
   }
-  auto feeds_store = store::Store::open(database, store::OpenMode::read_only);
-  if (!feeds_store) {
-    std::cerr << feeds_store.error().message << '\n';
+  auto values = (*reader)->read(*loaded);
+  if (!values) {
+    std::cerr << values.error().message << '\n';
     return 1;
   }
-  auto feeds = (*feeds_store)->list_feeds();
-  if (!feeds) {
-    std::cerr << feeds.error().message << '\n';
-    return 1;
-  }
-  auto files = publish::render_site(*loaded, **reader, *feeds);
+  auto files =
+      publish::render_site(publish::site_settings(*loaded), values->stories, values->feeds);
   if (!files) {
     std::cerr << files.error().message << '\n';
     return 1;

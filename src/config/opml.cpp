@@ -392,10 +392,14 @@ std::string feeds_to_toml(const std::vector<FeedConfig>& feeds) {
 }
 
 std::string config_to_opml(const Config& config, const OpmlListing& listing) {
+  return feeds_to_opml(config.feeds, listing);
+}
+
+std::string feeds_to_opml(const std::vector<FeedConfig>& feeds, const OpmlListing& listing) {
   std::vector<Folder> folders(1);  // folders[0] is <body>
-  for (std::size_t i = 0; i < config.feeds.size(); ++i) {
+  for (std::size_t i = 0; i < feeds.size(); ++i) {
     std::size_t folder = 0;
-    std::string_view rest = config.feeds[i].category;
+    std::string_view rest = feeds[i].category;
     while (!rest.empty()) {
       const std::size_t slash = rest.find('/');
       const std::string_view name = rest.substr(0, slash);
@@ -424,7 +428,7 @@ std::string config_to_opml(const Config& config, const OpmlListing& listing) {
   pugi::xml_node head = opml.append_child("head");
   head.append_child("title").text().set("feedmerge subscriptions");
   pugi::xml_node body = opml.append_child("body");
-  write_folder(folders, 0, config.feeds, listing, body);
+  write_folder(folders, 0, feeds, listing, body);
   std::ostringstream out;
   document.save(out, "  ", pugi::format_indent, pugi::encoding_utf8);
   return out.str();

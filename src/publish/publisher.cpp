@@ -15,9 +15,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "feedmerge/publish/settings.h"
 #include "feedmerge/publish/site.h"
-#include "feedmerge/store/store.h"
-#include "feedmerge/store/story_reader.h"
+#include "feedmerge/publish/site_reader.h"
 
 namespace feedmerge::publish {
 
@@ -107,21 +107,18 @@ struct Publisher::Impl {
   std::unique_ptr<asio::steady_timer> refresh_timer;
   bool refresh_waiting = false;
   std::chrono::steady_clock::time_point last_rebuild{};
-  std::unique_ptr<store::StoryReader> reader;
-  std::unique_ptr<store::Store> feeds;
+  std::unique_ptr<SiteReader> reader;  // the store, read-only; reopened after a failure
 
+  // Queries the store (site_reader.h), then renders from the values alone (site.h).
   Result<void> rebuild() {
     if (!reader) {
-      auto opened = store::StoryReader::open(database_path);
+      auto opened = SiteReader::open(database_path);
       if (!opened) return opened.error();
-      auto opened_feeds = store::Store::open(database_path, store::OpenMode::read_only);
-      if (!opened_feeds) return opened_feeds.error();
       reader = std::move(*opened);
-      feeds = std::move(*opened_feeds);
     }
-    auto states = feeds->list_feeds();
-    if (!states) return states.error();
-    auto files = render_site(config, *reader, *states);
+    auto values = reader->read(config);
+    if (!values) return values.error();
+    auto files = render_site(site_settings(config), values->stories, values->feeds);
     if (!files) return files.error();
     auto counts = reader->counts();
     if (!counts) return counts.error();
@@ -197,7 +194,6 @@ struct Publisher::Impl {
     if (!result) {
       spdlog::error("publish: {}", result.error().message);
       reader.reset();  // reopened at the next rebuild
-      feeds.reset();
       keep_outputs();
     }
   }

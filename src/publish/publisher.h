@@ -1,6 +1,6 @@
-// The publisher: after a change, renders every output once on its own thread (the only place
-// that reads the database for publishing, through its own read-only connection), turns each
-// changed document into a new immutable Snapshot, writes outputs atomically to
+// The publisher: after a change, renders every output once on its own thread (it reads the
+// database through a SiteReader, its own read-only connection, and renders from those values),
+// turns each changed document into a new immutable Snapshot, writes outputs atomically to
 // [publish] output_dir, and swaps the Site that HTTP sessions read. Rebuild requests that
 // arrive while one runs are folded into one more rebuild.
 // Threading: request_rebuild() and site() may be called from any thread.

@@ -13,12 +13,11 @@
 namespace feedmerge::publish {
 namespace {
 
-constexpr int kIndexStories = 50;
-
-std::vector<Entry> make_entries(const config::Config& config,
+// The entries of `stories`; an outlet is named by its feed's configured title in `feeds`.
+std::vector<Entry> make_entries(const std::vector<FeedRow>& feeds,
                                 const std::vector<model::Story>& stories) {
   std::unordered_map<std::string_view, std::string_view> titles;
-  for (const config::FeedConfig& feed : config.feeds)
+  for (const FeedRow& feed : feeds)
     titles.emplace(feed.url, feed.title);
   std::vector<Entry> entries;
   entries.reserve(stories.size());
@@ -45,12 +44,51 @@ std::string_view media_type(config::OutputFormat format) {
   return "application/octet-stream";
 }
 
-std::string health_status(const store::FeedState& state, bool enabled) {
-  if (!enabled || state.disabled) return "disabled";
-  if (!state.last_attempt) return "never polled";
-  if (state.consecutive_failures > 0)
-    return "failing (" + std::to_string(state.consecutive_failures) + " in a row)";
+std::string health_status(const FeedStatus& status, bool enabled) {
+  if (!enabled || status.disabled) return "disabled";
+  if (!status.last_attempt) return "never polled";
+  if (status.consecutive_failures > 0)
+    return "failing (" + std::to_string(status.consecutive_failures) + " in a row)";
   return "ok";
+}
+
+FeedHealth health_row(const FeedRow& feed) {
+  // Linked only when the URL has nothing to hide: not a local path, no secrets to redact.
+  const bool linkable =
+      !normalize::is_file_url(feed.url) && normalize::redact_url(feed.url) == feed.url;
+  FeedHealth row{.title = {},
+                 .url = linkable ? xml_safe_text(feed.url) : std::string(),
+                 .status = "never polled"};
+  const FeedStatus* status = feed.status ? &*feed.status : nullptr;
+  row.title =
+      outlet_name(feed.title, status ? status->title : "", status ? status->link : "", feed.url);
+  if (!feed.enabled) row.status = "disabled";
+  if (status) {
+    row.status = health_status(*status, feed.enabled);
+    if (status->last_success) row.last_success = normalize::format_rfc3339(*status->last_success);
+    row.error =
+        public_error(status->disabled ? status->disabled_reason : status->last_error, feed.url);
+    row.items = status->item_count;
+  }
+  return row;
+}
+
+// The public subscription list: config::feeds_to_opml over the configured feeds, named by
+// their own titles where the config gives none.
+std::string sources_opml(const std::vector<FeedRow>& feeds) {
+  config::OpmlListing listing{.own_titles = {}, .public_listing = true};
+  std::vector<config::FeedConfig> listed;
+  listed.reserve(feeds.size());
+  for (const FeedRow& feed : feeds) {
+    config::FeedConfig entry;
+    entry.url = feed.url;
+    entry.title = feed.title;
+    entry.category = feed.category;
+    entry.enabled = feed.enabled;
+    listed.push_back(std::move(entry));
+    if (feed.status) listing.own_titles.emplace(feed.url, feed.status->title);
+  }
+  return xml_safe_text(config::feeds_to_opml(listed, listing));
 }
 
 }  // namespace
@@ -83,25 +121,12 @@ std::string_view content_type_of(config::OutputFormat format) {
   return "application/octet-stream";
 }
 
-std::optional<std::vector<std::string>> feeds_in_categories(
-    const config::Config& config, const std::vector<std::string>& categories) {
-  if (categories.empty()) return std::nullopt;
-  std::vector<std::string> urls;
-  for (const config::FeedConfig& feed : config.feeds) {
-    if (config::in_categories(feed.category, categories)) urls.push_back(feed.url);
-  }
-  return urls;
-}
-
-Result<RenderedFile> render_output(const config::Config& config, const config::OutputConfig& output,
-                                   store::StoryReader& reader) {
-  const auto urls = feeds_in_categories(config, output.categories);
-  auto stories = reader.latest(urls ? &*urls : nullptr, output.limit);
-  if (!stories) return stories.error();
-  const std::vector<Entry> entries = make_entries(config, *stories);
+RenderedFile render_output(const OutputSettings& output, std::string_view base_url,
+                           const std::vector<model::Story>& stories,
+                           const std::vector<FeedRow>& feeds) {
+  const std::vector<Entry> entries = make_entries(feeds, stories);
   const Channel channel =
-      make_channel(output.title, output.description, config::effective_base_url(config.server),
-                   output.path, entries);
+      make_channel(output.title, output.description, base_url, output.path, entries);
   RenderedFile file{.path = output.path,
                     .content_type = std::string(content_type_of(output.format)),
                     .body = {},
@@ -121,72 +146,48 @@ Result<RenderedFile> render_output(const config::Config& config, const config::O
   return file;
 }
 
-Result<std::vector<RenderedFile>> render_site(const config::Config& config,
-                                              store::StoryReader& reader,
-                                              const std::vector<store::FeedState>& feeds) {
+Result<std::vector<RenderedFile>> render_site(const SiteSettings& settings,
+                                              const SiteStories& stories,
+                                              const std::vector<FeedRow>& feeds) {
+  if (stories.outputs.size() != settings.outputs.size()) {
+    return Error{ErrorKind::invalid_input,
+                 "render: " + std::to_string(stories.outputs.size()) + " story lists for " +
+                     std::to_string(settings.outputs.size()) + " outputs"};
+  }
   std::vector<RenderedFile> files;
   model::Time newest{};
-  for (const config::OutputConfig& output : config.outputs) {
-    auto file = render_output(config, output, reader);
-    if (!file) return file.error();
-    newest = std::max(newest, file->updated);
-    files.push_back(std::move(*file));
+  for (std::size_t i = 0; i < settings.outputs.size(); ++i) {
+    RenderedFile file =
+        render_output(settings.outputs[i], settings.base_url, stories.outputs[i], feeds);
+    newest = std::max(newest, file.updated);
+    files.push_back(std::move(file));
   }
 
-  if (config.publish.sources_opml) {
-    config::OpmlListing listing{.own_titles = {}, .public_listing = true};
-    for (const store::FeedState& state : feeds)
-      listing.own_titles.emplace(state.url, state.title);
-    std::string opml = config::config_to_opml(config, listing);
+  if (settings.sources_opml) {
     files.push_back({.path = "/sources.opml",
                      .content_type = "text/x-opml; charset=utf-8",
-                     .body = xml_safe_text(opml),
+                     .body = sources_opml(feeds),
                      .updated = newest,
                      .is_output = false});
   }
 
-  auto stories = reader.latest(nullptr, kIndexStories);
-  if (!stories) return stories.error();
-  const std::vector<Entry> entries = make_entries(config, *stories);
-  const std::string base_url = config::effective_base_url(config.server);
+  const std::vector<Entry> entries = make_entries(feeds, stories.index);
   const std::string title =
-      config.outputs.empty() ? std::string("feedmerge") : config.outputs.front().title;
-  Channel channel = make_channel(title, "", base_url, "/", entries);
+      settings.outputs.empty() ? std::string("feedmerge") : settings.outputs.front().title;
+  Channel channel = make_channel(title, "", settings.base_url, "/", entries);
   std::vector<OutputLink> links;
-  for (const config::OutputConfig& output : config.outputs)
+  for (const OutputSettings& output : settings.outputs)
     links.push_back(
         {output.path, clean_text(output.title), std::string(media_type(output.format))});
-  std::unordered_map<std::string_view, const store::FeedState*> states;
-  for (const store::FeedState& state : feeds)
-    states.emplace(state.url, &state);
   std::vector<FeedHealth> health;
-  for (const config::FeedConfig& feed : config.feeds) {
-    // Linked only when the URL has nothing to hide: not a local path, no secrets to redact.
-    const bool linkable =
-        !normalize::is_file_url(feed.url) && normalize::redact_url(feed.url) == feed.url;
-    FeedHealth row{.title = {},
-                   .url = linkable ? xml_safe_text(feed.url) : std::string(),
-                   .status = "never polled"};
-    const auto found = states.find(feed.url);
-    const store::FeedState* state = found == states.end() ? nullptr : found->second;
-    row.title =
-        outlet_name(feed.title, state ? state->title : "", state ? state->link : "", feed.url);
-    if (!feed.enabled) row.status = "disabled";
-    if (state) {
-      row.status = health_status(*state, feed.enabled);
-      if (state->last_success) row.last_success = normalize::format_rfc3339(*state->last_success);
-      row.error =
-          public_error(state->disabled ? state->disabled_reason : state->last_error, feed.url);
-      row.items = state->item_count;
-    }
-    health.push_back(std::move(row));
-  }
-  files.push_back(
-      {.path = "/",
-       .content_type = "text/html; charset=utf-8",
-       .body = write_index_html(channel, entries, links, health, config.publish.sources_opml),
-       .updated = channel.updated.value_or(model::Time{}),
-       .is_output = false});
+  health.reserve(feeds.size());
+  for (const FeedRow& feed : feeds)
+    health.push_back(health_row(feed));
+  files.push_back({.path = "/",
+                   .content_type = "text/html; charset=utf-8",
+                   .body = write_index_html(channel, entries, links, health, settings.sources_opml),
+                   .updated = channel.updated.value_or(model::Time{}),
+                   .is_output = false});
   return files;
 }
 

@@ -47,8 +47,10 @@ struct OpmlListing {
   bool public_listing = false;
 };
 
-// OPML 2.0 listing every configured feed (disabled ones too); categories become nested folder
-// outlines in the order they first appear.
+// OPML 2.0 listing `feeds` (disabled ones too; each by its url, title and category);
+// categories become nested folder outlines in the order they first appear.
+std::string feeds_to_opml(const std::vector<FeedConfig>& feeds, const OpmlListing& listing = {});
+// feeds_to_opml of every configured feed.
 std::string config_to_opml(const Config& config, const OpmlListing& listing = {});
 
 // A feed append_feeds_to_config left out, and the one it is the same feed as.

@@ -1,9 +1,12 @@
-// Rendering what the configured outputs publish: each [[output]] from the latest stories of
-// its categories, the subscription list (/sources.opml) and the index page (/). Reads the
-// database through a StoryReader and the feeds' state through a read-only Store; the caller
-// owns both (the publisher's thread, or `feedmerge render`).
+// The renderer: what the configured outputs publish, as bytes, from values alone: each
+// [[output]] from its stories, the subscription list (/sources.opml) and the index page (/).
+// No database, no config object, no clock, no environment, no file: the caller (the publisher,
+// `feedmerge render`, through site_reader.h) reads the values and passes them in. The same
+// values give the same bytes. Pure; thread-safe.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,10 +14,64 @@
 #include "feedmerge/config/config.h"
 #include "feedmerge/error.h"
 #include "feedmerge/model/feed.h"
-#include "feedmerge/store/store.h"
-#include "feedmerge/store/story_reader.h"
+#include "feedmerge/model/story.h"
 
 namespace feedmerge::publish {
+
+// How many stories the index page (/) lists: the latest of every feed.
+inline constexpr int kIndexStories = 50;
+
+// One [[output]] as the renderer needs it (which stories it shows is the caller's query).
+struct OutputSettings {
+  std::string path = "/feed.xml";  // URL path
+  config::OutputFormat format = config::OutputFormat::rss;
+  std::string title{};
+  std::string description{};
+
+  bool operator==(const OutputSettings&) const = default;
+};
+
+struct SiteSettings {
+  std::string base_url{};    // the server's public URL: config::effective_base_url([server])
+  bool sources_opml = true;  // [publish] sources_opml
+  std::vector<OutputSettings> outputs{};  // in config order
+
+  bool operator==(const SiteSettings&) const = default;
+};
+
+// What the store last recorded of a feed, for its row on the index page and its name.
+struct FeedStatus {
+  std::string title{};  // the feed's own, from its last document
+  std::string link{};   // its home page
+  std::optional<model::Time> last_attempt{};
+  std::optional<model::Time> last_success{};
+  int consecutive_failures = 0;
+  std::string last_error{};  // "" after a success
+  bool disabled = false;
+  std::string disabled_reason{};
+  std::int64_t item_count = 0;
+
+  bool operator==(const FeedStatus&) const = default;
+};
+
+// One configured [[feed]], in config order: its own settings and its status.
+struct FeedRow {
+  std::string url{};       // as configured: the feed's identity
+  std::string title{};     // the configured title; "" = the feed's own
+  std::string category{};  // "" = none
+  bool enabled = true;
+  std::optional<FeedStatus> status{};  // nullopt: the store does not know the feed (yet)
+
+  bool operator==(const FeedRow&) const = default;
+};
+
+// The stories a site shows.
+struct SiteStories {
+  std::vector<std::vector<model::Story>> outputs{};  // one list per SiteSettings::outputs
+  std::vector<model::Story> index{};                 // the latest kIndexStories of every feed
+
+  bool operator==(const SiteStories&) const = default;
+};
 
 struct RenderedFile {
   std::string path;  // URL path: "/feed.xml", "/sources.opml", "/"
@@ -32,18 +89,16 @@ std::string_view content_type_of(config::OutputFormat format);  // with "; chars
 // feed's path (in "cannot open /srv/feeds/a.rss") replaced by its file name.
 std::string public_error(std::string_view error, std::string_view feed_url);
 
-// The URLs of the feeds in `categories` (a feed's category matches a listed one exactly or as
-// a parent folder: "news" takes "news/linux"). Empty categories: nullopt, every feed.
-std::optional<std::vector<std::string>> feeds_in_categories(
-    const config::Config& config, const std::vector<std::string>& categories);
+// One [[output]] over `stories` (newest first, as the output lists them). `feeds` names the
+// outlets: a member's feed listed there with a title is shown under that title.
+RenderedFile render_output(const OutputSettings& output, std::string_view base_url,
+                           const std::vector<model::Story>& stories,
+                           const std::vector<FeedRow>& feeds);
 
-// One [[output]].
-Result<RenderedFile> render_output(const config::Config& config, const config::OutputConfig& output,
-                                   store::StoryReader& reader);
-
-// Every output, then /sources.opml and /. `feeds` is the store's feed state (health column).
-Result<std::vector<RenderedFile>> render_site(const config::Config& config,
-                                              store::StoryReader& reader,
-                                              const std::vector<store::FeedState>& feeds);
+// Every output, then /sources.opml (when enabled) and /. An error when `stories` does not
+// hold one list per output.
+Result<std::vector<RenderedFile>> render_site(const SiteSettings& settings,
+                                              const SiteStories& stories,
+                                              const std::vector<FeedRow>& feeds);
 
 }  // namespace feedmerge::publish
