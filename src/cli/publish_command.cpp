@@ -12,7 +12,6 @@
 #include "feedmerge/daemon/daemon.h"
 #include "feedmerge/publish/site.h"
 #include "feedmerge/store/store.h"
-#include "feedmerge/store/story_reader.h"
 
 namespace feedmerge::cli {
 namespace {
@@ -29,17 +28,12 @@ int run_render(const RenderArgs& args) {
     return 1;
   }
   const std::string database = daemon::database_path(*loaded);
-  auto reader = store::StoryReader::open(database);
+  auto reader = store::open_sqlite(database, store::OpenMode::read_only);
   if (!reader) {
     std::cerr << reader.error().message << '\n';
     return 1;
   }
-  auto feeds_store = store::Store::open(database, store::OpenMode::read_only);
-  if (!feeds_store) {
-    std::cerr << feeds_store.error().message << '\n';
-    return 1;
-  }
-  auto feeds = (*feeds_store)->list_feeds();
+  auto feeds = (*reader)->list_feeds();
   if (!feeds) {
     std::cerr << feeds.error().message << '\n';
     return 1;

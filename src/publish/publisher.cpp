@@ -17,7 +17,6 @@
 
 #include "feedmerge/publish/site.h"
 #include "feedmerge/store/store.h"
-#include "feedmerge/store/story_reader.h"
 
 namespace feedmerge::publish {
 
@@ -107,19 +106,15 @@ struct Publisher::Impl {
   std::unique_ptr<asio::steady_timer> refresh_timer;
   bool refresh_waiting = false;
   std::chrono::steady_clock::time_point last_rebuild{};
-  std::unique_ptr<store::StoryReader> reader;
-  std::unique_ptr<store::Store> feeds;
+  std::unique_ptr<store::Store> reader;  // read_only: stories, feeds' state, counts
 
   Result<void> rebuild() {
     if (!reader) {
-      auto opened = store::StoryReader::open(database_path);
+      auto opened = store::open_sqlite(database_path, store::OpenMode::read_only);
       if (!opened) return opened.error();
-      auto opened_feeds = store::Store::open(database_path, store::OpenMode::read_only);
-      if (!opened_feeds) return opened_feeds.error();
       reader = std::move(*opened);
-      feeds = std::move(*opened_feeds);
     }
-    auto states = feeds->list_feeds();
+    auto states = reader->list_feeds();
     if (!states) return states.error();
     auto files = render_site(config, *reader, *states);
     if (!files) return files.error();
@@ -197,7 +192,6 @@ struct Publisher::Impl {
     if (!result) {
       spdlog::error("publish: {}", result.error().message);
       reader.reset();  // reopened at the next rebuild
-      feeds.reset();
       keep_outputs();
     }
   }

@@ -94,7 +94,7 @@ std::optional<std::vector<std::string>> feeds_in_categories(
 }
 
 Result<RenderedFile> render_output(const config::Config& config, const config::OutputConfig& output,
-                                   store::StoryReader& reader) {
+                                   store::Store& reader) {
   const auto urls = feeds_in_categories(config, output.categories);
   auto stories = reader.latest(urls ? &*urls : nullptr, output.limit);
   if (!stories) return stories.error();
@@ -122,7 +122,7 @@ Result<RenderedFile> render_output(const config::Config& config, const config::O
 }
 
 Result<std::vector<RenderedFile>> render_site(const config::Config& config,
-                                              store::StoryReader& reader,
+                                              store::Store& reader,
                                               const std::vector<store::FeedState>& feeds) {
   std::vector<RenderedFile> files;
   model::Time newest{};

@@ -25,7 +25,7 @@ struct Rendered {
 
 Rendered render(const config::Config& config, const std::string& database,
                 const std::vector<store::FeedState>& states) {
-  auto reader = store::StoryReader::open(database);
+  auto reader = store::open_sqlite(database, store::OpenMode::read_only);
   REQUIRE(reader.has_value());
   auto files = render_site(config, **reader, states);
   REQUIRE(files.has_value());

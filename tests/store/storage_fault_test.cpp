@@ -22,6 +22,7 @@ using feedmerge::model::Feed;
 using feedmerge::model::Item;
 using feedmerge::model::Time;
 using feedmerge::store::Store;
+using feedmerge::store::open_sqlite;
 using feedmerge::test::FaultVfs;
 using feedmerge::test::TempFolder;
 
@@ -43,7 +44,7 @@ Feed feed_with(int first, int count) {
 }
 
 std::unique_ptr<Store> open(const std::string& path) {
-  auto store = Store::open(path);
+  auto store = open_sqlite(path);
   REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().message));
   return std::move(*store);
 }

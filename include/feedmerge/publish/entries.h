@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "feedmerge/model/feed.h"
-#include "feedmerge/store/story_reader.h"
+#include "feedmerge/model/story.h"
 
 namespace feedmerge::publish {
 

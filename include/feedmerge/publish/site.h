@@ -1,7 +1,7 @@
 // Rendering what the configured outputs publish: each [[output]] from the latest stories of
 // its categories, the subscription list (/sources.opml) and the index page (/). Reads the
-// database through a StoryReader and the feeds' state through a read-only Store; the caller
-// owns both (the publisher's thread, or `feedmerge render`).
+// stories and the feeds' state through a read-only Store; the caller
+// owns it (the publisher's thread, or `feedmerge render`).
 #pragma once
 
 #include <string>
@@ -12,7 +12,6 @@
 #include "feedmerge/error.h"
 #include "feedmerge/model/feed.h"
 #include "feedmerge/store/store.h"
-#include "feedmerge/store/story_reader.h"
 
 namespace feedmerge::publish {
 
@@ -39,11 +38,11 @@ std::optional<std::vector<std::string>> feeds_in_categories(
 
 // One [[output]].
 Result<RenderedFile> render_output(const config::Config& config, const config::OutputConfig& output,
-                                   store::StoryReader& reader);
+                                   store::Store& reader);
 
 // Every output, then /sources.opml and /. `feeds` is the store's feed state (health column).
 Result<std::vector<RenderedFile>> render_site(const config::Config& config,
-                                              store::StoryReader& reader,
+                                              store::Store& reader,
                                               const std::vector<store::FeedState>& feeds);
 
 }  // namespace feedmerge::publish
