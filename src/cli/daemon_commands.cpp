@@ -10,8 +10,8 @@
 #include "cli/commands.h"
 #include "feedmerge/config/config.h"
 #include "feedmerge/daemon/daemon.h"
-#include "feedmerge/report/feeds.h"
 #include "feedmerge/normalize/url.h"
+#include "feedmerge/report/feeds.h"
 
 namespace feedmerge::cli {
 namespace {

@@ -78,8 +78,7 @@ int run_merge(const StoryArgs& args) {
   if (!config) return 1;
   auto store = open_database(*config, store::OpenMode::read_write);
   if (!store) return fail(store.error());
-  if (auto merged = report::merge_stories(**store, args.story_a, args.story_b, now_utc());
-      !merged)
+  if (auto merged = report::merge_stories(**store, args.story_a, args.story_b, now_utc()); !merged)
     return fail(merged.error());
   std::cout << "story " << args.story_b << " merged into story " << args.story_a << '\n';
   return 0;

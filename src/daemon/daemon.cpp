@@ -119,9 +119,8 @@ Result<PollSummary> poll_once(const config::Config& config, bool all) {
   auto store = open_store(config);
   if (!store) return store.error();
   asio::io_context io;
-  auto poller = Poller::create(
-      io, config, std::move(*store),
-      {.parse_threads = threads_or_cores(0)});
+  auto poller =
+      Poller::create(io, config, std::move(*store), {.parse_threads = threads_or_cores(0)});
   if (!poller) return poller.error();
   // SIGINT or SIGTERM (Ctrl-C, a cron job's time limit) stops as `run` stops: fetches in
   // flight are cancelled and the open transaction finishes; the summary says so.

@@ -286,7 +286,8 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       spdlog::error("could not move the write-ahead log into the database file: {}",
                     saved.error().message);
     } else {
-      spdlog::info("{}: what the write-ahead log held is now in the database file", store->location());
+      spdlog::info("{}: what the write-ahead log held is now in the database file",
+                   store->location());
     }
     if (on_fault) on_fault(reason);
   }

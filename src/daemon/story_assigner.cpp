@@ -20,10 +20,10 @@ void compact(dedup::Candidate& candidate) {
 
 dedup::Candidate StoryAssigner::candidate(const model::Item& item, const store::NewItem& stored,
                                           std::int64_t feed_id, bool merge) {
-  dedup::Candidate candidate = dedup::make_candidate(
-      item, stored.id, feed_id, merge,
-      store::dedup_time(item.updated, stored.published, stored.published_estimated,
-                        stored.first_seen));
+  dedup::Candidate candidate =
+      dedup::make_candidate(item, stored.id, feed_id, merge,
+                            store::dedup_time(item.updated, stored.published,
+                                              stored.published_estimated, stored.first_seen));
   candidate.first_seen = stored.first_seen;
   // As read back from the store: an item without an id is known by its key.
   if (candidate.guid.empty()) candidate.guid = stored.key;
@@ -31,8 +31,7 @@ dedup::Candidate StoryAssigner::candidate(const model::Item& item, const store::
   return candidate;
 }
 
-StoryAssigner::StoryAssigner(const config::Config& config, store::Store& store)
-    : store_(store) {
+StoryAssigner::StoryAssigner(const config::Config& config, store::Store& store) : store_(store) {
   options_.window = config.dedup.window;
   options_.threshold = config.dedup.threshold;
   options_.preferred = config.dedup.preferred;

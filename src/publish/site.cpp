@@ -121,8 +121,7 @@ Result<RenderedFile> render_output(const config::Config& config, const config::O
   return file;
 }
 
-Result<std::vector<RenderedFile>> render_site(const config::Config& config,
-                                              store::Store& reader,
+Result<std::vector<RenderedFile>> render_site(const config::Config& config, store::Store& reader,
                                               const std::vector<store::FeedState>& feeds) {
   std::vector<RenderedFile> files;
   model::Time newest{};

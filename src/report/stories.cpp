@@ -97,8 +97,8 @@ std::string stories_text(const std::vector<model::Story>& stories) {
     const model::StoryMember& shown = story.members.front();
     out << "story " << story.id << ": " << shown.item.title << "\n  " << shown.item.link
         << "\n  first published " << normalize::format_rfc3339(story.first_published)
-        << ", updated " << normalize::format_rfc3339(story.updated) << ", "
-        << story.members.size() << (story.members.size() == 1 ? " item\n" : " items\n");
+        << ", updated " << normalize::format_rfc3339(story.updated) << ", " << story.members.size()
+        << (story.members.size() == 1 ? " item\n" : " items\n");
     for (const model::StoryMember* member : by_publication(story)) {
       out << "    " << (member->item_id == shown.item_id ? "* " : "- ")
           << normalize::format_rfc3339(*member->item.published) << "  " << member->item.title
@@ -125,8 +125,8 @@ Result<std::string> explain_pair(const config::Config& config, store::Store& sto
     return true;
   };
   auto candidate = [&](const store::StoredItem& item) {
-    dedup::Candidate made = dedup::make_candidate(item.item, item.id, item.feed_id,
-                                                  merge_of(item), store::dedup_time(item));
+    dedup::Candidate made = dedup::make_candidate(item.item, item.id, item.feed_id, merge_of(item),
+                                                  store::dedup_time(item));
     if (made.guid.empty()) made.guid = item.key;  // as the daemon knows it (StoryAssigner)
     return made;
   };
@@ -134,7 +134,7 @@ Result<std::string> explain_pair(const config::Config& config, store::Store& sto
   const model::Time ta = store::dedup_time(*a);
   const model::Time tb = store::dedup_time(*b);
   auto around = store.assigned_between(std::min(ta, tb) - 2 * options.window,
-                                         std::max(ta, tb) + options.window);
+                                       std::max(ta, tb) + options.window);
   if (!around) return around.error();
   for (const store::StoredItem& item : *around)
     index.add(candidate(item), *item.story_id, dedup::Relation::report);

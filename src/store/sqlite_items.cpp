@@ -76,60 +76,61 @@ void bind_item_values(Use& statement, const model::Item& item, const Dating& dat
 
 ItemStatements::ItemStatements(SQLite::Database& db_in)
     : db(db_in),
-        find_feed(db, sql({"SELECT ", kFeedFields, " FROM feeds AS f WHERE f.url = :url"})),
-        insert_feed(db, "INSERT INTO feeds (url) VALUES (:url) ON CONFLICT (url) DO NOTHING"),
-        list_feeds(db, sql({"SELECT ", kFeedFields, " FROM feeds AS f ORDER BY f.id"})),
-        update_feed(db,
-                    "UPDATE feeds SET fetch_url = :fetch_url, etag = :etag, "
-                    "last_modified = :last_modified, body_hash = :body_hash, "
-                    "next_poll = :next_poll, interval_seconds = :interval, "
-                    "last_attempt = :last_attempt, last_success = :last_success, "
-                    "consecutive_failures = :failures, failing_since = CASE WHEN :failures = 0 "
-                    "THEN NULL ELSE coalesce(failing_since, :now) END, "
-                    "last_status = :last_status, last_error = :last_error, "
-                    "disabled = :disabled, disabled_reason = :disabled_reason, "
-                    "pending_redirect = :pending_redirect, "
-                    "pending_redirect_polls = :pending_redirect_polls, "
-                    "title = CASE WHEN :has_document THEN :title ELSE title END, "
-                    "link = CASE WHEN :has_document THEN :link ELSE link END "
-                    "WHERE id = :id"),
-        find_item(db,
-                  "SELECT id, content_hash, first_seen FROM items "
-                  "WHERE feed_id = :feed_id AND key = :key"),
-        insert_item(db, sql({"INSERT INTO items (feed_id, key, first_seen, guid, title, link, "
-                             "summary, content, authors, categories, image, enclosures, "
-                             "published, published_estimated, updated, content_hash) "
-                             "VALUES (:feed_id, :key, :first_seen, ",
-                             kItemValues, ")"})),
-        update_item(db,
-                    "UPDATE items SET (guid, title, link, summary, content, authors, "
-                    "categories, image, enclosures, published, published_estimated, updated, "
-                    "content_hash, changed_at) = (" +
-                        std::string(kItemValues) + ", :now) WHERE id = :id"),
-        find_tombstone(db,
-                       "SELECT last_seen FROM tombstones WHERE feed_id = :feed_id AND key = :key"),
-        touch_tombstone(db,
-                        "UPDATE tombstones SET last_seen = :now "
-                        "WHERE feed_id = :feed_id AND key = :key"),
-        items_of_feed(db, sql({"SELECT ", kStoredItemFields, kStoredItemFrom,
-                              " WHERE i.feed_id = :feed_id ORDER BY i.id"})),
-        count_items(db, "SELECT count(*) FROM items"),
-        item_has_key(db, "SELECT 1 FROM items WHERE id = :id AND key = :key"),
-        bury_old(db,
-                 "INSERT OR REPLACE INTO tombstones (feed_id, key, removed_at, last_seen) "
-                 "SELECT feed_id, key, :now, :now FROM items WHERE first_seen < :cutoff"),
-        delete_old(db, "DELETE FROM items WHERE first_seen < :cutoff"),
-        bury_excess(db, sql({"INSERT OR REPLACE INTO tombstones (feed_id, key, removed_at, "
-                             "last_seen) SELECT feed_id, key, :now, :now FROM items "
-                             "WHERE id IN (",
-                             kExcessItems, ")"})),
-        delete_excess(db, sql({"DELETE FROM items WHERE id IN (", kExcessItems, ")"})),
-        any_feed_over(db,
-                      "SELECT EXISTS (SELECT 1 FROM items GROUP BY feed_id "
-                      "HAVING count(*) > :max_items)"),
-        expire_tombstones(db, "DELETE FROM tombstones WHERE last_seen < :cutoff") {}
+      find_feed(db, sql({"SELECT ", kFeedFields, " FROM feeds AS f WHERE f.url = :url"})),
+      insert_feed(db, "INSERT INTO feeds (url) VALUES (:url) ON CONFLICT (url) DO NOTHING"),
+      list_feeds(db, sql({"SELECT ", kFeedFields, " FROM feeds AS f ORDER BY f.id"})),
+      update_feed(db,
+                  "UPDATE feeds SET fetch_url = :fetch_url, etag = :etag, "
+                  "last_modified = :last_modified, body_hash = :body_hash, "
+                  "next_poll = :next_poll, interval_seconds = :interval, "
+                  "last_attempt = :last_attempt, last_success = :last_success, "
+                  "consecutive_failures = :failures, failing_since = CASE WHEN :failures = 0 "
+                  "THEN NULL ELSE coalesce(failing_since, :now) END, "
+                  "last_status = :last_status, last_error = :last_error, "
+                  "disabled = :disabled, disabled_reason = :disabled_reason, "
+                  "pending_redirect = :pending_redirect, "
+                  "pending_redirect_polls = :pending_redirect_polls, "
+                  "title = CASE WHEN :has_document THEN :title ELSE title END, "
+                  "link = CASE WHEN :has_document THEN :link ELSE link END "
+                  "WHERE id = :id"),
+      find_item(db,
+                "SELECT id, content_hash, first_seen FROM items "
+                "WHERE feed_id = :feed_id AND key = :key"),
+      insert_item(db, sql({"INSERT INTO items (feed_id, key, first_seen, guid, title, link, "
+                           "summary, content, authors, categories, image, enclosures, "
+                           "published, published_estimated, updated, content_hash) "
+                           "VALUES (:feed_id, :key, :first_seen, ",
+                           kItemValues, ")"})),
+      update_item(db,
+                  "UPDATE items SET (guid, title, link, summary, content, authors, "
+                  "categories, image, enclosures, published, published_estimated, updated, "
+                  "content_hash, changed_at) = (" +
+                      std::string(kItemValues) + ", :now) WHERE id = :id"),
+      find_tombstone(db,
+                     "SELECT last_seen FROM tombstones WHERE feed_id = :feed_id AND key = :key"),
+      touch_tombstone(db,
+                      "UPDATE tombstones SET last_seen = :now "
+                      "WHERE feed_id = :feed_id AND key = :key"),
+      items_of_feed(db, sql({"SELECT ", kStoredItemFields, kStoredItemFrom,
+                             " WHERE i.feed_id = :feed_id ORDER BY i.id"})),
+      count_items(db, "SELECT count(*) FROM items"),
+      item_has_key(db, "SELECT 1 FROM items WHERE id = :id AND key = :key"),
+      bury_old(db,
+               "INSERT OR REPLACE INTO tombstones (feed_id, key, removed_at, last_seen) "
+               "SELECT feed_id, key, :now, :now FROM items WHERE first_seen < :cutoff"),
+      delete_old(db, "DELETE FROM items WHERE first_seen < :cutoff"),
+      bury_excess(db, sql({"INSERT OR REPLACE INTO tombstones (feed_id, key, removed_at, "
+                           "last_seen) SELECT feed_id, key, :now, :now FROM items "
+                           "WHERE id IN (",
+                           kExcessItems, ")"})),
+      delete_excess(db, sql({"DELETE FROM items WHERE id IN (", kExcessItems, ")"})),
+      any_feed_over(db,
+                    "SELECT EXISTS (SELECT 1 FROM items GROUP BY feed_id "
+                    "HAVING count(*) > :max_items)"),
+      expire_tombstones(db, "DELETE FROM tombstones WHERE last_seen < :cutoff") {}
 
-Result<void> ItemStatements::write_feed(const FeedState& state, const model::Feed* parsed, Time now) {
+Result<void> ItemStatements::write_feed(const FeedState& state, const model::Feed* parsed,
+                                        Time now) {
   Use update(update_feed);
   update.bind(":id", state.id);
   update.bind(":fetch_url", state.fetch_url);
@@ -157,8 +158,8 @@ Result<void> ItemStatements::write_feed(const FeedState& state, const model::Fee
 }
 
 void ItemStatements::write_item(std::int64_t feed_id, const model::Item& item, std::size_t index,
-                             Time now, std::unordered_set<std::string>& keys_seen,
-                             StoreResult& result) {
+                                Time now, std::unordered_set<std::string>& keys_seen,
+                                StoreResult& result) {
   std::string key = item_key(item);
   if (!keys_seen.insert(key).second) {
     result.warnings.push_back(

@@ -242,7 +242,7 @@ Result<void> SqliteStore::schedule_polls(const std::vector<std::pair<std::int64_
 }
 
 Result<int> SqliteStore::prune(std::chrono::seconds retention, std::int64_t max_items_per_feed,
-                         Time now) {
+                               Time now) {
   return guarded([&]() -> Result<int> {
     SQLite::Transaction transaction(db_, SQLite::TransactionBehavior::IMMEDIATE);
     int removed = 0;
@@ -284,7 +284,7 @@ Result<int> SqliteStore::prune(std::chrono::seconds retention, std::int64_t max_
 Result<void> SqliteStore::check_files() {
   const auto went = [this](const std::string& file, const std::optional<FileId>& now) {
     return error(now ? file + " was replaced by another file while open"
-                            : file + " was deleted while open");
+                     : file + " was deleted while open");
   };
   if (db_file_) {
     const auto now = identify(path_);
@@ -304,8 +304,8 @@ Result<void> SqliteStore::checkpoint(bool truncate) {
   return guarded([&]() -> Result<void> {
     // The pragma reports a checkpoint's failure as its result code, not as a row.
     const int code = sqlite3_wal_checkpoint_v2(
-        db_.getHandle(), nullptr,
-        truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        db_.getHandle(), nullptr, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE,
+        nullptr, nullptr);
     if (code != SQLITE_OK && code != SQLITE_BUSY) {
       std::string message = "checkpoint failed: ";
       message += sqlite3_errstr(code);

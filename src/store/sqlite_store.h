@@ -66,9 +66,8 @@ struct ItemStatements {
 
   // One poll's writes (record_poll), inside its transaction.
   Result<void> write_feed(const FeedState& state, const model::Feed* parsed, model::Time now);
-  void write_item(std::int64_t feed_id, const model::Item& item, std::size_t index,
-                  model::Time now, std::unordered_set<std::string>& keys_seen,
-                  StoreResult& result);
+  void write_item(std::int64_t feed_id, const model::Item& item, std::size_t index, model::Time now,
+                  std::unordered_set<std::string>& keys_seen, StoreResult& result);
 
   SQLite::Database& db;
   SQLite::Statement find_feed;

@@ -46,37 +46,37 @@ void representative_first(model::Story& story, std::optional<std::int64_t> repre
 
 StoryStatements::StoryStatements(SQLite::Database& db_in)
     : db(db_in),
-        insert_story(db,
-                     "INSERT INTO stories (id, first_published, first_seen, updated, "
-                     "representative_item_id) VALUES (?1, ?2, ?3, ?3, ?4)"),
-        set_item(db,
-                 "INSERT INTO item_stories (item_id, story_id, relation, canonical_url, "
-                 "story_time) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (item_id) DO UPDATE "
-                 "SET story_id = excluded.story_id, relation = excluded.relation, "
-                 "canonical_url = excluded.canonical_url, story_time = excluded.story_time"),
-        // `earliest` spares a batch reading every member back.
-        touch(db,
-              "UPDATE stories SET updated = ?2, first_published = min(first_published, ?3), "
-              "representative_item_id = coalesce(?4, " +
-                  default_representative_sql() + ") WHERE id = ?1"),
-        default_representative(db, "UPDATE stories SET representative_item_id = " +
-                                       default_representative_sql() + " WHERE id = ?1"),
-        // :urls is a JSON array of feed URLs, or NULL for every feed: one prepared statement
-        // serves every output.
-        latest(db,
-               "SELECT s.id, s.first_published, s.first_seen, s.updated, "
-               "s.representative_item_id FROM stories AS s "
-               "WHERE EXISTS (SELECT 1 FROM item_stories AS m JOIN items AS i ON i.id = "
-               "m.item_id JOIN feeds AS f ON f.id = i.feed_id WHERE m.story_id = s.id AND "
-               "(:urls IS NULL OR f.url IN "
-               "(SELECT value FROM json_each(:urls)))) "
-               "ORDER BY s.first_published DESC, s.id DESC LIMIT :limit"),
-        members(db, "SELECT " + std::string(kMemberFields) +
-                        " FROM item_stories AS m JOIN items AS i ON i.id = "
-                        "m.item_id JOIN feeds AS f ON f.id = i.feed_id WHERE m.story_id = :story "
-                        "ORDER BY i.published, i.id"),
-        count_items(db, "SELECT count(*) FROM items"),
-        count_stories(db, "SELECT count(*) FROM stories") {}
+      insert_story(db,
+                   "INSERT INTO stories (id, first_published, first_seen, updated, "
+                   "representative_item_id) VALUES (?1, ?2, ?3, ?3, ?4)"),
+      set_item(db,
+               "INSERT INTO item_stories (item_id, story_id, relation, canonical_url, "
+               "story_time) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (item_id) DO UPDATE "
+               "SET story_id = excluded.story_id, relation = excluded.relation, "
+               "canonical_url = excluded.canonical_url, story_time = excluded.story_time"),
+      // `earliest` spares a batch reading every member back.
+      touch(db,
+            "UPDATE stories SET updated = ?2, first_published = min(first_published, ?3), "
+            "representative_item_id = coalesce(?4, " +
+                default_representative_sql() + ") WHERE id = ?1"),
+      default_representative(db, "UPDATE stories SET representative_item_id = " +
+                                     default_representative_sql() + " WHERE id = ?1"),
+      // :urls is a JSON array of feed URLs, or NULL for every feed: one prepared statement
+      // serves every output.
+      latest(db,
+             "SELECT s.id, s.first_published, s.first_seen, s.updated, "
+             "s.representative_item_id FROM stories AS s "
+             "WHERE EXISTS (SELECT 1 FROM item_stories AS m JOIN items AS i ON i.id = "
+             "m.item_id JOIN feeds AS f ON f.id = i.feed_id WHERE m.story_id = s.id AND "
+             "(:urls IS NULL OR f.url IN "
+             "(SELECT value FROM json_each(:urls)))) "
+             "ORDER BY s.first_published DESC, s.id DESC LIMIT :limit"),
+      members(db, "SELECT " + std::string(kMemberFields) +
+                      " FROM item_stories AS m JOIN items AS i ON i.id = "
+                      "m.item_id JOIN feeds AS f ON f.id = i.feed_id WHERE m.story_id = :story "
+                      "ORDER BY i.published, i.id"),
+      count_items(db, "SELECT count(*) FROM items"),
+      count_stories(db, "SELECT count(*) FROM stories") {}
 
 std::int64_t StoryStatements::next_story_id() {
   // AUTOINCREMENT: ids of deleted stories are not given out again.
@@ -164,7 +164,7 @@ Result<std::vector<StoredItem>> SqliteStore::items_by_id(const std::vector<std::
 Result<std::vector<StoredItem>> SqliteStore::assigned_between(Time from, Time to) {
   return guarded([&]() -> Result<std::vector<StoredItem>> {
     SQLite::Statement query(db_, select_items("m.story_time >= :from AND m.story_time < :to "
-                                                    "ORDER BY m.story_time, i.id"));
+                                              "ORDER BY m.story_time, i.id"));
     query.bind(":from", to_db(from));
     query.bind(":to", to_db(to));
     return read_items(query);
@@ -178,9 +178,8 @@ Result<std::vector<std::int64_t>> SqliteStore::unassigned_item_ids() {
     // tell that in a millisecond, where the search below looks up every item (30 ms for
     // 30,000). Memberships name existing items (the foreign key, or the assigner that
     // vouches for them), one row each (primary key).
-    if (db_
-            .execAndGet("SELECT (SELECT count(*) FROM items) - (SELECT count(*) FROM "
-                        "item_stories)")
+    if (db_.execAndGet("SELECT (SELECT count(*) FROM items) - (SELECT count(*) FROM "
+                       "item_stories)")
             .getInt64() == 0)
       return ids;
     SQLite::Statement query(db_,
@@ -210,7 +209,7 @@ Result<std::vector<StoredItem>> SqliteStore::items_with_link(const std::string& 
 }
 
 Result<void> SqliteStore::write_stories(const std::function<Result<void>(StoryWriter&)>& body,
-                               ForeignKeys keys) {
+                                        ForeignKeys keys) {
   return guarded([&]() -> Result<void> {
     // Outside the transaction: SQLite ignores the pragma inside one. Back on however the
     // transaction ends.
@@ -365,8 +364,7 @@ Result<void> SqliteStore::merge(std::int64_t into, std::int64_t from, Time now) 
         return Error{ErrorKind::invalid_input, "no story with id " + std::to_string(id)};
       }
     }
-    SQLite::Statement move(db_,
-                           "UPDATE item_stories SET story_id = :into WHERE story_id = :from");
+    SQLite::Statement move(db_, "UPDATE item_stories SET story_id = :into WHERE story_id = :from");
     move.bind(":into", into);
     move.bind(":from", from);
     move.exec();
@@ -406,12 +404,11 @@ Result<std::int64_t> SqliteStore::split(std::int64_t item_id, Time now) {
     find.reset();
     const std::int64_t story = stories_.next_story_id();
     stories_.apply({.created = {{story, published, item_id}},
-                  .members = {{item_id, story, "manual", canonical, story_time}},
-                  .touched = {}},
-                 now);
+                    .members = {{item_id, story, "manual", canonical, story_time}},
+                    .touched = {}},
+                   now);
     if (old_story) {
-      SQLite::Statement left(db_,
-                             "SELECT count(*) FROM item_stories WHERE story_id = :story");
+      SQLite::Statement left(db_, "SELECT count(*) FROM item_stories WHERE story_id = :story");
       left.bind(":story", *old_story);
       left.executeStep();
       const bool empty = left.getColumn(0).getInt64() == 0;

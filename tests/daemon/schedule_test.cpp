@@ -8,10 +8,10 @@ namespace feedmerge::daemon {
 namespace {
 
 using namespace std::chrono_literals;
+using report::feed_status;  // how `feeds` shows what apply_poll decided
 using std::chrono::days;
 using std::chrono::hours;
 using std::chrono::minutes;
-using report::feed_status;  // how `feeds` shows what apply_poll decided
 
 // 2026-03-04 is a Wednesday; 10:00 UTC.
 const Time kNow = std::chrono::sys_days{std::chrono::year{2026} / 3 / 4} + hours{10};

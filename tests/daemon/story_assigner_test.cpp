@@ -11,7 +11,6 @@
 
 #include "daemon/test_config.h"
 #include "feedmerge/store/store.h"
-#include "feedmerge/store/store.h"
 #include "store/temp_folder.h"
 
 namespace feedmerge::daemon {

@@ -59,7 +59,8 @@ TEST_CASE("the fault note is read from beside the database") {
     std::ofstream note(fault_note_path(database));
     note << "2026-03-04T10:00:00Z: the database file was deleted while open\n";
   }
-  CHECK(database_fault(database) == "2026-03-04T10:00:00Z: the database file was deleted while open");
+  CHECK(database_fault(database) ==
+        "2026-03-04T10:00:00Z: the database file was deleted while open");
   CHECK(feeds_text({}, kNow, database_fault(database))
             .starts_with("database: the daemon stopped writing at 2026-03-04T10:00:00Z"));
 }

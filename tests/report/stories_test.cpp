@@ -40,13 +40,14 @@ TEST_CASE("stories list their members by publication time, the representative ma
         "updated 2026-03-04T11:00:00Z, 2 items\n"
         "    - 2026-03-04T09:00:00Z  Earlier  (copy)\n      https://example.com/1\n"
         "    * 2026-03-04T10:00:00Z  Later, shown  (original)\n      https://example.com/2\n\n");
-  CHECK(stories_json({story}) ==
-        "{\"stories\":[{\"id\":\"7\",\"title\":\"Later, shown\",\"link\":\"https://example.com/2\","
-        "\"first_seen\":\"2026-03-04T10:00:00Z\",\"updated\":\"2026-03-04T11:00:00Z\",\"items\":["
-        "{\"feed\":\"https://example.com/feed\",\"id\":\"guid-1\",\"link\":\"https://example.com/1\","
-        "\"title\":\"Earlier\",\"published\":null},{\"feed\":\"https://example.com/feed\",\"id\":"
-        "\"https://example.com/2\",\"link\":\"https://example.com/2\",\"title\":\"Later, shown\","
-        "\"published\":\"2026-03-04T10:00:00Z\"}]}]}\n");
+  CHECK(
+      stories_json({story}) ==
+      "{\"stories\":[{\"id\":\"7\",\"title\":\"Later, shown\",\"link\":\"https://example.com/2\","
+      "\"first_seen\":\"2026-03-04T10:00:00Z\",\"updated\":\"2026-03-04T11:00:00Z\",\"items\":["
+      "{\"feed\":\"https://example.com/feed\",\"id\":\"guid-1\",\"link\":\"https://example.com/1\","
+      "\"title\":\"Earlier\",\"published\":null},{\"feed\":\"https://example.com/feed\",\"id\":"
+      "\"https://example.com/2\",\"link\":\"https://example.com/2\",\"title\":\"Later, shown\","
+      "\"published\":\"2026-03-04T10:00:00Z\"}]}]}\n");
 }
 
 }  // namespace

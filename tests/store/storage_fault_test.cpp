@@ -21,8 +21,8 @@ using namespace std::chrono_literals;
 using feedmerge::model::Feed;
 using feedmerge::model::Item;
 using feedmerge::model::Time;
-using feedmerge::store::Store;
 using feedmerge::store::open_sqlite;
+using feedmerge::store::Store;
 using feedmerge::test::FaultVfs;
 using feedmerge::test::TempFolder;
 

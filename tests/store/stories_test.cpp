@@ -16,10 +16,10 @@ namespace {
 using namespace std::chrono_literals;
 using feedmerge::model::Feed;
 using feedmerge::model::Item;
+using feedmerge::model::Story;
 using feedmerge::model::Time;
 using feedmerge::store::OpenMode;
 using feedmerge::store::Store;
-using feedmerge::model::Story;
 using feedmerge::store::StoryWriter;
 using feedmerge::store::StoryWrites;
 using feedmerge::test::TempFolder;

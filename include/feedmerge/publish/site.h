@@ -41,8 +41,7 @@ Result<RenderedFile> render_output(const config::Config& config, const config::O
                                    store::Store& reader);
 
 // Every output, then /sources.opml and /. `feeds` is the store's feed state (health column).
-Result<std::vector<RenderedFile>> render_site(const config::Config& config,
-                                              store::Store& reader,
+Result<std::vector<RenderedFile>> render_site(const config::Config& config, store::Store& reader,
                                               const std::vector<store::FeedState>& feeds);
 
 }  // namespace feedmerge::publish

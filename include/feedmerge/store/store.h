@@ -108,7 +108,7 @@ struct StoredItem {
   Time first_seen;
   std::optional<Time> changed_at;  // when a changed content hash last rewrote the item
   bool published_estimated = false;
-  std::string feed_url;                 // the feed's, as configured
+  std::string feed_url;                  // the feed's, as configured
   std::optional<std::int64_t> story_id;  // nullopt until stories assigned it
   std::string relation;                  // to its story (dedup::Relation's name); "" without
 
@@ -212,7 +212,7 @@ class Store {
   virtual Result<StoreResult> record_poll(const FeedState& state, const model::Feed* parsed,
                                           Time now) = 0;
 
-  // By id: first stored first. story_id and relation are not filled.
+  // By id: first stored first.
   virtual Result<std::vector<StoredItem>> items_of_feed(std::int64_t feed_id) = 0;
   virtual Result<std::int64_t> count_items() = 0;
   // Whether item `id` is still the item stored under `key`: a removed item's id may go to the
