@@ -254,3 +254,35 @@ TEST_CASE("the window loads members by their story time") {
   REQUIRE(newest.has_value());
   CHECK(*newest == kT0 + 5h);
 }
+
+// dedup_time is defined once (store.h): split() measures the item by it, as the assigner does,
+// so that the window finds an undated item by the update date its feed gave.
+TEST_CASE("a split item joins the window at its dedup_time") {
+  TempFolder folder;
+  const std::string path = (folder.path() / "feedmerge.db").string();
+  auto store = open_stories(path);
+  auto feed = store->ensure_feed("https://example.com/feed.xml");
+  REQUIRE(feed.has_value());
+  Feed document;
+  Item item;
+  item.id = "undated";
+  item.title = "Undated";
+  item.updated = kT0 - 3h;  // no publication date: stored as first seen, estimated
+  document.items.push_back(item);
+  auto stored = store->record_poll(*feed, &document, kT0);
+  REQUIRE(stored.has_value());
+  REQUIRE(stored->new_items.size() == 1);
+  const std::int64_t id = stored->new_items[0].id;
+  CHECK(stored->new_items[0].published_estimated);
+  auto split = store->split(id, kT0 + 1h);
+  REQUIRE_MESSAGE(split.has_value(), (split ? "" : split.error().message));
+  auto window = store->assigned_between(kT0 - 3h, kT0 - 3h + 1s);
+  REQUIRE(window.has_value());
+  REQUIRE(window->size() == 1);
+  const auto& member = window->front();
+  CHECK(member.id == id);
+  CHECK(member.story_id == *split);
+  CHECK(member.relation == "manual");
+  CHECK(member.item.published == kT0);
+  CHECK(feedmerge::store::dedup_time(member) == kT0 - 3h);
+}
