@@ -101,7 +101,7 @@ config::OpmlListing own_titles(const config::Config& config) {
   config::OpmlListing listing;
   const std::string database = daemon::database_path(config);
   if (!std::filesystem::exists(database)) return listing;
-  auto store = store::Store::open(database, store::OpenMode::read_only);
+  auto store = store::open_sqlite(database, store::OpenMode::read_only);
   if (!store) return listing;
   auto feeds = (*store)->list_feeds();
   if (!feeds) return listing;

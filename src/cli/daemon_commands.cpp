@@ -11,6 +11,7 @@
 #include "feedmerge/config/config.h"
 #include "feedmerge/daemon/daemon.h"
 #include "feedmerge/normalize/url.h"
+#include "feedmerge/report/feeds.h"
 
 namespace feedmerge::cli {
 namespace {
@@ -36,7 +37,7 @@ int run_once(const DaemonArgs& args) {
     print_error(args.config_path, loaded.error());
     return 1;
   }
-  auto summary = daemon::poll_once(*loaded, args.all, /*process_exits_after=*/true);
+  auto summary = daemon::poll_once(*loaded, args.all);
   if (!summary) {
     std::cerr << summary.error().message << '\n';
     return 1;
@@ -61,15 +62,16 @@ int run_feeds(const DaemonArgs& args) {
     return 1;
   }
   const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  const std::string fault = daemon::database_fault(*loaded);
-  auto reports = daemon::feed_reports(*loaded, now);
+  const std::string database = daemon::database_path(*loaded);
+  const std::string fault = report::database_fault(database);
+  auto reports = report::feed_reports(*loaded, database, now);
   if (!reports) {
     if (!fault.empty()) std::cerr << "the daemon stopped writing at " << fault << '\n';
     std::cerr << reports.error().message << '\n';
     return 1;
   }
-  return print_stdout(args.json ? daemon::feeds_json(*reports, fault)
-                                : daemon::feeds_text(*reports, now, fault));
+  return print_stdout(args.json ? report::feeds_json(*reports, fault)
+                                : report::feeds_text(*reports, now, fault));
 }
 
 CLI::App* add_command(CLI::App& app, Commands& commands, ConfigOption& config, const char* name,

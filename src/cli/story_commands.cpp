@@ -9,7 +9,8 @@
 
 #include "cli/commands.h"
 #include "feedmerge/config/config.h"
-#include "feedmerge/daemon/stories.h"
+#include "feedmerge/daemon/daemon.h"
+#include "feedmerge/report/stories.h"
 
 namespace feedmerge::cli {
 namespace {
@@ -37,6 +38,16 @@ int fail(const Error& error) {
   return 1;
 }
 
+model::Time now_utc() {
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+// The config's database for `mode`; an error when there is none yet.
+Result<std::unique_ptr<store::Store>> open_database(const config::Config& config,
+                                                    store::OpenMode mode) {
+  return store::open_sqlite(daemon::database_path(config), mode);
+}
+
 int run_stories(const StoryArgs& args) {
   std::optional<model::Time> since;
   if (!args.since.empty()) {
@@ -47,15 +58,17 @@ int run_stories(const StoryArgs& args) {
   }
   auto config = load(args);
   if (!config) return 1;
-  auto stories = daemon::list_stories(*config, since);
+  auto stories = report::list_stories(daemon::database_path(*config), since);
   if (!stories) return fail(stories.error());
-  return print_stdout(args.json ? daemon::stories_json(*stories) : daemon::stories_text(*stories));
+  return print_stdout(args.json ? report::stories_json(*stories) : report::stories_text(*stories));
 }
 
 int run_why(const StoryArgs& args) {
   auto config = load(args);
   if (!config) return 1;
-  auto text = daemon::explain_pair(*config, args.link_a, args.link_b);
+  auto store = open_database(*config, store::OpenMode::read_only);
+  if (!store) return fail(store.error());
+  auto text = report::explain_pair(*config, **store, args.link_a, args.link_b);
   if (!text) return fail(text.error());
   return print_stdout(*text);
 }
@@ -63,7 +76,9 @@ int run_why(const StoryArgs& args) {
 int run_merge(const StoryArgs& args) {
   auto config = load(args);
   if (!config) return 1;
-  if (auto merged = daemon::merge_stories(*config, args.story_a, args.story_b); !merged)
+  auto store = open_database(*config, store::OpenMode::read_write);
+  if (!store) return fail(store.error());
+  if (auto merged = report::merge_stories(**store, args.story_a, args.story_b, now_utc()); !merged)
     return fail(merged.error());
   std::cout << "story " << args.story_b << " merged into story " << args.story_a << '\n';
   return 0;
@@ -72,7 +87,9 @@ int run_merge(const StoryArgs& args) {
 int run_split(const StoryArgs& args) {
   auto config = load(args);
   if (!config) return 1;
-  auto story = daemon::split_story(*config, args.link_a);
+  auto store = open_database(*config, store::OpenMode::read_write);
+  if (!store) return fail(store.error());
+  auto story = report::split_story(**store, args.link_a, now_utc());
   if (!story) return fail(story.error());
   std::cout << args.link_a << " is now story " << *story << '\n';
   return 0;

@@ -21,6 +21,7 @@
 #include "daemon/schedule.h"
 #include "daemon/service.h"
 #include "feedmerge/publish/metrics.h"
+#include "feedmerge/report/feeds.h"
 #include "feedmerge/store/store.h"
 #include "fetch/http_fetcher.h"
 #include "publish/http_server.h"
@@ -37,10 +38,6 @@ int threads_or_cores(int requested) {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-std::string fault_note_path(const std::string& database) {
-  return database + ".fault";
-}
-
 std::string utc_now_text() {
   const std::time_t t = std::time(nullptr);
   std::tm parts{};
@@ -52,20 +49,20 @@ std::string utc_now_text() {
 
 // For `feeds` (database_fault), which reads the files and not the daemon.
 void leave_fault_note(const std::string& database, const std::string& reason) {
-  std::ofstream note(fault_note_path(database), std::ios::trunc);
+  std::ofstream note(report::fault_note_path(database), std::ios::trunc);
   note << utc_now_text() << ": " << reason << '\n';
-  if (!note.flush()) spdlog::error("{}: cannot write the note", fault_note_path(database));
+  if (!note.flush()) spdlog::error("{}: cannot write the note", report::fault_note_path(database));
 }
 
 // A sound database at start: the last run's fault, if any, is over.
 void clear_fault_note(const std::string& database) {
-  std::ifstream in(fault_note_path(database));
+  std::ifstream in(report::fault_note_path(database));
   std::string previous;
   if (!std::getline(in, previous)) return;
   spdlog::warn("the last run stopped writing at {}; starting from what the database file holds",
                previous);
   std::error_code ignored;
-  std::filesystem::remove(fault_note_path(database), ignored);
+  std::filesystem::remove(report::fault_note_path(database), ignored);
 }
 
 // Test hook (with FEEDMERGE_TEST_HOOKS=1): FEEDMERGE_TEST_WRITER_STUCK_MS shortens how long a
@@ -113,7 +110,7 @@ std::string database_path(const config::Config& config) {
   return config::resolve_database_path(config.storage, state_directory ? state_directory : "");
 }
 
-Result<PollSummary> poll_once(const config::Config& config, bool all, bool process_exits_after) {
+Result<PollSummary> poll_once(const config::Config& config, bool all) {
   // Where `run` logs: standard error, or the journal under systemd (never standard output,
   // which carries the command's own result).
   setup_logging(config.log.level);
@@ -122,9 +119,8 @@ Result<PollSummary> poll_once(const config::Config& config, bool all, bool proce
   auto store = open_store(config);
   if (!store) return store.error();
   asio::io_context io;
-  auto poller = Poller::create(
-      io, config, std::move(*store),
-      {.parse_threads = threads_or_cores(0), .process_exits_after = process_exits_after});
+  auto poller =
+      Poller::create(io, config, std::move(*store), {.parse_threads = threads_or_cores(0)});
   if (!poller) return poller.error();
   // SIGINT or SIGTERM (Ctrl-C, a cron job's time limit) stops as `run` stops: fetches in
   // flight are cancelled and the open transaction finishes; the summary says so.
@@ -160,7 +156,7 @@ int run_daemon(const config::Config& config, RunOptions options) {
     notifier.status("cannot open the database: " + store.error().message);
     return 1;
   }
-  const std::string path = (*store)->path();
+  const std::string path = (*store)->location();
   spdlog::info("database {}", path);
   // A damaged page anywhere: writing on would spread the damage (issue 17).
   std::string corrupt;
@@ -294,52 +290,6 @@ int run_daemon(const config::Config& config, RunOptions options) {
   server.reset();
   retired_servers.clear();
   return failed ? 1 : 0;
-}
-
-std::string database_fault(const config::Config& config) {
-  std::ifstream in(fault_note_path(database_path(config)));
-  std::string note;
-  std::getline(in, note);
-  return note;
-}
-
-Result<std::vector<FeedReport>> feed_reports(const config::Config& config, model::Time now) {
-  const std::string path = database_path(config);
-  std::unique_ptr<store::Store> store;
-  if (std::filesystem::exists(path)) {
-    auto opened = store::Store::open(path, store::OpenMode::read_only);
-    if (!opened) return opened.error();
-    store = std::move(*opened);
-  }
-  std::vector<FeedReport> reports;
-  for (const config::FeedConfig& feed : config.feeds) {
-    FeedReport report{.url = feed.url,
-                      .fetch_url = feed.url,
-                      .title = feed.title,
-                      .enabled = feed.enabled,
-                      .status = feed.enabled ? "never polled" : "disabled"};
-    if (store) {
-      auto found = store->find_feed(feed.url);
-      if (!found) return found.error();
-      if (*found) {
-        const store::FeedState& state = **found;
-        report.fetch_url = store::url_to_fetch(state);
-        report.credentials_withheld = (!feed.headers.empty() || !feed.username.empty()) &&
-                                      !fetch::same_origin(report.fetch_url, feed.url);
-        if (report.title.empty()) report.title = state.title;
-        if (feed.enabled) report.status = feed_status(state, now);
-        report.last_status = state.last_status;
-        report.last_attempt = state.last_attempt;
-        report.last_success = state.last_success;
-        report.next_poll = state.next_poll;
-        report.items = state.item_count;
-        report.consecutive_failures = state.consecutive_failures;
-        report.error = state.disabled ? state.disabled_reason : state.last_error;
-      }
-    }
-    reports.push_back(std::move(report));
-  }
-  return reports;
 }
 
 }  // namespace feedmerge::daemon

@@ -184,7 +184,6 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
         on_write(std::move(options.on_write)),
         on_fault(std::move(options.on_fault)),
         on_feeds_health(std::move(options.on_feeds_health)),
-        process_exits_after(options.process_exits_after),
         progress_every(options.progress_every),
         rng(std::random_device{}()),
         waiting(cfg.poll.per_host) {
@@ -220,7 +219,6 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
   const std::function<void(const std::string&)> on_write;
   const std::function<void(const std::string&)> on_fault;
   const std::function<void(const std::string&)> on_feeds_health;
-  const bool process_exits_after;
   const std::chrono::milliseconds progress_every;
   // Stories created since start: the writer adds, the strand's progress lines read.
   std::atomic<std::int64_t> stories_created{0};
@@ -288,7 +286,8 @@ struct Poller::Impl : std::enable_shared_from_this<Poller::Impl> {
       spdlog::error("could not move the write-ahead log into the database file: {}",
                     saved.error().message);
     } else {
-      spdlog::info("{}: what the write-ahead log held is now in the database file", store->path());
+      spdlog::info("{}: what the write-ahead log held is now in the database file",
+                   store->location());
     }
     if (on_fault) on_fault(reason);
   }
@@ -951,7 +950,7 @@ Result<std::unique_ptr<Poller>> Poller::create(asio::io_context& io, const confi
                                                std::unique_ptr<store::Store> store,
                                                Options options) {
   auto impl = std::make_shared<Impl>(io, config, std::move(store), options);
-  auto stories = StoryAssigner::open(config, impl->store->path());
+  auto stories = StoryAssigner::open(config, *impl->store);
   if (!stories) return stories.error();
   impl->stories = std::move(*stories);
   auto feeds = Impl::register_feeds(*impl->store, config.feeds);
@@ -979,7 +978,6 @@ Poller::~Poller() {
   impl_->batch_timer.reset();
   impl_->progress_timer.reset();
   impl_->files_timer.reset();
-  if (impl_->process_exits_after && impl_->stories) impl_->stories->abandon_index();
 }
 
 void Poller::start_once(bool all, std::function<void()> done) {
@@ -1122,7 +1120,7 @@ Result<std::unique_ptr<store::Store>> open_store(const config::Config& config) {
                               ": cannot create the database folder: " + error.message()};
     }
   }
-  return store::Store::open(path.string(), store::OpenMode::read_write);
+  return store::open_sqlite(path.string(), store::OpenMode::read_write);
 }
 
 }  // namespace feedmerge::daemon

@@ -57,9 +57,6 @@ class Poller {
     // Called on the scheduler strand when the feeds' overall health changes: "" or why not
     // ("every feed's last poll failed ..."); must not block.
     std::function<void(const std::string& problem)> on_feeds_health{};
-    // The process exits right after this Poller (`once`): its destructor leaves the story
-    // index's memory to the OS (StoryAssigner::abandon_index).
-    bool process_exits_after = false;
     // Tests: adjusts the fetcher's options made from [poll] (CURLOPT_RESOLVE entries, an
     // injected address classifier).
     std::function<void(fetch::FetchOptions&)> adjust_fetch_options{};

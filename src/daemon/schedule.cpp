@@ -176,12 +176,4 @@ PollDecision apply_poll(const store::FeedState& state, const PollObservation& ob
   return decision;
 }
 
-std::string feed_status(const store::FeedState& state, Time now) {
-  if (state.disabled) return "disabled";
-  if (!state.last_attempt) return "never polled";
-  if (state.consecutive_failures == 0) return "ok";
-  if (state.failing_since && now - *state.failing_since >= kBrokenAfter) return "broken";
-  return "failing";
-}
-
 }  // namespace feedmerge::daemon

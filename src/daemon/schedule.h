@@ -26,8 +26,6 @@ using Random = std::function<double()>;
 
 // A permanent redirect is adopted once this many polls in a row have seen the same target.
 inline constexpr int kRedirectPollsToAdopt = 3;
-// A feed that has failed without a break for this long shows as broken in `feeds`.
-inline constexpr seconds kBrokenAfter = std::chrono::days{2};
 // Jitter takes off up to this fraction of a backoff delay, so failing feeds spread out.
 inline constexpr double kBackoffJitter = 0.2;
 // A Retry-After longer than this is read as this: a misconfigured server cannot park a feed
@@ -118,9 +116,5 @@ struct PollDecision {
 PollDecision apply_poll(const store::FeedState& state, const PollObservation& observation,
                         const IntervalLimits& limits, const model::PollHints& last_hints, Time now,
                         const Random& random);
-
-// The feed's health for `feeds`: "disabled", "never polled", "ok", "failing" or "broken"
-// (failing for kBrokenAfter or more).
-std::string feed_status(const store::FeedState& state, Time now);
 
 }  // namespace feedmerge::daemon

@@ -1,8 +1,6 @@
 #include "daemon/story_assigner.h"
 
 #include <algorithm>
-#include <future>
-#include <mutex>
 #include <tuple>
 #include <unordered_map>
 
@@ -20,21 +18,12 @@ void compact(dedup::Candidate& candidate) {
 
 }  // namespace
 
-model::Time dedup_time(const model::Item& item, model::Time stored_published,
-                       bool published_estimated, model::Time first_seen) {
-  if (published_estimated && item.updated && *item.updated <= first_seen) return *item.updated;
-  return stored_published;
-}
-
-model::Time dedup_time(const store::StoryItem& item) {
-  return dedup_time(item.item, *item.item.published, item.published_estimated, item.first_seen);
-}
-
 dedup::Candidate StoryAssigner::candidate(const model::Item& item, const store::NewItem& stored,
                                           std::int64_t feed_id, bool merge) {
-  dedup::Candidate candidate = dedup::make_candidate(
-      item, stored.id, feed_id, merge,
-      dedup_time(item, stored.published, stored.published_estimated, stored.first_seen));
+  dedup::Candidate candidate =
+      dedup::make_candidate(item, stored.id, feed_id, merge,
+                            store::dedup_time(item.updated, stored.published,
+                                              stored.published_estimated, stored.first_seen));
   candidate.first_seen = stored.first_seen;
   // As read back from the store: an item without an id is known by its key.
   if (candidate.guid.empty()) candidate.guid = stored.key;
@@ -42,9 +31,7 @@ dedup::Candidate StoryAssigner::candidate(const model::Item& item, const store::
   return candidate;
 }
 
-StoryAssigner::StoryAssigner(const config::Config& config,
-                             std::unique_ptr<store::StoryStore> stories)
-    : stories_(std::move(stories)) {
+StoryAssigner::StoryAssigner(const config::Config& config, store::Store& store) : store_(store) {
   options_.window = config.dedup.window;
   options_.threshold = config.dedup.threshold;
   options_.preferred = config.dedup.preferred;
@@ -53,11 +40,9 @@ StoryAssigner::StoryAssigner(const config::Config& config,
 }
 
 Result<std::unique_ptr<StoryAssigner>> StoryAssigner::open(const config::Config& config,
-                                                           const std::string& database) {
-  auto stories = store::StoryStore::open(database, store::OpenMode::read_write);
-  if (!stories) return stories.error();
-  std::unique_ptr<StoryAssigner> assigner(new StoryAssigner(config, std::move(*stories)));
-  auto pending = assigner->stories_->unassigned_item_ids();
+                                                           store::Store& store) {
+  std::unique_ptr<StoryAssigner> assigner(new StoryAssigner(config, store));
+  auto pending = store.unassigned_item_ids();
   if (!pending) return pending.error();
   if (!pending->empty()) {
     const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -66,20 +51,22 @@ Result<std::unique_ptr<StoryAssigner>> StoryAssigner::open(const config::Config&
   return assigner;
 }
 
-dedup::Candidate StoryAssigner::candidate(const store::StoryItem& item) const {
+dedup::Candidate StoryAssigner::candidate(const store::StoredItem& item) const {
   const auto found = merge_by_url_.find(item.feed_url);
   const bool merge = found == merge_by_url_.end() || found->second;
   dedup::Candidate candidate =
-      dedup::make_candidate(item.item, item.id, item.feed_id, merge, dedup_time(item));
+      dedup::make_candidate(item.item, item.id, item.feed_id, merge, store::dedup_time(item));
   candidate.first_seen = item.first_seen;
+  // An item without an id is known by its key, as a new one is (candidate() above).
+  if (candidate.guid.empty()) candidate.guid = item.key;
   compact(candidate);
   return candidate;
 }
 
 Result<void> StoryAssigner::load(model::Time from, model::Time to) {
-  auto items = stories_->assigned_between(from, to);
+  auto items = store_.assigned_between(from, to);
   if (!items) return items.error();
-  for (const store::StoryItem& item : *items) {
+  for (const store::StoredItem& item : *items) {
     if (index_->contains_item(item.id)) continue;
     index_->add(candidate(item), *item.story_id, dedup::relation_from_string(item.relation));
   }
@@ -88,10 +75,10 @@ Result<void> StoryAssigner::load(model::Time from, model::Time to) {
 
 Result<void> StoryAssigner::rebuild() {
   index_ = std::make_unique<dedup::StoryIndex>(options_);
-  auto overrides = stories_->last_override_id();
+  auto overrides = store_.last_override_id();
   if (!overrides) return overrides.error();
   overrides_seen_ = *overrides;
-  auto newest = stories_->newest_assigned_publication();
+  auto newest = store_.newest_assigned_publication();
   if (!newest) return newest.error();
   if (!*newest) return {};
   const model::Time from = **newest - 2 * options_.window;
@@ -106,11 +93,11 @@ Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, mod
   Batch pending;
   for (std::size_t begin = 0; begin < item_ids.size(); begin += kSlice) {
     const std::size_t end = std::min(item_ids.size(), begin + kSlice);
-    auto rows = stories_->items_by_id(
+    auto rows = store_.items_by_id(
         std::vector<std::int64_t>(item_ids.begin() + static_cast<std::ptrdiff_t>(begin),
                                   item_ids.begin() + static_cast<std::ptrdiff_t>(end)));
     if (!rows) return rows.error();
-    for (const store::StoryItem& row : *rows) {
+    for (const store::StoredItem& row : *rows) {
       if (!row.story_id) pending.push_back(std::make_unique<dedup::Candidate>(candidate(row)));
     }
   }
@@ -119,7 +106,7 @@ Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, mod
 
 Result<void> StoryAssigner::catch_up(const Batch& pending) {
   // Not built yet, or a person changed stories since we last looked: start from the store.
-  auto overrides = stories_->last_override_id();
+  auto overrides = store_.last_override_id();
   if (!overrides) return overrides.error();
   if (!index_ || *overrides != overrides_seen_) {
     if (auto built = rebuild(); !built) return built;
@@ -152,21 +139,19 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
   // (catch_up sees another process's merge or split; this one's retention resets the index,
   // tidy()), and every item of the batch does (retention writes the open batch first, and
   // runs on the same thread).
-  auto written = stories_->write(
+  auto written = store_.write_stories(
       [&](store::StoryWriter& writer) -> Result<void> {
         if (auto ready = catch_up(pending); !ready) return ready.error();
         std::int64_t next_story = writer.next_story_id();
         const std::int64_t first_story = next_story;
-        // A block's writes go to SQLite on a second thread while this one decides the next block
-        // (a first poll's SQL is a third of its stories' time). The two never use the connection
-        // at once: each hand-over first waits for the block before, and so does the commit.
-        std::future<void> writing;
         store::StoryWrites block;
         // Story -> the earliest member that joined it since it was last written.
         std::unordered_map<std::int64_t, model::Time> touched;
         // Stories from here on were created by the current block (ids are handed out in order).
         std::int64_t block_first_story = next_story;
-        auto hand_over = [&](bool last) {
+        // A block's writes go to the store every kEvictEvery items, before the index evicts
+        // what they name; the batch commits once, at the end.
+        auto hand_over = [&] {
           for (const auto& [story, earliest] : touched) {
             if (story >= block_first_story) {
               block.created.push_back({story, earliest, index_->representative(story)});
@@ -178,14 +163,7 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
                     [](const auto& a, const auto& b) { return a.id < b.id; });
           touched.clear();
           block_first_story = next_story;
-          if (writing.valid()) writing.get();  // rethrows what the block before threw
-          if (last) {
-            writer.apply(block, now);  // nothing left to decide meanwhile
-          } else {
-            writing = std::async(std::launch::async, [&writer, now, writes = std::move(block)] {
-              writer.apply(writes, now);
-            });
-          }
+          writer.apply(block, now);
           block = {};
         };
         for (std::unique_ptr<dedup::Candidate>& next : pending) {
@@ -212,15 +190,15 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
           // stream would: stories that fell out of it leave the index on the way, once their
           // writes are taken.
           if (assigned % kEvictEvery == 0) {
-            hand_over(false);
+            hand_over();
             index_->evict();
           }
         }
-        hand_over(true);
+        hand_over();
         created = next_story - first_story;
         return {};
       },
-      store::StoryStore::ForeignKeys::trust);
+      store::Store::ForeignKeys::trust);
   if (!written) {
     // The index already holds what the store refused: start again from the store, later.
     index_.reset();
@@ -231,22 +209,13 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
   return assigned;
 }
 
-void StoryAssigner::abandon_index() {
-  // Kept reachable, so that leak checkers see it as in use rather than lost. Never freed.
-  static std::mutex mutex;
-  static auto* const abandoned = new std::vector<std::unique_ptr<dedup::StoryIndex>>();
-  if (!index_) return;
-  const std::lock_guard lock(mutex);
-  abandoned->push_back(std::move(index_));
-}
-
 Result<int> StoryAssigner::tidy() {
   // Retention removed items the index may still hold, as members or representatives, and may
   // have emptied their stories: a later item matching one would be written into a story or
   // under a representative that is gone, and fail its batch. The next batch starts from the
   // store (retention runs hourly at most).
   index_.reset();
-  return stories_->drop_empty_stories();
+  return store_.drop_empty_stories();
 }
 
 }  // namespace feedmerge::daemon

@@ -1,11 +1,9 @@
-// Puts newly stored items into stories: the dedup StoryIndex in memory, the StoryStore on
-// disk. Owned by the daemon's single store writer (not thread-safe); each assign() is one
-// transaction right after the poll's own. Within a large batch, each block of 1,000 items'
-// writes runs on a short-lived second thread while the writer decides the next block; the
-// writer waits for it before handing over another block or committing, so the connection is
-// never used by two threads at once. Before its first assignment it rebuilds the index from
-// the items published within two windows of the newest one; at start-up it assigns the items
-// that have no story yet.
+// Puts newly stored items into stories: the dedup StoryIndex in memory, the writer's Store on
+// disk (the same connection that records polls). Owned by the daemon's single store writer
+// (not thread-safe; every call on the writer's thread); each assign() is one transaction right
+// after the poll's own. Before its first assignment it rebuilds the index from the items
+// published within two windows of the newest one; at start-up it assigns the items that have
+// no story yet.
 #pragma once
 
 #include <cstdint>
@@ -15,14 +13,15 @@
 
 #include "feedmerge/config/config.h"
 #include "feedmerge/dedup/story_index.h"
-#include "feedmerge/store/stories.h"
+#include "feedmerge/store/store.h"
 
 namespace feedmerge::daemon {
 
 class StoryAssigner {
  public:
+  // `store` is the writer's read_write Store; it must outlive the assigner.
   static Result<std::unique_ptr<StoryAssigner>> open(const config::Config& config,
-                                                     const std::string& database);
+                                                     store::Store& store);
 
   // Assigns a story to each of `item_ids` that has none yet, reading them from the store.
   // Returns how many were assigned.
@@ -42,35 +41,25 @@ class StoryAssigner {
   // After retention removed items: stories left empty go, representatives that went are
   // replaced, and the index is rebuilt from the store by the next batch.
   Result<int> tidy();
-  // For a process about to exit: the index is left to the OS rather than freed piece by
-  // piece (a first poll's index is a million allocations, about 50 ms of frees). The next
-  // batch, if any, builds a new one.
-  void abandon_index();
 
  private:
-  StoryAssigner(const config::Config& config, std::unique_ptr<store::StoryStore> stories);
+  StoryAssigner(const config::Config& config, store::Store& store);
   Result<void> rebuild();
   Result<void> load(model::Time from, model::Time to);
   // The index as the store has it, ready for `pending` (sorted): rebuilt after a person's
   // merge or split, the stories around a backfill loaded, the batch's words counted. Inside
   // the batch's transaction, so that no other process changes stories meanwhile.
   Result<void> catch_up(const Batch& pending);
-  dedup::Candidate candidate(const store::StoryItem& item) const;
+  dedup::Candidate candidate(const store::StoredItem& item) const;
 
   dedup::DedupOptions options_;
   std::unordered_map<std::string, bool> merge_by_url_;
-  std::unique_ptr<store::StoryStore> stories_;
+  store::Store& store_;
   // Built from the store on the first batch that has items to assign, not at start-up: a
   // conditional poll that stores nothing new never pays for it.
   std::unique_ptr<dedup::StoryIndex> index_;
   std::int64_t overrides_seen_ = 0;
   std::int64_t last_created_ = 0;
 };
-
-// The time the dedup window measures for a stored item: its publication date, else its update
-// date when the feed gave one, else when it was first stored.
-model::Time dedup_time(const store::StoryItem& item);
-model::Time dedup_time(const model::Item& item, model::Time stored_published,
-                       bool published_estimated, model::Time first_seen);
 
 }  // namespace feedmerge::daemon

@@ -8,7 +8,6 @@
 
 #include "feedmerge/publish/settings.h"
 #include "feedmerge/store/store.h"
-#include "feedmerge/store/story_reader.h"
 
 namespace feedmerge::publish {
 namespace {
@@ -48,34 +47,31 @@ std::vector<FeedRow> feed_rows(const config::Config& config,
 }  // namespace
 
 struct SiteReader::Impl {
-  std::unique_ptr<store::StoryReader> reader;
-  std::unique_ptr<store::Store> feeds;
+  std::unique_ptr<store::Store> store;  // read-only
 };
 
 Result<std::unique_ptr<SiteReader>> SiteReader::open(const std::string& database_path) {
-  auto reader = store::StoryReader::open(database_path);
-  if (!reader) return reader.error();
-  auto feeds = store::Store::open(database_path, store::OpenMode::read_only);
-  if (!feeds) return feeds.error();
-  return std::unique_ptr<SiteReader>(new SiteReader(
-      std::make_unique<Impl>(Impl{.reader = std::move(*reader), .feeds = std::move(*feeds)})));
+  auto opened = store::open_sqlite(database_path, store::OpenMode::read_only);
+  if (!opened) return opened.error();
+  return std::unique_ptr<SiteReader>(
+      new SiteReader(std::make_unique<Impl>(Impl{.store = std::move(*opened)})));
 }
 
 SiteReader::SiteReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SiteReader::~SiteReader() = default;
 
 Result<SiteValues> SiteReader::read(const config::Config& config) {
-  auto states = impl_->feeds->list_feeds();
+  auto states = impl_->store->list_feeds();
   if (!states) return states.error();
   SiteValues values;
   values.stories.outputs.reserve(config.outputs.size());
   for (const config::OutputConfig& output : config.outputs) {
     const auto urls = feeds_in_categories(config, output.categories);
-    auto stories = impl_->reader->latest(urls ? &*urls : nullptr, output.limit);
+    auto stories = impl_->store->latest(urls ? &*urls : nullptr, output.limit);
     if (!stories) return stories.error();
     values.stories.outputs.push_back(std::move(*stories));
   }
-  auto index = impl_->reader->latest(nullptr, kIndexStories);
+  auto index = impl_->store->latest(nullptr, kIndexStories);
   if (!index) return index.error();
   values.stories.index = std::move(*index);
   values.feeds = feed_rows(config, *states);
@@ -83,7 +79,7 @@ Result<SiteValues> SiteReader::read(const config::Config& config) {
 }
 
 Result<StoredCounts> SiteReader::counts() {
-  auto counts = impl_->reader->counts();
+  auto counts = impl_->store->counts();
   if (!counts) return counts.error();
   return StoredCounts{.items = counts->items, .stories = counts->stories};
 }

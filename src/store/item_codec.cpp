@@ -162,6 +162,12 @@ Result<std::vector<model::Enclosure>> enclosures_from_json(std::string_view text
   return enclosures;
 }
 
+std::optional<model::Time> optional_time(const SQLite::Statement& row, int column) {
+  const SQLite::Column value = row.getColumn(column);
+  if (value.isNull()) return std::nullopt;
+  return from_db(value.getInt64());
+}
+
 Result<model::Item> item_from_row(const SQLite::Statement& row, int first) {
   auto column = [&](int offset) { return row.getColumn(first + offset); };
   model::Item item;
@@ -180,9 +186,71 @@ Result<model::Item> item_from_row(const SQLite::Statement& row, int first) {
   item.authors = std::move(*authors);
   item.categories = std::move(*categories);
   item.enclosures = std::move(*enclosures);
-  item.published = model::Time{std::chrono::seconds{column(9).getInt64()}};
-  if (!column(10).isNull()) item.updated = model::Time{std::chrono::seconds{column(10).getInt64()}};
+  item.published = from_db(column(9).getInt64());
+  item.updated = optional_time(row, first + 10);
   return item;
+}
+
+store::FeedState feed_from_row(const SQLite::Statement& row) {
+  store::FeedState feed;
+  feed.id = row.getColumn(0).getInt64();
+  feed.url = row.getColumn(1).getString();
+  feed.fetch_url = row.getColumn(2).getString();
+  feed.title = row.getColumn(3).getString();
+  feed.link = row.getColumn(4).getString();
+  feed.etag = row.getColumn(5).getString();
+  feed.last_modified = row.getColumn(6).getString();
+  feed.body_hash = row.getColumn(7).getString();
+  feed.next_poll = optional_time(row, 8);
+  if (!row.getColumn(9).isNull()) feed.interval = std::chrono::seconds{row.getColumn(9).getInt64()};
+  feed.last_attempt = optional_time(row, 10);
+  feed.last_success = optional_time(row, 11);
+  feed.consecutive_failures = row.getColumn(12).getInt();
+  feed.failing_since = optional_time(row, 13);
+  feed.last_status = row.getColumn(14).getInt();
+  feed.last_error = row.getColumn(15).getString();
+  feed.disabled = row.getColumn(16).getInt() != 0;
+  feed.disabled_reason = row.getColumn(17).getString();
+  feed.pending_redirect = row.getColumn(18).getString();
+  feed.pending_redirect_polls = row.getColumn(19).getInt();
+  feed.item_count = row.getColumn(20).getInt64();
+  return feed;
+}
+
+Result<store::StoredItem> stored_item_from_row(const SQLite::Statement& row) {
+  store::StoredItem stored;
+  stored.id = row.getColumn(0).getInt64();
+  stored.feed_id = row.getColumn(1).getInt64();
+  stored.key = row.getColumn(2).getString();
+  auto item = item_from_row(row, 3);
+  if (!item) return item.error();
+  stored.item = std::move(*item);
+  constexpr int tail = 3 + kItemFieldCount;
+  stored.published_estimated = row.getColumn(tail).getInt() != 0;
+  stored.first_seen = from_db(row.getColumn(tail + 1).getInt64());
+  stored.changed_at = optional_time(row, tail + 2);
+  stored.feed_url = row.getColumn(tail + 3).getString();
+  if (!row.getColumn(tail + 4).isNull()) stored.story_id = row.getColumn(tail + 4).getInt64();
+  stored.relation = row.getColumn(tail + 5).getString();
+  return stored;
+}
+
+Result<model::StoryMember> member_from_row(const SQLite::Statement& row) {
+  model::StoryMember member;
+  member.item_id = row.getColumn(0).getInt64();
+  member.feed_id = row.getColumn(1).getInt64();
+  member.feed_url = row.getColumn(2).getString();
+  member.feed_title = row.getColumn(3).getString();
+  member.feed_link = row.getColumn(4).getString();
+  auto item = item_from_row(row, 5);
+  if (!item) return item.error();
+  member.item = std::move(*item);
+  constexpr int tail = 5 + kItemFieldCount;
+  member.first_seen = from_db(row.getColumn(tail).getInt64());
+  member.key = row.getColumn(tail + 1).getString();
+  member.published_estimated = row.getColumn(tail + 2).getInt() != 0;
+  member.relation = row.getColumn(tail + 3).getString();
+  return member;
 }
 
 }  // namespace feedmerge::store::detail

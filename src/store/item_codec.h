@@ -1,20 +1,36 @@
-// How the store turns a model::Item into database values: its key within a feed, its content
-// hash, and the JSON text of its list fields. Internal to src/store; pure and thread-safe.
+// How the SQLite store turns model values into database values and back: times, an item's key
+// within a feed, its content hash, the JSON text of its list fields, and the rows of an item,
+// a stored item and a story member. Every file of src/store reads items through here.
+// Internal to src/store; pure and thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "feedmerge/error.h"
 #include "feedmerge/model/feed.h"
+#include "feedmerge/model/story.h"
+#include "feedmerge/store/store.h"
 
 namespace SQLite {
 class Statement;
 }
 
 namespace feedmerge::store::detail {
+
+// Times are stored as whole seconds since the Unix epoch.
+inline std::int64_t to_db(model::Time time) {
+  return static_cast<std::int64_t>(time.time_since_epoch().count());
+}
+inline model::Time from_db(std::int64_t seconds) {
+  return model::Time{std::chrono::seconds{seconds}};
+}
+// Column `column` of the current row as a time; NULL is nullopt.
+std::optional<model::Time> optional_time(const SQLite::Statement& row, int column);
 
 // Keys longer than this are replaced by "long:" + a hash, so that a feed stuffing whole
 // articles into its guids cannot bloat the (feed_id, key) index.
@@ -48,5 +64,32 @@ inline constexpr int kItemFieldCount = 11;
 // The item whose kItemFields start at column `first` of the current row. Errors (a list field
 // that is not the JSON we write) say what is wrong, not where: the caller names the database.
 Result<model::Item> item_from_row(const SQLite::Statement& row, int first);
+
+// A FeedState's columns, read by feed_from_row, for a query naming the feeds table `f`.
+inline constexpr std::string_view kFeedFields =
+    "f.id, f.url, f.fetch_url, f.title, f.link, f.etag, f.last_modified, f.body_hash, "
+    "f.next_poll, f.interval_seconds, f.last_attempt, f.last_success, f.consecutive_failures, "
+    "f.failing_since, f.last_status, f.last_error, f.disabled, f.disabled_reason, "
+    "f.pending_redirect, f.pending_redirect_polls, "
+    "(SELECT count(*) FROM items AS i WHERE i.feed_id = f.id)";
+store::FeedState feed_from_row(const SQLite::Statement& row);
+
+// A StoredItem's columns, read by stored_item_from_row, for a query over kStoredItemFrom.
+inline constexpr std::string_view kStoredItemFields =
+    "i.id, i.feed_id, i.key, i.guid, i.title, i.link, i.summary, i.content, i.authors, "
+    "i.categories, i.image, i.enclosures, i.published, i.updated, i.published_estimated, "
+    "i.first_seen, i.changed_at, f.url, m.story_id, m.relation";
+inline constexpr std::string_view kStoredItemFrom =
+    " FROM items AS i JOIN feeds AS f ON f.id = i.feed_id "
+    "LEFT JOIN item_stories AS m ON m.item_id = i.id";
+Result<store::StoredItem> stored_item_from_row(const SQLite::Statement& row);
+
+// A story member's columns, read by member_from_row, for a query naming items `i`, feeds `f`
+// and item_stories `m`.
+inline constexpr std::string_view kMemberFields =
+    "i.id, i.feed_id, f.url, f.title, f.link, i.guid, i.title, i.link, i.summary, i.content, "
+    "i.authors, i.categories, i.image, i.enclosures, i.published, i.updated, i.first_seen, "
+    "i.key, i.published_estimated, m.relation";
+Result<model::StoryMember> member_from_row(const SQLite::Statement& row);
 
 }  // namespace feedmerge::store::detail

@@ -27,12 +27,21 @@
 #include "daemon/poller.h"
 #include "daemon/test_config.h"
 #include "feedmerge/daemon/daemon.h"
+#include "feedmerge/report/feeds.h"
 #include "feedmerge/store/store.h"
 #include "store/temp_folder.h"
 #include "support/http_test_server.h"
 
 namespace feedmerge::daemon {
 namespace {
+
+// `feeds` as the CLI reads it: the config's database, read-only.
+Result<std::vector<report::FeedReport>> feed_reports(const config::Config& config,
+                                                     model::Time now) {
+  return report::feed_reports(config, database_path(config), now);
+}
+using report::feeds_json;
+using report::feeds_text;
 
 using namespace std::chrono_literals;
 using test::HttpTestServer;
@@ -137,7 +146,7 @@ class Running {
 };
 
 std::optional<store::FeedState> stored_state(const config::Config& config, const std::string& url) {
-  auto reader = store::Store::open(config.storage.database, store::OpenMode::read_only);
+  auto reader = store::open_sqlite(config.storage.database, store::OpenMode::read_only);
   REQUIRE(reader.has_value());
   auto state = (*reader)->find_feed(url);
   REQUIRE(state.has_value());

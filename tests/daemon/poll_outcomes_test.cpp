@@ -27,7 +27,7 @@ Time now_seconds() {
 }
 
 std::optional<store::FeedState> find_state(const config::Config& config, const std::string& url) {
-  auto store = store::Store::open(config.storage.database, store::OpenMode::read_only);
+  auto store = store::open_sqlite(config.storage.database, store::OpenMode::read_only);
   if (!store) return std::nullopt;
   auto found = (*store)->find_feed(url);
   if (!found || !*found) return std::nullopt;

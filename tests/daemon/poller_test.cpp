@@ -67,7 +67,7 @@ TEST_CASE("stop cancels fetches in flight, records nothing for them, and returns
   poller->reset();
   server.open_gate();
 
-  auto reader = store::Store::open(config.storage.database, store::OpenMode::read_only);
+  auto reader = store::open_sqlite(config.storage.database, store::OpenMode::read_only);
   REQUIRE(reader.has_value());
   auto state = (*reader)->find_feed(url);
   REQUIRE(state.has_value());
@@ -99,7 +99,7 @@ TEST_CASE("run polls on schedule until stopped, then every write has finished") 
   const auto requests = server.requests("/feed.xml");
   REQUIRE(requests.size() >= 2);
   CHECK(requests[1].header("If-None-Match") == HttpTestServer::kEtag);
-  auto reader = store::Store::open(config.storage.database, store::OpenMode::read_only);
+  auto reader = store::open_sqlite(config.storage.database, store::OpenMode::read_only);
   REQUIRE(reader.has_value());
   CHECK(*(*reader)->count_items() == 1);
   auto state = (*reader)->find_feed(url);
@@ -117,7 +117,7 @@ TEST_CASE("retention runs after a poll: max_items_per_feed keeps the newest") {
   auto summary = poll_once(config, true);
   REQUIRE(summary.has_value());
   CHECK(summary->new_items == 2);
-  auto reader = store::Store::open(config.storage.database, store::OpenMode::read_only);
+  auto reader = store::open_sqlite(config.storage.database, store::OpenMode::read_only);
   REQUIRE(reader.has_value());
   CHECK(*(*reader)->count_items() == 1);
 }

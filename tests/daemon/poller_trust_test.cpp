@@ -21,12 +21,21 @@
 #include "daemon/poller.h"
 #include "daemon/test_config.h"
 #include "feedmerge/daemon/daemon.h"
+#include "feedmerge/report/feeds.h"
 #include "feedmerge/store/store.h"
 #include "store/temp_folder.h"
 #include "support/http_test_server.h"
 
 namespace feedmerge::daemon {
 namespace {
+
+// `feeds` as the CLI reads it: the config's database, read-only.
+Result<std::vector<report::FeedReport>> feed_reports(const config::Config& config,
+                                                     model::Time now) {
+  return report::feed_reports(config, database_path(config), now);
+}
+using report::feeds_json;
+using report::feeds_text;
 
 using fetch::AddressClass;
 using test::HttpTestServer;
@@ -59,7 +68,7 @@ void poll_all(const config::Config& config, Poller::Options options) {
 }
 
 store::FeedState feed_state(const config::Config& config, const std::string& url) {
-  auto store = store::Store::open(config.storage.database, store::OpenMode::read_only);
+  auto store = store::open_sqlite(config.storage.database, store::OpenMode::read_only);
   REQUIRE(store.has_value());
   auto found = (*store)->find_feed(url);
   REQUIRE(found.has_value());

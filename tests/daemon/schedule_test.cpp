@@ -2,10 +2,13 @@
 
 #include <doctest/doctest.h>
 
+#include "feedmerge/report/feeds.h"
+
 namespace feedmerge::daemon {
 namespace {
 
 using namespace std::chrono_literals;
+using report::feed_status;  // how `feeds` shows what apply_poll decided
 using std::chrono::days;
 using std::chrono::hours;
 using std::chrono::minutes;

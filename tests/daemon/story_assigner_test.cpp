@@ -11,7 +11,6 @@
 
 #include "daemon/test_config.h"
 #include "feedmerge/store/store.h"
-#include "feedmerge/store/stories.h"
 #include "store/temp_folder.h"
 
 namespace feedmerge::daemon {
@@ -63,12 +62,12 @@ TEST_CASE("after retention empties a story, a matching item starts a story that 
   const std::string b = "https://b.example/feed.xml";
   const config::Config config = make_test_config(folder, {a, b});
   const std::string path = config.storage.database;
-  auto store = store::Store::open(path, store::OpenMode::read_write);
+  auto store = store::open_sqlite(path, store::OpenMode::read_write);
   REQUIRE(store.has_value());
   const std::string link = "https://a.example/2024/treasury-hacked";
 
   const std::int64_t first = store_item(**store, a, "a-1", link, kT0, kT0);
-  auto assigner = StoryAssigner::open(config, path);
+  auto assigner = StoryAssigner::open(config, **store);
   REQUIRE_MESSAGE(assigner.has_value(), (assigner ? "" : assigner.error().message));
   REQUIRE((*assigner)->assign(std::vector<std::int64_t>{first}, kT0).has_value());
   const auto first_story = story_of(path, first);
@@ -105,14 +104,14 @@ TEST_CASE("after another connection merges stories, a matching item joins the on
   const std::string c = "https://c.example/feed.xml";
   const config::Config config = make_test_config(folder, {a, b, c});
   const std::string path = config.storage.database;
-  auto store = store::Store::open(path, store::OpenMode::read_write);
+  auto store = store::open_sqlite(path, store::OpenMode::read_write);
   REQUIRE(store.has_value());
   const std::string link = "https://a.example/2024/treasury-hacked";
 
   const std::int64_t first = store_item(**store, a, "a-1", link, kT0, kT0);
   const std::int64_t other =
       store_item(**store, b, "b-1", "https://b.example/2024/zoom", kT0, kT0, true);
-  auto assigner = StoryAssigner::open(config, path);
+  auto assigner = StoryAssigner::open(config, **store);
   REQUIRE_MESSAGE(assigner.has_value(), (assigner ? "" : assigner.error().message));
   REQUIRE((*assigner)->assign(std::vector<std::int64_t>{first, other}, kT0).has_value());
   const auto merged_away = story_of(path, first);
@@ -121,7 +120,7 @@ TEST_CASE("after another connection merges stories, a matching item joins the on
   REQUIRE(kept.has_value());
   REQUIRE(*merged_away != *kept);
 
-  auto cli = store::StoryStore::open(path, store::OpenMode::read_write);
+  auto cli = store::open_sqlite(path, store::OpenMode::read_write);
   REQUIRE(cli.has_value());
   REQUIRE((*cli)->merge(*kept, *merged_away, kT0 + 1h).has_value());
 
@@ -194,9 +193,9 @@ TEST_CASE("a copy polled later with an earlier date does not become the represen
   const std::string b = "https://copier.example/feed.xml";
   const config::Config config = make_test_config(folder, {a, b});
   const std::string path = config.storage.database;
-  auto store = store::Store::open(path, store::OpenMode::read_write);
+  auto store = store::open_sqlite(path, store::OpenMode::read_write);
   REQUIRE(store.has_value());
-  auto assigner = StoryAssigner::open(config, path);
+  auto assigner = StoryAssigner::open(config, **store);
   REQUIRE_MESSAGE(assigner.has_value(), (assigner ? "" : assigner.error().message));
 
   // The outlet breaks the story at T0 and is polled ten minutes later.
@@ -213,7 +212,7 @@ TEST_CASE("a copy polled later with an earlier date does not become the represen
     CHECK(row.representative == original);
     // The same rule where the store picks the representative itself (after retention, merge
     // or split): a split and a merge back recompute it in SQL.
-    auto cli = store::StoryStore::open(path, store::OpenMode::read_write);
+    auto cli = store::open_sqlite(path, store::OpenMode::read_write);
     REQUIRE(cli.has_value());
     const std::int64_t story = *story_of(path, original);
     auto split = (*cli)->split(copy, kT0 + 4h);
@@ -239,12 +238,12 @@ TEST_CASE("items seen together keep their claimed dates: a first poll's earliest
   const std::string b = "https://copier.example/feed.xml";
   const config::Config config = make_test_config(folder, {a, b});
   const std::string path = config.storage.database;
-  auto store = store::Store::open(path, store::OpenMode::read_write);
+  auto store = store::open_sqlite(path, store::OpenMode::read_write);
   REQUIRE(store.has_value());
   // Both feeds' first polls, a minute apart, one batch: a day-old original is no backdating.
   const std::int64_t later = report(**store, a, "a-1", kOriginal, kT0 - 20h, kT0);
   const std::int64_t first = report(**store, b, "b-1", kCopier, kT0 - 24h, kT0 + 1min);
-  auto assigner = StoryAssigner::open(config, path);
+  auto assigner = StoryAssigner::open(config, **store);
   REQUIRE_MESSAGE(assigner.has_value(), (assigner ? "" : assigner.error().message));
   REQUIRE(story_of(path, first) == story_of(path, later));
   CHECK(story_row(path, first).representative == first);
@@ -258,10 +257,10 @@ TEST_CASE("a story dated in the future is placed when it was first seen") {
   const std::string a = "https://original.example/feed.xml";
   const config::Config config = make_test_config(folder, {a});
   const std::string path = config.storage.database;
-  auto store = store::Store::open(path, store::OpenMode::read_write);
+  auto store = store::open_sqlite(path, store::OpenMode::read_write);
   REQUIRE(store.has_value());
   const std::int64_t ahead = report(**store, a, "a-1", kOriginal, kT0 + 23h, kT0);
-  auto assigner = StoryAssigner::open(config, path);
+  auto assigner = StoryAssigner::open(config, **store);
   REQUIRE_MESSAGE(assigner.has_value(), (assigner ? "" : assigner.error().message));
   CHECK(story_row(path, ahead).first_published == kT0);
 }

@@ -25,7 +25,7 @@ inline model::Time at(std::int64_t seconds) {
 class StoryDb {
  public:
   explicit StoryDb(const std::string& path) : path_(path) {
-    auto opened = store::Store::open(path);
+    auto opened = store::open_sqlite(path);
     REQUIRE(opened.has_value());
     store_ = std::move(*opened);
   }

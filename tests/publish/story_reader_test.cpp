@@ -1,4 +1,4 @@
-#include "feedmerge/store/story_reader.h"
+#include "feedmerge/store/store.h"
 
 #include <doctest/doctest.h>
 
@@ -32,7 +32,7 @@ TEST_CASE("latest stories come newest first with the representative first and ev
   Fixture f;
   const auto deal = f.db.story({f.a[0], f.b[0]}, f.a[0]);
   const auto other = f.db.story({f.a[1]});
-  auto reader = store::StoryReader::open(f.db.path());
+  auto reader = store::open_sqlite(f.db.path(), store::OpenMode::read_only);
   REQUIRE(reader.has_value());
   auto stories = (*reader)->latest(nullptr, 10);
   REQUIRE(stories.has_value());
@@ -52,7 +52,7 @@ TEST_CASE("latest stories come newest first with the representative first and ev
 TEST_CASE("a story without a representative is shown by its earliest member") {
   Fixture f;
   f.db.story({f.a[0], f.b[0]});
-  auto reader = store::StoryReader::open(f.db.path());
+  auto reader = store::open_sqlite(f.db.path(), store::OpenMode::read_only);
   REQUIRE(reader.has_value());
   SQLite::Database db(f.db.path(), SQLite::OPEN_READWRITE);
   db.exec("UPDATE stories SET representative_item_id = NULL");
@@ -66,7 +66,7 @@ TEST_CASE("items without a story are not published, and the feed filter and limi
   Fixture f;
   f.db.story({f.a[0], f.b[0]});
   f.db.story({f.a[1]});
-  auto reader = store::StoryReader::open(f.db.path());
+  auto reader = store::open_sqlite(f.db.path(), store::OpenMode::read_only);
   REQUIRE(reader.has_value());
   const std::vector<std::string> only_b = {"https://b.example/feed"};
   auto stories = (*reader)->latest(&only_b, 10);
@@ -88,7 +88,7 @@ TEST_CASE("items without a story are not published, and the feed filter and limi
 
 TEST_CASE("a missing database is an error that names the path") {
   feedmerge::test::TempFolder folder;
-  auto reader = store::StoryReader::open(folder.file("missing.db"));
+  auto reader = store::open_sqlite(folder.file("missing.db"), store::OpenMode::read_only);
   REQUIRE_FALSE(reader.has_value());
   CHECK(reader.error().message.find("missing.db") != std::string::npos);
 }

@@ -21,6 +21,7 @@ using namespace std::chrono_literals;
 using feedmerge::model::Feed;
 using feedmerge::model::Item;
 using feedmerge::model::Time;
+using feedmerge::store::open_sqlite;
 using feedmerge::store::Store;
 using feedmerge::test::FaultVfs;
 using feedmerge::test::TempFolder;
@@ -43,7 +44,7 @@ Feed feed_with(int first, int count) {
 }
 
 std::unique_ptr<Store> open(const std::string& path) {
-  auto store = Store::open(path);
+  auto store = open_sqlite(path);
   REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().message));
   return std::move(*store);
 }

@@ -25,6 +25,7 @@ using feedmerge::model::Item;
 using feedmerge::model::Time;
 using feedmerge::store::FeedState;
 using feedmerge::store::kSchemaVersion;
+using feedmerge::store::open_sqlite;
 using feedmerge::store::OpenMode;
 using feedmerge::store::Store;
 using feedmerge::store::StoredItem;
@@ -34,7 +35,7 @@ using feedmerge::test::TempFolder;
 const Time kT0 = std::chrono::sys_days{std::chrono::year{2024} / 3 / 1} + 12h;
 
 std::unique_ptr<Store> open_store(const std::string& path, OpenMode mode = OpenMode::read_write) {
-  auto store = Store::open(path, mode);
+  auto store = open_sqlite(path, mode);
   REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().message));
   return std::move(*store);
 }
@@ -348,7 +349,7 @@ TEST_CASE("a database from a newer feedmerge is refused and left byte-identical"
     REQUIRE(!before.empty());
 
     for (OpenMode mode : {OpenMode::read_write, OpenMode::read_only}) {
-      auto store = Store::open(path, mode);
+      auto store = open_sqlite(path, mode);
       REQUIRE(!store.has_value());
       CHECK(store.error().kind == ErrorKind::database);
       CHECK(store.error().message ==
@@ -369,7 +370,7 @@ TEST_CASE("another program's SQLite file is refused, not migrated") {
     db.exec("CREATE TABLE notes (body TEXT)");
   }
   const std::string before = read_bytes(path);
-  auto store = Store::open(path);
+  auto store = open_sqlite(path);
   REQUIRE(!store.has_value());
   CHECK(store.error().message.starts_with(path + ": not a feedmerge database"));
   CHECK(read_bytes(path) == before);
@@ -379,7 +380,7 @@ TEST_CASE("open errors name the path") {
   TempFolder folder;
   SUBCASE("missing folder") {
     const auto path = folder.file("missing/feedmerge.db");
-    auto store = Store::open(path);
+    auto store = open_sqlite(path);
     REQUIRE(!store.has_value());
     CHECK(store.error().kind == ErrorKind::database);
     CHECK(store.error().message.starts_with(path + ": cannot create the database: folder "));
@@ -387,7 +388,7 @@ TEST_CASE("open errors name the path") {
   }
   SUBCASE("read-only open of a file that does not exist") {
     const auto path = folder.file("feedmerge.db");
-    auto store = Store::open(path, OpenMode::read_only);
+    auto store = open_sqlite(path, OpenMode::read_only);
     REQUIRE(!store.has_value());
     CHECK(store.error().message.starts_with(path + ": no database here"));
     CHECK(!std::filesystem::exists(path));
@@ -395,7 +396,7 @@ TEST_CASE("open errors name the path") {
   SUBCASE("read-only open of an empty file") {
     const auto path = folder.file("feedmerge.db");
     { std::ofstream touch(path); }
-    auto store = Store::open(path, OpenMode::read_only);
+    auto store = open_sqlite(path, OpenMode::read_only);
     REQUIRE(!store.has_value());
     CHECK(store.error().message ==
           path + ": database schema version 0 is older than this feedmerge reads (" +
@@ -742,7 +743,7 @@ TEST_CASE("a poll for an unknown feed id is an error and stores nothing") {
   auto result = store->record_poll(ghost, &feed, kT0);
   REQUIRE(!result.has_value());
   CHECK(result.error().kind == ErrorKind::database);
-  CHECK(result.error().message == store->path() + ": no feed with id 4242");
+  CHECK(result.error().message == store->location() + ": no feed with id 4242");
   CHECK(count(*store) == 0);
 }
 

@@ -1,4 +1,4 @@
-#include "feedmerge/store/stories.h"
+#include "feedmerge/store/store.h"
 
 #include <doctest/doctest.h>
 
@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "feedmerge/store/store.h"
 #include "store/temp_folder.h"
 
 namespace {
@@ -17,11 +16,10 @@ namespace {
 using namespace std::chrono_literals;
 using feedmerge::model::Feed;
 using feedmerge::model::Item;
+using feedmerge::model::Story;
 using feedmerge::model::Time;
 using feedmerge::store::OpenMode;
 using feedmerge::store::Store;
-using feedmerge::store::StoryRecord;
-using feedmerge::store::StoryStore;
 using feedmerge::store::StoryWriter;
 using feedmerge::store::StoryWrites;
 using feedmerge::test::TempFolder;
@@ -30,7 +28,7 @@ const Time kT0 = std::chrono::sys_days{std::chrono::year{2024} / 3 / 1} + 12h;
 
 // Three items of one feed, published an hour apart from kT0; their row ids, in that order.
 std::vector<std::int64_t> store_items(const std::string& path) {
-  auto store = Store::open(path, OpenMode::read_write);
+  auto store = feedmerge::store::open_sqlite(path, OpenMode::read_write);
   REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().message));
   auto feed = (*store)->ensure_feed("https://example.com/feed.xml");
   REQUIRE(feed.has_value());
@@ -51,32 +49,38 @@ std::vector<std::int64_t> store_items(const std::string& path) {
   return ids;
 }
 
-std::unique_ptr<StoryStore> open_stories(const std::string& path) {
-  auto stories = StoryStore::open(path, OpenMode::read_write);
+std::unique_ptr<Store> open_stories(const std::string& path) {
+  auto stories = feedmerge::store::open_sqlite(path, OpenMode::read_write);
   REQUIRE_MESSAGE(stories.has_value(), (stories ? "" : stories.error().message));
   return std::move(*stories);
 }
 
-std::map<std::int64_t, StoryRecord> by_id(StoryStore& stories) {
+std::map<std::int64_t, Story> by_id(Store& stories) {
   auto list = stories.list_stories(std::nullopt);
   REQUIRE_MESSAGE(list.has_value(), (list ? "" : list.error().message));
-  std::map<std::int64_t, StoryRecord> out;
-  for (StoryRecord& record : *list)
+  std::map<std::int64_t, Story> out;
+  for (Story& record : *list)
     out[record.id] = std::move(record);
   return out;
 }
 
-std::vector<std::int64_t> members(const StoryRecord& record) {
+std::vector<std::int64_t> members(const Story& record) {
   std::vector<std::int64_t> ids;
-  for (const auto& item : record.items)
-    ids.push_back(item.id);
+  for (const auto& member : record.members)
+    ids.push_back(member.item_id);
   std::sort(ids.begin(), ids.end());
   return ids;
 }
 
-std::int64_t next_id(StoryStore& stories) {
+// The story's representative: its first member (model::Story's order).
+std::optional<std::int64_t> representative(const Story& record) {
+  if (record.members.empty()) return std::nullopt;
+  return record.members.front().item_id;
+}
+
+std::int64_t next_id(Store& stories) {
   std::int64_t next = 0;
-  auto done = stories.write([&](StoryWriter& writer) -> feedmerge::Result<void> {
+  auto done = stories.write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
     next = writer.next_story_id();
     return {};
   });
@@ -95,7 +99,7 @@ TEST_CASE(
   auto stories = open_stories(path);
   const Time now = kT0 + 2h;
 
-  auto written = stories->write([&](StoryWriter& writer) -> feedmerge::Result<void> {
+  auto written = stories->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
     const std::int64_t first = writer.next_story_id();
     CHECK(first == 1);
     StoryWrites block;
@@ -109,15 +113,15 @@ TEST_CASE(
   auto after = by_id(*stories);
   REQUIRE(after.size() == 2);
   CHECK(members(after[1]) == std::vector<std::int64_t>{ids[1]});
-  CHECK(after[1].representative_item_id == ids[1]);
+  CHECK(representative(after[1]) == ids[1]);
   CHECK(after[1].first_published == kT0 + 1h);
   CHECK(after[1].first_seen == now);
   // No representative given: the story's only member, though a copy.
-  CHECK(after[2].representative_item_id == ids[2]);
+  CHECK(representative(after[2]) == ids[2]);
 
   // An earlier item joins story 1: first_published goes down to it, and with no
   // representative given the earliest member that is not a copy is chosen.
-  written = stories->write([&](StoryWriter& writer) -> feedmerge::Result<void> {
+  written = stories->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
     StoryWrites block;
     block.members = {{ids[0], 1, "report", ""}};
     block.touched = {{1, std::nullopt, kT0}};
@@ -128,7 +132,7 @@ TEST_CASE(
   after = by_id(*stories);
   CHECK(members(after[1]) == std::vector<std::int64_t>{ids[0], ids[1]});
   CHECK(after[1].first_published == kT0);
-  CHECK(after[1].representative_item_id == ids[0]);
+  CHECK(representative(after[1]) == ids[0]);
   CHECK(after[1].updated == now + 1h);
   CHECK(after[2].updated == now);
 }
@@ -138,7 +142,7 @@ TEST_CASE("a failed batch leaves no story behind") {
   const std::string path = (folder.path() / "feedmerge.db").string();
   const auto ids = store_items(path);
   auto stories = open_stories(path);
-  auto written = stories->write([&](StoryWriter& writer) -> feedmerge::Result<void> {
+  auto written = stories->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
     StoryWrites block;
     block.created = {{writer.next_story_id(), kT0, std::nullopt}};
     // An item that does not exist: the foreign key fails the statement.
@@ -151,7 +155,7 @@ TEST_CASE("a failed batch leaves no story behind") {
   CHECK(by_id(*stories).empty());
   CHECK(next_id(*stories) == 1);
   // The statement that failed does not fail the next batch.
-  written = stories->write([&](StoryWriter& writer) -> feedmerge::Result<void> {
+  written = stories->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
     StoryWrites block;
     block.created = {{writer.next_story_id(), kT0, std::nullopt}};
     block.members = {{ids[0], block.created[0].id, "original", ""}};
@@ -167,7 +171,7 @@ TEST_CASE("story ids are never given out twice, even after the highest story wen
   const std::string path = (folder.path() / "feedmerge.db").string();
   const auto ids = store_items(path);
   auto stories = open_stories(path);
-  auto written = stories->write([&](StoryWriter& writer) -> feedmerge::Result<void> {
+  auto written = stories->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
     const std::int64_t first = writer.next_story_id();
     StoryWrites block;
     block.created = {{first, kT0, std::nullopt}, {first + 1, kT0 + 1h, std::nullopt}};
@@ -185,7 +189,7 @@ TEST_CASE("story ids are never given out twice, even after the highest story wen
   CHECK(*split == 3);
   const auto after = by_id(*stories);
   CHECK(members(after.at(3)) == std::vector<std::int64_t>{ids[1]});
-  CHECK(after.at(3).representative_item_id == ids[1]);
+  CHECK(representative(after.at(3)) == ids[1]);
   CHECK(members(after.at(1)) == std::vector<std::int64_t>{ids[0]});
   CHECK(next_id(*stories) == 4);
 }
@@ -200,9 +204,9 @@ TEST_CASE("a trusted write is not checked, and the writes after it are again") {
   auto stories = open_stories(path);
   std::int64_t missing = ids[2] + 100;
   // Each time an item that never was.
-  auto write_missing = [&](StoryStore::ForeignKeys keys, bool fail_after) {
+  auto write_missing = [&](Store::ForeignKeys keys, bool fail_after) {
     ++missing;
-    return stories->write(
+    return stories->write_stories(
         [&](StoryWriter& writer) -> feedmerge::Result<void> {
           StoryWrites block;
           block.created = {{writer.next_story_id(), kT0, ids[0]}};
@@ -214,12 +218,12 @@ TEST_CASE("a trusted write is not checked, and the writes after it are again") {
         keys);
   };
   // A trusted write that fails rolls back, and checking is back on.
-  CHECK_FALSE(write_missing(StoryStore::ForeignKeys::trust, true).has_value());
+  CHECK_FALSE(write_missing(Store::ForeignKeys::trust, true).has_value());
   CHECK(by_id(*stories).empty());
-  CHECK_FALSE(write_missing(StoryStore::ForeignKeys::check, false).has_value());
+  CHECK_FALSE(write_missing(Store::ForeignKeys::check, false).has_value());
   // A trusted one that names a missing item is written as it is: the caller vouched.
-  CHECK(write_missing(StoryStore::ForeignKeys::trust, false).has_value());
-  CHECK_FALSE(write_missing(StoryStore::ForeignKeys::check, false).has_value());
+  CHECK(write_missing(Store::ForeignKeys::trust, false).has_value());
+  CHECK_FALSE(write_missing(Store::ForeignKeys::check, false).has_value());
 }
 
 // The stories' window loads members by the time they joined their story by (the daemon's
@@ -229,7 +233,7 @@ TEST_CASE("the window loads members by their story time") {
   const std::string path = (folder.path() / "feedmerge.db").string();
   const auto ids = store_items(path);  // published kT0, kT0 + 1h, kT0 + 2h
   auto stories = open_stories(path);
-  auto written = stories->write([&](StoryWriter& writer) -> feedmerge::Result<void> {
+  auto written = stories->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
     const std::int64_t story = writer.next_story_id();
     StoryWrites block;
     block.created = {{story, kT0 - 10h, std::nullopt}};
@@ -249,4 +253,36 @@ TEST_CASE("the window loads members by their story time") {
   auto newest = stories->newest_assigned_publication();
   REQUIRE(newest.has_value());
   CHECK(*newest == kT0 + 5h);
+}
+
+// dedup_time is defined once (store.h): split() measures the item by it, as the assigner does,
+// so that the window finds an undated item by the update date its feed gave.
+TEST_CASE("a split item joins the window at its dedup_time") {
+  TempFolder folder;
+  const std::string path = (folder.path() / "feedmerge.db").string();
+  auto store = open_stories(path);
+  auto feed = store->ensure_feed("https://example.com/feed.xml");
+  REQUIRE(feed.has_value());
+  Feed document;
+  Item item;
+  item.id = "undated";
+  item.title = "Undated";
+  item.updated = kT0 - 3h;  // no publication date: stored as first seen, estimated
+  document.items.push_back(item);
+  auto stored = store->record_poll(*feed, &document, kT0);
+  REQUIRE(stored.has_value());
+  REQUIRE(stored->new_items.size() == 1);
+  const std::int64_t id = stored->new_items[0].id;
+  CHECK(stored->new_items[0].published_estimated);
+  auto split = store->split(id, kT0 + 1h);
+  REQUIRE_MESSAGE(split.has_value(), (split ? "" : split.error().message));
+  auto window = store->assigned_between(kT0 - 3h, kT0 - 3h + 1s);
+  REQUIRE(window.has_value());
+  REQUIRE(window->size() == 1);
+  const auto& member = window->front();
+  CHECK(member.id == id);
+  CHECK(member.story_id == *split);
+  CHECK(member.relation == "manual");
+  CHECK(member.item.published == kT0);
+  CHECK(feedmerge::store::dedup_time(member) == kT0 - 3h);
 }

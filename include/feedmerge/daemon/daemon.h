@@ -42,10 +42,7 @@ struct PollSummary {
 // database and returns. An error only when nothing could be done at all (the database cannot
 // be opened); failing feeds are counted in the summary. SIGINT and SIGTERM stop it as they
 // stop run_daemon (fetches in flight cancelled, the open write finished): `interrupted`.
-// process_exits_after: the caller exits next (`feedmerge once`), so memory that the OS frees
-// faster than destructors do is left to it; the database is closed as always.
-Result<PollSummary> poll_once(const config::Config& config, bool all,
-                              bool process_exits_after = false);
+Result<PollSummary> poll_once(const config::Config& config, bool all);
 
 // Runs until SIGINT or SIGTERM: then no new fetch starts, running ones are cancelled, the
 // write in progress finishes, and it returns 0. Non-zero when the database cannot be opened.
@@ -54,43 +51,6 @@ Result<PollSummary> poll_once(const config::Config& config, bool all,
 // Both log the same way, each line once, at the config's [log].level: to standard error, or
 // to the journal when systemd started the process (src/daemon/logging.h).
 int run_daemon(const config::Config& config, RunOptions options);
-
-// One configured feed as `feeds` shows it.
-struct FeedReport {
-  std::string url;        // as configured
-  std::string fetch_url;  // what is polled: a permanent redirect that held, else url
-  std::string title;      // the config's, else the feed's own
-  bool enabled = true;
-  std::string status;  // "ok", "failing", "broken", "disabled", "never polled"
-  int last_status = 0;
-  std::optional<model::Time> last_attempt{};
-  std::optional<model::Time> last_success{};
-  std::optional<model::Time> next_poll{};
-  std::int64_t items = 0;
-  int consecutive_failures = 0;
-  std::string error{};  // the last error, or why the feed is disabled
-  // fetch_url is another origin than url and the feed has headers or Basic auth: those stay
-  // with url's origin until the config names fetch_url.
-  bool credentials_withheld = false;
-};
-
-// Reads the database without writing (a missing database: every feed never polled).
-Result<std::vector<FeedReport>> feed_reports(const config::Config& config, model::Time now);
-
-// Why a daemon stopped writing to the config's database ("TIME: REASON": its -wal or file
-// deleted while open, a corrupt file), as it noted in DATABASE.fault; "" when it did not.
-// The note stays until a start finds the database sound.
-std::string database_fault(const config::Config& config);
-
-// `feeds --json`: {"database_fault": null or database_fault(), "feeds": [{"url", "fetch_url",
-// "title", "enabled", "status", "last_status", "last_attempt", "last_success", "next_poll",
-// "items", "consecutive_failures", "error", "credentials_withheld"}]}, times as RFC 3339 UTC
-// ("2026-03-04T10:00:00Z") or null, last_status null before any HTTP response, error null when
-// there is none. One line, then a newline.
-std::string feeds_json(const std::vector<FeedReport>& reports, const std::string& fault = {});
-// `feeds`: the database's fault first, if any, then one block per feed, for people.
-std::string feeds_text(const std::vector<FeedReport>& reports, model::Time now,
-                       const std::string& fault = {});
 
 // The database path the config names: [storage].database under $STATE_DIRECTORY.
 std::string database_path(const config::Config& config);

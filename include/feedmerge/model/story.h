@@ -30,6 +30,9 @@ struct StoryMember {
   std::string feed_link;   // the feed's home page
   Item item;               // item.published is always set (the store's rule)
   Time first_seen{};
+  std::string key;  // the item's identity within its feed: its id, else its link, else a hash
+  bool published_estimated = false;  // item.published is when it was first stored
+  std::string relation;              // to the story (dedup::Relation's name): "original", ...
 
   bool operator==(const StoryMember&) const = default;
 };

@@ -1,12 +1,14 @@
-// The store: every feed's polling state and every item, in one SQLite file (WAL). Start here
-// for persistence; the schema and its migrations live in src/store/schema.cpp.
-// Threading: a Store is one connection and is not thread-safe. The daemon's single writer (a
-// strand or thread) owns the one read_write Store; readers (CLI commands, publisher rebuilds)
-// open their own read_only Store, which WAL lets run alongside the writer.
+// The store: every feed's polling state, every item, the stories and their memberships, behind
+// one abstract interface that the daemon's writer and the readers (publisher, CLI) share. SQLite
+// is its one implementation today (open_sqlite; src/store/sqlite_store.h); PostgreSQL comes
+// next (docs/DESIGN.md "Beyond one machine"), so the interface speaks in model values only.
+// Threading: a Store is one connection and is not thread-safe. The daemon's single writer owns
+// the one read_write Store; each reader opens its own read_only Store.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,12 +18,13 @@
 
 #include "feedmerge/error.h"
 #include "feedmerge/model/feed.h"
+#include "feedmerge/model/story.h"
 
 namespace feedmerge::store {
 
 using model::Time;
 
-// The schema version this build reads and writes (PRAGMA user_version).
+// The schema version this build reads and writes.
 inline constexpr int kSchemaVersion = 4;
 
 enum class OpenMode {
@@ -94,6 +97,7 @@ struct StoreResult {
   bool operator==(const StoreResult&) const = default;
 };
 
+// An item as stored, with the story it belongs to when it has one.
 struct StoredItem {
   std::int64_t id = 0;
   std::int64_t feed_id = 0;
@@ -104,38 +108,94 @@ struct StoredItem {
   Time first_seen;
   std::optional<Time> changed_at;  // when a changed content hash last rewrote the item
   bool published_estimated = false;
+  std::string feed_url;                  // the feed's, as configured
+  std::optional<std::int64_t> story_id;  // nullopt until stories assigned it
+  std::string relation;                  // to its story (dedup::Relation's name); "" without
 
   bool operator==(const StoredItem&) const = default;
 };
 
+// The time stories measure an item by (the dedup window; what a membership's story_time
+// holds): its publication date, except that an estimated one (first_seen) gives way to the
+// feed's update date when that is no later. Defined here, once: the store computes it for
+// split(), the assigner for every candidate, the CLI's `why` for its report.
+Time dedup_time(std::optional<Time> updated, Time stored_published, bool published_estimated,
+                Time first_seen);
+Time dedup_time(const StoredItem& item);
+
+// --- story writes -------------------------------------------------------------------------
+// One block of an assignment batch's writes. Stories the block creates come with the id the
+// caller gave them (from StoryWriter::next_story_id()) and their final values, so that each is
+// inserted once rather than inserted and then updated.
+struct NewStory {
+  std::int64_t id = 0;
+  Time first_published{};
+  std::optional<std::int64_t> representative;  // nullopt: the earliest member not a copy
+};
+struct Membership {
+  std::int64_t item_id = 0;
+  std::int64_t story_id = 0;
+  std::string relation;
+  std::string canonical_url;
+  Time story_time{};  // dedup_time of the item (assigned_between loads by it)
+};
+// An existing story that gained members: first_published is lowered to `earliest` (the
+// earliest member that joined since it was last written).
+struct StoryTouch {
+  std::int64_t story_id = 0;
+  std::optional<std::int64_t> representative;  // nullopt: the earliest member not a copy
+  Time earliest{};
+};
+struct StoryWrites {
+  std::vector<NewStory> created;
+  std::vector<Membership> members;
+  std::vector<StoryTouch> touched;
+};
+
+// Writes of one assignment batch, inside one transaction (Store::write_stories). Errors are
+// thrown (the implementation's own exceptions): write_stories turns them into its Result.
+class StoryWriter {
+ public:
+  virtual ~StoryWriter() = default;
+  // The first id no story has had (stories' ids are never reused); the caller numbers the
+  // stories it creates from here, within this transaction.
+  virtual std::int64_t next_story_id() = 0;
+  // Inserts `created`, then `members`, then updates `touched`; every story written gets
+  // updated = now (created ones first_seen = now too).
+  virtual void apply(const StoryWrites& writes, Time now) = 0;
+};
+
+struct StoreCounts {
+  std::int64_t items = 0;
+  std::int64_t stories = 0;
+};
+
 class Store {
  public:
-  // Opens (read_write: creates) the database at `path`; the caller creates its folder.
-  // read_write switches the file to WAL, sets synchronous=NORMAL and foreign keys, and brings
-  // the schema to kSchemaVersion, one transaction per migration step. A file from a newer
-  // feedmerge, or one that is not a feedmerge database, is refused before anything is
-  // written: "PATH: database schema version N is newer than this feedmerge supports (M);
-  // refusing to touch it". Every error message starts with the path.
-  static Result<std::unique_ptr<Store>> open(const std::string& path,
-                                             OpenMode mode = OpenMode::read_write);
-
-  ~Store();
+  virtual ~Store() = default;
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  const std::string& path() const;
+  // Where the data lives, for messages: a file's path, a server's name.
+  virtual const std::string& location() const = 0;
 
+  // --- feed state ---------------------------------------------------------------------------
   // The feed whose configured URL is `url`, created with empty state if missing. A feed stored
   // under another form of the same URL (equal normalize::feed_identity: "#frag", ":80",
   // "LOCALHOST.", "127.1") is that feed: its url becomes `url`, its items and state stay.
   Result<FeedState> ensure_feed(std::string_view url);
   // The same for every URL, in their order: one read of all feeds, and one transaction only
   // when some are new (a daemon's start with 1,000 feeds took 1,000 write transactions).
-  Result<std::vector<FeedState>> ensure_feeds(const std::vector<std::string>& urls);
+  virtual Result<std::vector<FeedState>> ensure_feeds(const std::vector<std::string>& urls) = 0;
   // The feed stored under `url`, else under another form of it (as ensure_feed; not renamed).
-  Result<std::optional<FeedState>> find_feed(std::string_view url);
-  Result<std::vector<FeedState>> list_feeds();  // by id, i.e. in the order first configured
+  virtual Result<std::optional<FeedState>> find_feed(std::string_view url) = 0;
+  virtual Result<std::vector<FeedState>> list_feeds() = 0;  // in the order first configured
 
+  // The scheduler's next poll of each feed (id, time), in one transaction, without touching
+  // the rest of its state: `feeds`, another process, shows when a feed not yet polled will be.
+  virtual Result<void> schedule_polls(const std::vector<std::pair<std::int64_t, Time>>& polls) = 0;
+
+  // --- items --------------------------------------------------------------------------------
   // Records one poll of the feed `state.id` in one transaction: writes every field of `state`
   // (except the store-maintained ones) and, when `parsed` is given, the document's title and
   // link and every item:
@@ -149,45 +209,97 @@ class Store {
   //   and id kept), changed_at = now, dates handled as above against the stored first_seen.
   // - key that retention removed (see prune): not stored again, counted as `pruned`.
   // On error nothing of the poll is written.
-  Result<StoreResult> record_poll(const FeedState& state, const model::Feed* parsed, Time now);
+  virtual Result<StoreResult> record_poll(const FeedState& state, const model::Feed* parsed,
+                                          Time now) = 0;
 
-  // The scheduler's next poll of each feed (id, time), in one transaction, without touching
-  // the rest of its state: `feeds`, another process, shows when a feed not yet polled will be.
-  Result<void> schedule_polls(const std::vector<std::pair<std::int64_t, Time>>& polls);
+  // By id: first stored first.
+  virtual Result<std::vector<StoredItem>> items_of_feed(std::int64_t feed_id) = 0;
+  virtual Result<std::int64_t> count_items() = 0;
+  // Whether item `id` is still the item stored under `key`: a removed item's id may go to the
+  // next item stored.
+  virtual Result<bool> holds_item(std::int64_t id, const std::string& key) = 0;
 
-  Result<std::vector<StoredItem>> items_of_feed(std::int64_t feed_id);  // by id: first stored first
-  Result<std::int64_t> count_items();
-  // Whether row `id` still holds the item stored under `key`: a removed item's row id goes to
-  // the next item stored.
-  Result<bool> holds_item(std::int64_t id, const std::string& key);
+  // --- stories and memberships --------------------------------------------------------------
+  // The items with these ids that still exist, in the order asked.
+  virtual Result<std::vector<StoredItem>> items_by_id(const std::vector<std::int64_t>& ids) = 0;
+  // Items already in a story, with a story_time in [from, to), by story_time.
+  virtual Result<std::vector<StoredItem>> assigned_between(Time from, Time to) = 0;
+  // Items without a story, by publication time.
+  virtual Result<std::vector<std::int64_t>> unassigned_item_ids() = 0;
+  virtual Result<std::optional<Time>> newest_assigned_publication() = 0;
+  virtual Result<std::vector<StoredItem>> items_with_link(const std::string& link) = 0;
 
-  // Retention, measured from when an item was first stored, in one transaction:
-  // removes items stored more than `retention` before `now` (retention <= 0: no age limit),
-  // then, per feed, all but the newest `max_items_per_feed` by first_seen, ties broken by
-  // publication date (0: no limit). Returns the number of items removed.
+  // Whether write_stories has the store check the references it writes.
+  enum class ForeignKeys {
+    check,
+    // The caller vouches for every story and item it names, as of inside the transaction
+    // (StoryAssigner). Checking each one reads the item's page: most of the SQL time of a
+    // first poll's 30,000 memberships. A backend may check anyway.
+    trust,
+  };
+  // Runs `body` in one write transaction; rolls back when it throws or returns an error.
+  virtual Result<void> write_stories(const std::function<Result<void>(StoryWriter&)>& body,
+                                     ForeignKeys keys = ForeignKeys::check) = 0;
+
+  // Stories whose `updated` is at or after `since` (all when nullopt), most recently updated
+  // first (ties: higher id first), each with its members (model::Story's order).
+  virtual Result<std::vector<model::Story>> list_stories(std::optional<Time> since) = 0;
+  // The `limit` stories published last (first_published, newest first; ties by id), that
+  // have at least one member from a feed in `feed_urls` (nullptr: any feed). One consistent
+  // read, however the writer commits meanwhile.
+  virtual Result<std::vector<model::Story>> latest(const std::vector<std::string>* feed_urls,
+                                                   int limit) = 0;
+  virtual Result<StoreCounts> counts() = 0;
+
+  // Overrides. merge: every member of `from` moves to `into`, `from` is deleted. split: the
+  // item leaves its story for a new one of its own (returned). Both are recorded, and
+  // last_override_id() grows with each: a writer that sees it change rebuilds what it knows.
+  virtual Result<void> merge(std::int64_t into, std::int64_t from, Time now) = 0;
+  virtual Result<std::int64_t> split(std::int64_t item_id, Time now) = 0;
+  virtual Result<std::int64_t> last_override_id() = 0;
+  // Deletes stories left without members (after retention) and refreshes representatives
+  // that retention removed.
+  virtual Result<int> drop_empty_stories() = 0;
+
+  // --- retention ----------------------------------------------------------------------------
+  // Measured from when an item was first stored, in one transaction: removes items stored
+  // more than `retention` before `now` (retention <= 0: no age limit), then, per feed, all but
+  // the newest `max_items_per_feed` by first_seen, ties broken by publication date (0: no
+  // limit). Returns the number of items removed.
   //
   // Every removed item leaves a tombstone (feed, key): a feed that still lists an item older
   // than the retention must not have it stored again and published as new. A tombstone
   // lives while the feed keeps listing its key and is dropped once no poll has seen the key
   // for max(retention, 30 days); only after that could the same key come back as new.
-  Result<int> prune(std::chrono::seconds retention, std::int64_t max_items_per_feed, Time now);
+  virtual Result<int> prune(std::chrono::seconds retention, std::int64_t max_items_per_feed,
+                            Time now) = 0;
 
-  // --- the health of the files (read_write) -------------------------------------------------
-  // Whether the database file and its -wal are still the files this connection opened (same
-  // inode at the same path): once one is deleted or replaced, every later write goes to a
-  // file nobody can open again, and is lost at exit. The error says which file went.
-  Result<void> check_files();
-  // A WAL checkpoint (truncate: also empties the -wal). An error when the database file cannot
-  // take the pages (a full disk, an I/O error). After the -wal was deleted, a truncating
-  // checkpoint still moves what it held into the database file, through the open descriptor.
-  Result<void> checkpoint(bool truncate = false);
-  // PRAGMA quick_check: an error carrying SQLite's first findings when the file is corrupt.
-  Result<void> quick_check();
+  // --- the storage's health (the writer calls these; a server backend may make them no-ops)
+  // Whether the storage this connection writes to is still the one it opened. SQLite: the
+  // database file and its -wal are still the files at their paths (same inode): once one is
+  // deleted or replaced, every later write goes to a file nobody can open again. The error
+  // says what went. A server backend: {} (the server keeps its own files).
+  virtual Result<void> check_files() = 0;
+  // Moves what the store has only logged into its main storage. SQLite: a WAL checkpoint
+  // (truncate: also empties the -wal); an error when the database file cannot take the pages
+  // (a full disk, an I/O error). A server backend: {} (the server checkpoints itself).
+  virtual Result<void> checkpoint(bool truncate = false) = 0;
+  // A quick integrity check: an error carrying the first findings when the data is corrupt.
+  // SQLite: PRAGMA quick_check. A server backend: {} or its own cheap check.
+  virtual Result<void> quick_check() = 0;
 
- private:
-  struct Impl;
-  explicit Store(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+ protected:
+  Store() = default;
 };
+
+// Opens (read_write: creates) the SQLite database at `path`; the caller creates its folder.
+// read_write switches the file to WAL, sets synchronous=NORMAL and foreign keys, and brings
+// the schema to kSchemaVersion, one transaction per migration step. A file from a newer
+// feedmerge, or one that is not a feedmerge database, is refused before anything is written:
+// "PATH: database schema version N is newer than this feedmerge supports (M); refusing to
+// touch it". read_only needs the file at exactly kSchemaVersion. Every error message starts
+// with the path.
+Result<std::unique_ptr<Store>> open_sqlite(const std::string& path,
+                                           OpenMode mode = OpenMode::read_write);
 
 }  // namespace feedmerge::store

@@ -1,12 +1,16 @@
-// The two renderings of `feedmerge feeds`.
+#include "feedmerge/report/feeds.h"
+
 #include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <sstream>
 
 #include <boost/json.hpp>
 
-#include "feedmerge/daemon/daemon.h"
+#include "fetch/http_fetcher.h"
 
-namespace feedmerge::daemon {
+namespace feedmerge::report {
 namespace {
 
 std::string rfc3339(model::Time time) {
@@ -47,6 +51,69 @@ std::string time_text(const std::optional<model::Time>& time, model::Time now) {
 }
 
 }  // namespace
+
+std::string feed_status(const store::FeedState& state, model::Time now) {
+  if (state.disabled) return "disabled";
+  if (!state.last_attempt) return "never polled";
+  if (state.consecutive_failures == 0) return "ok";
+  if (state.failing_since && now - *state.failing_since >= kBrokenAfter) return "broken";
+  return "failing";
+}
+
+Result<std::vector<FeedReport>> feed_reports(const config::Config& config, store::Store* store,
+                                             model::Time now) {
+  std::vector<FeedReport> reports;
+  for (const config::FeedConfig& feed : config.feeds) {
+    FeedReport report{.url = feed.url,
+                      .fetch_url = feed.url,
+                      .title = feed.title,
+                      .enabled = feed.enabled,
+                      .status = feed.enabled ? "never polled" : "disabled"};
+    if (store != nullptr) {
+      auto found = store->find_feed(feed.url);
+      if (!found) return found.error();
+      if (*found) {
+        const store::FeedState& state = **found;
+        report.fetch_url = store::url_to_fetch(state);
+        report.credentials_withheld = (!feed.headers.empty() || !feed.username.empty()) &&
+                                      !fetch::same_origin(report.fetch_url, feed.url);
+        if (report.title.empty()) report.title = state.title;
+        if (feed.enabled) report.status = feed_status(state, now);
+        report.last_status = state.last_status;
+        report.last_attempt = state.last_attempt;
+        report.last_success = state.last_success;
+        report.next_poll = state.next_poll;
+        report.items = state.item_count;
+        report.consecutive_failures = state.consecutive_failures;
+        report.error = state.disabled ? state.disabled_reason : state.last_error;
+      }
+    }
+    reports.push_back(std::move(report));
+  }
+  return reports;
+}
+
+Result<std::vector<FeedReport>> feed_reports(const config::Config& config,
+                                             const std::string& database, model::Time now) {
+  std::unique_ptr<store::Store> store;
+  if (std::filesystem::exists(database)) {
+    auto opened = store::open_sqlite(database, store::OpenMode::read_only);
+    if (!opened) return opened.error();
+    store = std::move(*opened);
+  }
+  return feed_reports(config, store.get(), now);
+}
+
+std::string fault_note_path(const std::string& database) {
+  return database + ".fault";
+}
+
+std::string database_fault(const std::string& database) {
+  std::ifstream in(fault_note_path(database));
+  std::string note;
+  std::getline(in, note);
+  return note;
+}
 
 std::string feeds_json(const std::vector<FeedReport>& reports, const std::string& fault) {
   boost::json::array feeds;
@@ -101,4 +168,4 @@ std::string feeds_text(const std::vector<FeedReport>& reports, model::Time now,
   return out.str();
 }
 
-}  // namespace feedmerge::daemon
+}  // namespace feedmerge::report

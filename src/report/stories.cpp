@@ -1,0 +1,181 @@
+#include "feedmerge/report/stories.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+#include <tuple>
+
+#include <boost/json.hpp>
+
+#include "feedmerge/dedup/features.h"
+#include "feedmerge/dedup/story_index.h"
+#include "feedmerge/normalize/date.h"
+#include "feedmerge/normalize/text.h"
+
+namespace feedmerge::report {
+namespace {
+
+// The members in publication order (the store's order, before it put the representative
+// first), and the representative.
+std::vector<const model::StoryMember*> by_publication(const model::Story& story) {
+  std::vector<const model::StoryMember*> members;
+  for (const model::StoryMember& member : story.members)
+    members.push_back(&member);
+  std::stable_sort(members.begin(), members.end(), [](const auto* a, const auto* b) {
+    return std::tie(*a->item.published, a->item_id) < std::tie(*b->item.published, b->item_id);
+  });
+  return members;
+}
+
+const std::string& item_id(const model::StoryMember& member) {
+  return member.item.id.empty() ? member.key : member.item.id;
+}
+
+Result<store::StoredItem> find_item(store::Store& store, const std::string& link) {
+  auto items = store.items_with_link(link);
+  if (!items) return items.error();
+  if (items->empty()) {
+    return Error{ErrorKind::invalid_input, link + ": no stored item has this link"};
+  }
+  return items->front();
+}
+
+std::string body_text(const model::Item& item) {
+  std::string body = normalize::html_to_text(item.summary);
+  if (body.size() < 300) {
+    // Appended in two steps: `" " + text` trips GCC 12's -Wrestrict at -O3 (a false alarm).
+    body += ' ';
+    body += normalize::html_to_text(item.content);
+  }
+  return body;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<store::Store>> open_if_present(const std::string& database,
+                                                      store::OpenMode mode) {
+  if (!std::filesystem::exists(database)) return std::unique_ptr<store::Store>();
+  return store::open_sqlite(database, mode);
+}
+
+Result<std::vector<model::Story>> list_stories(const std::string& database,
+                                               std::optional<model::Time> since) {
+  auto store = open_if_present(database, store::OpenMode::read_only);
+  if (!store) return store.error();
+  if (!*store) return std::vector<model::Story>();  // no database yet: no stories yet
+  return (*store)->list_stories(since);
+}
+
+std::string stories_json(const std::vector<model::Story>& stories) {
+  boost::json::array list;
+  for (const model::Story& story : stories) {
+    const model::StoryMember& shown = story.members.front();
+    boost::json::array items;
+    for (const model::StoryMember* member : by_publication(story)) {
+      boost::json::value published = nullptr;
+      if (!member->published_estimated)
+        published = normalize::format_rfc3339(*member->item.published);
+      items.push_back(boost::json::object{{"feed", member->feed_url},
+                                          {"id", item_id(*member)},
+                                          {"link", member->item.link},
+                                          {"title", member->item.title},
+                                          {"published", std::move(published)}});
+    }
+    list.push_back(boost::json::object{{"id", std::to_string(story.id)},
+                                       {"title", shown.item.title},
+                                       {"link", shown.item.link},
+                                       {"first_seen", normalize::format_rfc3339(story.first_seen)},
+                                       {"updated", normalize::format_rfc3339(story.updated)},
+                                       {"items", std::move(items)}});
+  }
+  return boost::json::serialize(boost::json::object{{"stories", std::move(list)}}) + "\n";
+}
+
+std::string stories_text(const std::vector<model::Story>& stories) {
+  std::ostringstream out;
+  for (const model::Story& story : stories) {
+    const model::StoryMember& shown = story.members.front();
+    out << "story " << story.id << ": " << shown.item.title << "\n  " << shown.item.link
+        << "\n  first published " << normalize::format_rfc3339(story.first_published)
+        << ", updated " << normalize::format_rfc3339(story.updated) << ", " << story.members.size()
+        << (story.members.size() == 1 ? " item\n" : " items\n");
+    for (const model::StoryMember* member : by_publication(story)) {
+      out << "    " << (member->item_id == shown.item_id ? "* " : "- ")
+          << normalize::format_rfc3339(*member->item.published) << "  " << member->item.title
+          << "  (" << (member->relation.empty() ? "?" : member->relation) << ")\n      "
+          << member->item.link << "\n";
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+Result<std::string> explain_pair(const config::Config& config, store::Store& store,
+                                 const std::string& link_a, const std::string& link_b) {
+  auto a = find_item(store, link_a);
+  if (!a) return a.error();
+  auto b = find_item(store, link_b);
+  if (!b) return b.error();
+
+  dedup::DedupOptions options{config.dedup.window, config.dedup.threshold, config.dedup.preferred};
+  dedup::StoryIndex index(options);
+  auto merge_of = [&](const store::StoredItem& item) {
+    for (const auto& feed : config.feeds)
+      if (feed.url == item.feed_url) return feed.merge;
+    return true;
+  };
+  auto candidate = [&](const store::StoredItem& item) {
+    dedup::Candidate made = dedup::make_candidate(item.item, item.id, item.feed_id, merge_of(item),
+                                                  store::dedup_time(item));
+    if (made.guid.empty()) made.guid = item.key;  // as the daemon knows it (StoryAssigner)
+    return made;
+  };
+  // The term statistics of the items around the pair, as the daemon saw them.
+  const model::Time ta = store::dedup_time(*a);
+  const model::Time tb = store::dedup_time(*b);
+  auto around = store.assigned_between(std::min(ta, tb) - 2 * options.window,
+                                       std::max(ta, tb) + options.window);
+  if (!around) return around.error();
+  for (const store::StoredItem& item : *around)
+    index.add(candidate(item), *item.story_id, dedup::Relation::report);
+
+  const dedup::Signals signals = index.compare(candidate(*a), candidate(*b));
+  std::ostringstream out;
+  auto describe = [&](const char* name, const store::StoredItem& item) {
+    out << name << ": " << item.item.title << "\n   " << item.item.link << "\n   feed "
+        << item.feed_url << ", published " << normalize::format_rfc3339(store::dedup_time(item))
+        << ", story " << (item.story_id ? std::to_string(*item.story_id) : "none") << " ("
+        << (item.relation.empty() ? "unassigned" : item.relation) << ")\n";
+  };
+  describe("A", *a);
+  describe("B", *b);
+  const auto names_a = dedup::entity_names(a->item.title, body_text(a->item));
+  const auto names_b = dedup::entity_names(b->item.title, body_text(b->item));
+  std::vector<std::string> shared;
+  std::set_intersection(names_a.begin(), names_a.end(), names_b.begin(), names_b.end(),
+                        std::back_inserter(shared));
+  out << "shared names and numbers:";
+  for (const auto& name : shared)
+    out << ' ' << name;
+  out << (shared.empty() ? " none\n" : "\n");
+  if (!merge_of(*a) || !merge_of(*b)) out << "merge = false on a feed: never joined by dedup\n";
+  out << dedup::explain(signals, options.threshold);
+  const bool together = a->story_id && a->story_id == b->story_id;
+  out << "stored: " << (together ? "in the same story" : "in different stories");
+  if (a->relation == "manual" || b->relation == "manual") out << " (a person decided)";
+  out << "\n";
+  return out.str();
+}
+
+Result<void> merge_stories(store::Store& store, std::int64_t into, std::int64_t from,
+                           model::Time now) {
+  return store.merge(into, from, now);
+}
+
+Result<std::int64_t> split_story(store::Store& store, const std::string& link, model::Time now) {
+  auto item = find_item(store, link);
+  if (!item) return item.error();
+  return store.split(item->id, now);
+}
+
+}  // namespace feedmerge::report
