@@ -68,16 +68,6 @@ void clear_fault_note(const std::string& database) {
   std::filesystem::remove(fault_note_path(database), ignored);
 }
 
-// Test hook (with FEEDMERGE_TEST_HOOKS=1): FEEDMERGE_TEST_WRITER_STUCK_MS shortens how long a
-// writer task may run before /healthz calls the writer stuck, so a test need not wait a minute.
-std::chrono::milliseconds writer_stuck_after() {
-  const char* hooks = std::getenv("FEEDMERGE_TEST_HOOKS");
-  const char* limit = std::getenv("FEEDMERGE_TEST_WRITER_STUCK_MS");
-  if (hooks != nullptr && std::string_view(hooks) == "1" && limit != nullptr)
-    return std::chrono::milliseconds(std::atol(limit));
-  return publish::Metrics::kWriterStuckAfter;
-}
-
 // A corrupt database is never written to: the daemon serves what could be rendered from it (a
 // configured output that could not be is a 503, never a 404), /healthz says why, systemd's
 // watchdog is kept fed (a restart cannot repair the file), until SIGINT or SIGTERM.
@@ -181,7 +171,8 @@ int run_daemon(const config::Config& config, RunOptions options) {
   }
   publish::ServerOptions server_options;
   server_options.max_poll_silence = 2 * config.poll.max_interval;
-  server_options.writer_stuck_after = writer_stuck_after();
+  server_options.writer_stuck_after =
+      options.hooks.writer_stuck_after.value_or(publish::Metrics::kWriterStuckAfter);
   auto start_server =
       [&](const config::Config& with) -> Result<std::unique_ptr<publish::HttpServer>> {
     auto started = std::make_unique<publish::HttpServer>(
@@ -246,7 +237,7 @@ int run_daemon(const config::Config& config, RunOptions options) {
   }
   Poller& running = **poller;
   // SIGINT/SIGTERM stop, SIGHUP reloads, STATUS and the watchdog (src/daemon/service.h).
-  Service service(io, running, config, notifier);
+  Service service(io, running, config, notifier, options.hooks);
   // Exits non-zero, so that systemd restarts it and the next start finds what the disk holds.
   on_fault = [&service](const std::string& reason) { service.fail(reason); };
   // SIGHUP: outputs render anew with the new config; a changed listen address is bound first
