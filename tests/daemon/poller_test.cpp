@@ -160,6 +160,54 @@ TEST_CASE("run polls on schedule until stopped, then every write has finished") 
   CHECK((*state)->etag == HttpTestServer::kEtag);
 }
 
+TEST_CASE("a failing feed is polled again once its backoff has passed, not before") {
+  test::RamFolder folder;
+  const std::string url = "http://feeds.test/down.xml";
+  const config::Config config = make_test_config(folder, {url});  // min_interval 5 min
+  boost::asio::io_context io;
+  auto fetcher = std::make_shared<test::FakeFetcher>(io);
+  fetch::FetchResult failure;
+  failure.outcome = fetch::FetchOutcome::http_error;
+  failure.status = 500;
+  failure.error = "HTTP 500";
+  fetcher->respond(url, failure);
+  auto clock = std::make_shared<test::ManualClock>();
+  PollCounter polls;
+  auto store = open_store(config);
+  REQUIRE(store.has_value());
+  auto poller = Poller::create(
+      io, config, std::move(*store),
+      {.parse_threads = 1, .on_polled = polls.observer(), .fetcher = fetcher, .clock = clock});
+  REQUIRE(poller.has_value());
+  (*poller)->start_run();
+  std::thread runner([&io] { io.run(); });
+  // Once a heartbeat is back, the strand has run what the clock's advance posted before it.
+  auto settled = [&] {
+    std::promise<void> back;
+    (*poller)->heartbeat([&back](const Poller::Status&) { back.set_value(); });
+    back.get_future().wait();
+  };
+  REQUIRE(polls.wait_for(1));
+  // The first backoff is min_interval shortened by up to kBackoffJitter: 240 to 300 s.
+  clock->advance(std::chrono::seconds{239});
+  settled();
+  CHECK(fetcher->count(url) == 1);
+  clock->advance(std::chrono::seconds{61});
+  REQUIRE(polls.wait_for(2));
+  CHECK(fetcher->count(url) == 2);
+  (*poller)->stop([&io] { io.stop(); });
+  runner.join();
+  poller->reset();
+
+  auto reader = store::Store::open(config.storage.database, store::OpenMode::read_only);
+  REQUIRE(reader.has_value());
+  auto state = (*reader)->find_feed(url);
+  REQUIRE(state.has_value());
+  REQUIRE(state->has_value());
+  CHECK((*state)->consecutive_failures == 2);
+  CHECK((*state)->last_status == 500);
+}
+
 TEST_CASE("retention runs after a poll: max_items_per_feed keeps the newest") {
   TempFolder folder;
   const std::string fixture = std::string(FEEDMERGE_TEST_DATA) + "/parse/rss2.0/basic.xml";
