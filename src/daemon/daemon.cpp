@@ -1,3 +1,6 @@
+// The composition root: run_daemon and poll_once open the store and wire it, the fetcher, the
+// polling machinery (poller.h: writer and scheduler), the publisher, the HTTP server and the
+// service together; the jobs themselves live in those.
 #include "feedmerge/daemon/daemon.h"
 
 #include <atomic>
@@ -114,7 +117,9 @@ Result<PollSummary> poll_once(const config::Config& config, bool all, bool proce
   asio::io_context io;
   auto poller = Poller::create(
       io, config, std::move(*store),
-      {.parse_threads = threads_or_cores(0), .process_exits_after = process_exits_after});
+      {.parse_threads = threads_or_cores(0),
+       .process_exits_after = process_exits_after,
+       .fetcher = std::make_shared<fetch::HttpFetcher>(io, fetch_options(config.poll))});
   if (!poller) return poller.error();
   // SIGINT or SIGTERM (Ctrl-C, a cron job's time limit) stops as `run` stops: fetches in
   // flight are cancelled and the open transaction finishes; the summary says so.
@@ -230,7 +235,8 @@ int run_daemon(const config::Config& config, RunOptions options) {
              if (on_fault) on_fault(reason);
            },
        .on_feeds_health =
-           [&metrics](const std::string& problem) { metrics.set_feeds_problem(problem); }});
+           [&metrics](const std::string& problem) { metrics.set_feeds_problem(problem); },
+       .fetcher = std::make_shared<fetch::HttpFetcher>(io, fetch_options(config.poll))});
   if (!poller) {
     spdlog::error("{}", poller.error().message);
     return 1;

@@ -59,7 +59,8 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
     bool removed = false;  // dropped from the config by a reload: kept so job indexes hold
   };
 
-  // One poll: its input goes to the parse pool, its outcome to the writer, its record back.
+  // One poll, handed from stage to stage and held by one at a time: the strand fills `input`,
+  // the parse pool `outcome`, the writer `recorded`, then the strand reads it all (finish).
   struct Job {
     std::size_t index = 0;
     PollInput input;
@@ -91,15 +92,19 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
         waiting(cfg.poll.per_host),
         last_progress(clock.steady_now()) {}
 
+  // Set at construction, then only read; the referenced objects are thread-safe (Clock,
+  // Fetcher, Writer's public calls), so any executor may use them.
   asio::io_context& io;
   asio::strand<asio::io_context::executor_type> strand;
   Clock& clock;
-  // unique_ptr so ~Scheduler can drop them while no thread runs the io_context.
+  // The strand's (their handlers run on it). unique_ptr so ~Scheduler can drop them while no
+  // thread runs the io_context.
   std::unique_ptr<Timer> timer;
   std::unique_ptr<Timer> prune_timer;
   std::unique_ptr<Timer> batch_timer;     // closes a batch open for kBatchPooling
   std::unique_ptr<Timer> progress_timer;  // the first round's progress lines
   std::unique_ptr<Timer> files_timer;
+  // Set at construction; the parse pool reads max_body.
   const int concurrency;         // [poll] concurrency at start
   const std::uint64_t max_body;  // [poll] max_body at start, for file:// reads
   fetch::Fetcher& fetcher;
