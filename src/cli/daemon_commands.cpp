@@ -1,9 +1,12 @@
 // The daemon's subcommands: `run` (foreground, logs to the console), `once` (one poll, then
 // exit) and `feeds` (what the database knows about every configured feed).
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -22,13 +25,27 @@ struct DaemonArgs {
   bool json = false;
 };
 
+// The service tests' hooks (daemon::TestHooks), only with FEEDMERGE_TEST_HOOKS=1: read here,
+// at the program's edge, never inside the daemon.
+daemon::TestHooks test_hooks() {
+  daemon::TestHooks hooks;
+  const char* enabled = std::getenv("FEEDMERGE_TEST_HOOKS");
+  if (enabled == nullptr || std::string_view(enabled) != "1") return hooks;
+  hooks.enabled = true;
+  if (const char* stall = std::getenv("FEEDMERGE_TEST_STALL_MS"))
+    hooks.writer_stall = std::chrono::milliseconds(std::atol(stall));
+  if (const char* stuck = std::getenv("FEEDMERGE_TEST_WRITER_STUCK_MS"))
+    hooks.writer_stuck_after = std::chrono::milliseconds(std::atol(stuck));
+  return hooks;
+}
+
 int run_run(const DaemonArgs& args) {
   auto loaded = config::load_config(args.config_path);
   if (!loaded) {
     print_error(args.config_path, loaded.error());
     return 1;
   }
-  return daemon::run_daemon(*loaded, {});
+  return daemon::run_daemon(*loaded, {.hooks = test_hooks()});
 }
 
 int run_once(const DaemonArgs& args) {

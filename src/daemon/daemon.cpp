@@ -1,3 +1,6 @@
+// The composition root: run_daemon and poll_once open the store and wire it, the fetcher, the
+// polling machinery (poller.h: writer and scheduler), the publisher, the HTTP server and the
+// service together; the jobs themselves live in those.
 #include "feedmerge/daemon/daemon.h"
 
 #include <atomic>
@@ -65,16 +68,6 @@ void clear_fault_note(const std::string& database) {
   std::filesystem::remove(report::fault_note_path(database), ignored);
 }
 
-// Test hook (with FEEDMERGE_TEST_HOOKS=1): FEEDMERGE_TEST_WRITER_STUCK_MS shortens how long a
-// writer task may run before /healthz calls the writer stuck, so a test need not wait a minute.
-std::chrono::milliseconds writer_stuck_after() {
-  const char* hooks = std::getenv("FEEDMERGE_TEST_HOOKS");
-  const char* limit = std::getenv("FEEDMERGE_TEST_WRITER_STUCK_MS");
-  if (hooks != nullptr && std::string_view(hooks) == "1" && limit != nullptr)
-    return std::chrono::milliseconds(std::atol(limit));
-  return publish::Metrics::kWriterStuckAfter;
-}
-
 // A corrupt database is never written to: the daemon serves what could be rendered from it (a
 // configured output that could not be is a 503, never a 404), /healthz says why, systemd's
 // watchdog is kept fed (a restart cannot repair the file), until SIGINT or SIGTERM.
@@ -119,8 +112,10 @@ Result<PollSummary> poll_once(const config::Config& config, bool all) {
   auto store = open_store(config);
   if (!store) return store.error();
   asio::io_context io;
-  auto poller =
-      Poller::create(io, config, std::move(*store), {.parse_threads = threads_or_cores(0)});
+  auto poller = Poller::create(
+      io, config, std::move(*store),
+      {.parse_threads = threads_or_cores(0),
+       .fetcher = std::make_shared<fetch::HttpFetcher>(io, fetch_options(config.poll))});
   if (!poller) return poller.error();
   // SIGINT or SIGTERM (Ctrl-C, a cron job's time limit) stops as `run` stops: fetches in
   // flight are cancelled and the open transaction finishes; the summary says so.
@@ -177,7 +172,8 @@ int run_daemon(const config::Config& config, RunOptions options) {
   }
   publish::ServerOptions server_options;
   server_options.max_poll_silence = 2 * config.poll.max_interval;
-  server_options.writer_stuck_after = writer_stuck_after();
+  server_options.writer_stuck_after =
+      options.hooks.writer_stuck_after.value_or(publish::Metrics::kWriterStuckAfter);
   auto start_server =
       [&](const config::Config& with) -> Result<std::unique_ptr<publish::HttpServer>> {
     auto started = std::make_unique<publish::HttpServer>(
@@ -235,14 +231,15 @@ int run_daemon(const config::Config& config, RunOptions options) {
              if (on_fault) on_fault(reason);
            },
        .on_feeds_health =
-           [&metrics](const std::string& problem) { metrics.set_feeds_problem(problem); }});
+           [&metrics](const std::string& problem) { metrics.set_feeds_problem(problem); },
+       .fetcher = std::make_shared<fetch::HttpFetcher>(io, fetch_options(config.poll))});
   if (!poller) {
     spdlog::error("{}", poller.error().message);
     return 1;
   }
   Poller& running = **poller;
   // SIGINT/SIGTERM stop, SIGHUP reloads, STATUS and the watchdog (src/daemon/service.h).
-  Service service(io, running, config, notifier);
+  Service service(io, running, config, notifier, options.hooks);
   // Exits non-zero, so that systemd restarts it and the next start finds what the disk holds.
   on_fault = [&service](const std::string& reason) { service.fail(reason); };
   // SIGHUP: outputs render anew with the new config; a changed listen address is bound first

@@ -1,12 +1,13 @@
-// The polling machinery behind run_daemon and poll_once. Threads and owners (DESIGN.md):
-// - the scheduler strand (on the caller's io_context) owns every feed's in-memory state, the
-//   poll timer and the summary; it starts polls and takes their results;
-// - the HttpFetcher owns curl on its own strand of the same io_context;
-// - the parse pool reads file:// feeds, hashes bodies and parses documents: CPU and disk work
-//   never runs in an Asio handler;
-// - the writer (a one-thread pool) owns the read_write Store: one record_poll transaction per
-//   poll, and retention pruning.
-// A poll travels as one Job, owned by whichever stage holds it.
+// The polling machinery behind run_daemon and poll_once, assembled: the fetcher, the parse
+// pool, the writer (writer.h) and the scheduler (scheduler.h), started and stopped together.
+// Owners and threads:
+// - the scheduler strand (on the caller's io_context) owns every feed's in-memory state and the
+//   timers; it starts polls and takes their results;
+// - the fetcher (the libcurl HttpFetcher unless one is injected) runs on the same io_context;
+// - the parse pool reads file:// feeds and runs each poll job (poll_job.h): parsing and dedup
+//   features never run in an Asio handler, and run below the daemon's other threads' priority;
+// - the writer (one thread) owns the read_write Store and the stories.
+// The Poller itself holds them and forwards; it does none of the jobs.
 #pragma once
 
 #include <chrono>
@@ -16,24 +17,18 @@
 #include <string>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
-#include "daemon/schedule.h"
+#include "daemon/clock.h"
+#include "daemon/scheduler.h"
+#include "daemon/writer.h"
 #include "feedmerge/config/config.h"
 #include "feedmerge/daemon/daemon.h"
+#include "feedmerge/fetch/fetcher.h"
 #include "feedmerge/store/store.h"
 #include "fetch/http_fetcher.h"
 
 namespace feedmerge::daemon {
-
-// What one finished poll reports to an observer (metrics, the publisher).
-struct PollEvent {
-  PollKind kind = PollKind::failed;                // a failed write counts as failed
-  bool stored_changes = false;                     // items were inserted or updated
-  std::chrono::steady_clock::duration duration{};  // from its start to its stored result
-  // The feed's health as the index page shows it changed: first poll, ok <-> failing,
-  // disabled, or another error.
-  bool health_changed = false;
-};
 
 class Poller {
  public:
@@ -57,9 +52,12 @@ class Poller {
     // Called on the scheduler strand when the feeds' overall health changes: "" or why not
     // ("every feed's last poll failed ..."); must not block.
     std::function<void(const std::string& problem)> on_feeds_health{};
-    // Tests: adjusts the fetcher's options made from [poll] (CURLOPT_RESOLVE entries, an
-    // injected address classifier).
-    std::function<void(fetch::FetchOptions&)> adjust_fetch_options{};
+    // The fetcher; none = an HttpFetcher with fetch_options([poll]) on the caller's io_context.
+    // Shared only so that Options stay copyable: the Poller drops it with the io_context idle,
+    // and nobody else should hold an HttpFetcher past its io_context.
+    std::shared_ptr<fetch::Fetcher> fetcher{};
+    // The clock; none = SystemClock.
+    std::shared_ptr<Clock> clock{};
     // `run`'s first round logs its progress this often until every feed due at start has
     // been polled once (then a summary).
     std::chrono::milliseconds progress_every{std::chrono::seconds{5}};
@@ -93,15 +91,7 @@ class Poller {
 
   // --- hooks for the service loop (src/daemon/service.cpp): watchdog, STATUS, SIGHUP ---------
 
-  struct Status {
-    int feeds = 0;       // polled feeds
-    int failing = 0;     // of which the last poll failed
-    int in_flight = 0;   // polls between fetch and write now
-    PollSummary totals;  // since start; `errors` stays empty while running: see last_error
-    std::optional<model::Time> last_poll;                 // when the last poll finished
-    std::string last_error;                               // "URL: message" of the last failed poll
-    std::chrono::steady_clock::time_point last_progress;  // a poll started or finished
-  };
+  using Status = SchedulerStatus;
   // Passes through the scheduler strand, then the writer, then the strand again, and calls
   // `done` there with a snapshot: that it returns at all shows the loop and the writer move.
   void heartbeat(std::function<void(const Status&)> done);
@@ -120,10 +110,18 @@ class Poller {
   void reconfigure(const config::Config& config, std::function<void(std::string error)> done);
 
  private:
-  struct Impl;
-  explicit Poller(std::shared_ptr<Impl> impl);
-  std::shared_ptr<Impl> impl_;
+  Poller() = default;
+
+  // Declared in the order they are made; ~Poller takes them down in its own order.
+  std::shared_ptr<Clock> clock_;
+  std::shared_ptr<fetch::Fetcher> fetcher_;
+  std::unique_ptr<Writer> writer_;
+  std::optional<boost::asio::thread_pool> parse_pool_;
+  std::unique_ptr<Scheduler> scheduler_;
 };
+
+// The fetcher's options as [poll] sets them.
+fetch::FetchOptions fetch_options(const config::PollConfig& poll);
 
 // Opens the read_write store at the config's database path, creating its folder if missing.
 Result<std::unique_ptr<store::Store>> open_store(const config::Config& config);

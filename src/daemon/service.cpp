@@ -1,7 +1,6 @@
 #include "daemon/service.h"
 
 #include <csignal>
-#include <cstdlib>
 #include <ctime>
 #include <thread>
 
@@ -37,8 +36,14 @@ std::string utc_text(model::Time time) {
 }  // namespace
 
 struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
-  Impl(asio::io_context& io, Poller& poller_ref, const config::Config& cfg, Notifier& notify)
-      : strand(asio::make_strand(io)), poller(poller_ref), notifier(notify), config(cfg), files(1) {
+  Impl(asio::io_context& io, Poller& poller_ref, const config::Config& cfg, Notifier& notify,
+       const TestHooks& test_hooks)
+      : strand(asio::make_strand(io)),
+        poller(poller_ref),
+        notifier(notify),
+        hooks(test_hooks),
+        config(cfg),
+        files(1) {
     stop_signals.emplace(strand, SIGINT, SIGTERM);
     hup.emplace(strand, SIGHUP);
     debug.emplace(strand);
@@ -50,6 +55,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
   asio::strand<asio::io_context::executor_type> strand;
   Poller& poller;
   Notifier& notifier;
+  const TestHooks hooks;
   // Everything below: the strand's.
   config::Config config;
   // optional so ~Service can drop them while no thread runs the io_context (as ~Poller does).
@@ -94,8 +100,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
       if (!error) self->stop(n);
     });
     wait_hup();
-    const char* hooks = std::getenv("FEEDMERGE_TEST_HOOKS");
-    if (hooks != nullptr && std::string_view(hooks) == "1") {
+    if (hooks.enabled) {
       debug->add(SIGUSR2);
       wait_debug();
     }
@@ -261,8 +266,7 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
     debug->async_wait([self = shared_from_this()](boost::system::error_code error, int) {
       if (error || self->stopping) return;
       self->wait_debug();
-      const char* text = std::getenv("FEEDMERGE_TEST_STALL_MS");
-      const auto stall = std::chrono::milliseconds(text ? std::atol(text) : 3000);
+      const auto stall = self->hooks.writer_stall;
       spdlog::warn("test hook: stalling the writer for {} ms", stall.count());
       self->poller.run_on_writer([self, stall] {
         self->notifier.status("test hook: writer stalled");
@@ -274,8 +278,8 @@ struct Service::Impl : std::enable_shared_from_this<Service::Impl> {
 };
 
 Service::Service(asio::io_context& io, Poller& poller, const config::Config& config,
-                 Notifier& notifier)
-    : impl_(std::make_shared<Impl>(io, poller, config, notifier)) {}
+                 Notifier& notifier, const TestHooks& hooks)
+    : impl_(std::make_shared<Impl>(io, poller, config, notifier, hooks)) {}
 
 Service::~Service() {
   impl_->files.join();

@@ -2,9 +2,9 @@
 // WATCHDOG while polls make progress, RELOADING, STOPPING), SIGHUP reloads the config, SIGINT
 // and SIGTERM stop it. Owned by run_daemon; every member runs on its own strand of the
 // daemon's io_context, except the config file read, which runs on a thread of its own.
-// Test hook: with FEEDMERGE_TEST_HOOKS=1, SIGUSR2 stalls the writer for
-// FEEDMERGE_TEST_STALL_MS (default 3000) ms, reporting "STATUS=test hook: writer stalled" and
-// "...resumed", so a test can watch the watchdog pings stop.
+// Test hook (TestHooks::enabled): SIGUSR2 stalls the writer for TestHooks::writer_stall,
+// reporting "STATUS=test hook: writer stalled" and "...resumed", so a test can watch the
+// watchdog pings stop.
 #pragma once
 
 #include <memory>
@@ -14,6 +14,7 @@
 #include "daemon/notify.h"
 #include "daemon/poller.h"
 #include "feedmerge/config/config.h"
+#include "feedmerge/daemon/daemon.h"
 #include "feedmerge/daemon/reload.h"
 
 namespace feedmerge::daemon {
@@ -21,7 +22,7 @@ namespace feedmerge::daemon {
 class Service {
  public:
   Service(boost::asio::io_context& io, Poller& poller, const config::Config& config,
-          Notifier& notifier);
+          Notifier& notifier, const TestHooks& hooks = {});
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;

@@ -77,14 +77,14 @@ TEST_CASE("a slow host delays only its own feeds: the others are polled before i
     urls.push_back(fast.url("fast.test", "/feed.xml?feed=" + std::to_string(i)));
   config::Config config = make_test_config(folder, urls);
   config.poll.per_host = 2;
-  Poller::Options options{.parse_threads = 1};
-  options.adjust_fetch_options = [&fast](fetch::FetchOptions& fetching) {
-    fetching.resolve = {fast.resolve_entry("fast.test")};
-  };
   boost::asio::io_context io;
+  fetch::FetchOptions fetching = fetch_options(config.poll);
+  fetching.resolve = {fast.resolve_entry("fast.test")};
   auto store = open_store(config);
   REQUIRE(store.has_value());
-  auto poller = Poller::create(io, config, std::move(*store), std::move(options));
+  auto poller = Poller::create(
+      io, config, std::move(*store),
+      {.parse_threads = 1, .fetcher = std::make_shared<fetch::HttpFetcher>(io, fetching)});
   REQUIRE(poller.has_value());
   (*poller)->start_once(true, [&io] { io.stop(); });
   std::thread runner([&io] { io.run(); });

@@ -1,19 +1,29 @@
 // What one poll of each kind of server behaviour leaves in the database: status, failures,
-// error, validators, items and the next poll time. poll_once runs the real fetcher against the
-// local test server; the state is read back from the SQLite file, as a restart would.
+// error, validators, items and the next poll time. The first test scripts a fake fetcher with
+// what the HttpFetcher reports for each behaviour of the local test server (each one is checked
+// against the server in tests/fetch/http_fetcher_test.cpp) and runs on a manual clock; the state
+// is read back from the SQLite file, as a restart would. The last test runs the real fetcher.
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include <doctest/doctest.h>
+#include <boost/asio/io_context.hpp>
 
+#include "daemon/poller.h"
 #include "daemon/schedule.h"
 #include "daemon/test_config.h"
 #include "feedmerge/daemon/daemon.h"
 #include "feedmerge/store/store.h"
 #include "store/temp_folder.h"
+#include "support/fake_fetcher.h"
 #include "support/http_test_server.h"
+#include "support/manual_clock.h"
+#include "support/ram_folder.h"
 
 namespace feedmerge::daemon {
 namespace {
@@ -21,10 +31,6 @@ namespace {
 using std::chrono::seconds;
 using test::HttpTestServer;
 using test::TempFolder;
-
-Time now_seconds() {
-  return std::chrono::floor<seconds>(std::chrono::system_clock::now());
-}
 
 std::optional<store::FeedState> find_state(const config::Config& config, const std::string& url) {
   auto store = store::open_sqlite(config.storage.database, store::OpenMode::read_only);
@@ -69,23 +75,120 @@ constexpr Case kCases[] = {
     {"/missing", 404, 1, 0, "404", Next::backoff},
 };
 
+const std::string kBase = "http://feeds.test";
+
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(FEEDMERGE_TEST_DATA) + "/fetch/" + name, std::ios::binary);
+  REQUIRE(in);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// What the HttpFetcher reports for the test server's route `path` (http_test_server.cpp) with
+// max_body 1,000,000 bytes and the default max_redirects.
+fetch::FetchResult server_behaviour(const std::string& path) {
+  using fetch::FetchOutcome;
+  auto failed = [](FetchOutcome outcome, long status, std::string error) {
+    fetch::FetchResult result;
+    result.outcome = outcome;
+    result.status = status;
+    result.error = std::move(error);
+    return result;
+  };
+  auto feed = [] {
+    fetch::FetchResult result =
+        test::FakeFetcher::ok(fixture("feed.xml"), "application/rss+xml; charset=utf-8");
+    result.etag = HttpTestServer::kEtag;
+    result.last_modified = HttpTestServer::kLastModified;
+    result.max_age = seconds{300};
+    return result;
+  };
+  if (path == "/feed.xml" || path == "/gzip.xml" || path == "/br.xml") return feed();
+  if (path == "/lm.xml") {
+    fetch::FetchResult result = feed();
+    result.etag.clear();
+    result.max_age.reset();
+    return result;
+  }
+  if (path == "/chain/3") {
+    fetch::FetchResult result = feed();
+    result.redirects = 3;
+    result.final_url = kBase + "/feed.xml";
+    return result;
+  }
+  if (path == "/moved") {
+    fetch::FetchResult result = feed();
+    result.redirects = 1;
+    result.final_url = kBase + "/feed.xml";
+    result.permanent_redirect = kBase + "/feed.xml";
+    return result;
+  }
+  if (path == "/bomb.xml" || path == "/big.xml")
+    return failed(FetchOutcome::too_large, 200, "body larger than 1000000 bytes");
+  if (path == "/loop") return failed(FetchOutcome::bad_redirect, 302, "more than 5 redirects");
+  if (path == "/to-file")
+    return failed(FetchOutcome::bad_redirect, 302,
+                  "redirect to a URL that is not http(s): file:///etc/passwd");
+  if (path == "/reset") {
+    fetch::FetchResult result =
+        failed(FetchOutcome::network_error, 0, "Recv failure: Connection reset by peer");
+    result.network_failure = fetch::NetworkFailure::other;
+    return result;
+  }
+  if (path == "/drip.xml") {
+    fetch::FetchResult result =
+        failed(FetchOutcome::network_error, 200, "Operation timed out after 1000 milliseconds");
+    result.network_failure = fetch::NetworkFailure::timeout;
+    return result;
+  }
+  if (path == "/wrong-type")
+    return test::FakeFetcher::ok(fixture("page.html"), "text/html; charset=utf-8");
+  if (path == "/busy/seconds" || path == "/busy/date") {
+    const long status = path == "/busy/seconds" ? 429 : 503;
+    fetch::FetchResult result =
+        failed(FetchOutcome::http_error, status, "HTTP " + std::to_string(status));
+    result.retry_after = path == "/busy/seconds" ? seconds{120} : seconds{3600};
+    return result;
+  }
+  if (path == "/gone") return failed(FetchOutcome::http_error, 410, "HTTP 410");
+  if (path == "/error") return failed(FetchOutcome::http_error, 500, "HTTP 500");
+  return failed(FetchOutcome::http_error, 404, "HTTP 404");
+}
+
+// poll_once with the fake fetcher and the clock: every feed polled once, then retention.
+PollSummary poll_all_once(const config::Config& config, std::shared_ptr<test::FakeFetcher> fetcher,
+                          boost::asio::io_context& io, std::shared_ptr<test::ManualClock> clock) {
+  auto store = open_store(config);
+  REQUIRE(store.has_value());
+  auto poller = Poller::create(io, config, std::move(*store),
+                               {.parse_threads = 1, .fetcher = fetcher, .clock = clock});
+  REQUIRE(poller.has_value());
+  (*poller)->start_once(true, [&io] { io.stop(); });
+  io.run();
+  const PollSummary summary = (*poller)->summary();
+  poller->reset();
+  return summary;
+}
+
 TEST_CASE("every server behaviour leaves the expected state and next poll in the database") {
-  HttpTestServer server;
+  test::RamFolder folder;  // one database in memory: each case polls a feed of its own
   for (const Case& c : kCases) {
     const std::string path = c.path;
     CAPTURE(path);
-    TempFolder folder;
-    config::Config config = make_test_config(folder, {server.url(c.path)});
+    const std::string url = kBase + path;
+    config::Config config = make_test_config(folder, {url});
     config.poll.max_body = 1'000'000;  // under /big.xml and the inflated /bomb.xml
     if (path == "/drip.xml") config.poll.timeout = seconds{1};  // it would drip for a minute
-    const Time before = now_seconds();
-    auto summary = poll_once(config, true);
-    const Time after = now_seconds() + seconds{1};
-    REQUIRE(summary.has_value());
-    CHECK(summary->polled == 1);
-    CHECK(summary->failed == c.failures);
+    boost::asio::io_context io;
+    auto fetcher = std::make_shared<test::FakeFetcher>(io);
+    fetcher->respond(url, server_behaviour(path));
+    auto clock = std::make_shared<test::ManualClock>();
+    const Time before = clock->now_seconds();
+    auto summary = poll_all_once(config, fetcher, io, clock);
+    const Time after = clock->now_seconds() + seconds{1};
+    CHECK(summary.polled == 1);
+    CHECK(summary.failed == c.failures);
 
-    const auto state = find_state(config, server.url(c.path));
+    const auto state = find_state(config, url);
     REQUIRE(state.has_value());
     CHECK(state->last_status == c.status);
     CHECK(state->consecutive_failures == c.failures);
@@ -107,7 +210,7 @@ TEST_CASE("every server behaviour leaves the expected state and next poll in the
     if (std::string_view(c.path) == "/feed.xml") CHECK(!state->etag.empty());
     if (std::string_view(c.path) == "/lm.xml") CHECK(!state->last_modified.empty());
     if (std::string_view(c.path) == "/moved") {
-      CHECK(state->pending_redirect == server.url("/feed.xml"));
+      CHECK(state->pending_redirect == kBase + "/feed.xml");
       CHECK(state->pending_redirect_polls == 1);
     }
 

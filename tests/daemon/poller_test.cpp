@@ -1,5 +1,6 @@
-// The Poller's lifecycle: stopping while fetches are in flight, retention after a poll, the
-// parse threads' priority, and what it reports about the writer's and the feeds' health.
+// The Poller's lifecycle: stopping while fetches are in flight, polls on schedule (a fake
+// fetcher and a manual clock), retention after a poll, the parse threads' priority, and what
+// it reports about the writer's and the feeds' health.
 #include "daemon/poller.h"
 
 #include <sys/resource.h>
@@ -7,10 +8,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <iterator>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -24,8 +28,11 @@
 #include "daemon/test_config.h"
 #include "feedmerge/store/store.h"
 #include "store/temp_folder.h"
+#include "support/fake_fetcher.h"
 #include "support/fault_vfs.h"
 #include "support/http_test_server.h"
+#include "support/manual_clock.h"
+#include "support/ram_folder.h"
 
 namespace feedmerge::daemon {
 namespace {
@@ -75,30 +82,74 @@ TEST_CASE("stop cancels fetches in flight, records nothing for them, and returns
   CHECK_FALSE((*state)->last_attempt.has_value());
 }
 
+// Counts on_polled calls; the test thread waits for a count instead of sleeping.
+class PollCounter {
+ public:
+  std::function<void(const PollEvent&)> observer() {
+    return [this](const PollEvent&) {
+      {
+        std::lock_guard lock(mutex_);
+        ++polls_;
+      }
+      changed_.notify_all();
+    };
+  }
+  bool wait_for(int polls) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds{60}, [&] { return polls_ >= polls; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int polls_ = 0;
+};
+
 TEST_CASE("run polls on schedule until stopped, then every write has finished") {
-  HttpTestServer server;
-  TempFolder folder;
-  const std::string url = server.url("/feed.xml");
-  config::Config config = make_config(folder, {url});
-  // Intervals of a second keep the test short; max-age=300 is capped by max_interval.
+  test::RamFolder folder;
+  const std::string url = "http://feeds.test/feed.xml";
+  config::Config config = make_test_config(folder, {url});
+  // Intervals of a second; max-age=300 is capped by max_interval.
   config.poll.interval = std::chrono::seconds{1};
   config.poll.min_interval = std::chrono::seconds{1};
   config.poll.max_interval = std::chrono::seconds{1};
   boost::asio::io_context io;
+  // As the test server's /feed.xml: its ETag and max-age, a 304 when the ETag comes back.
+  auto fetcher = std::make_shared<test::FakeFetcher>(io);
+  fetcher->respond(url, [](const fetch::FetchRequest& request) {
+    fetch::FetchResult result;
+    if (request.etag == HttpTestServer::kEtag) {
+      result.outcome = fetch::FetchOutcome::not_modified;
+      result.status = 304;
+    } else {
+      std::ifstream in(std::string(FEEDMERGE_TEST_DATA) + "/fetch/feed.xml");
+      result = test::FakeFetcher::ok(
+          std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
+    }
+    result.etag = HttpTestServer::kEtag;
+    result.max_age = std::chrono::seconds{300};
+    return result;
+  });
+  auto clock = std::make_shared<test::ManualClock>();
+  PollCounter polls;
   auto store = open_store(config);
   REQUIRE(store.has_value());
-  auto poller = Poller::create(io, config, std::move(*store), {.parse_threads = 1});
+  auto poller = Poller::create(
+      io, config, std::move(*store),
+      {.parse_threads = 1, .on_polled = polls.observer(), .fetcher = fetcher, .clock = clock});
   REQUIRE(poller.has_value());
   (*poller)->start_run();
   std::thread runner([&io] { io.run(); });
-  REQUIRE(server.wait_for_count("/feed.xml", 2));
+  REQUIRE(polls.wait_for(1));  // never polled: at once
+  clock->advance(std::chrono::seconds{1});
+  REQUIRE(polls.wait_for(2));  // one interval later
   (*poller)->stop([&io] { io.stop(); });
   runner.join();
   poller->reset();
 
-  const auto requests = server.requests("/feed.xml");
+  const auto requests = fetcher->requests(url);
   REQUIRE(requests.size() >= 2);
-  CHECK(requests[1].header("If-None-Match") == HttpTestServer::kEtag);
+  CHECK(requests[1].etag == HttpTestServer::kEtag);  // sent as If-None-Match (http_fetcher_test)
   auto reader = store::open_sqlite(config.storage.database, store::OpenMode::read_only);
   REQUIRE(reader.has_value());
   CHECK(*(*reader)->count_items() == 1);
@@ -107,6 +158,54 @@ TEST_CASE("run polls on schedule until stopped, then every write has finished") 
   REQUIRE(state->has_value());
   CHECK((*state)->last_success.has_value());
   CHECK((*state)->etag == HttpTestServer::kEtag);
+}
+
+TEST_CASE("a failing feed is polled again once its backoff has passed, not before") {
+  test::RamFolder folder;
+  const std::string url = "http://feeds.test/down.xml";
+  const config::Config config = make_test_config(folder, {url});  // min_interval 5 min
+  boost::asio::io_context io;
+  auto fetcher = std::make_shared<test::FakeFetcher>(io);
+  fetch::FetchResult failure;
+  failure.outcome = fetch::FetchOutcome::http_error;
+  failure.status = 500;
+  failure.error = "HTTP 500";
+  fetcher->respond(url, failure);
+  auto clock = std::make_shared<test::ManualClock>();
+  PollCounter polls;
+  auto store = open_store(config);
+  REQUIRE(store.has_value());
+  auto poller = Poller::create(
+      io, config, std::move(*store),
+      {.parse_threads = 1, .on_polled = polls.observer(), .fetcher = fetcher, .clock = clock});
+  REQUIRE(poller.has_value());
+  (*poller)->start_run();
+  std::thread runner([&io] { io.run(); });
+  // Once a heartbeat is back, the strand has run what the clock's advance posted before it.
+  auto settled = [&] {
+    std::promise<void> back;
+    (*poller)->heartbeat([&back](const Poller::Status&) { back.set_value(); });
+    back.get_future().wait();
+  };
+  REQUIRE(polls.wait_for(1));
+  // The first backoff is min_interval shortened by up to kBackoffJitter: 240 to 300 s.
+  clock->advance(std::chrono::seconds{239});
+  settled();
+  CHECK(fetcher->count(url) == 1);
+  clock->advance(std::chrono::seconds{61});
+  REQUIRE(polls.wait_for(2));
+  CHECK(fetcher->count(url) == 2);
+  (*poller)->stop([&io] { io.stop(); });
+  runner.join();
+  poller->reset();
+
+  auto reader = store::open_sqlite(config.storage.database, store::OpenMode::read_only);
+  REQUIRE(reader.has_value());
+  auto state = (*reader)->find_feed(url);
+  REQUIRE(state.has_value());
+  REQUIRE(state->has_value());
+  CHECK((*state)->consecutive_failures == 2);
+  CHECK((*state)->last_status == 500);
 }
 
 TEST_CASE("retention runs after a poll: max_items_per_feed keeps the newest") {

@@ -55,12 +55,18 @@ std::uint16_t port_of(const sockaddr* address) {
   return 0;
 }
 
+using AdjustFetchOptions = std::function<void(fetch::FetchOptions&)>;
+
 // One `once --all` through a Poller, so the test can adjust the fetcher's options.
-void poll_all(const config::Config& config, Poller::Options options) {
+void poll_all(const config::Config& config, const AdjustFetchOptions& adjust = {}) {
   boost::asio::io_context io;
   auto store = open_store(config);
   REQUIRE(store.has_value());
-  auto poller = Poller::create(io, config, std::move(*store), std::move(options));
+  fetch::FetchOptions fetching = fetch_options(config.poll);
+  if (adjust) adjust(fetching);
+  auto poller = Poller::create(
+      io, config, std::move(*store),
+      {.parse_threads = 1, .fetcher = std::make_shared<fetch::HttpFetcher>(io, fetching)});
   REQUIRE(poller.has_value());
   (*poller)->start_once(true, [&io] { io.stop(); });
   io.run();
@@ -95,9 +101,8 @@ TEST_CASE("a permanent redirect the address guard refuses is never adopted, howe
   const std::string url =
       feed_host.url("/redir?code=301&to=" + target.url("/latest/meta-data/iam/"));
   const config::Config config = make_test_config(folder, {url});
-  Poller::Options options{.parse_threads = 1};
-  options.adjust_fetch_options = [port = target.port(), feed_class,
-                                  target_class](fetch::FetchOptions& fetching) {
+  const AdjustFetchOptions options = [port = target.port(), feed_class,
+                                      target_class](fetch::FetchOptions& fetching) {
     fetching.classify_address = [=](const sockaddr* address) {
       return port_of(address) == port ? target_class : feed_class;
     };
@@ -123,8 +128,7 @@ TEST_CASE("an adopted URL is checked like a redirect target, and dropped when it
   const config::Config config = make_test_config(folder, {url});
   // Both hosts are public until the moved one's name starts to resolve to a local address.
   auto moved_is_local = std::make_shared<std::atomic<bool>>(false);
-  Poller::Options options{.parse_threads = 1};
-  options.adjust_fetch_options =
+  const AdjustFetchOptions options =
       [moved_is_local, port = moved_host.port(),
        resolve = moved_host.resolve_entry("moved.test")](fetch::FetchOptions& fetching) {
         fetching.resolve = {resolve};
@@ -155,7 +159,7 @@ TEST_CASE("a local feed's move within its own host is adopted and still polled")
   const std::string url = server.url("/redir?code=301&to=" + server.url("/feed.xml"));
   const config::Config config = make_test_config(folder, {url});
   for (int poll = 1; poll <= kRedirectPollsToAdopt + 1; ++poll)
-    poll_all(config, {.parse_threads = 1});
+    poll_all(config);
   const store::FeedState state = feed_state(config, url);
   INFO(state.last_error);
   CHECK(state.fetch_url == server.url("/feed.xml"));
@@ -175,7 +179,7 @@ TEST_CASE("headers and Basic auth stay with the configured origin after a move i
   config.feeds[0].password_file = folder.file("password");
   std::ofstream(config.feeds[0].password_file) << "S3cretPa55\n";
   for (int poll = 1; poll <= kRedirectPollsToAdopt + 1; ++poll)
-    poll_all(config, {.parse_threads = 1});
+    poll_all(config);
   REQUIRE(feed_state(config, url).fetch_url == moved_host.url("/feed.xml"));
 
   const auto configured = feed_host.requests("/redir");

@@ -9,9 +9,10 @@
 
 namespace feedmerge::daemon {
 
-inline config::Config make_test_config(const test::TempFolder& folder,
-                                       const std::vector<std::string>& urls,
-                                       const std::string& database = "feedmerge.db") {
+// Any folder with file(name): test::TempFolder, or test::RamFolder for a database in memory.
+template <class Folder>
+config::Config make_test_config(const Folder& folder, const std::vector<std::string>& urls,
+                                const std::string& database = "feedmerge.db") {
   config::Config config;
   config.log.level = config::LogLevel::error;  // the tests check the summary, not the log
   config.storage.database = folder.file(database);

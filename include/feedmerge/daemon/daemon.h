@@ -17,11 +17,22 @@
 
 namespace feedmerge::daemon {
 
+// Hooks for the service tests (tests/service/*.py). The command line reads them from its
+// environment (FEEDMERGE_TEST_HOOKS=1 with FEEDMERGE_TEST_STALL_MS and
+// FEEDMERGE_TEST_WRITER_STUCK_MS) and passes them in; the daemon reads no environment for them.
+struct TestHooks {
+  bool enabled = false;  // SIGUSR2 stalls the writer for writer_stall, as a dead disk would
+  std::chrono::milliseconds writer_stall{3000};
+  // Shortens how long a writer task may run before /healthz calls the writer stuck.
+  std::optional<std::chrono::milliseconds> writer_stuck_after{};
+};
+
 struct RunOptions {
   // Threads running the io_context; 0 = the number of cores.
   int io_threads = 0;
   // Threads parsing documents; 0 = the number of cores.
   int parse_threads = 0;
+  TestHooks hooks{};
 };
 
 // What one poll_once did.

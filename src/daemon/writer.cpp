@@ -1,0 +1,232 @@
+#include "daemon/writer.h"
+
+#include <malloc.h>
+
+#include <fstream>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+namespace feedmerge::daemon {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// A batch with this many new items is worth returning freed memory to the system for.
+constexpr std::size_t kTrimAfterBatch = 2000;
+
+// The password for HTTP basic auth: the file's first line.
+std::string read_password(const std::string& path) {
+  if (path.empty()) return {};
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Writer>> Writer::open(const config::Config& config,
+                                             std::unique_ptr<store::Store> store, Clock& clock,
+                                             Options options) {
+  auto stories = StoryAssigner::open(config, *store);
+  if (!stories) return stories.error();
+  return std::unique_ptr<Writer>(
+      new Writer(config, std::move(store), std::move(*stories), clock, std::move(options)));
+}
+
+Writer::Writer(const config::Config& config, std::unique_ptr<store::Store> store,
+               std::unique_ptr<StoryAssigner> stories, Clock& clock, Options options)
+    : storage_(config.storage),
+      clock_(clock),
+      options_(std::move(options)),
+      store_(std::move(store)),
+      stories_(std::move(stories)) {}
+
+Writer::~Writer() {
+  thread_.join();  // the queued work first: a pool's destructor would drop it
+}
+
+// Runs `work` on the writer, telling on_busy when it starts and ends (a stuck disk shows as a
+// task that does not end).
+template <class Work>
+void Writer::post(Work work) {
+  asio::post(thread_, [this, work = std::move(work)]() mutable {
+    if (options_.on_busy) options_.on_busy(true);
+    work();
+    if (options_.on_busy) options_.on_busy(false);
+  });
+}
+
+Result<std::vector<Writer::Registered>> Writer::register_now(
+    const std::vector<config::FeedConfig>& all) {
+  std::vector<std::string> urls;
+  for (const config::FeedConfig& feed : all) {
+    if (feed.enabled) urls.push_back(feed.url);
+  }
+  auto states = store_->ensure_feeds(urls);
+  if (!states) return states.error();
+  std::vector<Registered> feeds;
+  auto state = states->begin();
+  for (const config::FeedConfig& feed : all) {
+    if (feed.enabled)
+      feeds.push_back({feed, std::move(*state++), read_password(feed.password_file)});
+  }
+  return feeds;
+}
+
+void Writer::register_feeds(std::vector<config::FeedConfig> feeds,
+                            std::function<void(Result<std::vector<Registered>>)> done) {
+  // Registering writes, and password files are disk reads: both here.
+  post([this, feeds = std::move(feeds), done = std::move(done)] {
+    if (!fault_.empty()) {
+      done(Error{.kind = ErrorKind::io, .message = "not written: " + fault_});
+      return;
+    }
+    done(register_now(feeds));
+  });
+}
+
+void Writer::record(std::shared_ptr<const PollOutcome> poll, std::function<void(Recorded)> done) {
+  post([this, poll = std::move(poll), done = std::move(done)] {
+    Recorded recorded;
+    if (!fault_.empty()) {
+      recorded.error = "not stored: " + fault_;
+      done(std::move(recorded));
+      return;
+    }
+    auto stored = store_->record_poll(poll->decision.state, poll->parsed ? &*poll->parsed : nullptr,
+                                      clock_.now_seconds());
+    wrote(stored ? std::string() : stored.error().message);
+    if (!stored) {
+      recorded.error = stored.error().message;
+      done(std::move(recorded));
+      return;
+    }
+    // The candidates were built on the parse pool before the write; only what the store
+    // assigned (row id, key, stored dates) is added here. Stories themselves come once per
+    // batch (assign), in publication order: the order in which feeds happen to answer must not
+    // change which stories form. Allocated here, on the writer: once in the index, the memory
+    // goes back to the writer's arena, where the index grows next.
+    for (const store::NewItem& item : stored->new_items) {
+      const model::Item& parsed = poll->parsed->items[item.index];
+      const std::optional<dedup::Candidate>& prepared =
+          item.index < poll->candidates.size() ? poll->candidates[item.index] : std::nullopt;
+      // Rare: an item the last document listed that is new all the same (its write failed).
+      dedup::Candidate candidate =
+          prepared ? *prepared : prepare_candidate(parsed, poll->feed_id, poll->merge);
+      unassigned_.push_back(
+          std::make_unique<dedup::Candidate>(attach_stored(std::move(candidate), parsed, item)));
+    }
+    recorded.stored = std::move(*stored);
+    done(std::move(recorded));
+  });
+}
+
+void Writer::schedule_polls(std::vector<std::pair<std::int64_t, model::Time>> polls) {
+  if (polls.empty()) return;
+  asio::post(thread_, [this, polls = std::move(polls)] {
+    if (auto stored = store_->schedule_polls(polls); !stored)
+      spdlog::error("could not store the next polls: {}", stored.error().message);
+  });
+}
+
+void Writer::assign(std::function<void()> done) {
+  post([this, done = std::move(done)] {
+    assign_open_batch();
+    if (done) done();
+  });
+}
+
+void Writer::assign_open_batch() {
+  if (unassigned_.empty() || !fault_.empty()) return;
+  StoryAssigner::Batch batch = std::move(unassigned_);
+  unassigned_.clear();
+  // A large batch (a first poll) follows a burst of bodies and documents the parse threads
+  // have freed into their own malloc arenas: give those pages back before the story index
+  // grows in the writer's.
+  if (batch.size() >= kTrimAfterBatch) malloc_trim(0);
+  const auto started = std::chrono::steady_clock::now();
+  auto assigned = stories_->assign(std::move(batch), clock_.now_seconds());
+  wrote(assigned ? std::string() : assigned.error().message);
+  if (!assigned) {
+    spdlog::error("stories: {}", assigned.error().message);
+    return;
+  }
+  stories_created_ += stories_->last_created();
+  spdlog::debug("stories: {} items assigned in {} ms", *assigned,
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started)
+                    .count());
+  if (*assigned > 0 && options_.on_stories) options_.on_stories();
+}
+
+void Writer::prune(std::function<void()> done) {
+  post([this, done = std::move(done)] {
+    if (fault_.empty()) {
+      // The open batch first: retention must not remove an item between its write and its
+      // membership, which would fail the batch's foreign keys for every item in it.
+      assign_open_batch();
+      auto removed =
+          store_->prune(storage_.retention, storage_.max_items_per_feed, clock_.now_seconds());
+      wrote(removed ? std::string() : removed.error().message);
+      if (!removed) {
+        spdlog::error("retention: {}", removed.error().message);
+      } else if (*removed > 0) {
+        spdlog::info("retention: removed {} items", *removed);
+        if (auto tidied = stories_->tidy(); !tidied)
+          spdlog::error("stories: {}", tidied.error().message);
+      }
+    }
+    if (done) done();
+  });
+}
+
+void Writer::check_files() {
+  post([this] {
+    check_files_now();
+    if (!fault_.empty()) return;
+    if (auto checkpoint = store_->checkpoint(); !checkpoint) {
+      spdlog::error("{}", checkpoint.error().message);
+      if (options_.on_write) options_.on_write(checkpoint.error().message);
+    }
+  });
+}
+
+void Writer::run(std::function<void()> work) {
+  post(std::move(work));
+}
+
+void Writer::pass(std::function<void()> done) {
+  asio::post(thread_, std::move(done));
+}
+
+// After each write (`error` "" when it worked). A write into a file that is no longer the
+// database's is lost at exit, however well it went.
+void Writer::wrote(const std::string& error) {
+  if (options_.on_write) options_.on_write(error);
+  check_files_now();
+}
+
+void Writer::check_files_now() {
+  if (!fault_.empty()) return;
+  if (auto files = store_->check_files(); !files) stop_writing(files.error().message);
+}
+
+// No write from now on; what the -wal held goes into the database file while the descriptors
+// still reach it (the next start then finds everything committed so far).
+void Writer::stop_writing(const std::string& reason) {
+  fault_ = reason;
+  spdlog::error("{}; no more writes to it", reason);
+  if (auto saved = store_->checkpoint(true); !saved) {
+    spdlog::error("could not move the write-ahead log into the database file: {}",
+                  saved.error().message);
+  } else {
+    spdlog::info("{}: what the write-ahead log held is now in the database file", store_->location());
+  }
+  if (options_.on_fault) options_.on_fault(reason);
+}
+
+}  // namespace feedmerge::daemon

@@ -1,0 +1,106 @@
+// The daemon's one writer: the read_write Store (one record_poll transaction per poll), the
+// StoryAssigner and the batch of stored items not yet in a story, retention, the memory policy
+// after large batches, and the fault state (the database files checked; no write once they
+// went). Thread rule: every member is owned by the writer's own thread (a one-thread pool);
+// each public call posts its work there and calls its `done` there, so callers re-post to their
+// own executor. Only stories_created() may be read from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "daemon/clock.h"
+#include "daemon/poll_job.h"
+#include "daemon/story_assigner.h"
+#include "feedmerge/config/config.h"
+#include "feedmerge/store/store.h"
+
+namespace feedmerge::daemon {
+
+class Writer {
+ public:
+  struct Options {
+    // Each called on the writer thread; none may block. See Poller::Options.
+    std::function<void()> on_stories{};
+    std::function<void(bool busy)> on_busy{};
+    std::function<void(const std::string& error)> on_write{};
+    std::function<void(const std::string& reason)> on_fault{};
+  };
+
+  // A configured feed as registered: its stored state and its password.
+  struct Registered {
+    config::FeedConfig feed;
+    store::FeedState state;  // as stored when registered
+    std::string password;    // the password file's first line
+  };
+
+  // What record() did: the store's result, or why nothing was stored.
+  struct Recorded {
+    std::optional<store::StoreResult> stored;
+    std::string error;
+  };
+
+  // Opens the story assigner beside `store`; an error when it cannot.
+  static Result<std::unique_ptr<Writer>> open(const config::Config& config,
+                                              std::unique_ptr<store::Store> store, Clock& clock,
+                                              Options options);
+  ~Writer();  // waits for the queued work; the store closes
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // The enabled feeds of `feeds` with their stored state (added when new). Before the thread
+  // runs anything (Poller::create).
+  Result<std::vector<Registered>> register_now(const std::vector<config::FeedConfig>& feeds);
+  // The same on the writer thread (a reload); refused once the writer stopped writing.
+  void register_feeds(std::vector<config::FeedConfig> feeds,
+                      std::function<void(Result<std::vector<Registered>>)> done);
+  // One poll's write; its new items join the open batch with their candidates.
+  void record(std::shared_ptr<const PollOutcome> poll, std::function<void(Recorded)> done);
+  // The scheduler's next polls, for `feeds` in another process (Store::schedule_polls).
+  void schedule_polls(std::vector<std::pair<std::int64_t, model::Time>> polls);
+  // The open batch into stories: one transaction, in publication order. On failure the items
+  // stay without a story and the next start assigns them.
+  void assign(std::function<void()> done = {});
+  // Retention (the open batch is assigned first), then `done`.
+  void prune(std::function<void()> done = {});
+  // The database files, then a passive checkpoint (so a disk that refuses it shows too).
+  void check_files();
+  // Runs `work` on the writer after the work queued before it (a test hook stalls it so).
+  void run(std::function<void()> work);
+  // Calls `done` on the writer after the work queued before it: that it comes at all shows
+  // the writer moves (the heartbeat).
+  void pass(std::function<void()> done);
+
+  std::int64_t stories_created() const { return stories_created_.load(); }
+
+ private:
+  Writer(const config::Config& config, std::unique_ptr<store::Store> store,
+         std::unique_ptr<StoryAssigner> stories, Clock& clock, Options options);
+  template <class Work>
+  void post(Work work);
+  void assign_open_batch();
+  void wrote(const std::string& error);
+  void check_files_now();
+  void stop_writing(const std::string& reason);
+
+  const config::StorageConfig storage_;
+  Clock& clock_;
+  const Options options_;
+  // The writer thread's, like everything it runs.
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<StoryAssigner> stories_;
+  StoryAssigner::Batch unassigned_;  // items stored by the open batch's polls
+  std::string fault_;                // why the writer stopped writing for good; "" while it writes
+  std::atomic<std::int64_t> stories_created_{0};  // read by the scheduler's progress lines
+  boost::asio::thread_pool thread_{1};            // last: joined before the members go
+};
+
+}  // namespace feedmerge::daemon
