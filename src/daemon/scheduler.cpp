@@ -1,6 +1,8 @@
 #include "daemon/scheduler.h"
 
 #include <algorithm>
+#include <functional>
+#include <queue>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
@@ -126,6 +128,13 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
   // its per_host limit waits here rather than in the fetcher's queue, where it would hold a
   // global slot: a slow host delays only its own feeds.
   DueQueue waiting;
+  // Every pollable feed's next poll, earliest first: (next_poll, entry index); a feed never
+  // polled as Time::min(). A record is pushed whenever a feed's next poll is set and is stale
+  // once the feed's next_poll differs or the feed is not pollable: stale records are dropped
+  // when they reach the top. Finding the due feeds and the next wake-up costs O(log N) per
+  // poll instead of a scan of every feed.
+  using DueAt = std::pair<Time, std::size_t>;
+  std::priority_queue<DueAt, std::vector<DueAt>, std::greater<>> due;
   bool stopping = false;
   bool once = false;
   std::function<void()> on_idle;
@@ -190,6 +199,18 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
 
   bool pollable(const Entry& entry) const {
     return !entry.in_flight && !entry.queued && !entry.state.disabled && !entry.removed;
+  }
+
+  static Time due_time(const Entry& entry) { return entry.state.next_poll.value_or(Time::min()); }
+
+  // The feed's next poll is set: it goes into `due` (if it can be polled at all).
+  void schedule(std::size_t index) {
+    if (pollable(entries[index])) due.emplace(due_time(entries[index]), index);
+  }
+
+  bool current(const DueAt& record) const {
+    const Entry& entry = entries[record.second];
+    return pollable(entry) && due_time(entry) == record.first;
   }
 
   // The host whose per-host limit a poll of the entry counts against; "" for file://.
@@ -327,6 +348,7 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
              .health_changed = health_changed});
       }
     }
+    schedule(job->index);
     if (idle() && on_idle && (stopping || once)) {
       auto callback = std::move(on_idle);
       on_idle = nullptr;
@@ -458,13 +480,12 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
 
   // Wakes at the earliest next poll.
   void arm_timer() {
-    std::optional<Time> earliest;
-    for (const Entry& entry : entries) {
-      if (!pollable(entry) || !entry.state.next_poll) continue;
-      if (!earliest || *entry.state.next_poll < *earliest) earliest = *entry.state.next_poll;
-    }
-    if (!earliest) return;
-    const auto delay = std::max<std::chrono::seconds>(seconds{0}, *earliest - now());
+    while (!due.empty() && !current(due.top()))
+      due.pop();
+    if (due.empty()) return;
+    const Time earliest = due.top().first;
+    const Time at = now();
+    const auto delay = earliest <= at ? seconds{0} : earliest - at;
     timer->wait(delay, [self = shared_from_this()](bool fired) {
       if (!fired || self->stopping) return;
       self->poll_due();
@@ -474,9 +495,10 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
 
   void poll_due() {
     const Time at = now();
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      const Entry& entry = entries[i];
-      if (pollable(entry) && (!entry.state.next_poll || *entry.state.next_poll <= at)) enqueue(i);
+    while (!due.empty() && due.top().first <= at) {
+      const DueAt next = due.top();
+      due.pop();
+      if (current(next)) enqueue(next.second);
     }
     launch();
   }
@@ -523,12 +545,15 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
       const IntervalLimits limits = limits_for(poll, registered.feed);
       auto it = known.find(registered.feed.url);
       Entry* entry = nullptr;
+      std::size_t index = 0;
       if (it == known.end()) {
         add_entry(std::move(registered), poll);
+        index = entries.size() - 1;
         entry = &entries.back();
         spdlog::info("{}: added by the reload", entry->config.url);
       } else {
-        entry = &entries[it->second];
+        index = it->second;
+        entry = &entries[index];
         if (entry->removed) spdlog::info("{}: added back by the reload", entry->config.url);
         entry->removed = false;
         entry->config = registered.feed;
@@ -544,6 +569,7 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
         entry->state.next_poll = at;
         scheduled.emplace_back(entry->state.id, at);
       }
+      schedule(index);
     }
     writer.schedule_polls(std::move(scheduled));
     for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -635,6 +661,7 @@ void Scheduler::start_run() {
         entry.state.next_poll = at;
         scheduled.emplace_back(entry.state.id, at);
       }
+      impl->schedule(i);
     }
     spdlog::info(
         "polling {} feeds: {} never polled, polled now; {} overdue, polled within {} s; "

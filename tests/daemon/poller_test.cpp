@@ -160,6 +160,56 @@ TEST_CASE("run polls on schedule until stopped, then every write has finished") 
   CHECK((*state)->etag == HttpTestServer::kEtag);
 }
 
+TEST_CASE("each feed is polled when its own next poll comes, in order, among many not due") {
+  test::RamFolder folder;
+  // Two feeds with their own intervals among 200 that are not due for an hour: the due ones are
+  // found without waking for the others (the scheduler's heap of next polls).
+  const std::string fast = "http://a.test/fast.xml";
+  const std::string slow = "http://b.test/slow.xml";
+  std::vector<std::string> urls = {fast, slow};
+  for (int i = 0; i < 200; ++i)
+    urls.push_back("http://c" + std::to_string(i) + ".test/feed.xml");
+  config::Config config = make_test_config(folder, urls);
+  config.poll.min_interval = std::chrono::seconds{1};
+  config.poll.max_interval = std::chrono::hours{2};
+  config.poll.interval = std::chrono::hours{1};
+  config.feeds[0].interval = std::chrono::seconds{1};
+  config.feeds[1].interval = std::chrono::seconds{3};
+  boost::asio::io_context io;
+  auto fetcher = std::make_shared<test::FakeFetcher>(io);
+  // One undated item: the interval stays the configured one (nothing to adapt it to).
+  const fetch::FetchResult body = test::FakeFetcher::ok(
+      "<rss version=\"2.0\"><channel><title>t</title><item><title>x</title>"
+      "<link>http://a.test/1</link></item></channel></rss>");
+  for (const std::string& url : urls)
+    fetcher->respond(url, body);
+  auto clock = std::make_shared<test::ManualClock>();
+  PollCounter polls;
+  auto store = open_store(config);
+  REQUIRE(store.has_value());
+  auto poller = Poller::create(
+      io, config, std::move(*store),
+      {.parse_threads = 1, .on_polled = polls.observer(), .fetcher = fetcher, .clock = clock});
+  REQUIRE(poller.has_value());
+  (*poller)->start_run();
+  std::thread runner([&io] { io.run(); });
+  int expected = static_cast<int>(urls.size());  // never polled: all at once
+  REQUIRE(polls.wait_for(expected));
+  // Seconds 1, 2, 3: the fast feed each second, the slow one at 3.
+  for (int second = 1; second <= 3; ++second) {
+    clock->advance(std::chrono::seconds{1});
+    expected += second == 3 ? 2 : 1;
+    REQUIRE(polls.wait_for(expected));
+    CHECK(fetcher->count(fast) == 1 + second);
+    CHECK(fetcher->count(slow) == (second == 3 ? 2 : 1));
+  }
+  (*poller)->stop([&io] { io.stop(); });
+  runner.join();
+  poller->reset();
+  CHECK(fetcher->count() == expected);
+  CHECK(fetcher->count(urls.back()) == 1);
+}
+
 TEST_CASE("a failing feed is polled again once its backoff has passed, not before") {
   test::RamFolder folder;
   const std::string url = "http://feeds.test/down.xml";
