@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "fetch/http_fetcher.h"
+#include "feedmerge/fetch/fetcher.h"
 
 namespace feedmerge::daemon {
 

@@ -6,8 +6,8 @@
 #include <cstdio>
 
 #include "daemon/story_assigner.h"
+#include "feedmerge/fetch/fetcher.h"
 #include "feedmerge/parse/parser.h"
-#include "fetch/http_fetcher.h"
 
 namespace feedmerge::daemon {
 
@@ -172,8 +172,8 @@ dedup::Candidate attach_stored(dedup::Candidate prepared, const model::Item& ite
                                const store::NewItem& stored) {
   dedup::Candidate candidate = std::move(prepared);
   candidate.item_id = stored.id;
-  candidate.published =
-      store::dedup_time(item.updated, stored.published, stored.published_estimated, stored.first_seen);
+  candidate.published = store::dedup_time(item.updated, stored.published,
+                                          stored.published_estimated, stored.first_seen);
   candidate.first_seen = stored.first_seen;
   // As read back from the store: an item without an id is known by its key.
   if (candidate.guid.empty()) candidate.guid = stored.key;

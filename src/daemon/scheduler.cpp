@@ -16,9 +16,9 @@
 #include "daemon/first_round.h"
 #include "daemon/logging.h"
 #include "daemon/poll_job.h"
+#include "feedmerge/fetch/fetcher.h"
 #include "feedmerge/normalize/url.h"
 #include "feedmerge/publish/site.h"
-#include "fetch/http_fetcher.h"
 
 namespace feedmerge::daemon {
 

@@ -48,12 +48,6 @@ struct FetchOptions {
   std::function<AddressClass(const sockaddr*)> classify_address;  // empty = classify_address
 };
 
-// Whether two http(s) URLs have the same scheme, host and port (curl's reading of them);
-// false when either is not such a URL.
-bool same_origin(const std::string& a, const std::string& b);
-// The host of an http(s) URL as the politeness queue keys it (lowercase); "" when none.
-std::string politeness_host(const std::string& url);
-
 // The libcurl Fetcher (the daemon's; tests use tests/support/fake_fetcher.h).
 class HttpFetcher final : public Fetcher {
  public:

@@ -8,7 +8,7 @@
 
 #include <boost/json.hpp>
 
-#include "fetch/http_fetcher.h"
+#include "feedmerge/fetch/fetcher.h"
 
 namespace feedmerge::report {
 namespace {

@@ -46,6 +46,12 @@ enum class FetchOutcome {
 
 const char* to_string(FetchOutcome outcome);
 
+// Whether two http(s) URLs have the same scheme, host and port (curl's reading of them);
+// false when either is not such a URL.
+bool same_origin(const std::string& a, const std::string& b);
+// The host of an http(s) URL as the politeness queue keys it (lowercase); "" when none.
+std::string politeness_host(const std::string& url);
+
 // What kind of network_error, for the daemon to tell "no network at all" from one bad host.
 enum class NetworkFailure {
   none,     // not a network_error
