@@ -66,7 +66,7 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
   struct Job {
     std::size_t index = 0;
     PollInput input;
-    std::shared_ptr<const PollOutcome> outcome;
+    std::shared_ptr<PollOutcome> outcome;  // the writer consumes its candidates
     Writer::Recorded recorded;
     bool cancelled = false;
     std::chrono::steady_clock::time_point started;
@@ -288,7 +288,7 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
 
   // Parse pool: the outcome to the writer, then the strand.
   void write(const std::shared_ptr<Job>& job, PollOutcome outcome) {
-    job->outcome = std::make_shared<const PollOutcome>(std::move(outcome));
+    job->outcome = std::make_shared<PollOutcome>(std::move(outcome));
     writer.record(job->outcome, [self = shared_from_this(), job](Writer::Recorded recorded) {
       job->recorded = std::move(recorded);
       asio::post(self->strand, [self, job] { self->finish(job); });

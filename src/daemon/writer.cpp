@@ -89,7 +89,7 @@ void Writer::register_feeds(std::vector<config::FeedConfig> feeds,
   });
 }
 
-void Writer::record(std::shared_ptr<const PollOutcome> poll, std::function<void(Recorded)> done) {
+void Writer::record(std::shared_ptr<PollOutcome> poll, std::function<void(Recorded)> done) {
   post([this, poll = std::move(poll), done = std::move(done)] {
     Recorded recorded;
     if (!fault_.empty()) {
@@ -120,6 +120,9 @@ void Writer::record(std::shared_ptr<const PollOutcome> poll, std::function<void(
       unassigned_.push_back(
           std::make_unique<dedup::Candidate>(attach_stored(std::move(candidate), parsed, item)));
     }
+    // The parse pool's copies go now, not when the scheduler is done with the poll: a first
+    // poll's candidates would otherwise exist twice at the peak.
+    poll->candidates = {};
     recorded.stored = std::move(*stored);
     done(std::move(recorded));
   });
@@ -224,7 +227,8 @@ void Writer::stop_writing(const std::string& reason) {
     spdlog::error("could not move the write-ahead log into the database file: {}",
                   saved.error().message);
   } else {
-    spdlog::info("{}: what the write-ahead log held is now in the database file", store_->location());
+    spdlog::info("{}: what the write-ahead log held is now in the database file",
+                 store_->location());
   }
   if (options_.on_fault) options_.on_fault(reason);
 }

@@ -63,7 +63,8 @@ class Writer {
   void register_feeds(std::vector<config::FeedConfig> feeds,
                       std::function<void(Result<std::vector<Registered>>)> done);
   // One poll's write; its new items join the open batch with their candidates.
-  void record(std::shared_ptr<const PollOutcome> poll, std::function<void(Recorded)> done);
+  // The poll's prepared candidates are consumed (moved out).
+  void record(std::shared_ptr<PollOutcome> poll, std::function<void(Recorded)> done);
   // The scheduler's next polls, for `feeds` in another process (Store::schedule_polls).
   void schedule_polls(std::vector<std::pair<std::int64_t, model::Time>> polls);
   // The open batch into stories: one transaction, in publication order. On failure the items
