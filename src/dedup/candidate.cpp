@@ -1,5 +1,8 @@
+#include <xxhash.h>
+
 #include "feedmerge/dedup/canonical_url.h"
 #include "feedmerge/dedup/story_index.h"
+#include "feedmerge/normalize/ascii.h"
 #include "feedmerge/normalize/text.h"
 
 namespace feedmerge::dedup {
@@ -28,6 +31,10 @@ Candidate make_candidate(const model::Item& item, std::int64_t item_id, std::int
   candidate.guid = item.id;
   candidate.canonical_url = canonical_url(item.link);
   candidate.host = url_host(item.link);
+  if (!item.title.empty()) {
+    const std::string title = ascii::to_lower(item.title);
+    candidate.title_key = XXH3_64bits(title.data(), title.size()) | 1;
+  }
   // Features read kMaxBodyBytes of text: a few times that much HTML is plenty, and long
   // summaries (whole articles) then cost no more than short ones. Only the text features read
   // is made (the same bytes as cutting the whole text).

@@ -180,3 +180,47 @@ std::string url_host(std::string_view url) {
 }
 
 }  // namespace feedmerge::dedup
+
+namespace feedmerge::dedup {
+
+namespace {
+
+// Pages that list a site's items: "/news", "/blog"; and the folders of listings by subject,
+// "/category/sports", "/tag/x".
+constexpr std::array<std::string_view, 14> kListingPages = {
+    "news",     "blog",   "podcast", "podcasts", "episodes", "articles", "archive",
+    "archives", "latest", "home",    "feed",     "index",    "stories",  "videos"};
+constexpr std::array<std::string_view, 8> kListingFolders = {
+    "category", "categories", "tag", "tags", "section", "sections", "topic", "topics"};
+
+bool one_of(std::string_view word, const auto& words) {
+  return std::any_of(words.begin(), words.end(),
+                     [&](std::string_view listed) { return ascii::iequals(word, listed); });
+}
+
+}  // namespace
+
+bool is_article_url(std::string_view canonical) {
+  const std::size_t scheme = canonical.find("://");
+  if (scheme == std::string_view::npos) return false;
+  const std::size_t slash = canonical.find_first_of("/?", scheme + 3);
+  if (slash == std::string_view::npos) return false;  // the site root
+  // An id in the query (?p=123, ?story=...) names an article whatever the path.
+  if (canonical.find('?', slash) != std::string_view::npos) return true;
+  const std::string_view path = canonical.substr(slash + 1);
+  // The first three segments, as views (this runs for every item the index decides).
+  std::array<std::string_view, 3> segments{};
+  std::size_t count = 0;
+  for (std::size_t at = 0; at <= path.size() && count < segments.size();) {
+    std::size_t end = path.find('/', at);
+    if (end == std::string_view::npos) end = path.size();
+    if (end > at) segments[count++] = path.substr(at, end - at);
+    at = end + 1;
+  }
+  if (count == 0) return false;
+  if (count == 1) return !one_of(segments[0], kListingPages);
+  if (count == 2) return !one_of(segments[0], kListingFolders);
+  return true;
+}
+
+}  // namespace feedmerge::dedup

@@ -14,6 +14,8 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 
+#include "feedmerge/dedup/canonical_url.h"
+
 namespace feedmerge::dedup {
 namespace {
 
@@ -163,10 +165,21 @@ void set_link_keys(const Candidate& item, Weights& w) {
   w.guid_key = item.guid.size() >= 8 ? link_key(item.guid) : 0;
 }
 
+// A feed's link and that feed's items which carry it (see Impl::link_is_identity).
+std::uint64_t feed_link_key(std::int64_t feed_id, std::uint64_t url_key) {
+  return url_key == 0 ? 0 : url_key ^ (static_cast<std::uint64_t>(feed_id) * 0x9E3779B97F4A7C15ULL);
+}
+struct LinkUse {
+  std::uint64_t title_key = 0;  // the first item's
+  std::uint32_t items = 0;      // in the index
+  bool shared = false;          // by items with different titles: not an article's identity
+};
+
 struct Member {
   Candidate item;
   Relation relation = Relation::report;
   Weights weights;
+  std::uint64_t feed_link = 0;  // its entry in Impl::feed_links (0: none)
 };
 
 struct Story {
@@ -290,6 +303,7 @@ std::string explain(const Signals& s, double threshold) {
   char buffer[1024];
   std::snprintf(buffer, sizeof buffer,
                 "same url or item id: %s\n"
+                "same feed: %s\n"
                 "copy (word 3-shingle Jaccard, MinHash): %.2f%s\n"
                 "terms (TF-IDF cosine): %.2f\n"
                 "names and numbers (IDF cosine): %.2f%s\n"
@@ -297,8 +311,9 @@ std::string explain(const Signals& s, double threshold) {
                 "languages: %s\n"
                 "hours apart: %.1f\n"
                 "score: %.2f (threshold %.2f): %s, as %s\n",
-                s.same_url ? "yes" : "no", s.copy, s.copy >= 0.5 ? " (near-duplicate)" : "",
-                s.terms, s.entities,
+                s.same_url ? "yes" : "no",
+                s.same_feed ? "yes (joins only as the same article)" : "no", s.copy,
+                s.copy >= 0.5 ? " (near-duplicate)" : "", s.terms, s.entities,
                 s.entities < kReportEntities ? " (too few shared names for a report)" : "",
                 s.entity_order, s.cross_language ? "different" : "same", s.hours_apart, s.score,
                 threshold, s.score >= threshold ? "same story" : "different stories",
@@ -321,6 +336,8 @@ struct StoryIndex::Impl {
   // posts each item's 60-odd keys); a story id beyond 2^32 is not posted (found by URL only).
   boost::unordered_flat_map<std::uint32_t, std::vector<std::uint32_t>> postings;
   boost::unordered_flat_map<std::uint64_t, std::int64_t> urls;  // URL or guid link_key -> story
+  // feed_link_key -> that feed's items with the link, while they are in the index.
+  boost::unordered_flat_map<std::uint64_t, LinkUse> feed_links;
   boost::unordered_flat_set<std::int64_t> items;
   boost::unordered_flat_set<std::int64_t> counted;  // items in the statistics before add()
   std::size_t item_total = 0;
@@ -368,6 +385,18 @@ struct StoryIndex::Impl {
     w.norm_docs = statistics.docs();
   }
 
+  // Whether `item`'s canonical URL (hashed in `url_key`) names its article: not a site root
+  // or section page, and not a link its feed already gave an item with another title (every
+  // episode of a podcast linking the show's home page). Titles unknown (0) count as equal.
+  bool link_is_identity(const Candidate& item, std::uint64_t url_key,
+                        std::string_view canonical) const {
+    if (url_key == 0 || !is_article_url(canonical)) return false;
+    const auto found = feed_links.find(feed_link_key(item.feed_id, url_key));
+    if (found == feed_links.end()) return true;
+    const LinkUse& use = found->second;
+    return !use.shared && use.title_key == item.title_key;
+  }
+
   // `explain_all`: also the name order of same-language pairs (for `why`); the hot path
   // computes it only where it can decide (a translation).
   // `partial`: when given, the signals that cannot change the score are left at 0, and
@@ -380,6 +409,13 @@ struct StoryIndex::Impl {
     Signals s;
     s.same_url =
         (a.url_key != 0 && a.url_key == b.url_key) || (a.guid_key != 0 && a.guid_key == b.guid_key);
+    s.same_feed = x.feed_id != 0 && x.feed_id == y.feed_id;
+    // Two items of one feed join only as one article: their text is not compared at all.
+    if (s.same_feed && !s.same_url && !explain_all && partial != nullptr) {
+      *partial = true;
+      score(s);
+      return s;
+    }
     s.copy = sketch_similarity(x.features, y.features);
     s.cross_language = x.features.language != y.features.language &&
                        x.features.language != Language::unknown &&
@@ -415,6 +451,13 @@ struct StoryIndex::Impl {
   // The one place where signals become a score; kept monotone in every signal so that `why`
   // reads simply.
   void score(Signals& s) const {
+    // A feed does not report its own news twice: two of its items with other links are a
+    // series (episodes, changesets, releases, a template's titles), however alike.
+    if (s.same_feed && !s.same_url) {
+      s.relation = Relation::report;
+      s.score = 0;
+      return;
+    }
     // Same language: words and names both count. Across languages most words differ (cut
     // cognates still meet), so names and numbers carry the weight.
     double event = s.cross_language
@@ -485,6 +528,10 @@ struct StoryIndex::Impl {
   void drop(decltype(stories)::iterator it) {
     for (const Member& member : it->second.members) {
       items.erase(member.item.item_id);
+      if (member.feed_link != 0) {
+        const auto use = feed_links.find(member.feed_link);
+        if (use != feed_links.end() && --use->second.items == 0) feed_links.erase(use);
+      }
       dead_postings += member.item.features.entities.size() + member.item.features.terms.size();
     }
     item_total -= it->second.members.size();
@@ -508,6 +555,7 @@ Decision StoryIndex::decide(const Candidate& item) {
   Weights& probe = m.probe;
   m.refresh(item, probe, true, &m.probe_idf);
   set_link_keys(item, probe);
+  if (!m.link_is_identity(item, probe.url_key, item.canonical_url)) probe.url_key = 0;
 
   // Candidates: stories sharing the URL, or sharing the item's rarest names and words, best
   // first. Only the kGatherKeys rarest keys are looked up, and a key carried by more than
@@ -631,14 +679,24 @@ void StoryIndex::add(Candidate item, std::int64_t story_id, Relation relation) {
     m.post(term.id, story_id);
   Weights weights;
   set_link_keys(item, weights);
-  if (item.canonical_url.size() >= 8) m.urls[weights.url_key] = story_id;
+  std::uint64_t feed_link = 0;
+  if (weights.url_key != 0 && is_article_url(item.canonical_url)) {
+    feed_link = feed_link_key(item.feed_id, weights.url_key);
+    auto [use, fresh] = m.feed_links.try_emplace(feed_link, LinkUse{item.title_key, 0, false});
+    if (!fresh && use->second.title_key != item.title_key) use->second.shared = true;
+    ++use->second.items;
+    if (use->second.shared) weights.url_key = 0;
+  } else {
+    weights.url_key = 0;
+  }
+  if (weights.url_key != 0 && item.canonical_url.size() >= 8) m.urls[weights.url_key] = story_id;
   if (weights.guid_key != 0) m.urls[weights.guid_key] = story_id;
   ++m.item_total;
   if (!m.newest || item.published > *m.newest) m.newest = item.published;
   // The keys stand for the strings from now on.
   item.canonical_url = std::string();
   item.guid = std::string();
-  story.members.insert(at, Member{std::move(item), relation, std::move(weights)});
+  story.members.insert(at, Member{std::move(item), relation, std::move(weights), feed_link});
 }
 
 void StoryIndex::count(const Candidate& item) {
@@ -653,6 +711,8 @@ Signals StoryIndex::compare(const Candidate& a, const Candidate& b) {
   impl_->refresh(b, y, true);
   set_link_keys(a, x);
   set_link_keys(b, y);
+  if (!impl_->link_is_identity(a, x.url_key, a.canonical_url)) x.url_key = 0;
+  if (!impl_->link_is_identity(b, y.url_key, b.canonical_url)) y.url_key = 0;
   return impl_->compare(a, x, b, y, true);
 }
 

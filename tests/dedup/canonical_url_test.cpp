@@ -65,3 +65,18 @@ TEST_CASE("canonical URL survives the links fuzzing found (Boost.URL params, odd
   CHECK(canonical_url("https://a.example/p?%75tm_source=x&id=7") == "https://a.example/p?id=7");
   CHECK(canonical_url("https://a.example/p?b=&c&a=1") == "https://a.example/p?a=1&b&c");
 }
+
+TEST_CASE("a site root or a listing page is no article's identity") {
+  using feedmerge::dedup::is_article_url;
+  CHECK_FALSE(is_article_url(canonical_url("https://taverncast.com/")));
+  CHECK_FALSE(is_article_url(canonical_url("https://www.example.com/news/")));
+  CHECK_FALSE(is_article_url(canonical_url("https://example.com/Blog")));
+  CHECK_FALSE(is_article_url(canonical_url("https://example.com/category/sports/")));
+  CHECK_FALSE(is_article_url(canonical_url("https://example.com/tag/elections")));
+  CHECK_FALSE(is_article_url(""));
+  CHECK(is_article_url(canonical_url("https://a.example/solarwinds")));
+  CHECK(is_article_url(canonical_url("https://example.com/news/treasury-hacked")));
+  CHECK(is_article_url(canonical_url("https://example.com/2021/04/18/super-league")));
+  CHECK(is_article_url(canonical_url("https://example.com/category/sports/final-score")));
+  CHECK(is_article_url(canonical_url("https://example.com/?p=123")));
+}

@@ -233,3 +233,68 @@ TEST_CASE("with a window long enough, the same chain stays one story") {
   for (std::size_t k = 1; k < stories.size(); ++k)
     CHECK_MESSAGE(stories[k] == stories[0], "report at ", 12 * k, " h");
 }
+
+// Taverncast: every episode links the show's home page. A site root names no article, and a
+// link that one feed gives items with different titles stops naming one for that feed.
+TEST_CASE("a home page or a link a feed shares among its items is not an identity") {
+  StoryIndex index({});
+  const std::string bodies[] = {
+      "Episode notes: the crew talks about dungeon maps, dice and the tavern's new menu.",
+      "Episode notes: an interview with a board game designer about cooperative play.",
+      "Episode notes: listener mail, a convention report and the month's releases."};
+  for (int episode = 0; episode < 3; ++episode) {
+    const auto item_ = item(episode + 1, 1, episode, "https://taverncast.com/",
+                            "Taverncast " + std::to_string(episode + 1), bodies[episode]);
+    const auto decided = index.decide(item_);
+    CHECK_FALSE(decided.story);
+    CHECK_FALSE(decided.signals.same_url);
+    index.add(item_, 10 + episode, Relation::original);
+  }
+  CHECK(index.story_count() == 3);
+
+  // An article-like link, given to two different items of one feed: not an identity from the
+  // second on, not even for an item with the first one's title.
+  StoryIndex shows({});
+  const std::string player = "https://show.example/listen/player";
+  shows.add(item(20, 2, 0, player, "Episode 41: maps", bodies[0]), 30, Relation::original);
+  const auto second = item(21, 2, 1, player, "Episode 42: designers", bodies[1]);
+  CHECK_FALSE(shows.decide(second).story);
+  shows.add(second, 31, Relation::original);
+  const auto third = item(22, 2, 2, player, "Episode 41: maps", bodies[2]);
+  CHECK_FALSE(shows.decide(third).story);
+
+  // A link given once stays an identity: the same article again joins by URL.
+  index.add(item(30, 3, 0, "https://a.example/solarwinds", "Treasury hacked", kBody), 40,
+            Relation::original);
+  const auto again =
+      index.decide(item(31, 3, 1, "https://a.example/solarwinds", "Treasury hacked", kBody));
+  REQUIRE(again.story);
+  CHECK(*again.story == 40);
+  CHECK(again.signals.relation == Relation::same_url);
+}
+
+// A feed's template series (changesets, game titles ending in "Online", episodes): near-
+// identical text, other links. Two items of one feed join only as one article.
+TEST_CASE("a feed's template series never joins on text; other feeds' copies still do") {
+  StoryIndex index({});
+  const auto changeset = [](std::int64_t id, std::int64_t feed, int n) {
+    const std::string number = std::to_string(170000 + n);
+    return item(id, feed, n, "https://osm.example/changeset/" + number, "Changeset " + number,
+                kBody + " Changeset " + number + " edited by a mapper.");
+  };
+  index.add(changeset(1, 5, 0), 10, Relation::original);
+  for (int n = 1; n < 4; ++n) {
+    const auto next = changeset(n + 1, 5, n);
+    const auto decided = index.decide(next);
+    CHECK_FALSE(decided.story);
+    CHECK(index.compare(next, changeset(1, 5, 0)).same_feed);
+    CHECK(index.compare(next, changeset(1, 5, 0)).score == 0);
+    index.add(next, 10 + n, Relation::original);
+  }
+  // The same text from another feed is a copy, as before.
+  auto copy = changeset(9, 6, 0);
+  copy.canonical_url = "https://mirror.example/osm/changeset-170000";
+  const auto decided = index.decide(copy);
+  REQUIRE(decided.story);
+  CHECK(decided.signals.relation == Relation::copy);
+}

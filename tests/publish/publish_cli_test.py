@@ -639,11 +639,13 @@ def serve(binary, config, tmp, port, db, outputs, approval_story, expected):
                           if e.find(ATOM + "id").text == approval_id][0]
 
         # A new member joins the approval: a feed gains an item (the daemon polls and stores it),
-        # the story takes it, and the next stored change re-renders.
+        # the story takes it, and the next stored change re-renders. It joins through the other
+        # outlets' reports (their names): a feed's own items never join each other on text.
         sample = os.path.join(tmp, "samples", "tecnologia-es.rss")
         new_item = """<item><title>Oracle y TikTok: la Casa Blanca da luz verde</title>
 <link>https://tecnologia.example.es/2020/09/20/luz-verde/</link><guid>luz-verde</guid>
-<pubDate>Sun, 20 Sep 2020 12:00:00 +0200</pubDate><description>VERSION</description></item>"""
+<pubDate>Sun, 20 Sep 2020 12:00:00 +0200</pubDate><description>Donald Trump y la Casa Blanca dan
+luz verde a que Oracle y Walmart entren en TikTok Global. VERSION</description></item>"""
         original = open(sample, encoding="utf-8").read()
         def write_sample(version):
             with open(sample + ".new", "w", encoding="utf-8") as f:

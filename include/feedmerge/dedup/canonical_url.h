@@ -14,6 +14,13 @@ namespace feedmerge::dedup {
 // and the remaining query parameters sorted. "" when `url` is not an absolute http(s) URL.
 std::string canonical_url(std::string_view url);
 
+// Whether a canonical URL can name one article, and so be an item's identity: false for a
+// site root ("https://taverncast.com") and for a listing page: one segment that names one
+// ("/news", "/blog", "/podcast", ...) or a subject folder and its subject ("/category/x",
+// "/tag/x", "/section/x", "/topic/x"), without a query. A feed links there when its items
+// have no page of their own; other shared links are found by StoryIndex as they recur.
+bool is_article_url(std::string_view canonical);
+
 // The host of `url` without `www.` and lower-cased ("" when there is none): how outlets are
 // named in [dedup].preferred.
 std::string url_host(std::string_view url);

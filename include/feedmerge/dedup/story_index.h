@@ -2,6 +2,9 @@
 // stories whose members were published inside a window around the newest item it has seen,
 // finds candidates through an inverted index over entities and terms, and scores them with
 // explainable signals (same URL, near-duplicate text, translation, same event).
+// A link is an identity only when it names an article (is_article_url) and no two items of
+// one feed with different titles share it; two items of one feed join only as the same
+// article (same link or id), never on their text: a feed's series and templates stay apart.
 // Owner: one thread (the daemon's store writer); not thread-safe. No I/O: the caller rebuilds
 // it from the store (add) and persists what decide() chose.
 #pragma once
@@ -57,13 +60,17 @@ struct Candidate {
   Time first_seen{};
   std::string guid;           // the item's id as the feed gave it
   std::string canonical_url;  // canonical_url(link)
-  std::string host;           // url_host(link)
+  // Hash of the item's title (case-folded; 0: unknown): tells the items of one feed that
+  // share a link apart from one article seen twice (see StoryIndex).
+  std::uint64_t title_key = 0;
+  std::string host;  // url_host(link)
   Features features;
 };
 
 // The signals between two items, each 0..1 unless said otherwise.
 struct Signals {
-  bool same_url = false;    // canonical URL or item id
+  bool same_url = false;    // canonical URL or item id, when it names one article
+  bool same_feed = false;   // both items from one feed: only the same article joins them
   double copy = 0;          // estimated Jaccard similarity of word 3-shingles
   double terms = 0;         // TF-IDF cosine of terms
   double entities = 0;      // IDF-weighted cosine of names and numbers
