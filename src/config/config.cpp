@@ -342,6 +342,29 @@ bool is_port(std::string_view text) {
   return ec == std::errc() && end == text.data() + text.size() && value <= 65535;
 }
 
+// A language tag as RSS and BCP 47 write it: a primary subtag of 2 or 3 letters ("en",
+// "fra"), then optional subtags of 1 to 8 letters or digits ("en-GB", "pt-BR", "zh-Hant").
+bool is_language_tag(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size() && ascii::is_alpha(text[i]))
+    ++i;
+  if (i < 2 || i > 3) return false;
+  while (i < text.size()) {
+    if (text[i] != '-') return false;
+    const std::size_t start = ++i;
+    while (i < text.size() && ascii::is_alnum(text[i]))
+      ++i;
+    if (i == start || i - start > 8) return false;
+  }
+  return true;
+}
+
+std::string language_problem(const std::string& tag) {
+  return is_language_tag(tag)
+             ? std::string()
+             : "expected a language code like \"en\" or \"pt-BR\", got " + toml_quote(tag);
+}
+
 bool is_host_name(std::string_view text) {
   if (text.empty() || text.size() > 253) return false;
   return std::all_of(text.begin(), text.end(), [](char c) {
@@ -516,6 +539,10 @@ void read_dedup(TableReader& r, DedupConfig& dedup) {
     for (std::string& host : dedup.preferred)
       host = lowercase(host);
   }
+  if (r.read_string_array("languages", dedup.languages, language_problem)) {
+    for (std::string& tag : dedup.languages)
+      tag = lowercase(tag);
+  }
 }
 
 void read_publish(TableReader& r, PublishConfig& publish) {
@@ -560,6 +587,15 @@ void read_output(TableReader& r, OutputConfig& output) {
   r.read_enum("format", kOutputFormats, output.format);
   r.read_string("title", output.title);
   r.read_string("description", output.description);
+  if (const toml::node* node = r.read_string("language", output.language)) {
+    // "" is the default: the channel declares no language.
+    if (const std::string problem =
+            output.language.empty() ? std::string() : language_problem(output.language);
+        !problem.empty()) {
+      r.error(*node, "language", problem);
+      output.language.clear();
+    }
+  }
   r.read_string_array("categories", output.categories,
                       [](const std::string&) { return std::string(); });
   r.read_integer("limit", 1, output.limit);

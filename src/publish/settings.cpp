@@ -2,11 +2,15 @@
 
 namespace feedmerge::publish {
 
-OutputSettings output_settings(const config::OutputConfig& output) {
+OutputSettings output_settings(const config::OutputConfig& output,
+                               const config::DedupConfig& dedup) {
   return {.path = output.path,
           .format = output.format,
           .title = output.title,
-          .description = output.description};
+          .description = output.description,
+          .language = output.language,
+          .headline_languages = dedup.languages,
+          .preferred_hosts = dedup.preferred};
 }
 
 SiteSettings site_settings(const config::Config& config) {
@@ -15,7 +19,7 @@ SiteSettings site_settings(const config::Config& config) {
                         .outputs = {}};
   settings.outputs.reserve(config.outputs.size());
   for (const config::OutputConfig& output : config.outputs)
-    settings.outputs.push_back(output_settings(output));
+    settings.outputs.push_back(output_settings(output, config.dedup));
   return settings;
 }
 

@@ -13,9 +13,16 @@
 namespace feedmerge::publish {
 namespace {
 
+EntryOptions entry_options(const OutputSettings& output) {
+  return {.languages = output.headline_languages,
+          .preferred_hosts = output.preferred_hosts,
+          .language = output.language};
+}
+
 // The entries of `stories`; an outlet is named by its feed's configured title in `feeds`.
 std::vector<Entry> make_entries(const std::vector<FeedRow>& feeds,
-                                const std::vector<model::Story>& stories) {
+                                const std::vector<model::Story>& stories,
+                                const EntryOptions& options) {
   std::unordered_map<std::string_view, std::string_view> titles;
   for (const FeedRow& feed : feeds)
     titles.emplace(feed.url, feed.title);
@@ -27,7 +34,7 @@ std::vector<Entry> make_entries(const std::vector<FeedRow>& feeds,
       const auto found = titles.find(member.feed_url);
       outlet_titles.emplace_back(found == titles.end() ? std::string_view() : found->second);
     }
-    entries.push_back(make_entry(story, outlet_titles));
+    entries.push_back(make_entry(story, outlet_titles, options));
   }
   return entries;
 }
@@ -124,9 +131,9 @@ std::string_view content_type_of(config::OutputFormat format) {
 RenderedFile render_output(const OutputSettings& output, std::string_view base_url,
                            const std::vector<model::Story>& stories,
                            const std::vector<FeedRow>& feeds) {
-  const std::vector<Entry> entries = make_entries(feeds, stories);
-  const Channel channel =
-      make_channel(output.title, output.description, base_url, output.path, entries);
+  const std::vector<Entry> entries = make_entries(feeds, stories, entry_options(output));
+  Channel channel = make_channel(output.title, output.description, base_url, output.path, entries);
+  channel.language = clean_text(output.language);
   RenderedFile file{.path = output.path,
                     .content_type = std::string(content_type_of(output.format)),
                     .body = {},
@@ -171,10 +178,13 @@ Result<std::vector<RenderedFile>> render_site(const SiteSettings& settings,
                      .is_output = false});
   }
 
-  const std::vector<Entry> entries = make_entries(feeds, stories.index);
-  const std::string title =
-      settings.outputs.empty() ? std::string("feedmerge") : settings.outputs.front().title;
-  Channel channel = make_channel(title, "", settings.base_url, "/", entries);
+  // The index page speaks as the first output does (its title, its words and headlines).
+  OutputSettings first;
+  first.title = "feedmerge";
+  if (!settings.outputs.empty()) first = settings.outputs.front();
+  const std::vector<Entry> entries = make_entries(feeds, stories.index, entry_options(first));
+  Channel channel = make_channel(first.title, "", settings.base_url, "/", entries);
+  channel.language = clean_text(first.language);
   std::vector<OutputLink> links;
   for (const OutputSettings& output : settings.outputs)
     links.push_back(

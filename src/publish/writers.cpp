@@ -331,10 +331,10 @@ std::string write_index_html(const Channel& channel, const std::vector<Entry>& e
     }
     x.raw(" <small>").text(entry.source.outlet).raw(", ").text(rfc3339(entry.published));
     x.raw("</small>");
-    if (!entry.also.empty()) {
-      x.raw("<div class=\"members\">Also covered by: ");
+    if (!entry.covered_by.empty()) {
+      x.raw("<div class=\"members\">").text(also_covered_label(channel.language)).raw(" ");
       bool first = true;
-      for (const EntryMember& member : entry.also) {
+      for (const EntryMember& member : entry.covered_by) {
         if (!first) x.raw(", ");
         first = false;
         if (!member.link.empty()) {

@@ -393,6 +393,25 @@ TEST_CASE("ranges and enumerations are checked") {
         "2:15: output[1].categories[1]: must not be empty");
 }
 
+TEST_CASE("headline languages and an output's language are language tags") {
+  auto config = parse_config(
+      "[dedup]\nlanguages = [\"en\", \"FR\", \"pt-BR\"]\n[[output]]\nlanguage = \"de-AT\"\n",
+      "test.toml");
+  REQUIRE(config.has_value());
+  CHECK(config->dedup.languages == std::vector<std::string>{"en", "fr", "pt-br"});
+  CHECK(config->outputs[0].language == "de-AT");
+  CHECK(parse_config("", "test.toml")->dedup.languages.empty());
+  CHECK(parse_config("", "test.toml")->outputs[0].language.empty());
+  CHECK(first_error("[dedup]\nlanguages = [\"en\", \"english\"]\n") ==
+        "2:20: dedup.languages[2]: expected a language code like \"en\" or \"pt-BR\", got "
+        "\"english\"");
+  CHECK(first_error("[dedup]\nlanguages = \"en\"\n") ==
+        "2:13: dedup.languages: expected an array of strings, got a string");
+  CHECK(first_error("[[output]]\nlanguage = \"en_US\"\n") ==
+        "2:12: output[1].language: expected a language code like \"en\" or \"pt-BR\", got "
+        "\"en_US\"");
+}
+
 TEST_CASE("output paths are URL paths that are safe file names") {
   for (std::string_view path : {"/feed.xml", "/linux/atom.xml", "/feed.json"}) {
     CAPTURE(path);

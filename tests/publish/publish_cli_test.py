@@ -661,9 +661,14 @@ luz verde a que Oracle y Walmart entren en TikTok Global. VERSION</description><
         db.x("insert or replace into item_stories (item_id, story_id) values (?, ?)", new_id, approval_story)
         db.x("update stories set updated = strftime('%s', 'now') where id = ?", approval_story)
         write_sample("second")  # a changed item: the poll stores it, and the publisher re-renders
-        wait_for(lambda: b"luz-verde" in request(port, "GET", "/atom.xml")[1], "the re-render with the new member")
+        # Its outlet (Tecnología Hoy) is already under "Also covered by", by its earliest item, and
+        # an outlet is listed once (issue 14): the new member shows in JSON Feed's member list.
+        wait_for(lambda: b"luz-verde" in request(port, "GET", "/feed.json")[1], "the re-render with the new member")
         atom_after = ET.fromstring(request(port, "GET", "/atom.xml")[1])
         [entry] = [e for e in atom_after.iter(ATOM + "entry") if e.find(ATOM + "id").text == approval_id]
+        content = entry.find(ATOM + "content").text or ""
+        check("an outlet with two members is listed once under 'Also covered by'",
+              content.count("Tecnología Hoy") == 1 and "luz-verde" not in content, content)
         check("Atom updated moves when a member joins", entry.find(ATOM + "updated").text > updated_before,
               (entry.find(ATOM + "updated").text, updated_before))
         check("the entry's id stays the same", entry.find(ATOM + "id").text == approval_id)

@@ -56,6 +56,9 @@ struct DedupConfig {
   std::chrono::seconds window = std::chrono::hours{72};
   double threshold = 0.5;              // 0..1; its meaning belongs to the dedup stage
   std::vector<std::string> preferred;  // hosts preferred as a story's representative
+  // Languages a reader prefers for headlines, first the most preferred (tags, lowercased:
+  // "en", "pt-br"); [] = the representative the story stage chose.
+  std::vector<std::string> languages;
 
   bool operator==(const DedupConfig&) const = default;
 };
@@ -82,6 +85,7 @@ struct OutputConfig {
   OutputFormat format = OutputFormat::rss;
   std::string title = "Tech news, merged";
   std::string description;
+  std::string language;                 // the channel's language tag; "" = unsaid (words: en)
   std::vector<std::string> categories;  // empty = every category
   int limit = 100;                      // stories in the output
   int line = 0;                         // where its [[output]] table starts; 0 = not from a file

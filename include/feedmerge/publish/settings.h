@@ -13,7 +13,9 @@
 
 namespace feedmerge::publish {
 
-OutputSettings output_settings(const config::OutputConfig& output);
+// `dedup` gives the headline languages and preferred hosts every output's entries use.
+OutputSettings output_settings(const config::OutputConfig& output,
+                               const config::DedupConfig& dedup = {});
 SiteSettings site_settings(const config::Config& config);
 
 // The URLs of the feeds in `categories` (a feed's category matches a listed one exactly or as

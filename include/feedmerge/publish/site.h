@@ -27,6 +27,9 @@ struct OutputSettings {
   config::OutputFormat format = config::OutputFormat::rss;
   std::string title{};
   std::string description{};
+  std::string language{};  // the channel's language and its words; "" = unsaid, words in en
+  std::vector<std::string> headline_languages{};  // [dedup] languages (EntryOptions)
+  std::vector<std::string> preferred_hosts{};     // [dedup] preferred
 
   bool operator==(const OutputSettings&) const = default;
 };
