@@ -5,12 +5,13 @@ N loopback RSS feeds (20 items each) served by Debian's nginx from a temporary f
 over 200 host names (the loopback addresses 127.0.1.1 ... 127.0.1.200, one nginx listening on
 each: nothing in /etc/hosts, nothing system-wide), a fixed 5-minute interval, 0.5 % of the
 feeds gaining an item every minute (the file rewritten on disk; nginx answers the others 304).
-After the first round ("first poll done" in the log), a window of --window seconds measures
+After the first round ("first poll done" in the log, then every item in a story), a window of
+--window seconds (default 300: one interval, every feed polled once) measures
 CPU seconds per poll (utime+stime of the process over feedmerge_polls_total from /metrics),
 polls per second and resident memory (VmRSS; VmHWM, the peak since the start). Figures for
 bench/README.md and docs/scaling.md, never a test assertion.
 
-  bench/steady_bench.py --feeds 10000 [--window 180] [--feedmerge build/feedmerge]
+  bench/steady_bench.py --feeds 10000 [--window 300] [--feedmerge build/feedmerge] [--keep]
 
 nginx: the one on PATH, else Debian's package fetched with `apt-get download` and unpacked
 into ~/.cache/feedmerge-bench/nginx (dpkg -x: no root, no service started).
@@ -223,7 +224,8 @@ def main():
     parser.add_argument("--growth", type=float, default=0.005,
                         help="share of the feeds that gain an item each minute")
     parser.add_argument("--window", type=float, default=300,
-                        help="seconds measured after the first round; one interval (5m) polls every feed once")
+                        help="seconds measured after the first round (one 5m interval: every "
+                        "feed polled once)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
     binary = str(pathlib.Path(args.feedmerge).resolve())

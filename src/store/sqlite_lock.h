@@ -1,8 +1,7 @@
-// One polling process per SQLite database: `run` and `once` hold an flock(2) on a file beside
-// the database (PATH.lock, the holder's pid in it) for as long as they live. The kernel drops
-// the lock when the process ends, however it ends (a SIGKILL leaves no stale lock). Part of the
-// SQLite backend (a server backend coordinates its pollers in the server); taken by the daemon
-// before it opens its read_write Store. Readers and `story merge|split` never take it.
+// One polling process per SQLite database: `run` and `once` hold an flock(2) on PATH.lock (the
+// holder's pid in it) while they live; the kernel drops it however they end (SIGKILL too). The
+// SQLite backend's, taken by the daemon before it opens its read_write Store; readers and `story
+// merge|split` never take it. A move-only value with one owner, not shared between threads.
 #pragma once
 
 #include <string>
