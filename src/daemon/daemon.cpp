@@ -29,6 +29,7 @@
 #include "fetch/http_fetcher.h"
 #include "publish/http_server.h"
 #include "publish/publisher.h"
+#include "store/sqlite_lock.h"
 
 namespace feedmerge::daemon {
 
@@ -109,6 +110,9 @@ Result<PollSummary> poll_once(const config::Config& config, bool all) {
   setup_logging(config.log.level);
   for (const Warning& warning : config.warnings)
     spdlog::warn("{}", located(config.source, warning));
+  // One polling process per database: a `run` or another `once` holds it (sqlite_lock.h).
+  auto lock = store::SqliteLock::acquire(database_path(config));
+  if (!lock) return lock.error();
   auto store = open_store(config);
   if (!store) return store.error();
   asio::io_context io;
@@ -145,6 +149,13 @@ int run_daemon(const config::Config& config, RunOptions options) {
   for (const Warning& warning : config.warnings)
     spdlog::warn("{}", located(config.source, warning));
   Notifier notifier;
+  // Held until the process ends; readers and `story merge|split` never take it.
+  auto lock = store::SqliteLock::acquire(database_path(config));
+  if (!lock) {
+    spdlog::error("{}", lock.error().message);
+    notifier.status(lock.error().message);
+    return 1;
+  }
   auto store = open_store(config);
   if (!store) {
     spdlog::error("{}", store.error().message);

@@ -140,6 +140,7 @@ def main():
               all(f["status"] == "ok" for name, f in feeds.items() if name != "tech-news.rss"), feeds)
 
     first_start(binary, args.configs, check)
+    one_poller(binary, args.configs, check)
     same_feed_spellings(binary, args.configs, check)
 
     for flag in (["run", "--help"], ["once", "--help"], ["feeds", "--help"]):
@@ -211,6 +212,81 @@ def first_start(binary, configs, check):
               logged[-3000:])
         check("no diagnosis when the feeds are reached", "no feed could be reached" not in logged,
               logged[-3000:])
+
+
+def one_poller(binary, configs, check):
+    """Issue 16: a second polling process on the same SQLite database is refused at start,
+    naming the database as configured and the holder's pid; the read-only commands still
+    work; a holder killed by SIGKILL leaves no stale lock."""
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(os.path.join(configs, "samples"), os.path.join(tmp, "samples"))
+        with open(os.path.join(configs, "demo.toml")) as f:
+            text = f.read()
+        config = os.path.join(tmp, "demo.toml")
+        with open(config, "w") as f:
+            f.write(text.replace('listen = "127.0.0.1:8080"', 'listen = ""'))
+        run = lambda *a: subprocess.run([binary, *a, "--config", config], cwd=tmp,
+                                        capture_output=True, text=True, timeout=120)
+        lock = os.path.join(tmp, "var", "demo.db.lock")
+        log_path = os.path.join(tmp, "run.log")
+        with open(log_path, "w") as log:
+            daemon = subprocess.Popen([binary, "run", "--config", config], cwd=tmp,
+                                      stdout=log, stderr=subprocess.STDOUT)
+        try:
+            # Held once the pid is in the lock file and `feeds` can read what the daemon wrote.
+            deadline = time.monotonic() + 60
+            feeds = None
+            while time.monotonic() < deadline and daemon.poll() is None:
+                try:
+                    with open(lock) as f:
+                        holder = f.read().strip()
+                except OSError:
+                    holder = ""
+                if holder == str(daemon.pid):
+                    feeds = run("feeds", "--json")
+                    if feeds.returncode == 0 and all(
+                            f["status"] == "ok" for f in json.loads(feeds.stdout)["feeds"]):
+                        break
+                time.sleep(0.05)
+            check("run holds the lock with its pid", daemon.poll() is None and feeds is not None,
+                  open(log_path).read()[-2000:])
+            second = run("once", "--all")
+            expected = f"another feedmerge is using var/demo.db (pid {daemon.pid})"
+            check("a second poller is refused, naming the database and the holder",
+                  second.returncode != 0 and expected in second.stderr,
+                  (second.returncode, second.stderr[-2000:]))
+            check("... and polls nothing", "polled " not in second.stdout, second.stdout)
+            try:
+                third = subprocess.run([binary, "run", "--config", config], cwd=tmp,
+                                       capture_output=True, text=True, timeout=60)
+                check("a second run is refused too",
+                      third.returncode != 0 and expected in third.stderr,
+                      (third.returncode, third.stderr[-2000:]))
+            except subprocess.TimeoutExpired:
+                check("a second run is refused too", False, "it ran beside the first")
+            feeds = run("feeds", "--json")
+            check("feeds reads beside the running daemon",
+                  feeds.returncode == 0 and len(json.loads(feeds.stdout)["feeds"]) == 5,
+                  feeds.stderr[-2000:])
+            stories = run("stories", "--json")
+            check("stories reads beside the running daemon", stories.returncode == 0,
+                  stories.stderr[-2000:])
+            # `story split` is a short writer, not a poller: it writes beside the daemon, which
+            # notices the override.
+            link = json.loads(stories.stdout)["stories"][0]["items"][0]["link"]
+            split = run("story", "split", link)
+            check("story split writes beside the running daemon",
+                  split.returncode == 0 and "is now story" in split.stdout,
+                  (split.returncode, split.stderr[-2000:]))
+            daemon.kill()  # SIGKILL: no clean-up runs
+            daemon.wait(timeout=60)
+            after = run("once", "--all")
+            check("a SIGKILLed holder leaves no stale lock", after.returncode == 0,
+                  after.stderr[-2000:])
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait(timeout=60)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 // poll_once end to end: the real fetcher against the local test server, file:// feeds, and a
 // real SQLite file in a temp folder.
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +15,7 @@
 #include "feedmerge/daemon/daemon.h"
 #include "feedmerge/report/feeds.h"
 #include "feedmerge/store/store.h"
+#include "store/sqlite_lock.h"
 #include "store/temp_folder.h"
 #include "support/http_test_server.h"
 
@@ -59,6 +62,21 @@ void write_file(const std::string& path, const std::string& text) {
 }
 
 const std::string kFixture = std::string(FEEDMERGE_TEST_DATA) + "/parse/rss2.0/basic.xml";
+
+TEST_CASE("poll_once is refused while another process polls the same database") {
+  HttpTestServer server;
+  TempFolder folder;
+  const config::Config config = make_config(folder, {server.url("/feed.xml")});
+  auto held = store::SqliteLock::acquire(database_path(config));
+  REQUIRE(held.has_value());
+  auto refused = poll_once(config, true);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().message == "another feedmerge is using " + database_path(config) +
+                                       " (pid " + std::to_string(::getpid()) + ")");
+  CHECK_FALSE(std::filesystem::exists(config.storage.database));  // not even opened
+  *held = store::SqliteLock();
+  CHECK(poll_once(config, true).has_value());
+}
 
 TEST_CASE("poll_once stores the items in a new database in a folder it creates") {
   HttpTestServer server;
