@@ -135,6 +135,10 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
   // poll instead of a scan of every feed.
   using DueAt = std::pair<Time, std::size_t>;
   std::priority_queue<DueAt, std::vector<DueAt>, std::greater<>> due;
+  // Feeds polled at least once (not removed, not disabled), and of those the failing ones:
+  // kept by change_entry for the "every feed failing" health check.
+  int polled_feeds = 0;
+  int failing_feeds = 0;
   bool stopping = false;
   bool once = false;
   std::function<void()> on_idle;
@@ -161,6 +165,9 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
                        .last_hints = {},
                        .password = std::move(feed.password),
                        .known_items = {}});
+    const auto [polled, failing] = tally(entries.back());
+    polled_feeds += polled;
+    failing_feeds += failing;
   }
 
   // Every few seconds, the files and a passive checkpoint on the writer.
@@ -173,15 +180,25 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
   }
 
   // "" unless every polled feed's last poll failed.
+  // What an entry adds to the polled/failing tallies below.
+  static std::pair<int, int> tally(const Entry& entry) {
+    if (entry.removed || entry.state.disabled || !entry.state.last_attempt) return {0, 0};
+    return {1, entry.state.consecutive_failures > 0 ? 1 : 0};
+  }
+  // Every change to an entry's state or `removed` goes through here, so that the tallies stay
+  // exact without a scan of every feed after each poll.
+  template <class Change>
+  void change_entry(Entry& entry, Change change) {
+    const auto [polled_before, failing_before] = tally(entry);
+    change(entry);
+    const auto [polled_after, failing_after] = tally(entry);
+    polled_feeds += polled_after - polled_before;
+    failing_feeds += failing_after - failing_before;
+  }
+
   std::string overall_feeds_problem() const {
-    int polled = 0;
-    int failing = 0;
-    for (const Entry& entry : entries) {
-      if (entry.removed || entry.state.disabled || !entry.state.last_attempt) continue;
-      ++polled;
-      if (entry.state.consecutive_failures > 0) ++failing;
-    }
-    if (polled == 0 || failing < polled) return {};
+    const int polled = polled_feeds;
+    if (polled == 0 || failing_feeds < polled) return {};
     std::string problem = "the last poll of every feed failed (" + std::to_string(polled) +
                           (polled == 1 ? " feed)" : " feeds)");
     // /healthz is public: the error as the index page shows it (no secret, no local path).
@@ -333,7 +350,7 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
       const bool health_changed =
           health_class(entry.state) != health_class(outcome.decision.state) ||
           entry.state.last_error != outcome.decision.state.last_error;
-      entry.state = outcome.decision.state;
+      change_entry(entry, [&](Entry& e) { e.state = outcome.decision.state; });
       if (outcome.observation.hints) entry.last_hints = *outcome.observation.hints;
       if (outcome.parsed && job->recorded.stored) entry.known_items = outcome.items;
       count(*job, url);
@@ -555,7 +572,7 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
         index = it->second;
         entry = &entries[index];
         if (entry->removed) spdlog::info("{}: added back by the reload", entry->config.url);
-        entry->removed = false;
+        change_entry(*entry, [](Entry& e) { e.removed = false; });
         entry->config = registered.feed;
         entry->limits = limits;
         entry->password = std::move(registered.password);
@@ -575,7 +592,7 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
     for (std::size_t i = 0; i < entries.size(); ++i) {
       Entry& entry = entries[i];
       if (entry.removed || wanted.contains(entry.config.url)) continue;
-      entry.removed = true;  // a poll in flight still finishes and records
+      change_entry(entry, [](Entry& e) { e.removed = true; });  // a poll in flight still records
       spdlog::info("{}: removed by the reload; its items stay until retention", entry.config.url);
       // The first round no longer waits for it.
       if (round && i < in_round.size() && in_round[i]) {
