@@ -4,10 +4,9 @@
 #include <array>
 #include <tuple>
 
-#include <boost/url/parse.hpp>
-
 #include "feedmerge/dedup/canonical_url.h"
 #include "feedmerge/dedup/features.h"
+#include "feedmerge/dedup/story_index.h"
 #include "feedmerge/normalize/ascii.h"
 #include "feedmerge/normalize/text.h"
 #include "feedmerge/normalize/url.h"
@@ -15,14 +14,6 @@
 
 namespace feedmerge::publish {
 namespace {
-
-std::string host_of(std::string_view url) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) return {};
-  std::string host(parsed->encoded_host());
-  if (host.starts_with("www.")) host.erase(0, 4);
-  return host;
-}
 
 // The base for an item's relative URLs: its own link, else its feed's page, else the feed
 // (redacted: a link resolved against it must not inherit its query's secrets).
@@ -181,16 +172,16 @@ std::string detected_language(const model::StoryMember& member) {
 }
 
 bool is_derived(std::string_view relation) {
-  return relation == "copy" || relation == "translation" || relation == "same_url";
+  const dedup::Relation kind = dedup::relation_from_string(relation);
+  return kind == dedup::Relation::copy || kind == dedup::Relation::translation ||
+         kind == dedup::Relation::same_url;
 }
 
 bool on_preferred_host(const model::StoryMember& member, const std::vector<std::string>& hosts) {
   if (hosts.empty()) return false;
+  // As the story stage reads [dedup] preferred (StoryIndex): the item link's host, exactly.
   const std::string host = dedup::url_host(member.item.link);
-  return std::any_of(hosts.begin(), hosts.end(), [&](const std::string& preferred) {
-    return host == preferred || (host.size() > preferred.size() && host.ends_with(preferred) &&
-                                 host[host.size() - preferred.size() - 1] == '.');
-  });
+  return std::find(hosts.begin(), hosts.end(), host) != hosts.end();
 }
 
 // The comparable form of an outlet's name: two feeds shown under one name are one outlet.
@@ -264,7 +255,7 @@ std::string clean_feed_title(std::string_view feed_title, std::string_view feed_
     }
   }
   const std::vector<std::string_view> parts = split_sections(title);
-  const std::string host = host_of(feed_link);
+  const std::string host = dedup::url_host(feed_link);
   for (std::string_view part : parts)
     if (!host.empty() && spells_host(part, host)) return std::string(part);
   for (std::string_view part : parts)
@@ -312,7 +303,7 @@ std::string outlet_name(std::string_view configured_title, std::string_view feed
   if (std::string name = clean_text(configured_title); !name.empty()) return name;
   if (std::string name = clean_feed_title(feed_title, feed_link); !name.empty()) return name;
   for (std::string_view url : {feed_link, feed_url}) {
-    std::string host = xml_safe_text(host_of(url));
+    std::string host = xml_safe_text(dedup::url_host(url));
     if (!host.empty()) return host;
   }
   // A local feed is named, never located: its file name, not its path.
