@@ -2,8 +2,8 @@
 // publication order, as the daemon's writer would meet them, without SQLite. For the dedup
 // benchmark (bench/dedup_bench.sh) and for looking at clustering quickly.
 //
-//   dedup_replay [--window 72h] [--threshold 0.5] [--predictions FILE] [--progress N]
-//                [--digest] DIR...
+//   dedup_replay [--window 72h] [--threshold 0.4] [--model FILE] [--predictions FILE]
+//                [--pairs FILE] [--progress N] [--digest] DIR...
 //
 // Parses every file first (not timed), then times feature extraction plus assignment per item.
 // Prints one `PROGRESS items=... stories_in_index=... items_in_index=... rss_kb=...` line
@@ -82,6 +82,10 @@ int main(int argc, char** argv) {
       options.window = feedmerge::config::parse_duration(value()).value_or(options.window);
     } else if (arg == "--threshold") {
       options.threshold = std::stod(value());
+    } else if (arg == "--model") {
+      std::ifstream in(value());
+      const std::string text((std::istreambuf_iterator<char>(in)), {});
+      options.model = feedmerge::dedup::parse_pair_model(text);
     } else if (arg == "--predictions") {
       predictions = value();
     } else if (arg == "--show") {
@@ -186,71 +190,59 @@ int main(int argc, char** argv) {
   const std::size_t n = entries.size();
   const std::size_t slice = std::min<std::size_t>(10'000, n / 2 == 0 ? 1 : n / 2);
   // Per-thread CPU time, in blocks of kBlock items: the machine is shared, and waiting for a
-  // core is not work. Features (make_candidate) and assignment (decide, add, evict) apart.
+  // core is not work. Features (make_candidate) and assignment (insert, evict) apart.
   constexpr std::size_t kBlock = 1000;
   double features_total = 0;
   double assign_total = 0;
   double first_slice = 0;
   double last_slice = 0;
   std::vector<feedmerge::dedup::Candidate> block;
-  // A hash of every decision (story, matched member, scores, signals), taken outside the timed
-  // part: a change meant to keep the decisions shows the same `decisions=`.
-  std::vector<feedmerge::dedup::Decision> decisions;
+  // A hash of every placement (item, story, relation, matched member, P), taken outside the
+  // timed part: a change meant to keep the decisions shows the same `decisions=`.
   std::uint64_t decisions_hash = 0xcbf29ce484222325ULL;
-  auto mix_decision = [&decisions_hash](const feedmerge::dedup::Decision& d) {
+  auto mix_placement = [&decisions_hash](const feedmerge::dedup::Placement& d) {
     auto mix = [&decisions_hash](const void* data, std::size_t size) {
       for (std::size_t k = 0; k < size; ++k) {
         decisions_hash ^= static_cast<const unsigned char*>(data)[k];
         decisions_hash *= 0x100000001b3ULL;
       }
     };
-    const std::int64_t story = d.story ? *d.story : -1;
-    const auto& s = d.signals;
-    mix(&story, sizeof story);
+    mix(&d.item_id, sizeof d.item_id);
+    mix(&d.story, sizeof d.story);
     mix(&d.matched_item, sizeof d.matched_item);
-    mix(&d.story_score, sizeof d.story_score);
-    for (const double value : {s.copy, s.terms, s.entities, s.entity_order, s.hours_apart, s.score})
-      mix(&value, sizeof value);
-    const unsigned char flags[] = {s.same_url, s.cross_language,
-                                   static_cast<unsigned char>(s.relation)};
-    mix(flags, sizeof flags);
+    mix(&d.probability, sizeof d.probability);
+    const auto relation = static_cast<unsigned char>(d.relation);
+    mix(&relation, sizeof relation);
   };
   for (std::size_t begin = 0; begin < n; begin += kBlock) {
     const std::size_t end = std::min(n, begin + kBlock);
     block.clear();
-    decisions.clear();
     const double t0 = thread_seconds();
     for (std::size_t i = begin; i < end; ++i) {
       block.push_back(
-          feedmerge::dedup::make_candidate(entries[i].item, static_cast<std::int64_t>(i),
+          feedmerge::dedup::make_candidate(entries[i].item, static_cast<std::int64_t>(i + 1),
                                            entries[i].feed_id, true, entries[i].published));
     }
     const double t1 = thread_seconds();
     // As the daemon does with a batch (StoryAssigner::assign): the block's words count in the
-    // statistics before its items are decided.
-    for (const auto& candidate : block)
-      index.count(candidate);
-    for (std::size_t i = begin; i < end; ++i) {
-      const auto& candidate = block[i - begin];
-      const auto& decision = decisions.emplace_back(index.decide(candidate));
-      const std::int64_t story = decision.story ? *decision.story : next_story++;
-      index.add(candidate, story,
-                decision.story ? decision.signals.relation : feedmerge::dedup::Relation::original);
-      story_of[i] = story;
-    }
+    // statistics before its items are placed.
+    const auto result = index.insert(std::move(block), next_story);
     index.evict();
     const double t2 = thread_seconds();
-    for (const auto& decision : decisions)
-      mix_decision(decision);
+    block = {};
+    for (const auto& placed : result.placed) {
+      story_of[static_cast<std::size_t>(placed.item_id - 1)] = placed.story;
+      mix_placement(placed);
+    }
     features_total += t1 - t0;
     assign_total += t2 - t1;
     if (begin < slice) first_slice += t2 - t1;
     if (end > n - slice) last_slice += t2 - t1;
     if (progress > 0 && end % progress == 0) {
       std::printf(
-          "PROGRESS items=%zu stories_in_index=%zu items_in_index=%zu rss_kb=%ld "
+          "PROGRESS items=%zu stories_in_index=%zu items_in_index=%zu edges=%zu rss_kb=%ld "
           "assign_us_per_item=%.2f\n",
-          end, index.story_count(), index.item_count(), current_rss_kb(),
+          end, index.story_count(), index.item_count(), index.edge_count(), current_rss_kb(),
           1e6 * (t2 - t1) / static_cast<double>(end - begin));
     }
   }
@@ -266,19 +258,28 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(decisions_hash));
 
   if (!pairs_path.empty()) {
+    // Every pair of items from different feeds within the window, with what the model reads
+    // (bench/dedup_fit.py fits the model on these): link_a, link_b, same_url, then the
+    // features in PairFeature order.
     std::ofstream out(pairs_path);
     std::vector<feedmerge::dedup::Candidate> all;
     for (std::size_t i = 0; i < n; ++i)
-      all.push_back(feedmerge::dedup::make_candidate(entries[i].item, static_cast<std::int64_t>(i),
-                                                     entries[i].feed_id, true,
-                                                     entries[i].published));
+      all.push_back(
+          feedmerge::dedup::make_candidate(entries[i].item, static_cast<std::int64_t>(i + 1),
+                                           entries[i].feed_id, true, entries[i].published));
+    out << "link_a\tlink_b\tsame_url";
+    for (std::size_t f = 0; f < feedmerge::dedup::kPairFeatureCount; ++f)
+      out << '\t' << feedmerge::dedup::pair_feature_name(f);
+    out << '\n';
     for (std::size_t i = 0; i < n; ++i) {
       for (std::size_t j = i + 1; j < n; ++j) {
         if (all[j].published - all[i].published > options.window) break;
+        if (all[i].feed_id == all[j].feed_id) continue;
         const auto s = index.compare(all[i], all[j]);
-        out << entries[i].item.link << '\t' << entries[j].item.link << '\t' << s.same_url << '\t'
-            << s.copy << '\t' << s.terms << '\t' << s.entities << '\t' << s.entity_order << '\t'
-            << s.cross_language << '\t' << s.hours_apart << '\t' << s.score << '\n';
+        out << entries[i].item.link << '\t' << entries[j].item.link << '\t' << s.same_url;
+        for (double value : s.features)
+          out << '\t' << value;
+        out << '\n';
       }
     }
   }

@@ -14,6 +14,8 @@ void compact(dedup::Candidate& candidate) {
   candidate.features.terms.shrink_to_fit();
   candidate.features.entities.shrink_to_fit();
   candidate.features.entity_sequence.shrink_to_fit();
+  candidate.title_terms.shrink_to_fit();
+  candidate.title_entities.shrink_to_fit();
 }
 
 }  // namespace
@@ -124,11 +126,14 @@ Result<void> StoryAssigner::catch_up(const Batch& pending) {
 }
 
 Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
-  constexpr int kEvictEvery = 1000;
+  // A batch spanning weeks (a first poll, a backfill) goes through the window as a live
+  // stream would, in chunks of this many items: the stories that fell out of the window leave
+  // the index on the way, once the chunk's writes are taken.
+  constexpr std::size_t kChunk = 1000;
   if (pending.empty()) return 0;
 
-  // Ties (copies often carry the same minute) go by feed, then by the feed's own order: item
-  // ids alone follow the order in which feeds happened to answer.
+  // By time, as a stream would bring them; ties by feed, then by the feed's own order (item
+  // ids alone follow the order in which feeds happened to answer).
   std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) {
     return std::tie(a->published, a->feed_id, a->item_id) <
            std::tie(b->published, b->feed_id, b->item_id);
@@ -144,57 +149,45 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
         if (auto ready = catch_up(pending); !ready) return ready.error();
         std::int64_t next_story = writer.next_story_id();
         const std::int64_t first_story = next_story;
-        store::StoryWrites block;
-        // Story -> the earliest member that joined it since it was last written.
-        std::unordered_map<std::int64_t, model::Time> touched;
-        // Stories from here on were created by the current block (ids are handed out in order).
-        std::int64_t block_first_story = next_story;
-        // A block's writes go to the store every kEvictEvery items, before the index evicts
-        // what they name; the batch commits once, at the end.
-        auto hand_over = [&] {
-          for (const auto& [story, earliest] : touched) {
-            if (story >= block_first_story) {
-              block.created.push_back({story, earliest, index_->representative(story)});
+        for (std::size_t begin = 0; begin < pending.size(); begin += kChunk) {
+          const std::size_t end = std::min(pending.size(), begin + kChunk);
+          // What the membership rows need of a new item, which the index does not keep.
+          std::unordered_map<std::int64_t, std::pair<std::string, model::Time>> fresh;
+          std::vector<dedup::Candidate> chunk;
+          chunk.reserve(end - begin);
+          for (std::size_t i = begin; i < end; ++i) {
+            dedup::Candidate& item = *pending[i];
+            fresh.emplace(item.item_id, std::make_pair(item.canonical_url, item.published));
+            // Moved, not copied: a large batch is not held twice.
+            chunk.push_back(std::move(item));
+            pending[i].reset();
+          }
+          const dedup::InsertResult result = index_->insert(std::move(chunk), next_story);
+          store::StoryWrites block;
+          for (const dedup::Placement& placed : result.placed) {
+            const std::string relation(dedup::to_string(placed.relation));
+            if (auto found = fresh.find(placed.item_id); found != fresh.end()) {
+              block.members.push_back({placed.item_id, placed.story, relation,
+                                       std::move(found->second.first), found->second.second});
+              ++assigned;
             } else {
-              block.touched.push_back({story, index_->representative(story), earliest});
+              block.moved.push_back({placed.item_id, placed.story, relation});
             }
           }
-          std::sort(block.created.begin(), block.created.end(),
-                    [](const auto& a, const auto& b) { return a.id < b.id; });
-          touched.clear();
-          block_first_story = next_story;
+          for (std::int64_t story : result.created) {
+            block.created.push_back({story, index_->first_published(story).value_or(now),
+                                     index_->representative(story)});
+          }
+          for (const auto& [merged, into] : result.merged)
+            block.removed.push_back(merged);
+          for (std::int64_t story : result.changed) {
+            block.recomputed.push_back(story);
+            block.touched.push_back({story, index_->representative(story),
+                                     index_->first_published(story).value_or(now)});
+          }
           writer.apply(block, now);
-          block = {};
-        };
-        for (std::unique_ptr<dedup::Candidate>& next : pending) {
-          dedup::Candidate& item = *next;
-          const dedup::Decision decision = index_->decide(item);
-          std::int64_t story = 0;
-          dedup::Relation relation = dedup::Relation::original;
-          if (decision.story) {
-            story = *decision.story;
-            relation = decision.signals.relation;
-          } else {
-            story = next_story++;
-          }
-          block.members.push_back({item.item_id, story, std::string(dedup::to_string(relation)),
-                                   item.canonical_url, item.published});
-          const model::Time published = item.published;
-          // Moved, not copied: a large batch is not held twice.
-          index_->add(std::move(item), story, relation);
-          next.reset();
-          auto [at, inserted] = touched.try_emplace(story, published);
-          if (!inserted) at->second = std::min(at->second, published);
-          ++assigned;
-          // A batch spanning weeks (a first poll, a backfill) goes through the window as a live
-          // stream would: stories that fell out of it leave the index on the way, once their
-          // writes are taken.
-          if (assigned % kEvictEvery == 0) {
-            hand_over();
-            index_->evict();
-          }
+          index_->evict();
         }
-        hand_over();
         created = next_story - first_story;
         return {};
       },
@@ -204,7 +197,6 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
     index_.reset();
     return written.error();
   }
-  index_->evict();
   last_created_ = created;
   return assigned;
 }

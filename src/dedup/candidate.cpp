@@ -46,6 +46,9 @@ Candidate make_candidate(const model::Item& item, std::int64_t item_id, std::int
                                            kMaxBodyBytes - body.size());
   }
   candidate.features = extract_features(item.title, body);
+  Features title = extract_features(item.title, {});
+  candidate.title_terms = std::move(title.terms);
+  candidate.title_entities = std::move(title.entities);
   return candidate;
 }
 

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <limits>
 #include <queue>
+#include <sstream>
+#include <stdexcept>
 #include <tuple>
 #include <unordered_map>
 
@@ -147,7 +149,7 @@ struct Weights {
   std::vector<float> terms;
   std::vector<float> entities;
   double term_norm = 0;
-  double entity_norm = 0;
+  double entity_sum = 0;  // of the entities' IDF (the Jaccard's denominator)
   double norm_docs = -1;
   // Hashes of the canonical URL and of the id (0: none, or too short to mean anything). A
   // member keeps these instead of the strings: a first poll puts tens of thousands of items
@@ -175,22 +177,7 @@ struct LinkUse {
   bool shared = false;          // by items with different titles: not an article's identity
 };
 
-struct Member {
-  Candidate item;
-  Relation relation = Relation::report;
-  Weights weights;
-  std::uint64_t feed_link = 0;  // its entry in Impl::feed_links (0: none)
-};
-
-struct Story {
-  std::int64_t id = 0;
-  std::vector<Member> members;
-  Time first{};
-  Time last{};
-  std::optional<std::int64_t> isolated_feed;  // a merge = false feed's story
-};
-
-// Story id -> summed weight for one decide(): open addressing, emptied in O(1) by a new
+// Item id -> summed key weight for one new item: open addressing, emptied in O(1) by a new
 // stamp, entries also kept in insertion order for ranking. Up to a few thousand additions per
 // item; a node-based map allocated and hashed for each.
 class MassTable {
@@ -248,30 +235,126 @@ class MassTable {
   std::uint32_t stamp_ = 1;
 };
 
-// Scoring (tuned on tests/data/dedup/dev, checked on tests/data/dedup): see Impl::score.
-constexpr double kTermWeight = 0.7;           // same language: terms vs names
-constexpr double kCrossTermWeight = 0.1;      // across languages
-constexpr double kReportHours = 18;           // reports this far apart start to fade...
-constexpr double kReportFade = 24;            // ...and are gone this many hours later
-constexpr double kReportEntities = 0.1;       // a report shares at least this much of its names
-constexpr double kEventGain = 2.0;            // puts the tuned event cut-off at threshold 0.5
-constexpr double kTranslationOrder = 0.55;    // names in the same order: a translation...
-constexpr double kTranslationEntities = 0.3;  // ...that shares this much of its names
-constexpr double kCopyJaccard = 0.5;          // shingle Jaccard of a near-duplicate
-
-// A story scores as its best-matching member. Members compared per candidate story: the
-// earliest (usually the original) and the latest.
-constexpr std::size_t kMembersCompared = 8;
-// Stories fully scored per item, best first by shared rare words.
-constexpr std::size_t kCandidates = 8;
-// A word carried by more stories than this is too common to find candidates with.
-constexpr std::size_t kMaxPosting = 100;
-// Candidates sharing less than this share of the best candidate's rare-key weight are skipped.
-constexpr double kCandidateShare = 0.2;
+// Edges below this probability are not kept: they never decide a cluster (average linkage
+// counts a missing pair as 0) and most candidate pairs are far below it.
+constexpr double kKeepEdge = 0.05;
+// Same-language pairs with less in common than this TF-IDF cosine and no shared name are not
+// scored further: P stays far below kKeepEdge (measured on the labelled corpora).
+constexpr double kFewTerms = 0.05;
+// Candidates per new item: the items sharing most of its rarest keys.
+constexpr std::size_t kCandidates = 48;
+// A key carried by more items than this is too common to find candidates with.
+constexpr std::size_t kMaxPosting = 200;
 // The item's rarest names and words looked up in the postings.
 constexpr std::size_t kGatherKeys = 32;
+// A group of stories larger than this is not clustered again from scratch: its stories stay
+// as they are and the new items join them (or each other) by the same average linkage.
+constexpr std::size_t kMaxRecluster = 1500;
+// Salts that keep names and links apart from words in the postings.
+constexpr std::uint32_t kEntityKey = 0x80000000u;
+constexpr std::uint32_t kLinkSalt = 0x2545F491u;
+// Two items of one feed this alike that are not one article are a template's (changesets,
+// episodes, "... Online" titles): no story holds both. Other pairs of one feed do not count
+// either way (a feed may cover one story twice).
+constexpr double kTemplateCopy = 0.3;
+// Same-feed copies: near-identical text and the same title (a template's bodies are alike
+// too, its titles are not).
+constexpr double kSameFeedCopy = 0.6;
+// Relations told from the signals.
+constexpr double kCopyJaccard = 0.5;
+constexpr double kTranslationOrder = 0.5;
+
+constexpr std::array<std::string_view, kPairFeatureCount> kFeatureNames = {
+    "days_apart",  "cross_language", "terms",      "cross_terms", "names",
+    "cross_names", "name_order",     "copy",       "few_names",   "title_terms",
+    "cross_title", "title_cover",    "title_names"};
+static_assert(kFeatureNames.back().size() > 0, "a name for every PairFeature");
+
+struct Edge {
+  std::int64_t other = 0;
+  float p = 0;
+  Relation relation = Relation::report;
+  bool template_pair = false;  // one feed's, alike, not one article: P 0 and it counts
+};
+
+struct Node {
+  Candidate item;
+  Relation relation = Relation::report;
+  std::int64_t story = 0;  // 0: not placed yet (inside insert())
+  Weights weights;
+  std::uint64_t feed_link = 0;  // its entry in Impl::feed_links (0: none)
+  std::vector<Edge> edges;
+};
+
+struct Story {
+  std::int64_t id = 0;
+  std::vector<std::int64_t> members;  // by (published, feed, item)
+  Time first{};
+  Time last{};
+  bool frozen = false;  // a person placed a member: clustering never splits it
+};
+
+// The order that breaks ties: what the items are, never when they came.
+auto order_key(const Node& node) {
+  return std::make_tuple(node.item.published, node.item.feed_id, node.weights.guid_key,
+                         node.weights.url_key, node.item.item_id);
+}
+
+double sigmoid(double z) {
+  return 1.0 / (1.0 + std::exp(-z));
+}
 
 }  // namespace
+
+std::string_view pair_feature_name(std::size_t feature) {
+  return feature < kFeatureNames.size() ? kFeatureNames[feature] : std::string_view("?");
+}
+
+const PairModel& default_pair_model() {
+  // Fitted by bench/dedup_fit.py (see its output in bench/README.md, "Story pair model").
+  static const PairModel model = [] {
+    PairModel m;
+    m.bias = -6.215;
+    m.weights = {-3.905, 3.341, 12.211, 2.587,  3.886, 2.582, 4.393,
+                 0.044,  0.298, 3.183,  -1.375, 4.970, 0.836};
+    m.threshold = 0.25;
+    m.same_feed = 1;
+    return m;
+  }();
+  return model;
+}
+
+PairModel parse_pair_model(std::string_view text) {
+  PairModel model = default_pair_model();
+  std::istringstream in{std::string(text)};
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (const auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    std::istringstream words(line);
+    std::string name;
+    double value = 0;
+    if (!(words >> name)) continue;
+    if (!(words >> value))
+      throw std::runtime_error("line " + std::to_string(number) + ": '" + name +
+                               "' needs a number");
+    if (name == "bias") {
+      model.bias = value;
+    } else if (name == "same_feed") {
+      model.same_feed = value;
+    } else if (name == "threshold") {
+      model.threshold = value;
+    } else {
+      const auto found = std::find(kFeatureNames.begin(), kFeatureNames.end(), name);
+      if (found == kFeatureNames.end())
+        throw std::runtime_error("line " + std::to_string(number) + ": unknown feature '" + name +
+                                 "'");
+      model.weights[static_cast<std::size_t>(found - kFeatureNames.begin())] = value;
+    }
+  }
+  return model;
+}
 
 std::string_view to_string(Relation relation) {
   switch (relation) {
@@ -299,66 +382,74 @@ Relation relation_from_string(std::string_view text) {
   return Relation::report;
 }
 
-std::string explain(const Signals& s, double threshold) {
-  char buffer[1024];
-  std::snprintf(buffer, sizeof buffer,
-                "same url or item id: %s\n"
-                "same feed: %s\n"
-                "copy (word 3-shingle Jaccard, MinHash): %.2f%s\n"
-                "terms (TF-IDF cosine): %.2f\n"
-                "names and numbers (IDF cosine): %.2f%s\n"
-                "name order (Jaccard of consecutive pairs): %.2f\n"
-                "languages: %s\n"
-                "hours apart: %.1f\n"
-                "score: %.2f (threshold %.2f): %s, as %s\n",
-                s.same_url ? "yes" : "no",
-                s.same_feed ? "yes (joins only as the same article)" : "no", s.copy,
-                s.copy >= 0.5 ? " (near-duplicate)" : "", s.terms, s.entities,
-                s.entities < kReportEntities ? " (too few shared names for a report)" : "",
-                s.entity_order, s.cross_language ? "different" : "same", s.hours_apart, s.score,
-                threshold, s.score >= threshold ? "same story" : "different stories",
+std::string explain(const Signals& s, const PairModel& model, double threshold) {
+  std::ostringstream out;
+  char line[256];
+  std::snprintf(line, sizeof line, "same url or item id: %s\nsame feed: %s\n",
+                s.same_url ? "yes (one article: P = 1)" : "no",
+                s.same_feed ? "yes (joins only as the same article or a same-titled copy)" : "no");
+  out << line;
+  std::snprintf(line, sizeof line, "languages: %s\nhours apart: %.1f\n",
+                s.cross_language ? "different" : "same", s.hours_apart);
+  out << line;
+  out << "signal            value   weight   adds\n";
+  double z = model.bias;
+  for (std::size_t i = 0; i < kPairFeatureCount; ++i) {
+    const double adds = model.weights[i] * s.features[i];
+    z += adds;
+    std::snprintf(line, sizeof line, "%-16s %6.3f %8.3f %+7.3f\n",
+                  std::string(kFeatureNames[i]).c_str(), s.features[i], model.weights[i], adds);
+    out << line;
+  }
+  std::snprintf(line, sizeof line, "%-16s %6s %8.3f %+7.3f\n", "bias", "", model.bias, model.bias);
+  out << line;
+  std::snprintf(line, sizeof line,
+                "P(same story): %.3f%s (stories join at a mean of %.2f over their pairs): %s, "
+                "as %s\n",
+                s.score, s.same_url || (s.same_feed && s.score == 0) ? " (by rule)" : "", threshold,
+                s.score >= threshold ? "same story" : "different stories",
                 std::string(to_string(s.relation)).c_str());
-  return buffer;
+  out << line;
+  return out.str();
 }
 
 struct StoryIndex::Impl {
-  explicit Impl(DedupOptions o) : options(std::move(o)) {}
+  explicit Impl(DedupOptions o)
+      : options(std::move(o)),
+        model(options.model ? *options.model : default_pair_model()),
+        threshold(options.threshold ? *options.threshold : model.threshold) {}
 
   DedupOptions options;
+  PairModel model;
+  double threshold;
   TermStatistics statistics;
-  // Node-based: a Story is large, and a flat table of them holds two copies of its slots
-  // while it grows, at the batch's peak of memory.
+  // Node-based: a Node is large, and references to it are held across inserts.
+  std::unordered_map<std::int64_t, Node> nodes;
   std::unordered_map<std::int64_t, Story> stories;
-  // The rest in open addressing (Boost's flat tables) rather than a node per entry: deciding a
-  // first poll's 30,000 items is mostly lookups and inserts here. Entries move when a table
-  // grows, so no reference into one is held across an insert into the same table.
-  // word -> stories. 32-bit ids: the postings are the index's largest part (a first poll
-  // posts each item's 60-odd keys); a story id beyond 2^32 is not posted (found by URL only).
+  // key -> items carrying it. 32-bit ids: the postings are the index's largest part; an item
+  // id beyond 2^32 is not posted (found by the items it finds).
   boost::unordered_flat_map<std::uint32_t, std::vector<std::uint32_t>> postings;
-  boost::unordered_flat_map<std::uint64_t, std::int64_t> urls;  // URL or guid link_key -> story
   // feed_link_key -> that feed's items with the link, while they are in the index.
   boost::unordered_flat_map<std::uint64_t, LinkUse> feed_links;
-  boost::unordered_flat_set<std::int64_t> items;
-  boost::unordered_flat_set<std::int64_t> counted;  // items in the statistics before add()
-  std::size_t item_total = 0;
-  std::size_t dead_postings = 0;  // evicted stories still named in postings
+  boost::unordered_flat_set<std::int64_t> counted;  // items in the statistics before insert()
+  std::size_t dead_postings = 0;                    // postings of evicted items
   std::size_t live_postings = 0;
+  std::size_t edges = 0;
   std::optional<Time> newest;
   Time floor = Time::min();
-  // (last, story) for every value a story's `last` has had, oldest on top: evict() pops what
-  // fell behind the horizon instead of scanning every story (a first poll calls it every
-  // 1,000 items). An entry is current while it equals the story's `last` (which only grows).
+  double drift_docs = 0;  // the statistics' size when every pair was last scored again
+  // (last, story) for every value a story's `last` has had, oldest on top (see evict()). An
+  // entry is current while it equals the story's `last` and the story exists.
   std::priority_queue<std::pair<Time, std::int64_t>, std::vector<std::pair<Time, std::int64_t>>,
                       std::greater<>>
       by_last;
-  // Scratch space of decide(), kept to avoid allocating per item.
-  Weights probe;
+  // Scratch space, kept to avoid allocating per item.
   std::vector<float> probe_idf;
   MassTable mass;
   std::vector<std::pair<float, std::uint32_t>> keys;
   std::vector<std::pair<double, std::int64_t>> ranked;
 
-  // `term_idf`: where to put each term's IDF too (decide ranks keys by it).
+  // `term_idf`: where to put each term's IDF too (gathering ranks keys by it).
   void refresh(const Candidate& item, Weights& w, bool force = false,
                std::vector<float>* term_idf = nullptr) {
     if (!force && w.norm_docs >= 0 && statistics.docs() < w.norm_docs * 1.5 + 64) return;
@@ -378,169 +469,700 @@ struct StoryIndex::Impl {
     for (std::size_t i = 0; i < w.entities.size(); ++i) {
       const double weight = statistics.entity_idf(item.features.entities[i]);
       w.entities[i] = static_cast<float>(weight);
-      entities += weight * weight;
+      entities += weight;
     }
     w.term_norm = std::sqrt(terms);
-    w.entity_norm = std::sqrt(entities);
+    w.entity_sum = entities;
     w.norm_docs = statistics.docs();
   }
 
-  // Whether `item`'s canonical URL (hashed in `url_key`) names its article: not a site root
-  // or section page, and not a link its feed already gave an item with another title (every
-  // episode of a podcast linking the show's home page). Titles unknown (0) count as equal.
-  bool link_is_identity(const Candidate& item, std::uint64_t url_key,
-                        std::string_view canonical) const {
-    if (url_key == 0 || !is_article_url(canonical)) return false;
-    const auto found = feed_links.find(feed_link_key(item.feed_id, url_key));
-    if (found == feed_links.end()) return true;
-    const LinkUse& use = found->second;
-    return !use.shared && use.title_key == item.title_key;
+  // Whether the node's link names its article now: not a site root or section page (no
+  // url_key then), and not a link its feed gave items with different titles (every episode
+  // of a podcast linking the show's home page), however many came since.
+  bool link_identity(const Node& node) const {
+    if (node.weights.url_key == 0) return false;
+    if (node.feed_link == 0) return true;
+    const auto found = feed_links.find(node.feed_link);
+    return found == feed_links.end() || !found->second.shared;
   }
 
-  // `explain_all`: also the name order of same-language pairs (for `why`); the hot path
-  // computes it only where it can decide (a translation).
-  // `partial`: when given, the signals that cannot change the score are left at 0, and
-  // *partial says whether any was: the terms when too few names are shared or the two are too
-  // far apart for a report (see score()), the names too when nothing but a copy or the same
-  // URL can join the two. decide() compares most members that way and completes only the
-  // signals it reports.
-  Signals compare(const Candidate& x, const Weights& a, const Candidate& y, const Weights& b,
-                  bool explain_all = false, bool* partial = nullptr) const {
+  // The signals and P(same story) of two items. `identity_*`: whether each one's link names
+  // its article.
+  Signals pair(const Candidate& x, const Weights& a, bool identity_a, const Candidate& y,
+               const Weights& b, bool identity_b, bool explain_all = false) const {
     Signals s;
-    s.same_url =
-        (a.url_key != 0 && a.url_key == b.url_key) || (a.guid_key != 0 && a.guid_key == b.guid_key);
+    s.same_url = (identity_a && identity_b && a.url_key == b.url_key) ||
+                 (a.guid_key != 0 && a.guid_key == b.guid_key);
     s.same_feed = x.feed_id != 0 && x.feed_id == y.feed_id;
-    // Two items of one feed join only as one article: their text is not compared at all.
-    if (s.same_feed && !s.same_url && !explain_all && partial != nullptr) {
-      *partial = true;
-      score(s);
+    s.hours_apart = std::abs(
+        std::chrono::duration<double, std::ratio<3600>>(x.published - y.published).count());
+    // A merge = false feed's items join only items of their own feed (as one article).
+    const bool isolated = !s.same_feed && (!x.merge || !y.merge);
+    if (isolated && !explain_all) {
+      s.score = 0;
       return s;
     }
     s.copy = sketch_similarity(x.features, y.features);
+    const bool same_feed_copy =
+        s.copy >= kSameFeedCopy && x.title_key != 0 && x.title_key == y.title_key;
+    // Two items of one feed are a series (episodes, changesets, a template's titles) unless
+    // they are one article: their words are not evidence.
+    if (s.same_feed && !s.same_url && !same_feed_copy && !explain_all) {
+      s.score = 0;
+      return s;
+    }
     s.cross_language = x.features.language != y.features.language &&
                        x.features.language != Language::unknown &&
                        y.features.language != Language::unknown;
-    s.hours_apart = std::abs(
-        std::chrono::duration<double, std::ratio<3600>>(x.published - y.published).count());
-    const bool complete = partial == nullptr || explain_all;
-    // No report this far apart (its event score fades to 0); a translation still needs names.
-    const bool no_report = s.hours_apart >= kReportHours + kReportFade;
-    bool skipped = false;
-    if (complete || s.cross_language || (!s.same_url && !no_report)) {
-      const double dot =
-          sparse_dot(x.features.entities, a.entities, y.features.entities, b.entities);
-      if (a.entity_norm > 0 && b.entity_norm > 0)
-        s.entities = std::min(1.0, dot / (a.entity_norm * b.entity_norm));
-    } else {
-      skipped = true;
-    }
-    if (complete || (!skipped && !no_report && s.entities >= kReportEntities)) {
+    if (a.term_norm > 0 && b.term_norm > 0) {
       const double dot = sparse_dot(x.features.terms, a.terms, y.features.terms, b.terms);
-      if (a.term_norm > 0 && b.term_norm > 0)
-        s.terms = std::min(1.0, dot / (a.term_norm * b.term_norm));
-    } else {
-      skipped = true;
+      s.terms = std::min(1.0, dot / (a.term_norm * b.term_norm));
     }
-    if (partial != nullptr) *partial = skipped;
-    if (explain_all || (s.cross_language && s.entities >= kTranslationEntities))
+    // Most candidate pairs share a word or two and nothing else: their P is far below what is
+    // kept, and the rest of the signals are not worth computing.
+    if (!explain_all && !s.same_url && s.terms < kFewTerms && s.copy < kCopyJaccard &&
+        !s.cross_language && x.features.entities.size() > 1 && y.features.entities.size() > 1) {
+      bool shared_name = false;
+      const auto& ia = x.features.entities;
+      const auto& ib = y.features.entities;
+      for (std::size_t i = 0, j = 0; i < ia.size() && j < ib.size() && !shared_name;) {
+        shared_name = ia[i] == ib[j];
+        if (ia[i] < ib[j]) {
+          ++i;
+        } else {
+          ++j;
+        }
+      }
+      if (!shared_name) {
+        s.score = 0;
+        return s;
+      }
+    }
+    // IDF-weighted Jaccard: one shared name of a one-name item is not a match.
+    const double shared =
+        sparse_dot(x.features.entities, a.entities, y.features.entities, b.entities);
+    if (a.entity_sum > 0 && b.entity_sum > 0 && shared > 0) {
+      // sparse_dot multiplies the two IDFs of a shared name: its square root is its IDF.
+      double shared_idf = 0;
+      const auto& ia = x.features.entities;
+      const auto& ib = y.features.entities;
+      for (std::size_t i = 0, j = 0; i < ia.size() && j < ib.size();) {
+        if (ia[i] == ib[j]) {
+          shared_idf += 0.5 * (a.entities[i] + b.entities[j]);
+          ++i;
+          ++j;
+        } else if (ia[i] < ib[j]) {
+          ++i;
+        } else {
+          ++j;
+        }
+      }
+      s.entities = std::min(1.0, shared_idf / (a.entity_sum + b.entity_sum - shared_idf));
+    }
+    if (explain_all || s.entities >= 0.1)
       s.entity_order = sequence_overlap(x.features.entity_sequence, y.features.entity_sequence);
-    score(s);
-    return s;
-  }
 
-  // The one place where signals become a score; kept monotone in every signal so that `why`
-  // reads simply.
-  void score(Signals& s) const {
-    // A feed does not report its own news twice: two of its items with other links are a
-    // series (episodes, changesets, releases, a template's titles), however alike.
-    if (s.same_feed && !s.same_url) {
-      s.relation = Relation::report;
-      s.score = 0;
-      return;
-    }
-    // Same language: words and names both count. Across languages most words differ (cut
-    // cognates still meet), so names and numbers carry the weight.
-    double event = s.cross_language
-                       ? kCrossTermWeight * s.terms + (1 - kCrossTermWeight) * s.entities
-                       : kTermWeight * s.terms + (1 - kTermWeight) * s.entities;
-    // Independent reports of one event come out within hours of each other; a day later the
-    // same names are more likely a new development (the lawsuit after the ban). Copies and
-    // translations can come later and are told by their own signals below.
-    if (s.hours_apart > kReportHours) {
-      event *= std::max(0.0, 1.0 - (s.hours_apart - kReportHours) / kReportFade);
-    }
-    // The same event names the same firms, people or figures: words alone (a topic, an
-    // outlet's phrasing) never make two reports one story.
-    if (s.entities < kReportEntities) event = 0;
+    const double cross = s.cross_language ? 1.0 : 0.0;
+    double days = std::min(3.0, s.hours_apart / 24.0);
+    // Copies and translations come when their outlet gets to them: time says little.
+    const double carried = std::max(s.copy, cross * s.entity_order);
+    if (s.copy >= kCopyJaccard || (s.cross_language && s.entity_order >= kTranslationOrder))
+      days *= 1.0 - carried;
+    auto& f = s.features;
+    f[kDaysApart] = days;
+    f[kCrossLanguage] = cross;
+    f[kTerms] = s.terms;
+    f[kCrossTerms] = cross * s.terms;
+    f[kNames] = s.entities;
+    f[kCrossNames] = cross * s.entities;
+    f[kNameOrder] = s.entity_order;
+    f[kCopy] = s.copy;
+    f[kFewNames] = (x.features.entities.size() <= 1 || y.features.entities.size() <= 1) ? 1.0 : 0.0;
+    headline_features(x, y, f);
+    f[kCrossTitle] = cross * f[kTitleTerms];
+    double z = model.bias;
+    for (std::size_t i = 0; i < kPairFeatureCount; ++i)
+      z += model.weights[i] * f[i];
+    s.score = sigmoid(z);
+    if (isolated || (s.same_feed && !s.same_url && !same_feed_copy)) s.score = 0;
     s.relation = Relation::report;
-    s.score = kEventGain * event;
-    if (s.cross_language && s.entity_order >= kTranslationOrder &&
-        s.entities >= kTranslationEntities) {
-      s.relation = Relation::translation;
-      s.score = std::max(s.score, 0.5 + 0.5 * s.entity_order);
-    }
-    if (s.copy >= kCopyJaccard) {
-      s.relation = Relation::copy;
-      s.score = std::max(s.score, 0.5 + 0.5 * s.copy);
-    }
+    if (s.cross_language && s.entity_order >= kTranslationOrder) s.relation = Relation::translation;
+    if (s.copy >= kCopyJaccard) s.relation = Relation::copy;
     if (s.same_url) {
       s.relation = Relation::same_url;
       s.score = 1.0;
     }
-    s.score = std::min(1.0, s.score);
+    return s;
   }
 
-  bool in_window(const Story& story, Time t) const {
-    return story.last + options.window >= t && story.first <= t + options.window;
+  // The headline signals, with IDF from the statistics as they are now (headlines are short:
+  // not worth caching per item).
+  void headline_features(const Candidate& x, const Candidate& y,
+                         std::array<double, kPairFeatureCount>& f) const {
+    const auto& ta = x.title_terms;
+    const auto& tb = y.title_terms;
+    double dot = 0;
+    double norm_a = 0;
+    double norm_b = 0;
+    for (const Term& t : ta) {
+      const double w = tf(t.weight) * statistics.idf(t.id);
+      norm_a += w * w;
+    }
+    for (const Term& t : tb) {
+      const double w = tf(t.weight) * statistics.idf(t.id);
+      norm_b += w * w;
+    }
+    for (std::size_t i = 0, j = 0; i < ta.size() && j < tb.size();) {
+      if (ta[i].id == tb[j].id) {
+        const double idf = statistics.idf(ta[i].id);
+        dot += tf(ta[i].weight) * tf(tb[j].weight) * idf * idf;
+        ++i;
+        ++j;
+      } else if (ta[i].id < tb[j].id) {
+        ++i;
+      } else {
+        ++j;
+      }
+    }
+    f[kTitleTerms] = norm_a > 0 && norm_b > 0 ? std::min(1.0, dot / std::sqrt(norm_a * norm_b)) : 0;
+    // How much of each headline the other item says anywhere (its title counts in its terms).
+    auto cover = [&](const std::vector<Term>& title, const std::vector<Term>& terms) {
+      double found = 0;
+      double all = 0;
+      for (std::size_t i = 0, j = 0; i < title.size(); ++i) {
+        const double idf = statistics.idf(title[i].id);
+        all += idf;
+        while (j < terms.size() && terms[j].id < title[i].id)
+          ++j;
+        if (j < terms.size() && terms[j].id == title[i].id) found += idf;
+      }
+      return all > 0 ? found / all : 0.0;
+    };
+    f[kTitleCover] = std::min(cover(ta, y.features.terms), cover(tb, x.features.terms));
+    const auto& na = x.title_entities;
+    const auto& nb = y.title_entities;
+    double shared = 0;
+    double sum = 0;
+    for (std::uint32_t id : na)
+      sum += statistics.entity_idf(id);
+    for (std::uint32_t id : nb)
+      sum += statistics.entity_idf(id);
+    for (std::size_t i = 0, j = 0; i < na.size() && j < nb.size();) {
+      if (na[i] == nb[j]) {
+        shared += statistics.entity_idf(na[i]);
+        ++i;
+        ++j;
+      } else if (na[i] < nb[j]) {
+        ++i;
+      } else {
+        ++j;
+      }
+    }
+    f[kTitleNames] = sum - shared > 0 ? shared / (sum - shared) : 0;
   }
 
-  bool may_join(const Story& story, const Candidate& item) const {
-    if (story.isolated_feed) return item.feed_id == *story.isolated_feed;
-    return item.merge;
+  Signals pair(Node& a, Node& b) {
+    refresh(a.item, a.weights);
+    refresh(b.item, b.weights);
+    return pair(a.item, a.weights, link_identity(a), b.item, b.weights, link_identity(b));
   }
 
-  void post(std::uint32_t word, std::int64_t story_id) {
-    if (story_id < 0 || story_id > std::numeric_limits<std::uint32_t>::max()) return;
-    const auto story = static_cast<std::uint32_t>(story_id);
-    auto& list = postings[word];
-    if (list.empty() || list.back() != story) {
-      list.push_back(story);
-      ++live_postings;
+  void post(std::uint32_t key, std::int64_t item_id) {
+    if (item_id < 0 || item_id > std::numeric_limits<std::uint32_t>::max()) return;
+    auto& list = postings[key];
+    list.push_back(static_cast<std::uint32_t>(item_id));
+    ++live_postings;
+  }
+
+  static std::uint32_t link_posting(std::uint64_t key) {
+    return static_cast<std::uint32_t>(key >> 32) ^ kLinkSalt;
+  }
+
+  // Puts `item` into the index as a node of `story` (0: to be placed), with its keys posted
+  // and its links counted; not linked to other items yet.
+  Node& put(Candidate item, std::int64_t story, Relation relation) {
+    Node node;
+    set_link_keys(item, node.weights);
+    if (node.weights.url_key != 0 && is_article_url(item.canonical_url)) {
+      node.feed_link = feed_link_key(item.feed_id, node.weights.url_key);
+      auto [use, fresh] = feed_links.try_emplace(node.feed_link, LinkUse{item.title_key, 0, false});
+      if (!fresh && use->second.title_key != item.title_key) use->second.shared = true;
+      ++use->second.items;
+    } else {
+      node.weights.url_key = 0;
+    }
+    if (!newest || item.published > *newest) newest = item.published;
+    // The keys stand for the strings from now on.
+    item.canonical_url = std::string();
+    item.guid = std::string();
+    node.item = std::move(item);
+    node.story = story;
+    node.relation = relation;
+    const std::int64_t id = node.item.item_id;
+    auto [it, inserted] = nodes.emplace(id, std::move(node));
+    return it->second;
+  }
+
+  void post_keys(const Node& node) {
+    const std::int64_t id = node.item.item_id;
+    for (std::uint32_t entity : node.item.features.entities)
+      post(entity ^ kEntityKey, id);
+    for (const Term& term : node.item.features.terms)
+      post(term.id, id);
+    if (node.weights.url_key != 0) post(link_posting(node.weights.url_key), id);
+    if (node.weights.guid_key != 0) post(link_posting(node.weights.guid_key), id);
+  }
+
+  void add_edge(Node& a, Node& b, const Signals& s, bool template_pair) {
+    const auto p = static_cast<float>(s.score);
+    a.edges.push_back({b.item.item_id, p, s.relation, template_pair});
+    b.edges.push_back({a.item.item_id, p, s.relation, template_pair});
+    edges += 2;
+  }
+
+  // Links `node` (in the index, its keys not posted yet) to the items around it: those that
+  // share its link or most of its rarest names and words, within one window.
+  void link(Node& node) {
+    Candidate& item = node.item;
+    refresh(item, node.weights, true, &probe_idf);
+    mass.clear();
+    auto& k = keys;
+    k.clear();
+    for (std::size_t i = 0; i < item.features.entities.size(); ++i)
+      k.emplace_back(2.0f * node.weights.entities[i], item.features.entities[i] ^ kEntityKey);
+    for (std::size_t i = 0; i < item.features.terms.size(); ++i)
+      k.emplace_back(probe_idf[i], item.features.terms[i].id);
+    const std::size_t gather = std::min(kGatherKeys, k.size());
+    std::nth_element(k.begin(), k.begin() + static_cast<std::ptrdiff_t>(gather), k.end(),
+                     std::greater<>());
+    k.resize(gather);
+    if (node.weights.url_key != 0) k.emplace_back(1e9f, link_posting(node.weights.url_key));
+    if (node.weights.guid_key != 0) k.emplace_back(1e9f, link_posting(node.weights.guid_key));
+    for (const auto& [weight, key] : k) {
+      const auto found = postings.find(key);
+      if (found == postings.end() || found->second.size() > kMaxPosting) continue;
+      for (std::uint32_t other : found->second)
+        mass.add(other, weight);
+    }
+    ranked.clear();
+    for (const auto& [other, weight] : mass.entries())
+      ranked.emplace_back(weight, other);
+    const std::size_t keep = std::min(kCandidates, ranked.size());
+    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep),
+                      ranked.end(), std::greater<>());
+    for (std::size_t c = 0; c < keep; ++c) {
+      const auto found = nodes.find(ranked[c].second);
+      if (found == nodes.end() || found->first == item.item_id) continue;
+      Node& other = found->second;
+      if (std::chrono::abs(other.item.published - item.published) > options.window) continue;
+      const Signals s = pair(node, other);
+      const bool template_pair =
+          s.same_feed && !s.same_url && s.score == 0 && s.copy >= kTemplateCopy;
+      if (s.score >= kKeepEdge || template_pair) add_edge(node, other, s, template_pair);
+    }
+    post_keys(node);
+  }
+
+  void index_story(Story& story) {
+    std::sort(story.members.begin(), story.members.end(), [&](std::int64_t a, std::int64_t b) {
+      return order_key(nodes.at(a)) < order_key(nodes.at(b));
+    });
+    story.first = Time::max();
+    story.last = Time::min();
+    story.frozen = false;
+    for (std::int64_t id : story.members) {
+      const Node& node = nodes.at(id);
+      story.first = std::min(story.first, node.item.published);
+      story.last = std::max(story.last, node.item.published);
+      story.frozen = story.frozen || node.relation == Relation::manual;
+    }
+    by_last.emplace(story.last, story.id);
+  }
+
+  // When the statistics grew by a quarter since the pairs were last scored (a first poll's half,
+  // then the rest), scores every kept pair again; the items whose pairs moved are clustered
+  // again with the new ones. Amortised: the statistics must grow geometrically each time.
+  void drift(std::vector<std::int64_t>& touched) {
+    if (statistics.docs() <= drift_docs * 1.25) return;
+    drift_docs = statistics.docs();
+    for (auto& [id, node] : nodes)
+      refresh(node.item, node.weights, true);
+    for (auto& [id, a] : nodes) {
+      bool moved = false;
+      for (Edge& e : a.edges) {
+        if (e.other < id) continue;  // each pair once, from its lower id
+        const auto found = nodes.find(e.other);
+        if (found == nodes.end()) continue;
+        Node& b = found->second;
+        const Signals s =
+            pair(a.item, a.weights, link_identity(a), b.item, b.weights, link_identity(b));
+        if (std::abs(s.score - e.p) <= 0.01) continue;
+        moved = true;
+        e.p = static_cast<float>(s.score);
+        e.relation = s.relation;
+        for (Edge& back : b.edges) {
+          if (back.other == id) {
+            back.p = e.p;
+            back.relation = e.relation;
+          }
+        }
+        if (b.story != 0) touched.push_back(b.item.item_id);
+      }
+      if (moved && a.story != 0) touched.push_back(id);
     }
   }
 
+  InsertResult recluster(const std::vector<std::int64_t>& fresh, std::int64_t& next_story);
+  void cluster_component(std::vector<std::int64_t> component, std::int64_t& next_story,
+                         InsertResult& result, std::vector<std::int64_t>& changed);
+
   void compact() {
-    for (auto& [word, list] : postings) {
+    for (auto& [key, list] : postings) {
       list.erase(std::remove_if(list.begin(), list.end(),
-                                [&](std::uint32_t id) { return !stories.contains(id); }),
+                                [&](std::uint32_t id) { return !nodes.contains(id); }),
                  list.end());
     }
     boost::unordered::erase_if(postings, [](const auto& entry) { return entry.second.empty(); });
-    boost::unordered::erase_if(urls,
-                               [&](const auto& entry) { return !stories.contains(entry.second); });
     live_postings = 0;
-    for (const auto& [word, list] : postings)
+    for (const auto& [key, list] : postings)
       live_postings += list.size();
     dead_postings = 0;
+    edges = 0;
+    for (auto& [id, node] : nodes) {
+      std::erase_if(node.edges, [&](const Edge& e) { return !nodes.contains(e.other); });
+      edges += node.edges.size();
+    }
   }
 
   // The caller compacts (compact_if_due) once it has dropped what it drops.
   void drop(decltype(stories)::iterator it) {
-    for (const Member& member : it->second.members) {
-      items.erase(member.item.item_id);
-      if (member.feed_link != 0) {
-        const auto use = feed_links.find(member.feed_link);
+    for (std::int64_t id : it->second.members) {
+      const auto found = nodes.find(id);
+      if (found == nodes.end()) continue;
+      const Node& node = found->second;
+      if (node.feed_link != 0) {
+        const auto use = feed_links.find(node.feed_link);
         if (use != feed_links.end() && --use->second.items == 0) feed_links.erase(use);
       }
-      dead_postings += member.item.features.entities.size() + member.item.features.terms.size();
+      dead_postings += node.item.features.entities.size() + node.item.features.terms.size();
+      nodes.erase(found);
     }
-    item_total -= it->second.members.size();
     stories.erase(it);
   }
   void compact_if_due() {
     if (dead_postings > live_postings / 2 + 1024) compact();
   }
 };
+
+namespace {
+
+// Average linkage over one component's items (local indexes in tie order).
+struct Cluster {
+  std::vector<int> members;
+  std::vector<std::pair<std::int64_t, int>> feeds;  // feed -> members, sorted
+  bool frozen = false;
+  bool alive = true;
+  std::uint32_t version = 0;
+  struct Link {
+    double sum = 0;     // of P over the pairs between the two clusters
+    int same_feed = 0;  // same-feed pairs among them with an edge (copies, one article)
+    int templates = 0;  // template pairs among them: the two never join
+  };
+  boost::unordered_flat_map<int, Link> links;  // other cluster -> their pairs
+};
+
+// Pairs two clusters hold between them within one feed: not evidence either way unless an
+// edge (a copy, the same article) says so.
+int same_feed_pairs(const Cluster& a, const Cluster& b) {
+  int pairs = 0;
+  for (std::size_t i = 0, j = 0; i < a.feeds.size() && j < b.feeds.size();) {
+    if (a.feeds[i].first == b.feeds[j].first) {
+      pairs += a.feeds[i].second * b.feeds[j].second;
+      ++i;
+      ++j;
+    } else if (a.feeds[i].first < b.feeds[j].first) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+  return pairs;
+}
+
+// `same_feed`: what a pair of one feed's items that are not one article counts as, in pairs
+// that P is 0 for (0: not at all, as if never compared; 1: as one unlike pair). A fitted
+// hyperparameter: a feed rarely publishes two reports of one story, but it does happen.
+double mean_link(const Cluster& a, const Cluster& b, const Cluster::Link& link, double same_feed) {
+  const double pairs = static_cast<double>(a.members.size()) * b.members.size() -
+                       (1 - same_feed) * (same_feed_pairs(a, b) - link.same_feed);
+  return pairs <= 0 ? 0 : link.sum / pairs;
+}
+
+void merge_feeds(std::vector<std::pair<std::int64_t, int>>& into,
+                 const std::vector<std::pair<std::int64_t, int>>& from) {
+  for (const auto& [feed, count] : from) {
+    auto at = std::lower_bound(into.begin(), into.end(), std::make_pair(feed, 0));
+    if (at != into.end() && at->first == feed) {
+      at->second += count;
+    } else {
+      into.insert(at, {feed, count});
+    }
+  }
+}
+
+}  // namespace
+
+InsertResult StoryIndex::Impl::recluster(const std::vector<std::int64_t>& fresh,
+                                         std::int64_t& next_story) {
+  InsertResult result;
+  std::vector<std::int64_t> changed;
+  boost::unordered_flat_set<std::int64_t> seen;
+  std::vector<std::int64_t> stack;
+  for (std::int64_t start : fresh) {
+    if (seen.contains(start)) continue;
+    // The component: items linked by a likely pair, and every member of their stories (a
+    // story is clustered as a whole or not at all).
+    std::vector<std::int64_t> component;
+    seen.insert(start);
+    stack.push_back(start);
+    while (!stack.empty()) {
+      const std::int64_t id = stack.back();
+      stack.pop_back();
+      component.push_back(id);
+      const Node& node = nodes.at(id);
+      for (const Edge& e : node.edges) {
+        if (e.p >= threshold && nodes.contains(e.other) && seen.insert(e.other).second)
+          stack.push_back(e.other);
+      }
+      if (node.story != 0) {
+        const auto story = stories.find(node.story);
+        if (story == stories.end()) continue;
+        for (std::int64_t member : story->second.members) {
+          if (seen.insert(member).second) stack.push_back(member);
+        }
+      }
+    }
+    cluster_component(std::move(component), next_story, result, changed);
+  }
+  std::sort(result.created.begin(), result.created.end());
+  std::sort(changed.begin(), changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  for (std::int64_t id : changed) {
+    if (stories.contains(id) &&
+        !std::binary_search(result.created.begin(), result.created.end(), id))
+      result.changed.push_back(id);
+  }
+  return result;
+}
+
+void StoryIndex::Impl::cluster_component(std::vector<std::int64_t> component,
+                                         std::int64_t& next_story, InsertResult& result,
+                                         std::vector<std::int64_t>& changed) {
+  std::sort(component.begin(), component.end(), [&](std::int64_t a, std::int64_t b) {
+    return order_key(nodes.at(a)) < order_key(nodes.at(b));
+  });
+  const bool keep_stories = component.size() > kMaxRecluster;
+  boost::unordered_flat_map<std::int64_t, int> local;
+  std::vector<Node*> members;
+  for (std::int64_t id : component) {
+    local.emplace(id, static_cast<int>(members.size()));
+    members.push_back(&nodes.at(id));
+  }
+  const int n = static_cast<int>(members.size());
+  // Initial clusters: one per item, except stories a person made (and, in a group too large
+  // to cluster again, every story) which stay whole.
+  std::vector<Cluster> clusters;
+  std::vector<int> cluster_of(static_cast<std::size_t>(n), -1);
+  boost::unordered_flat_map<std::int64_t, int> whole;  // story -> its cluster
+  for (int i = 0; i < n; ++i) {
+    const Node& node = *members[i];
+    int c = -1;
+    if (node.story != 0) {
+      const auto story = stories.find(node.story);
+      const bool frozen = story != stories.end() && story->second.frozen;
+      if (frozen || keep_stories) {
+        auto [at, fresh] = whole.try_emplace(node.story, static_cast<int>(clusters.size()));
+        if (fresh) {
+          clusters.emplace_back();
+          clusters.back().frozen = true;
+        }
+        c = at->second;
+      }
+    }
+    if (c < 0) {
+      c = static_cast<int>(clusters.size());
+      clusters.emplace_back();
+    }
+    clusters[c].members.push_back(i);
+    merge_feeds(clusters[c].feeds, {{node.item.feed_id, 1}});
+    cluster_of[i] = c;
+  }
+  for (int i = 0; i < n; ++i) {
+    for (const Edge& e : members[i]->edges) {
+      const auto j = local.find(e.other);
+      if (j == local.end() || j->second <= i) continue;
+      const int a = cluster_of[i];
+      const int b = cluster_of[j->second];
+      if (a == b || (e.p <= 0 && !e.template_pair)) continue;
+      const int same =
+          members[i]->item.feed_id == members[j->second]->item.feed_id && !e.template_pair ? 1 : 0;
+      const int templates = e.template_pair ? 1 : 0;
+      for (auto [x, y] : {std::make_pair(a, b), std::make_pair(b, a)}) {
+        auto& link = clusters[x].links[y];
+        link.sum += e.p;
+        link.same_feed += same;
+        link.templates += templates;
+      }
+    }
+  }
+  // A heap of candidate joins, best mean first; ties by the clusters' first items (their tie
+  // order), never by arrival. Stale entries are skipped by version.
+  struct Join {
+    double mean;
+    int a;
+    int b;
+    std::uint32_t va;
+    std::uint32_t vb;
+    bool operator<(const Join& o) const {
+      if (mean != o.mean) return mean < o.mean;
+      return std::tie(a, b) > std::tie(o.a, o.b);
+    }
+  };
+  // A cluster's first member is its smallest local index: the cluster's own index order
+  // follows it for singletons, and merges keep the smaller one.
+  auto first_of = [&](int c) { return clusters[c].members.front(); };
+  std::priority_queue<Join> heap;
+  auto consider = [&](int a, int b) {
+    if (clusters[a].frozen && clusters[b].frozen) return;
+    const auto found = clusters[a].links.find(b);
+    if (found == clusters[a].links.end() || found->second.templates > 0) return;
+    const double mean = mean_link(clusters[a], clusters[b], found->second, model.same_feed);
+    if (mean < threshold) return;
+    if (first_of(b) < first_of(a)) std::swap(a, b);
+    heap.push({mean, a, b, clusters[a].version, clusters[b].version});
+  };
+  for (int a = 0; a < static_cast<int>(clusters.size()); ++a) {
+    for (const auto& [b, link] : clusters[a].links) {
+      if (a < b) consider(a, b);
+    }
+  }
+  while (!heap.empty()) {
+    const Join join = heap.top();
+    heap.pop();
+    Cluster& a = clusters[join.a];
+    Cluster& b = clusters[join.b];
+    if (!a.alive || !b.alive || a.version != join.va || b.version != join.vb) continue;
+    // b into a (a holds the earlier first member).
+    for (int m : b.members)
+      cluster_of[m] = join.a;
+    a.members.insert(a.members.end(), b.members.begin(), b.members.end());
+    std::sort(a.members.begin(), a.members.end());
+    merge_feeds(a.feeds, b.feeds);
+    a.frozen = a.frozen || b.frozen;
+    for (const auto& [c, link] : b.links) {
+      if (c == join.a) continue;
+      for (Cluster::Link* into : {&a.links[c], &clusters[c].links[join.a]}) {
+        into->sum += link.sum;
+        into->same_feed += link.same_feed;
+        into->templates += link.templates;
+      }
+      clusters[c].links.erase(join.b);
+    }
+    a.links.erase(join.b);
+    b.links.clear();
+    b.members.clear();
+    b.alive = false;
+    ++a.version;
+    std::vector<int> neighbours;
+    for (const auto& [c, link] : a.links)
+      neighbours.push_back(c);
+    std::sort(neighbours.begin(), neighbours.end());
+    for (int c : neighbours)
+      consider(join.a, c);
+  }
+
+  // Clusters in tie order, each with the stories its members were in.
+  std::vector<int> order;
+  for (int c = 0; c < static_cast<int>(clusters.size()); ++c) {
+    if (clusters[c].alive) order.push_back(c);
+  }
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return first_of(a) < first_of(b); });
+  // Story -> (the cluster that holds most of its members, how many): it keeps the id.
+  boost::unordered_flat_map<std::int64_t, std::pair<int, int>> owner;
+  for (int c : order) {
+    boost::unordered_flat_map<std::int64_t, int> count;
+    for (int m : clusters[c].members) {
+      if (members[m]->story != 0) ++count[members[m]->story];
+    }
+    for (const auto& [story, k] : count) {
+      auto [at, fresh] = owner.try_emplace(story, c, k);
+      if (!fresh && k > at->second.second) at->second = {c, k};
+    }
+  }
+  std::vector<std::int64_t> old_stories;
+  for (const auto& [story, holder] : owner)
+    old_stories.push_back(story);
+  std::sort(old_stories.begin(), old_stories.end());
+  std::vector<std::int64_t> id_of(clusters.size(), 0);
+  for (std::int64_t story : old_stories) {
+    const int c = owner.at(story).first;
+    // The oldest story a cluster holds most of keeps its id; the others merge into it.
+    if (id_of[c] == 0) {
+      id_of[c] = story;
+    } else {
+      result.merged.emplace_back(story, id_of[c]);
+    }
+  }
+  for (int c : order) {
+    if (id_of[c] == 0) {
+      id_of[c] = next_story++;
+      result.created.push_back(id_of[c]);
+    }
+  }
+  // Members placed: the new, and those whose story changed.
+  for (std::int64_t story : old_stories) {
+    if (auto found = stories.find(story); found != stories.end()) stories.erase(found);
+  }
+  for (int c : order) {
+    const std::int64_t id = id_of[c];
+    Story& story = stories[id];
+    story.id = id;
+    story.members.clear();
+    const int first = first_of(c);
+    // A story that had members before keeps its original: a newcomer is never one, however
+    // early it claims to be (dates are evidence, not authority).
+    const bool had_members = std::any_of(clusters[c].members.begin(), clusters[c].members.end(),
+                                         [&](int m) { return members[m]->story != 0; });
+    for (int m : clusters[c].members) {
+      Node& node = *members[m];
+      story.members.push_back(node.item.item_id);
+      if (node.story == id) continue;
+      if (node.story != 0) changed.push_back(node.story);
+      changed.push_back(id);
+      // How it came in: the likeliest pair it has inside the story.
+      Placement placement{node.item.item_id, id, Relation::original, 0, 0};
+      for (const Edge& e : node.edges) {
+        const auto j = local.find(e.other);
+        if (j == local.end() || cluster_of[j->second] != c) continue;
+        if (e.p > placement.probability ||
+            (e.p == placement.probability && e.other < placement.matched_item)) {
+          placement.probability = e.p;
+          placement.matched_item = e.other;
+          placement.relation = e.relation;
+        }
+      }
+      if (node.story != 0) {
+        placement.relation = node.relation;  // moved with its story: how it came in stands
+      } else if (!had_members && (m == first || clusters[c].members.size() == 1)) {
+        placement.relation = Relation::original;
+      }
+      node.story = id;
+      node.relation = placement.relation;
+      result.placed.push_back(placement);
+    }
+    index_story(story);
+  }
+}
 
 StoryIndex::StoryIndex(DedupOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 StoryIndex::~StoryIndex() = default;
@@ -549,213 +1171,148 @@ const DedupOptions& StoryIndex::options() const {
   return impl_->options;
 }
 
-Decision StoryIndex::decide(const Candidate& item) {
+const PairModel& StoryIndex::model() const {
+  return impl_->model;
+}
+
+double StoryIndex::threshold() const {
+  return impl_->threshold;
+}
+
+void StoryIndex::count(const Candidate& item) {
+  if (impl_->nodes.contains(item.item_id) || !impl_->counted.insert(item.item_id).second) return;
+  impl_->statistics.add(item.features);
+}
+
+InsertResult StoryIndex::insert(std::vector<Candidate> items, std::int64_t& next_story) {
   Impl& m = *impl_;
-  Decision decision;
-  Weights& probe = m.probe;
-  m.refresh(item, probe, true, &m.probe_idf);
-  set_link_keys(item, probe);
-  if (!m.link_is_identity(item, probe.url_key, item.canonical_url)) probe.url_key = 0;
-
-  // Candidates: stories sharing the URL, or sharing the item's rarest names and words, best
-  // first. Only the kGatherKeys rarest keys are looked up, and a key carried by more than
-  // kMaxPosting stories is skipped: common words find nothing a rare one would not.
-  auto& mass = m.mass;
-  mass.clear();
-  if (item.canonical_url.size() >= 8) {
-    if (auto found = m.urls.find(probe.url_key); found != m.urls.end())
-      mass.add(found->second, 1e9);
+  // Linked in tie order: which pairs a new item finds does not follow the feeds' answers.
+  std::sort(items.begin(), items.end(), [](const Candidate& a, const Candidate& b) {
+    return std::tie(a.published, a.feed_id, a.guid, a.canonical_url, a.item_id) <
+           std::tie(b.published, b.feed_id, b.guid, b.canonical_url, b.item_id);
+  });
+  for (const Candidate& item : items)
+    count(item);
+  std::vector<std::int64_t> fresh;
+  fresh.reserve(items.size());
+  for (Candidate& item : items) {
+    if (m.nodes.contains(item.item_id)) continue;
+    m.counted.erase(item.item_id);
+    const std::int64_t id = item.item_id;
+    Node& node = m.put(std::move(item), 0, Relation::original);
+    m.link(node);
+    fresh.push_back(id);
   }
-  if (probe.guid_key != 0) {
-    if (auto found = m.urls.find(probe.guid_key); found != m.urls.end())
-      mass.add(found->second, 1e9);
-  }
-  auto& keys = m.keys;
-  keys.clear();
-  for (std::size_t i = 0; i < item.features.entities.size(); ++i)
-    keys.emplace_back(2.0f * probe.entities[i], item.features.entities[i] ^ 0x80000000u);
-  for (std::size_t i = 0; i < item.features.terms.size(); ++i)
-    keys.emplace_back(m.probe_idf[i], item.features.terms[i].id);
-  const std::size_t gather = std::min(kGatherKeys, keys.size());
-  // The rarest `gather` keys, in no particular order (all of them are looked up).
-  std::nth_element(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(gather), keys.end(),
-                   std::greater<>());
-  for (std::size_t k = 0; k < gather; ++k) {
-    const auto found = m.postings.find(keys[k].second);
-    if (found == m.postings.end() || found->second.size() > kMaxPosting) continue;
-    for (std::uint32_t story : found->second)
-      mass.add(story, keys[k].first);
-  }
-
-  auto& ranked = m.ranked;
-  ranked.clear();
-  for (const auto& [story, weight] : mass.entries())
-    ranked.emplace_back(weight, story);
-  const std::size_t keep = std::min(kCandidates, ranked.size());
-  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep),
-                    ranked.end(), std::greater<>());
-
-  for (std::size_t c = 0; c < keep; ++c) {
-    // Stories that share far less than the best one are not worth comparing.
-    if (ranked[c].first < kCandidateShare * ranked[0].first) break;
-    auto found = m.stories.find(ranked[c].second);
-    if (found == m.stories.end()) continue;
-    Story& story = found->second;
-    if (!m.in_window(story, item.published) || !m.may_join(story, item)) continue;
-    // The earliest members and the latest ones, at most kMembersCompared.
-    const std::size_t n = story.members.size();
-    double best = -1;
-    Signals best_signals;
-    const Member* best_member = nullptr;
-    bool best_skipped = false;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (n > kMembersCompared && i >= kMembersCompared / 2 && i < n - kMembersCompared / 2)
-        continue;
-      Member& member = story.members[i];
-      m.refresh(member.item, member.weights);
-      bool skipped = false;
-      const Signals signals = m.compare(item, probe, member.item, member.weights, false, &skipped);
-      // An independent report joins only a story that would still fit in one window with
-      // it: reports chained member to member would otherwise grow one story for weeks (a
-      // saga's every twist). Copies, translations and the same URL join whenever they come.
-      if (signals.relation == Relation::report &&
-          std::max(story.last, item.published) - std::min(story.first, item.published) >
-              m.options.window)
-        continue;
-      if (signals.score > best) {
-        best = signals.score;
-        best_signals = signals;
-        best_member = &member;
-        best_skipped = skipped;
-      }
-    }
-    if (best < 0) continue;
-    if (best > decision.story_score) {
-      // The reported signals are complete (the same score: what was skipped did not count).
-      if (best_skipped)
-        best_signals = m.compare(item, probe, best_member->item, best_member->weights);
-      const std::int64_t best_item = best_member->item.item_id;
-      decision.story_score = best;
-      decision.signals = best_signals;
-      decision.matched_item = best_item;
-      if (best >= m.options.threshold) decision.story = story.id;
-    }
-  }
-  if (!decision.story) decision.signals.relation = Relation::original;
-  return decision;
+  items.clear();
+  items.shrink_to_fit();
+  m.drift(fresh);
+  return m.recluster(fresh, next_story);
 }
 
 void StoryIndex::add(Candidate item, std::int64_t story_id, Relation relation) {
   Impl& m = *impl_;
-  if (!m.items.insert(item.item_id).second) return;
+  if (m.nodes.contains(item.item_id)) return;
   if (!m.counted.erase(item.item_id)) m.statistics.add(item.features);
+  const std::int64_t id = item.item_id;
+  Node& node = m.put(std::move(item), story_id, relation);
+  m.link(node);
   auto [it, created] = m.stories.try_emplace(story_id);
   Story& story = it->second;
+  story.id = story_id;
   if (created) {
-    story.id = story_id;
-    story.first = story.last = item.published;
-    if (!item.merge) story.isolated_feed = item.feed_id;
+    story.first = story.last = node.item.published;
     m.by_last.emplace(story.last, story_id);
   }
-  story.first = std::min(story.first, item.published);
-  if (item.published > story.last) {
-    story.last = item.published;
+  story.first = std::min(story.first, node.item.published);
+  if (node.item.published > story.last) {
+    story.last = node.item.published;
     m.by_last.emplace(story.last, story_id);
   }
-  // Members stay sorted by publication time; items mostly arrive in order, so this is
-  // usually an append.
-  // Ties as the daemon orders a batch: by feed, then by item (not by which feed answered
-  // first), so the earliest member, and the representative, do not depend on timing.
-  auto before = [](const Member& a, const Candidate& b) {
-    return std::tie(a.item.published, a.item.feed_id, a.item.item_id) <
-           std::tie(b.published, b.feed_id, b.item_id);
+  story.frozen = story.frozen || relation == Relation::manual;
+  // Members stay in tie order; items mostly come in order, so this is usually an append.
+  auto before = [&](std::int64_t a, std::int64_t b) {
+    return order_key(m.nodes.at(a)) < order_key(m.nodes.at(b));
   };
   auto at = story.members.end();
-  if (!story.members.empty() && !before(story.members.back(), item))
-    at = std::lower_bound(story.members.begin(), story.members.end(), item, before);
-  for (std::uint32_t id : item.features.entities)
-    m.post(id ^ 0x80000000u, story_id);
-  for (const Term& term : item.features.terms)
-    m.post(term.id, story_id);
-  Weights weights;
-  set_link_keys(item, weights);
-  std::uint64_t feed_link = 0;
-  if (weights.url_key != 0 && is_article_url(item.canonical_url)) {
-    feed_link = feed_link_key(item.feed_id, weights.url_key);
-    auto [use, fresh] = m.feed_links.try_emplace(feed_link, LinkUse{item.title_key, 0, false});
-    if (!fresh && use->second.title_key != item.title_key) use->second.shared = true;
-    ++use->second.items;
-    if (use->second.shared) weights.url_key = 0;
-  } else {
-    weights.url_key = 0;
-  }
-  if (weights.url_key != 0 && item.canonical_url.size() >= 8) m.urls[weights.url_key] = story_id;
-  if (weights.guid_key != 0) m.urls[weights.guid_key] = story_id;
-  ++m.item_total;
-  if (!m.newest || item.published > *m.newest) m.newest = item.published;
-  // The keys stand for the strings from now on.
-  item.canonical_url = std::string();
-  item.guid = std::string();
-  story.members.insert(at, Member{std::move(item), relation, std::move(weights), feed_link});
-}
-
-void StoryIndex::count(const Candidate& item) {
-  if (impl_->items.contains(item.item_id) || !impl_->counted.insert(item.item_id).second) return;
-  impl_->statistics.add(item.features);
+  if (!story.members.empty() && !before(story.members.back(), id))
+    at = std::lower_bound(story.members.begin(), story.members.end(), id, before);
+  story.members.insert(at, id);
 }
 
 Signals StoryIndex::compare(const Candidate& a, const Candidate& b) {
+  Impl& m = *impl_;
   Weights x;
   Weights y;
-  impl_->refresh(a, x, true);
-  impl_->refresh(b, y, true);
+  m.refresh(a, x, true);
+  m.refresh(b, y, true);
   set_link_keys(a, x);
   set_link_keys(b, y);
-  if (!impl_->link_is_identity(a, x.url_key, a.canonical_url)) x.url_key = 0;
-  if (!impl_->link_is_identity(b, y.url_key, b.canonical_url)) y.url_key = 0;
-  return impl_->compare(a, x, b, y, true);
+  auto identity = [&](const Candidate& item, const Weights& w) {
+    if (w.url_key == 0 || !is_article_url(item.canonical_url)) return false;
+    const auto found = m.feed_links.find(feed_link_key(item.feed_id, w.url_key));
+    if (found == m.feed_links.end()) return true;
+    return !found->second.shared && found->second.title_key == item.title_key;
+  };
+  return m.pair(a, x, identity(a, x), b, y, identity(b, y), true);
+}
+
+std::optional<Time> StoryIndex::first_published(std::int64_t story) const {
+  const auto found = impl_->stories.find(story);
+  if (found == impl_->stories.end() || found->second.members.empty()) return std::nullopt;
+  return found->second.first;
+}
+
+std::optional<std::int64_t> StoryIndex::story_of(std::int64_t item_id) const {
+  const auto found = impl_->nodes.find(item_id);
+  if (found == impl_->nodes.end() || found->second.story == 0) return std::nullopt;
+  return found->second.story;
 }
 
 std::optional<std::int64_t> StoryIndex::representative(std::int64_t story_id) const {
   const auto found = impl_->stories.find(story_id);
   if (found == impl_->stories.end() || found->second.members.empty()) return std::nullopt;
-  const auto& members = found->second.members;  // sorted by publication time
+  std::vector<const Node*> members;  // in tie order: by publication first
+  for (std::int64_t id : found->second.members) {
+    if (auto node = impl_->nodes.find(id); node != impl_->nodes.end())
+      members.push_back(&node->second);
+  }
+  if (members.empty()) return std::nullopt;
   const auto& preferred = impl_->options.preferred;
-  auto is_preferred = [&](const Member& member) {
-    return std::find(preferred.begin(), preferred.end(), member.item.host) != preferred.end();
+  auto is_preferred = [&](const Node* member) {
+    return std::find(preferred.begin(), preferred.end(), member->item.host) != preferred.end();
   };
-  auto is_copy = [](const Member& member) {
-    return member.relation == Relation::copy || member.relation == Relation::translation ||
-           member.relation == Relation::same_url;
+  auto is_copy = [](const Node* member) {
+    return member->relation == Relation::copy || member->relation == Relation::translation ||
+           member->relation == Relation::same_url;
   };
   // The story's first sighting; a member that came later claiming to predate it by much
   // ranks by when it was seen (a feed can backdate a copied headline; it cannot backdate
   // when we polled it). Members seen together keep their claims: a first poll is all old.
   Time first_seen = Time::max();
-  for (const Member& member : members)
-    first_seen = std::min(first_seen, member.item.first_seen);
-  auto ranked_at = [&](const Member& member) {
-    const Candidate& item = member.item;
+  for (const Node* member : members)
+    first_seen = std::min(first_seen, member->item.first_seen);
+  auto ranked_at = [&](const Node* member) {
+    const Candidate& item = member->item;
     const bool backdated = item.published < first_seen - kBackdateTolerance &&
                            item.first_seen > first_seen + kSeenTogether;
     return backdated ? item.first_seen : item.published;
   };
-  const Member* earliest = nullptr;
+  const Node* earliest = nullptr;
   Time earliest_at{};
-  for (const Member& member : members) {
+  for (const Node* member : members) {
     if (is_copy(member)) continue;
     const Time at = ranked_at(member);
     if (earliest == nullptr || at < earliest_at ||
-        (at == earliest_at && is_preferred(member) && !is_preferred(*earliest))) {
-      earliest = &member;
+        (at == earliest_at && is_preferred(member) && !is_preferred(earliest))) {
+      earliest = member;
       earliest_at = at;
     }
   }
   if (earliest != nullptr) return earliest->item.item_id;
-  for (const Member& member : members) {
-    if (is_preferred(member)) return member.item.item_id;
+  for (const Node* member : members) {
+    if (is_preferred(member)) return member->item.item_id;
   }
-  return members.front().item.item_id;
+  return members.front()->item.item_id;
 }
 
 std::size_t StoryIndex::evict() {
@@ -791,7 +1348,7 @@ void StoryIndex::raise_floor(Time floor) {
 }
 
 bool StoryIndex::contains_item(std::int64_t item_id) const {
-  return impl_->items.contains(item_id);
+  return impl_->nodes.contains(item_id);
 }
 
 void StoryIndex::remove_story(std::int64_t story) {
@@ -806,7 +1363,11 @@ std::size_t StoryIndex::story_count() const {
 }
 
 std::size_t StoryIndex::item_count() const {
-  return impl_->item_total;
+  return impl_->nodes.size();
+}
+
+std::size_t StoryIndex::edge_count() const {
+  return impl_->edges;
 }
 
 }  // namespace feedmerge::dedup

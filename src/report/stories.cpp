@@ -117,7 +117,10 @@ Result<std::string> explain_pair(const config::Config& config, store::Store& sto
   auto b = find_item(store, link_b);
   if (!b) return b.error();
 
-  dedup::DedupOptions options{config.dedup.window, config.dedup.threshold, config.dedup.preferred};
+  dedup::DedupOptions options;
+  options.window = config.dedup.window;
+  options.threshold = config.dedup.threshold;
+  options.preferred = config.dedup.preferred;
   dedup::StoryIndex index(options);
   auto merge_of = [&](const store::StoredItem& item) {
     for (const auto& feed : config.feeds)
@@ -159,7 +162,7 @@ Result<std::string> explain_pair(const config::Config& config, store::Store& sto
     out << ' ' << name;
   out << (shared.empty() ? " none\n" : "\n");
   if (!merge_of(*a) || !merge_of(*b)) out << "merge = false on a feed: never joined by dedup\n";
-  out << dedup::explain(signals, options.threshold);
+  out << dedup::explain(signals, index.model(), index.threshold());
   const bool together = a->story_id && a->story_id == b->story_id;
   out << "stored: " << (together ? "in the same story" : "in different stories");
   if (a->relation == "manual" || b->relation == "manual") out << " (a person decided)";

@@ -113,6 +113,28 @@ void StoryStatements::apply(const StoryWrites& writes, model::Time now) {
     set_item.bind(5, to_db(member.story_time));
     set_item.exec();
   }
+  if (!writes.moved.empty()) {
+    SQLite::Statement move(
+        db, "UPDATE item_stories SET story_id = ?2, relation = ?3 WHERE item_id = ?1");
+    for (const MemberMove& member : writes.moved) {
+      move.reset();
+      move.bind(1, member.item_id);
+      move.bind(2, member.story_id);
+      move.bind(3, member.relation);
+      move.exec();
+    }
+  }
+  if (!writes.removed.empty()) {
+    // After the moves: a story's memberships go with it (ON DELETE CASCADE), and it has none.
+    SQLite::Statement remove(db, "DELETE FROM stories WHERE id = ?1");
+    for (std::int64_t id : writes.removed) {
+      remove.reset();
+      remove.bind(1, id);
+      remove.exec();
+    }
+  }
+  for (std::int64_t id : writes.recomputed)
+    recompute_story(id, now);
   for (const NewStory& story : writes.created) {
     if (story.representative) continue;
     default_representative.tryReset();
@@ -403,10 +425,10 @@ Result<std::int64_t> SqliteStore::split(std::int64_t item_id, Time now) {
     const Time story_time = dedup_time(*item);
     find.reset();
     const std::int64_t story = stories_.next_story_id();
-    stories_.apply({.created = {{story, published, item_id}},
-                    .members = {{item_id, story, "manual", canonical, story_time}},
-                    .touched = {}},
-                   now);
+    StoryWrites writes;
+    writes.created = {{story, published, item_id}};
+    writes.members = {{item_id, story, "manual", canonical, story_time}};
+    stories_.apply(writes, now);
     if (old_story) {
       SQLite::Statement left(db_, "SELECT count(*) FROM item_stories WHERE story_id = :story");
       left.bind(":story", *old_story);

@@ -2,11 +2,13 @@
 """Stories against arrival order: ingests a labelled corpus through the real pipeline in one poll
 (every feed in one `feedmerge once --all`) and in two polls (half of the feeds first, then all of
 them, into the same database), for either half first, and reports each run's scores and whether
-its stories equal the one-poll run's. A measurement, not a gate: it exits 0 whatever the scores
-(non-zero only when feedmerge or the scorer fails).
+its stories equal the one-poll run's; --shuffles N adds N runs in random feed orders (seeded),
+each in three polls (the first third of the feeds, then two thirds, then all). A measurement
+that exits 0 whatever the scores (non-zero only when feedmerge or the scorer fails), unless
+--require-same: then it fails when any run's stories differ from the one-poll run's.
 
   arrival_order.py --feedmerge BIN --feeds DIR --labels labels.json --score score.py [--json]
-                   [--keep-dir DIR]
+                   [--keep-dir DIR] [--shuffles N] [--seed S] [--require-same]
 
 The halves alternate over the feed files sorted by name (files 1, 3, 5... and 2, 4, 6...), so
 each half holds outlets of every kind; the second poll reads every feed again, as a daemon would.
@@ -14,6 +16,7 @@ each half holds outlets of every kind; the second poll reads every feed again, a
 import argparse
 import json
 import pathlib
+import random
 import subprocess
 import sys
 import tempfile
@@ -66,6 +69,9 @@ def main():
     parser.add_argument("--score", required=True)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     parser.add_argument("--keep-dir", type=pathlib.Path, help="write each run's predictions here")
+    parser.add_argument("--shuffles", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--require-same", action="store_true")
     args = parser.parse_args()
 
     feeds = sorted(p for p in args.feeds.iterdir() if p.suffix in FEED_SUFFIXES)
@@ -75,6 +81,12 @@ def main():
     runs = [("one poll", [feeds]),
             ("two polls, half A first", [odd, feeds]),
             ("two polls, half B first", [even, feeds])]
+    shuffler = random.Random(args.seed)
+    for k in range(args.shuffles):
+        order = feeds[:]
+        shuffler.shuffle(order)
+        third = max(1, len(order) // 3)
+        runs.append((f"shuffle {k + 1}, three polls", [order[:third], order[:2 * third], order]))
 
     rows = []
     reference = None
@@ -105,9 +117,11 @@ def main():
             "stories_differing_from_one_poll": len(partition ^ reference),
         })
 
+    differing = [r["run"] for r in rows if not r["same_stories_as_one_poll"]]
+    failed = args.require_same and bool(differing)
     if args.json:
         print(json.dumps(rows, indent=1))
-        return 0
+        return 1 if failed else 0
     print("half A: " + ", ".join(p.name for p in odd))
     print("half B: " + ", ".join(p.name for p in even))
     print()
@@ -122,7 +136,9 @@ def main():
         print(f"| {r['run']} | {r['stories']} | {r['pairwise']['precision']:.3f} | "
               f"{r['pairwise']['recall']:.3f} | {r['pairwise']['f1']:.3f} | {r['bcubed_f1']:.3f} | "
               f"{tr} | {cl} | {r['false_pairs']} | {r['decoy_with_target']} | {same} |")
-    return 0
+    if failed:
+        print(f"FAIL stories depend on arrival order: {', '.join(differing)}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

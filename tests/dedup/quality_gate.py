@@ -7,6 +7,8 @@ its target. Not a timing: it measures what dedup decides.
   quality_gate.py --feedmerge BIN --feeds DIR --labels labels.json --score score.py
                   [--min-pairwise-f1 0.90] [--min-bcubed-f1 0.93]
                   [--min-translated-recall 0.85] [--max-decoy-with-target 0]
+                  [--min-pairwise-precision P] [--min-pairwise-recall R]
+A --min-translated-recall below 0 skips that check (a corpus without translations).
 """
 import argparse
 import json
@@ -34,6 +36,8 @@ def main():
     parser.add_argument("--min-bcubed-f1", type=float, default=0.93)
     parser.add_argument("--min-translated-recall", type=float, default=0.85)
     parser.add_argument("--max-decoy-with-target", type=int, default=0)
+    parser.add_argument("--min-pairwise-precision", type=float)
+    parser.add_argument("--min-pairwise-recall", type=float)
     parser.add_argument("--keep", help="write the predictions here too")
     args = parser.parse_args()
 
@@ -68,12 +72,18 @@ def main():
         ("b-cubed F1", scores["bcubed"]["f1"], args.min_bcubed_f1,
          scores["bcubed"]["f1"] >= args.min_bcubed_f1),
     ]
-    # Both corpora label translations: a missing figure is a failure, not a pass.
-    translated = scores["recall_by_relation"].get("translated") or {}
-    value = translated.get("pairwise_recall")
-    checks.append(("translated pairwise recall", value if value is not None else -1.0,
-                   args.min_translated_recall,
-                   value is not None and value >= args.min_translated_recall))
+    for name, key, target in (("pairwise precision", "precision", args.min_pairwise_precision),
+                              ("pairwise recall", "recall", args.min_pairwise_recall)):
+        if target is not None:
+            value = scores["pairwise"][key]
+            checks.append((name, value, target, value >= target))
+    # A corpus that labels translations must find them: a missing figure is a failure.
+    if args.min_translated_recall >= 0:
+        translated = scores["recall_by_relation"].get("translated") or {}
+        value = translated.get("pairwise_recall")
+        checks.append(("translated pairwise recall", value if value is not None else -1.0,
+                       args.min_translated_recall,
+                       value is not None and value >= args.min_translated_recall))
     decoys = scores["false_merged_pairs"]["decoy_with_its_target"]
     checks.append(("decoy with its target (max)", decoys, args.max_decoy_with_target,
                    decoys <= args.max_decoy_with_target))

@@ -1,7 +1,12 @@
 #include "feedmerge/dedup/story_index.h"
 
+#include "feedmerge/config/config.h"
+
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +22,28 @@ Candidate item(std::int64_t id, std::int64_t feed, int hour, const std::string& 
   return make_candidate(model, id, feed, true, feedmerge::model::Time{std::chrono::hours{hour}});
 }
 
+// Inserts `items` as one batch and returns the story of each, in the order given.
+std::vector<std::int64_t> insert(StoryIndex& index, const std::vector<Candidate>& items,
+                                 std::int64_t& next_story) {
+  index.insert(items, next_story);
+  std::vector<std::int64_t> stories;
+  for (const Candidate& c : items)
+    stories.push_back(index.story_of(c.item_id).value_or(-1));
+  return stories;
+}
+
+// Which items share a story, as sets of item ids: what order must not change.
+std::set<std::set<std::int64_t>> partition(const StoryIndex& index,
+                                           const std::vector<Candidate>& items) {
+  std::map<std::int64_t, std::set<std::int64_t>> by_story;
+  for (const Candidate& c : items)
+    by_story[index.story_of(c.item_id).value_or(-c.item_id)].insert(c.item_id);
+  std::set<std::set<std::int64_t>> out;
+  for (auto& [story, members] : by_story)
+    out.insert(members);
+  return out;
+}
+
 const std::string kBody =
     "Hackers believed to be working for a foreign government have been monitoring internal "
     "email traffic at the U.S. Treasury and Commerce departments, according to people familiar "
@@ -26,66 +53,43 @@ const std::string kBody =
 
 TEST_CASE("same canonical URL joins, and a republished copy joins as a copy") {
   StoryIndex index({});
+  std::int64_t next = 10;
   const auto original = item(1, 1, 0, "https://a.example/solarwinds", "Treasury hacked", kBody);
-  CHECK_FALSE(index.decide(original).story);
-  index.add(original, 10, Relation::original);
+  const auto first = index.insert({original}, next);
+  REQUIRE(first.created == std::vector<std::int64_t>{10});
+  REQUIRE(first.placed.size() == 1);
+  CHECK(first.placed[0].relation == Relation::original);
 
   const auto tracked =
       item(2, 2, 1, "https://www.a.example/solarwinds/?utm_source=rss", "Treasury hacked", kBody);
-  const auto same = index.decide(tracked);
-  REQUIRE(same.story);
-  CHECK(*same.story == 10);
-  CHECK(same.signals.relation == Relation::same_url);
-
   const auto copy = item(3, 3, 5, "https://b.example/p/1", "Report: U.S. Treasury hacked",
                          kBody + " Originally published by A.");
-  const auto decided = index.decide(copy);
-  REQUIRE(decided.story);
-  CHECK(decided.signals.relation == Relation::copy);
-  index.add(copy, 10, Relation::copy);
+  const auto second = index.insert({tracked, copy}, next);
+  CHECK(second.created.empty());
+  CHECK(second.changed == std::vector<std::int64_t>{10});
+  REQUIRE(second.placed.size() == 2);
+  for (const Placement& placed : second.placed) {
+    CHECK(placed.story == 10);
+    CHECK(placed.relation == (placed.item_id == 2 ? Relation::same_url : Relation::copy));
+    CHECK(placed.probability > 0.9);
+  }
   CHECK(index.representative(10) == 1);
-}
-
-// decide() leaves out the signals that cannot change a score (the words and names of two items
-// two days apart, which only a copy or the same URL can join): the ones it reports for its
-// match are complete all the same, as `why` computes them.
-TEST_CASE("a match far apart or by URL reports complete signals") {
-  StoryIndex index({});
-  const auto original = item(1, 1, 0, "https://a.example/solarwinds", "Treasury hacked", kBody);
-  index.add(original, 10, Relation::original);
-  const auto check_complete = [&](const Candidate& later, Relation relation) {
-    const auto decided = index.decide(later);
-    REQUIRE(decided.story);
-    CHECK(*decided.story == 10);
-    const Signals full = index.compare(later, original);
-    CHECK(decided.signals.relation == relation);
-    CHECK(full.relation == relation);
-    CHECK(decided.signals.score == doctest::Approx(full.score));
-    CHECK(decided.signals.copy == doctest::Approx(full.copy));
-    CHECK(decided.signals.entities == doctest::Approx(full.entities));
-    CHECK(decided.signals.terms == doctest::Approx(full.terms));
-    CHECK(full.entities > 0.5);
-    CHECK(full.terms > 0.5);
-  };
-  check_complete(item(2, 2, 50, "https://b.example/p/2", "Report: U.S. Treasury hacked",
-                      kBody + " Originally published by A."),
-                 Relation::copy);
-  check_complete(
-      item(3, 3, 2, "https://a.example/solarwinds?utm_medium=rss", "Treasury hacked", kBody),
-      Relation::same_url);
+  CHECK(index.compare(tracked, original).same_url);
+  CHECK(index.compare(tracked, original).score == 1.0);
 }
 
 TEST_CASE("an unrelated item starts its own story, and stories outside the window go") {
   StoryIndex index({});
-  index.add(item(1, 1, 0, "https://a.example/x", "Treasury hacked", kBody), 10, Relation::original);
+  std::int64_t next = 10;
   const auto other = item(2, 1, 2, "https://a.example/zoom", "Zoom revenue quadruples",
                           "Zoom Video said quarterly revenue rose 355 percent as people kept "
                           "meeting online; the company raised its forecast for the year.");
-  CHECK_FALSE(index.decide(other).story);
-  index.add(other, 11, Relation::original);
+  const auto stories =
+      insert(index, {item(1, 2, 0, "https://b.example/x", "Treasury hacked", kBody), other}, next);
+  CHECK(stories[0] != stories[1]);
   // Far later: the first two stories leave the index.
-  index.add(item(3, 1, 24 * 30, "https://a.example/later", "Later news", "Something else."), 12,
-            Relation::original);
+  insert(index, {item(3, 1, 24 * 30, "https://a.example/later", "Later news", "Something else.")},
+         next);
   CHECK(index.evict() == 2);
   CHECK(index.story_count() == 1);
 }
@@ -121,47 +125,62 @@ TEST_CASE("eviction finds every story that fell behind, across calls and backfil
 
 TEST_CASE("merge = false keeps a feed's items out of other feeds' stories") {
   StoryIndex index({});
-  index.add(item(1, 1, 0, "https://a.example/x", "Treasury hacked", kBody), 10, Relation::original);
+  std::int64_t next = 10;
   auto lone = item(2, 2, 1, "https://a.example/x", "Treasury hacked", kBody);
   lone.merge = false;
-  CHECK_FALSE(index.decide(lone).story);
+  const auto stories =
+      insert(index, {item(1, 1, 0, "https://a.example/x", "Treasury hacked", kBody), lone}, next);
+  CHECK(stories[0] != stories[1]);
 }
 
-TEST_CASE("a report needs shared names: the same topic words alone do not join") {
-  // Two results stories of one morning, phrased alike, about different (unnamed) firms.
+TEST_CASE("names raise the probability at equal words; a report joins as a report") {
+  // Two results stories of one morning, phrased alike, about an unnamed firm, and the same
+  // wording with the firm and figure named.
   StoryIndex index({});
+  std::int64_t next = 1;
   const auto first = item(1, 1, 0, "https://a.example/results", "cloud revenue beats forecasts",
                           "quarterly cloud revenue grew as customers moved workloads to data "
                           "centres; the results beat forecasts and the shares rose in early "
                           "trading after the company raised its outlook for the year.");
-  index.add(first, 10, Relation::original);
   const auto second =
       item(2, 2, 1, "https://b.example/results", "cloud revenue beats forecasts again",
            "cloud revenue grew again as customers moved more workloads to data "
            "centres; quarterly results beat forecasts and the shares rose in "
            "early trading as the company raised its outlook.");
-  const Signals alike = index.compare(first, second);
-  CHECK(alike.terms > 0.3);
-  CHECK(alike.entities == 0);
-  CHECK(alike.score < 0.5);
-  CHECK_FALSE(index.decide(second).story);
-
-  // The same wording with the same firm and figure named: one event.
   const auto named =
-      item(3, 1, 2, "https://a.example/oracle-results", "Oracle cloud revenue beats forecasts",
+      item(3, 3, 2, "https://c.example/oracle-results", "Oracle cloud revenue beats forecasts",
            "quarterly cloud revenue at Oracle grew 27% as customers moved "
            "workloads to data centres; the results beat forecasts and Oracle "
            "shares rose in early trading.");
-  index.add(named, 11, Relation::original);
   const auto report =
-      item(4, 2, 3, "https://b.example/oracle-results", "Oracle beats forecasts on cloud",
+      item(4, 4, 3, "https://d.example/oracle-results", "Oracle beats forecasts on cloud",
            "cloud revenue grew 27% at Oracle as customers moved more workloads "
            "to data centres, and Oracle shares rose in early trading after "
            "quarterly results beat forecasts.");
-  const auto decided = index.decide(report);
-  REQUIRE(decided.story);
-  CHECK(*decided.story == 11);
-  CHECK(decided.signals.relation == Relation::report);
+  // Other news around them, so that the words have document frequencies.
+  std::vector<Candidate> batch = {first, second, named, report};
+  const char* other[] = {
+      "Zoom revenue quadruples as meetings move online",
+      "Apple unveils new laptops with its own chips", "Tesla recalls cars over a steering fault",
+      "Netflix raises prices in several markets", "Amazon workers in Alabama vote on a union"};
+  for (int k = 0; k < 5; ++k)
+    batch.push_back(item(10 + k, 10 + k, k, "https://n" + std::to_string(k) + ".example/a",
+                         other[k], std::string(other[k]) + ", the company said on Tuesday."));
+  const auto stories = insert(index, batch, next);
+  const Signals alike = index.compare(first, second);
+  CHECK(alike.terms > 0.3);
+  CHECK(alike.entities == 0);
+  CHECK(alike.features[kFewNames] == 1);
+  const Signals same = index.compare(named, report);
+  CHECK(same.entities > 0.5);
+  CHECK(same.score > index.threshold());
+  CHECK(same.relation == Relation::report);
+  CHECK(stories[2] == stories[3]);
+  // The other news stays apart from the results and from each other.
+  for (std::size_t k = 4; k < stories.size(); ++k) {
+    CHECK(stories[k] != stories[2]);
+    CHECK(std::count(stories.begin(), stories.end(), stories[k]) == 1);
+  }
 }
 
 namespace {
@@ -186,115 +205,199 @@ const std::vector<std::string> kRetold = {
     "Orion breach, CISA said, citing work by FireEye and Microsoft.",
 };
 
-// Feeds the retold reports in order (report k at 12k hours) and returns the story of each.
-std::vector<std::int64_t> retell(StoryIndex& index) {
-  std::vector<std::int64_t> stories;
-  std::int64_t next_story = 100;
-  for (std::size_t k = 0; k < kRetold.size(); ++k) {
-    const auto report =
-        item(static_cast<std::int64_t>(k + 1), static_cast<std::int64_t>(k + 1),
-             static_cast<int>(12 * k), "https://outlet" + std::to_string(k) + ".example/solarwinds",
-             "SolarWinds breach, part " + std::to_string(k), kRetold[k]);
-    const Decision decision = index.decide(report);
-    const std::int64_t story = decision.story ? *decision.story : next_story++;
-    index.add(report, story, decision.story ? decision.signals.relation : Relation::original);
-    stories.push_back(story);
-  }
-  return stories;
+std::vector<Candidate> retold_reports() {
+  std::vector<Candidate> reports;
+  for (std::size_t k = 0; k < kRetold.size(); ++k)
+    reports.push_back(item(static_cast<std::int64_t>(k + 1), static_cast<std::int64_t>(k + 1),
+                           static_cast<int>(12 * k),
+                           "https://outlet" + std::to_string(k) + ".example/solarwinds",
+                           "SolarWinds breach, part " + std::to_string(k), kRetold[k]));
+  return reports;
 }
 }  // namespace
 
-TEST_CASE("reports chained one after another do not grow a story beyond one window") {
+// Average linkage: a report joins by its likeness to the story as a whole, and pairs never
+// compared (further apart than the window) count as unlike. Reports chained one after
+// another, each like the one before, do not make one story longer than most of it agrees.
+TEST_CASE("reports chained one after another do not grow one story across days") {
   DedupOptions options;
-  options.window = std::chrono::hours{72};
+  options.window = std::chrono::hours{24};
   StoryIndex index(options);
-  const std::vector<std::int64_t> stories = retell(index);
-  // Up to 72 hours after the first report the story holds them all; the report at 84 hours
-  // would stretch it over 84 and starts a story of its own.
-  for (std::size_t k = 1; k <= 6; ++k)
-    CHECK_MESSAGE(stories[k] == stories[0], "report at ", 12 * k, " h");
+  std::int64_t next = 100;
+  const auto reports = retold_reports();
+  const auto stories = insert(index, reports, next);
+  CHECK(stories[1] == stories[0]);
   CHECK(stories[7] != stories[0]);
+  std::set<std::int64_t> distinct(stories.begin(), stories.end());
+  CHECK(distinct.size() >= 2);
+  // With the default window the same reports, all about one event, are one story.
+  StoryIndex wide({});
+  const auto together = insert(wide, reports, next);
+  CHECK(std::set<std::int64_t>(together.begin(), together.end()).size() == 1);
 
-  // A verbatim copy of the first report, 100 hours after it (the story still in the window),
-  // joins it all the same: the bound is for independent reports only.
+  // A verbatim copy of the first report, 60 hours after it, joins it all the same: copies
+  // come when their outlet gets to them.
   const auto copy =
-      item(50, 50, 100, "https://mirror.example/solarwinds", "SolarWinds breach", kRetold[0]);
-  const Decision late = index.decide(copy);
-  REQUIRE(late.story);
-  CHECK(*late.story == stories[0]);
-  CHECK(late.signals.relation == Relation::copy);
+      item(50, 50, 60, "https://mirror.example/solarwinds", "SolarWinds breach", kRetold[0]);
+  insert(wide, {copy}, next);
+  CHECK(wide.story_of(50) == wide.story_of(1));
 }
 
-TEST_CASE("with a window long enough, the same chain stays one story") {
+// Stories are a function of the items: one batch, two batches either half first, or one item
+// at a time in reverse give the same stories.
+TEST_CASE("the order in which items arrive does not change the stories") {
+  std::vector<Candidate> all = retold_reports();
+  all.push_back(
+      item(50, 50, 100, "https://mirror.example/solarwinds", "SolarWinds breach", kRetold[0]));
+  all.push_back(item(60, 60, 3, "https://b.example/zoom", "Zoom revenue quadruples",
+                     "Zoom Video said quarterly revenue rose 355 percent as people kept "
+                     "meeting online; the company raised its forecast for the year."));
+  all.push_back(item(61, 61, 5, "https://c.example/zoom", "Zoom's revenue up 355%",
+                     "Zoom Video quarterly revenue rose 355 percent, the company said, as "
+                     "people kept meeting online, and it raised its forecast."));
   DedupOptions options;
-  options.window = std::chrono::hours{24 * 30};
+  options.window = std::chrono::hours{30};  // the retold reports make two stories or more
+  StoryIndex one(options);
+  std::int64_t next = 1;
+  one.insert(all, next);
+  const auto expected = partition(one, all);
+  CHECK(expected.size() >= 3);
+
+  for (int split = 0; split < 2; ++split) {
+    StoryIndex two(options);
+    std::vector<Candidate> first;
+    std::vector<Candidate> second;
+    for (std::size_t k = 0; k < all.size(); ++k)
+      (k % 2 == static_cast<std::size_t>(split) ? first : second).push_back(all[k]);
+    two.insert(first, next);
+    two.insert(second, next);
+    CHECK(partition(two, all) == expected);
+  }
+  StoryIndex reverse(options);
+  for (auto it = all.rbegin(); it != all.rend(); ++it)
+    reverse.insert({*it}, next);
+  CHECK(partition(reverse, all) == expected);
+}
+
+// Two polls started a story from two sides; a later report shows they are one. They merge:
+// the older id survives, the other is reported merged (its id is not used again).
+TEST_CASE("stories found to be one later merge into the older id") {
+  DedupOptions options;
+  options.window = std::chrono::hours{20};  // reports 0 and 2 (24 hours apart) never compared
   StoryIndex index(options);
-  const std::vector<std::int64_t> stories = retell(index);
-  for (std::size_t k = 1; k < stories.size(); ++k)
-    CHECK_MESSAGE(stories[k] == stories[0], "report at ", 12 * k, " h");
+  std::int64_t next = 10;
+  const auto reports = retold_reports();
+  // Report 0 alone, then report 2 alone (24 hours apart: each its own story)...
+  const auto a = index.insert({reports[0]}, next);
+  const auto b = index.insert({reports[2]}, next);
+  REQUIRE(a.created == std::vector<std::int64_t>{10});
+  REQUIRE(b.created.size() == 1);
+  const std::int64_t later = b.created[0];
+  if (index.story_of(3) != index.story_of(1)) {
+    // ...then report 1, between them, like both: one story, under the older id.
+    const auto c = index.insert({reports[1]}, next);
+    CHECK(index.story_of(1) == 10);
+    CHECK(index.story_of(2) == 10);
+    CHECK(index.story_of(3) == 10);
+    REQUIRE(c.merged.size() == 1);
+    CHECK(c.merged[0] == std::make_pair(later, std::int64_t{10}));
+    const bool moved = std::any_of(c.placed.begin(), c.placed.end(), [](const Placement& p) {
+      return p.item_id == 3 && p.story == 10;
+    });
+    CHECK(moved);
+  } else {
+    FAIL("reports 0 and 2 already joined: the test needs two stories first");
+  }
 }
 
 // Taverncast: every episode links the show's home page. A site root names no article, and a
 // link that one feed gives items with different titles stops naming one for that feed.
 TEST_CASE("a home page or a link a feed shares among its items is not an identity") {
   StoryIndex index({});
+  std::int64_t next = 10;
   const std::string bodies[] = {
       "Episode notes: the crew talks about dungeon maps, dice and the tavern's new menu.",
       "Episode notes: an interview with a board game designer about cooperative play.",
       "Episode notes: listener mail, a convention report and the month's releases."};
-  for (int episode = 0; episode < 3; ++episode) {
-    const auto item_ = item(episode + 1, 1, episode, "https://taverncast.com/",
-                            "Taverncast " + std::to_string(episode + 1), bodies[episode]);
-    const auto decided = index.decide(item_);
-    CHECK_FALSE(decided.story);
-    CHECK_FALSE(decided.signals.same_url);
-    index.add(item_, 10 + episode, Relation::original);
-  }
+  std::vector<Candidate> episodes;
+  for (int episode = 0; episode < 3; ++episode)
+    episodes.push_back(item(episode + 1, 1, episode, "https://taverncast.com/",
+                            "Taverncast " + std::to_string(episode + 1), bodies[episode]));
+  insert(index, episodes, next);
   CHECK(index.story_count() == 3);
+  CHECK_FALSE(index.compare(episodes[0], episodes[1]).same_url);
 
   // An article-like link, given to two different items of one feed: not an identity from the
   // second on, not even for an item with the first one's title.
   StoryIndex shows({});
   const std::string player = "https://show.example/listen/player";
-  shows.add(item(20, 2, 0, player, "Episode 41: maps", bodies[0]), 30, Relation::original);
-  const auto second = item(21, 2, 1, player, "Episode 42: designers", bodies[1]);
-  CHECK_FALSE(shows.decide(second).story);
-  shows.add(second, 31, Relation::original);
-  const auto third = item(22, 2, 2, player, "Episode 41: maps", bodies[2]);
-  CHECK_FALSE(shows.decide(third).story);
+  const auto stories = insert(shows,
+                              {item(20, 2, 0, player, "Episode 41: maps", bodies[0]),
+                               item(21, 2, 1, player, "Episode 42: designers", bodies[1]),
+                               item(22, 2, 2, player, "Episode 41: maps", bodies[2])},
+                              next);
+  CHECK(std::set<std::int64_t>(stories.begin(), stories.end()).size() == 3);
 
-  // A link given once stays an identity: the same article again joins by URL.
-  index.add(item(30, 3, 0, "https://a.example/solarwinds", "Treasury hacked", kBody), 40,
-            Relation::original);
-  const auto again =
-      index.decide(item(31, 3, 1, "https://a.example/solarwinds", "Treasury hacked", kBody));
-  REQUIRE(again.story);
-  CHECK(*again.story == 40);
-  CHECK(again.signals.relation == Relation::same_url);
+  // A link given once stays an identity: the same article again, from another feed, joins.
+  const auto joined =
+      insert(index,
+             {item(30, 3, 0, "https://a.example/solarwinds", "Treasury hacked", kBody),
+              item(31, 4, 30, "https://a.example/solarwinds", "Treasury hacked", "Short.")},
+             next);
+  CHECK(joined[0] == joined[1]);
 }
 
 // A feed's template series (changesets, game titles ending in "Online", episodes): near-
 // identical text, other links. Two items of one feed join only as one article.
 TEST_CASE("a feed's template series never joins on text; other feeds' copies still do") {
   StoryIndex index({});
+  std::int64_t next = 10;
   const auto changeset = [](std::int64_t id, std::int64_t feed, int n) {
     const std::string number = std::to_string(170000 + n);
     return item(id, feed, n, "https://osm.example/changeset/" + number, "Changeset " + number,
                 kBody + " Changeset " + number + " edited by a mapper.");
   };
-  index.add(changeset(1, 5, 0), 10, Relation::original);
-  for (int n = 1; n < 4; ++n) {
-    const auto next = changeset(n + 1, 5, n);
-    const auto decided = index.decide(next);
-    CHECK_FALSE(decided.story);
-    CHECK(index.compare(next, changeset(1, 5, 0)).same_feed);
-    CHECK(index.compare(next, changeset(1, 5, 0)).score == 0);
-    index.add(next, 10 + n, Relation::original);
-  }
+  std::vector<Candidate> series;
+  for (int n = 0; n < 4; ++n)
+    series.push_back(changeset(n + 1, 5, n));
+  const auto stories = insert(index, series, next);
+  CHECK(std::set<std::int64_t>(stories.begin(), stories.end()).size() == 4);
+  CHECK(index.compare(series[1], series[0]).same_feed);
+  CHECK(index.compare(series[1], series[0]).score == 0);
   // The same text from another feed is a copy, as before.
   auto copy = changeset(9, 6, 0);
   copy.canonical_url = "https://mirror.example/osm/changeset-170000";
-  const auto decided = index.decide(copy);
-  REQUIRE(decided.story);
-  CHECK(decided.signals.relation == Relation::copy);
+  const auto placed = index.insert({copy}, next);
+  REQUIRE(placed.placed.size() == 1);
+  CHECK(placed.placed[0].story == stories[0]);
+  CHECK(placed.placed[0].relation == Relation::copy);
+}
+
+TEST_CASE("the config's default threshold is the fitted model's") {
+  CHECK(feedmerge::config::Config{}.dedup.threshold == default_pair_model().threshold);
+}
+
+TEST_CASE("a pair model reads from text, and says where it is wrong") {
+  const PairModel model =
+      parse_pair_model("# fitted\nbias -5\nterms 10  # words\nthreshold 0.35\n");
+  CHECK(model.bias == -5);
+  CHECK(model.weights[kTerms] == 10);
+  CHECK(model.threshold == doctest::Approx(0.35));
+  CHECK(model.weights[kDaysApart] == default_pair_model().weights[kDaysApart]);
+  CHECK_THROWS_WITH(parse_pair_model("bias -5\nnonsense 3\n"),
+                    "line 2: unknown feature 'nonsense'");
+  CHECK_THROWS_WITH(parse_pair_model("terms\n"), "line 1: 'terms' needs a number");
+}
+
+TEST_CASE("explain shows every signal with its weight and the probability") {
+  StoryIndex index({});
+  const auto a = item(1, 1, 0, "https://a.example/solarwinds", "Treasury hacked", kBody);
+  const auto b = item(2, 2, 5, "https://b.example/p/1", "Report: U.S. Treasury hacked",
+                      kBody + " Originally published by A.");
+  const Signals s = index.compare(a, b);
+  const std::string text = explain(s, index.model(), index.threshold());
+  for (std::size_t f = 0; f < kPairFeatureCount; ++f)
+    CHECK(text.find(std::string(pair_feature_name(f))) != std::string::npos);
+  CHECK(text.find("P(same story)") != std::string::npos);
+  CHECK(text.find("copy") != std::string::npos);
 }

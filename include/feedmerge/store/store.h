@@ -146,9 +146,22 @@ struct StoryTouch {
   std::optional<std::int64_t> representative;  // nullopt: the earliest member not a copy
   Time earliest{};
 };
+// An item already in a story that clustering put into another one (two stories found to be
+// one, or one found to be two).
+struct MemberMove {
+  std::int64_t item_id = 0;
+  std::int64_t story_id = 0;
+  std::string relation;
+};
 struct StoryWrites {
   std::vector<NewStory> created;
   std::vector<Membership> members;
+  std::vector<MemberMove> moved;
+  // Stories whose members all went into others: deleted (their ids are not used again).
+  std::vector<std::int64_t> removed;
+  // Stories that lost members: first_published and the representative are computed again
+  // from what they hold, before `touched` sets the representative the caller chose.
+  std::vector<std::int64_t> recomputed;
   std::vector<StoryTouch> touched;
 };
 
@@ -160,8 +173,9 @@ class StoryWriter {
   // The first id no story has had (stories' ids are never reused); the caller numbers the
   // stories it creates from here, within this transaction.
   virtual std::int64_t next_story_id() = 0;
-  // Inserts `created`, then `members`, then updates `touched`; every story written gets
-  // updated = now (created ones first_seen = now too).
+  // Inserts `created`, then `members`, applies `moved`, deletes `removed`, then updates
+  // `recomputed` and `touched`; every story written gets updated = now (created ones
+  // first_seen = now too).
   virtual void apply(const StoryWrites& writes, Time now) = 0;
 };
 
