@@ -151,6 +151,13 @@ struct Weights {
   double term_norm = 0;
   double entity_sum = 0;  // of the entities' IDF (the Jaccard's denominator)
   double norm_docs = -1;
+  // The same for the headline: TF-IDF of its terms, IDF of its terms and names.
+  std::vector<float> title_terms;
+  std::vector<float> title_idf;
+  std::vector<float> title_entities;
+  double title_norm = 0;
+  double title_idf_sum = 0;
+  double title_entity_sum = 0;
   // Hashes of the canonical URL and of the id (0: none, or too short to mean anything). A
   // member keeps these instead of the strings: a first poll puts tens of thousands of items
   // into the index.
@@ -242,7 +249,7 @@ constexpr double kKeepEdge = 0.05;
 // scored further: P stays far below kKeepEdge (measured on the labelled corpora).
 constexpr double kFewTerms = 0.05;
 // Candidates per new item: the items sharing most of its rarest keys.
-constexpr std::size_t kCandidates = 48;
+constexpr std::size_t kCandidates = 24;
 // A key carried by more items than this is too common to find candidates with.
 constexpr std::size_t kMaxPosting = 200;
 // The item's rarest names and words looked up in the postings.
@@ -473,6 +480,28 @@ struct StoryIndex::Impl {
     }
     w.term_norm = std::sqrt(terms);
     w.entity_sum = entities;
+    w.title_terms.resize(item.title_terms.size());
+    w.title_idf.resize(item.title_terms.size());
+    double title = 0;
+    double title_idf = 0;
+    for (std::size_t i = 0; i < item.title_terms.size(); ++i) {
+      const double idf = statistics.idf(item.title_terms[i].id);
+      const double weight = tf(item.title_terms[i].weight) * idf;
+      w.title_idf[i] = static_cast<float>(idf);
+      w.title_terms[i] = static_cast<float>(weight);
+      title += weight * weight;
+      title_idf += idf;
+    }
+    w.title_norm = std::sqrt(title);
+    w.title_idf_sum = title_idf;
+    w.title_entities.resize(item.title_entities.size());
+    double title_entities = 0;
+    for (std::size_t i = 0; i < item.title_entities.size(); ++i) {
+      const double idf = statistics.entity_idf(item.title_entities[i]);
+      w.title_entities[i] = static_cast<float>(idf);
+      title_entities += idf;
+    }
+    w.title_entity_sum = title_entities;
     w.norm_docs = statistics.docs();
   }
 
@@ -578,7 +607,7 @@ struct StoryIndex::Impl {
     f[kNameOrder] = s.entity_order;
     f[kCopy] = s.copy;
     f[kFewNames] = (x.features.entities.size() <= 1 || y.features.entities.size() <= 1) ? 1.0 : 0.0;
-    headline_features(x, y, f);
+    headline_features(x, a, y, b, f);
     f[kCrossTitle] = cross * f[kTitleTerms];
     double z = model.bias;
     for (std::size_t i = 0; i < kPairFeatureCount; ++i)
@@ -595,61 +624,32 @@ struct StoryIndex::Impl {
     return s;
   }
 
-  // The headline signals, with IDF from the statistics as they are now (headlines are short:
-  // not worth caching per item).
-  void headline_features(const Candidate& x, const Candidate& y,
-                         std::array<double, kPairFeatureCount>& f) const {
-    const auto& ta = x.title_terms;
-    const auto& tb = y.title_terms;
-    double dot = 0;
-    double norm_a = 0;
-    double norm_b = 0;
-    for (const Term& t : ta) {
-      const double w = tf(t.weight) * statistics.idf(t.id);
-      norm_a += w * w;
-    }
-    for (const Term& t : tb) {
-      const double w = tf(t.weight) * statistics.idf(t.id);
-      norm_b += w * w;
-    }
-    for (std::size_t i = 0, j = 0; i < ta.size() && j < tb.size();) {
-      if (ta[i].id == tb[j].id) {
-        const double idf = statistics.idf(ta[i].id);
-        dot += tf(ta[i].weight) * tf(tb[j].weight) * idf * idf;
-        ++i;
-        ++j;
-      } else if (ta[i].id < tb[j].id) {
-        ++i;
-      } else {
-        ++j;
-      }
-    }
-    f[kTitleTerms] = norm_a > 0 && norm_b > 0 ? std::min(1.0, dot / std::sqrt(norm_a * norm_b)) : 0;
+  // The headline signals, from the weights refresh() keeps with each item.
+  static void headline_features(const Candidate& x, const Weights& a, const Candidate& y,
+                                const Weights& b, std::array<double, kPairFeatureCount>& f) {
+    const double dot = sparse_dot(x.title_terms, a.title_terms, y.title_terms, b.title_terms);
+    f[kTitleTerms] = a.title_norm > 0 && b.title_norm > 0
+                         ? std::min(1.0, dot / (a.title_norm * b.title_norm))
+                         : 0;
     // How much of each headline the other item says anywhere (its title counts in its terms).
-    auto cover = [&](const std::vector<Term>& title, const std::vector<Term>& terms) {
+    auto cover = [](const std::vector<Term>& title, const std::vector<float>& idf, double all,
+                    const std::vector<Term>& terms) {
       double found = 0;
-      double all = 0;
       for (std::size_t i = 0, j = 0; i < title.size(); ++i) {
-        const double idf = statistics.idf(title[i].id);
-        all += idf;
         while (j < terms.size() && terms[j].id < title[i].id)
           ++j;
-        if (j < terms.size() && terms[j].id == title[i].id) found += idf;
+        if (j < terms.size() && terms[j].id == title[i].id) found += idf[i];
       }
       return all > 0 ? found / all : 0.0;
     };
-    f[kTitleCover] = std::min(cover(ta, y.features.terms), cover(tb, x.features.terms));
+    f[kTitleCover] = std::min(cover(x.title_terms, a.title_idf, a.title_idf_sum, y.features.terms),
+                              cover(y.title_terms, b.title_idf, b.title_idf_sum, x.features.terms));
     const auto& na = x.title_entities;
     const auto& nb = y.title_entities;
     double shared = 0;
-    double sum = 0;
-    for (std::uint32_t id : na)
-      sum += statistics.entity_idf(id);
-    for (std::uint32_t id : nb)
-      sum += statistics.entity_idf(id);
     for (std::size_t i = 0, j = 0; i < na.size() && j < nb.size();) {
       if (na[i] == nb[j]) {
-        shared += statistics.entity_idf(na[i]);
+        shared += 0.5 * (a.title_entities[i] + b.title_entities[j]);
         ++i;
         ++j;
       } else if (na[i] < nb[j]) {
@@ -658,7 +658,8 @@ struct StoryIndex::Impl {
         ++j;
       }
     }
-    f[kTitleNames] = sum - shared > 0 ? shared / (sum - shared) : 0;
+    const double union_sum = a.title_entity_sum + b.title_entity_sum - shared;
+    f[kTitleNames] = union_sum > 0 ? shared / union_sum : 0;
   }
 
   Signals pair(Node& a, Node& b) {
@@ -722,7 +723,9 @@ struct StoryIndex::Impl {
 
   // Links `node` (in the index, its keys not posted yet) to the items around it: those that
   // share its link or most of its rarest names and words, within one window.
-  void link(Node& node) {
+  // `relinking`: every node is being linked again (drift()): its keys are posted already,
+  // and a pair the other side found first is not added twice.
+  void link(Node& node, bool relinking = false) {
     Candidate& item = node.item;
     refresh(item, node.weights, true, &probe_idf);
     mass.clear();
@@ -748,19 +751,22 @@ struct StoryIndex::Impl {
     for (const auto& [other, weight] : mass.entries())
       ranked.emplace_back(weight, other);
     const std::size_t keep = std::min(kCandidates, ranked.size());
-    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep),
-                      ranked.end(), std::greater<>());
+    std::nth_element(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep),
+                     ranked.end(), std::greater<>());
     for (std::size_t c = 0; c < keep; ++c) {
       const auto found = nodes.find(ranked[c].second);
       if (found == nodes.end() || found->first == item.item_id) continue;
       Node& other = found->second;
       if (std::chrono::abs(other.item.published - item.published) > options.window) continue;
+      if (relinking && std::any_of(node.edges.begin(), node.edges.end(),
+                                   [&](const Edge& e) { return e.other == other.item.item_id; }))
+        continue;
       const Signals s = pair(node, other);
       const bool template_pair =
           s.same_feed && !s.same_url && s.score == 0 && s.copy >= kTemplateCopy;
       if (s.score >= kKeepEdge || template_pair) add_edge(node, other, s, template_pair);
     }
-    post_keys(node);
+    if (!relinking) post_keys(node);
   }
 
   void index_story(Story& story) {
@@ -785,30 +791,39 @@ struct StoryIndex::Impl {
   void drift(std::vector<std::int64_t>& touched) {
     if (statistics.docs() <= drift_docs * 1.25) return;
     drift_docs = statistics.docs();
-    for (auto& [id, node] : nodes)
-      refresh(node.item, node.weights, true);
-    for (auto& [id, a] : nodes) {
-      bool moved = false;
-      for (Edge& e : a.edges) {
-        if (e.other < id) continue;  // each pair once, from its lower id
-        const auto found = nodes.find(e.other);
-        if (found == nodes.end()) continue;
-        Node& b = found->second;
-        const Signals s =
-            pair(a.item, a.weights, link_identity(a), b.item, b.weights, link_identity(b));
-        if (std::abs(s.score - e.p) <= 0.01) continue;
-        moved = true;
-        e.p = static_cast<float>(s.score);
-        e.relation = s.relation;
-        for (Edge& back : b.edges) {
-          if (back.other == id) {
-            back.p = e.p;
-            back.relation = e.relation;
-          }
-        }
-        if (b.story != 0) touched.push_back(b.item.item_id);
+    // Which pairs each item finds (its rarest keys, its likeliest candidates) depends on the
+    // statistics too: every item is linked again, as if the window had come in one poll.
+    boost::unordered_flat_map<std::int64_t, boost::unordered_flat_map<std::int64_t, float>> before;
+    std::vector<std::int64_t> ids;
+    ids.reserve(nodes.size());
+    for (auto& [id, node] : nodes) {
+      ids.push_back(id);
+      auto& old = before[id];
+      for (const Edge& e : node.edges)
+        old.emplace(e.other, e.p);
+      node.edges.clear();
+    }
+    edges = 0;
+    std::sort(ids.begin(), ids.end(), [&](std::int64_t a, std::int64_t b) {
+      return order_key(nodes.at(a)) < order_key(nodes.at(b));
+    });
+    for (std::int64_t id : ids)
+      refresh(nodes.at(id).item, nodes.at(id).weights, true);
+    for (std::int64_t id : ids)
+      link(nodes.at(id), true);
+    // The items whose pairs changed at all are clustered again: a group left as it was
+    // clustered under other figures is where the order of arrival would show.
+    for (std::int64_t id : ids) {
+      const Node& node = nodes.at(id);
+      if (node.story == 0) continue;
+      const auto& old = before.at(id);
+      bool same = old.size() == node.edges.size();
+      for (const Edge& e : node.edges) {
+        if (!same) break;
+        const auto found = old.find(e.other);
+        same = found != old.end() && found->second == e.p;
       }
-      if (moved && a.story != 0) touched.push_back(id);
+      if (!same) touched.push_back(id);
     }
   }
 

@@ -58,7 +58,7 @@ TEST_CASE("an empty file holds the spec's defaults and one default output") {
   CHECK(config.poll.proxy == "");
   CHECK(config.poll.allow_private_networks == false);
   CHECK(config.dedup.window == 72h);
-  CHECK(config.dedup.threshold == 0.3);
+  CHECK(config.dedup.threshold == 0.25);
   CHECK(config.dedup.preferred.empty());
   CHECK(config.publish.output_dir == "");
   CHECK(config.publish.sources_opml);

@@ -44,6 +44,17 @@ std::set<std::set<std::int64_t>> partition(const StoryIndex& index,
   return out;
 }
 
+std::string shown(const std::set<std::set<std::int64_t>>& stories) {
+  std::string text;
+  for (const auto& members : stories) {
+    text += "{";
+    for (std::int64_t id : members)
+      text += " " + std::to_string(id);
+    text += " } ";
+  }
+  return text;
+}
+
 const std::string kBody =
     "Hackers believed to be working for a foreign government have been monitoring internal "
     "email traffic at the U.S. Treasury and Commerce departments, according to people familiar "
@@ -271,7 +282,8 @@ TEST_CASE("the order in which items arrive does not change the stories") {
       (k % 2 == static_cast<std::size_t>(split) ? first : second).push_back(all[k]);
     two.insert(first, next);
     two.insert(second, next);
-    CHECK(partition(two, all) == expected);
+    CHECK_MESSAGE(partition(two, all) == expected, shown(partition(two, all)), " expected ",
+                  shown(expected));
   }
   StoryIndex reverse(options);
   for (auto it = all.rbegin(); it != all.rend(); ++it)

@@ -56,7 +56,7 @@ struct DedupConfig {
   std::chrono::seconds window = std::chrono::hours{72};
   // 0..1; its meaning belongs to the dedup stage: the default is its fitted model's
   // (dedup::default_pair_model().threshold; a test keeps the two equal).
-  double threshold = 0.3;
+  double threshold = 0.25;
   std::vector<std::string> preferred;  // hosts preferred as a story's representative
   // Languages a reader prefers for headlines, first the most preferred (tags, lowercased:
   // "en", "pt-br"); [] = the representative the story stage chose.
