@@ -302,9 +302,11 @@ struct Story {
 };
 
 // The order that breaks ties: what the items are, never when they came.
+// (Not feed or item ids first: those follow the order in which feeds were first polled and
+// answered.)
 auto order_key(const Node& node) {
-  return std::make_tuple(node.item.published, node.item.feed_id, node.weights.guid_key,
-                         node.weights.url_key, node.item.item_id);
+  return std::make_tuple(node.item.published, node.weights.guid_key, node.weights.url_key,
+                         node.item.title_key, node.item.feed_id, node.item.item_id);
 }
 
 double sigmoid(double z) {
@@ -750,9 +752,25 @@ struct StoryIndex::Impl {
     ranked.clear();
     for (const auto& [other, weight] : mass.entries())
       ranked.emplace_back(weight, other);
-    const std::size_t keep = std::min(kCandidates, ranked.size());
-    std::nth_element(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep),
-                     ranked.end(), std::greater<>());
+    std::size_t keep = std::min(kCandidates, ranked.size());
+    if (keep < ranked.size()) {
+      // The best `keep` by key weight; candidates tied at the cut go by what they are (item
+      // ids follow arrival).
+      auto by_weight = [](const auto& a, const auto& b) { return a.first > b.first; };
+      std::nth_element(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep - 1),
+                       ranked.end(), by_weight);
+      const double cut = ranked[keep - 1].first;
+      auto tied = std::partition(ranked.begin(), ranked.end(),
+                                 [&](const auto& entry) { return entry.first > cut; });
+      auto tied_end =
+          std::partition(tied, ranked.end(), [&](const auto& entry) { return entry.first == cut; });
+      std::sort(tied, tied_end, [&](const auto& a, const auto& b) {
+        const auto x = nodes.find(a.second);
+        const auto y = nodes.find(b.second);
+        if (x == nodes.end() || y == nodes.end()) return (x == nodes.end()) < (y == nodes.end());
+        return order_key(x->second) < order_key(y->second);
+      });
+    }
     for (std::size_t c = 0; c < keep; ++c) {
       const auto found = nodes.find(ranked[c].second);
       if (found == nodes.end() || found->first == item.item_id) continue;
@@ -1203,8 +1221,8 @@ InsertResult StoryIndex::insert(std::vector<Candidate> items, std::int64_t& next
   Impl& m = *impl_;
   // Linked in tie order: which pairs a new item finds does not follow the feeds' answers.
   std::sort(items.begin(), items.end(), [](const Candidate& a, const Candidate& b) {
-    return std::tie(a.published, a.feed_id, a.guid, a.canonical_url, a.item_id) <
-           std::tie(b.published, b.feed_id, b.guid, b.canonical_url, b.item_id);
+    return std::tie(a.published, a.guid, a.canonical_url, a.title_key, a.feed_id, a.item_id) <
+           std::tie(b.published, b.guid, b.canonical_url, b.title_key, b.feed_id, b.item_id);
   });
   for (const Candidate& item : items)
     count(item);
