@@ -245,6 +245,7 @@ class MassTable {
 // Edges below this probability are not kept: they never decide a cluster (average linkage
 // counts a missing pair as 0) and most candidate pairs are far below it.
 constexpr double kKeepEdge = 0.05;
+constexpr double kOrderNames = 0.1;
 // Same-language pairs with less in common than this TF-IDF cosine and no shared name are not
 // scored further: P stays far below kKeepEdge (measured on the labelled corpora).
 constexpr double kFewTerms = 0.05;
@@ -323,9 +324,9 @@ const PairModel& default_pair_model() {
   // Fitted by bench/dedup_fit.py (see its output in bench/README.md, "Story pair model").
   static const PairModel model = [] {
     PairModel m;
-    m.bias = -6.215;
-    m.weights = {-3.905, 3.341, 12.211, 2.587,  3.886, 2.582, 4.393,
-                 0.044,  0.298, 3.183,  -1.375, 4.970, 0.836};
+    m.bias = -5.946;
+    m.weights = {-4.043, 3.327,  12.911, 3.273,  4.846, 3.218, 2.581,
+                 0.069,  -0.066, 3.652,  -0.414, 5.545, 1.275};
     m.threshold = 0.25;
     m.same_feed = 1;
     return m;
@@ -590,7 +591,9 @@ struct StoryIndex::Impl {
       }
       s.entities = std::min(1.0, shared_idf / (a.entity_sum + b.entity_sum - shared_idf));
     }
-    if (explain_all || s.entities >= 0.1)
+    // The order of names says something once enough of them are shared (and costs a quadratic
+    // comparison): the same rule for the model's fit (explain_all) as for the daemon.
+    if (s.entities >= kOrderNames)
       s.entity_order = sequence_overlap(x.features.entity_sequence, y.features.entity_sequence);
 
     const double cross = s.cross_language ? 1.0 : 0.0;
