@@ -1,0 +1,378 @@
+// PgStore: stories and memberships, what the assigner reads and writes, what the publisher and
+// the CLI read, and the overrides people make. The SQL follows sqlite_stories.cpp's.
+#include <algorithm>
+#include <limits>
+#include <unordered_map>
+
+#include <boost/json.hpp>
+
+#include "feedmerge/dedup/story_index.h"
+#include "store/item_codec.h"
+#include "store/pg_store.h"
+
+namespace feedmerge::store::detail {
+namespace {
+
+std::string select_items(const char* where) {
+  return std::string("SELECT ") + std::string(kStoredItemFields) + std::string(kStoredItemFrom) +
+         " WHERE " + where;
+}
+
+// The member a story shows when the caller has no better idea (see sqlite_stories.cpp). The
+// story is parameter $1.
+std::string default_representative_sql() {
+  return "(SELECT i.id FROM item_stories AS m JOIN items AS i ON i.id = m.item_id, (SELECT "
+         "min(i2.first_seen) AS first_seen FROM item_stories AS m2 JOIN items AS i2 ON i2.id = "
+         "m2.item_id WHERE m2.story_id = $1) AS f WHERE m.story_id = $1 ORDER BY m.relation IN "
+         "('copy', 'translation', 'same_url'), CASE WHEN i.published < f.first_seen - " +
+         std::to_string(dedup::kBackdateTolerance.count()) + " AND i.first_seen > f.first_seen + " +
+         std::to_string(dedup::kSeenTogether.count()) +
+         " THEN i.first_seen ELSE i.published END, i.published, i.id LIMIT 1)";
+}
+
+void representative_first(model::Story& story, std::optional<std::int64_t> representative) {
+  const auto found = std::find_if(
+      story.members.begin(), story.members.end(),
+      [&](const model::StoryMember& member) { return member.item_id == representative; });
+  if (found != story.members.end()) std::rotate(story.members.begin(), found, found + 1);
+}
+
+std::optional<std::int64_t> optional_id(const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  return field.as<std::int64_t>();
+}
+
+model::Story story_from_row(const pqxx::row& row) {
+  model::Story story;
+  story.id = row[0].as<std::int64_t>();
+  story.first_published = from_db(row[1].as<std::int64_t>());
+  story.first_seen = from_db(row[2].as<std::int64_t>());
+  story.updated = from_db(row[3].as<std::int64_t>());
+  return story;
+}
+
+void lock_story_writes(pqxx::transaction_base& work) {
+  work.exec_params("SELECT pg_advisory_xact_lock($1)", kStoryWriteLock);
+}
+
+}  // namespace
+
+void PgStore::prepare_story_statements(pqxx::connection& c) {
+  c.prepare("insert_story",
+            "INSERT INTO stories (id, first_published, first_seen, updated, "
+            "representative_item_id) VALUES ($1, $2, $3, $3, $4)");
+  c.prepare("set_item",
+            "INSERT INTO item_stories (item_id, story_id, relation, canonical_url, story_time) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (item_id) DO UPDATE SET story_id = "
+            "excluded.story_id, relation = excluded.relation, canonical_url = "
+            "excluded.canonical_url, story_time = excluded.story_time");
+  c.prepare("touch_story",
+            "UPDATE stories SET updated = $2, first_published = least(first_published, $3), "
+            "representative_item_id = coalesce($4, " +
+                default_representative_sql() + ") WHERE id = $1");
+  c.prepare("default_representative", "UPDATE stories SET representative_item_id = " +
+                                          default_representative_sql() + " WHERE id = $1");
+  c.prepare("recompute_story",
+            "UPDATE stories SET updated = $2, first_published = coalesce((SELECT "
+            "min(i.published) FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE "
+            "m.story_id = $1), first_published), representative_item_id = " +
+                default_representative_sql() + " WHERE id = $1");
+  // $1 is a JSON array of feed URLs, or NULL for every feed.
+  c.prepare("latest",
+            "SELECT s.id, s.first_published, s.first_seen, s.updated, s.representative_item_id "
+            "FROM stories AS s WHERE EXISTS (SELECT 1 FROM item_stories AS m JOIN items AS i ON "
+            "i.id = m.item_id JOIN feeds AS f ON f.id = i.feed_id WHERE m.story_id = s.id AND "
+            "($1::text IS NULL OR f.url IN (SELECT json_array_elements_text($1::text::json)))) "
+            "ORDER BY s.first_published DESC, s.id DESC LIMIT $2");
+  c.prepare("members", "SELECT " + std::string(kMemberFields) +
+                           " FROM item_stories AS m JOIN items AS i ON i.id = m.item_id JOIN "
+                           "feeds AS f ON f.id = i.feed_id WHERE m.story_id = $1 "
+                           "ORDER BY i.published, i.id");
+  c.prepare("item_by_id", select_items("i.id = $1"));
+}
+
+std::int64_t PgStoryWriter::next_story_id() {
+  // The sequence is never set back (apply advances it past every id it writes): ids of deleted
+  // stories are not given out again.
+  return work_
+      .exec1(
+          "SELECT greatest((SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END "
+          "FROM story_ids), (SELECT coalesce(max(id), 0) + 1 FROM stories))")[0]
+      .as<std::int64_t>();
+}
+
+void PgStoryWriter::apply(const StoryWrites& writes, model::Time now) {
+  const std::int64_t at = to_db(now);
+  std::int64_t highest = 0;
+  for (const NewStory& story : writes.created) {
+    work_.exec_prepared("insert_story", story.id, to_db(story.first_published), at,
+                        story.representative);
+    highest = std::max(highest, story.id);
+  }
+  if (highest > 0) {
+    // setval is not rolled back: a failed batch's ids stay used, which only skips numbers.
+    work_.exec_params(
+        "SELECT setval('story_ids', greatest($1, (SELECT CASE WHEN is_called THEN last_value "
+        "ELSE 0 END FROM story_ids)))",
+        highest);
+  }
+  for (const Membership& member : writes.members) {
+    work_.exec_prepared("set_item", member.item_id, member.story_id, member.relation,
+                        member.canonical_url, to_db(member.story_time));
+  }
+  for (const NewStory& story : writes.created) {
+    if (!story.representative) work_.exec_prepared("default_representative", story.id);
+  }
+  for (const StoryTouch& story : writes.touched) {
+    work_.exec_prepared("touch_story", story.story_id, at, to_db(story.earliest),
+                        story.representative);
+  }
+}
+
+void PgStoryWriter::recompute_story(std::int64_t story_id, model::Time now) {
+  work_.exec_prepared("recompute_story", story_id, to_db(now));
+}
+
+Result<std::vector<StoredItem>> PgStore::items_by_id(const std::vector<std::int64_t>& ids) {
+  return guarded([&]() -> Result<std::vector<StoredItem>> {
+    pqxx::read_transaction work(*connection_);
+    std::vector<StoredItem> items;
+    for (std::int64_t id : ids) {
+      const pqxx::result rows = work.exec_prepared("item_by_id", id);
+      if (rows.empty()) continue;
+      auto item = pg_stored_item(rows[0]);
+      if (!item) return error(item.error().message);
+      items.push_back(std::move(*item));
+    }
+    return items;
+  });
+}
+
+Result<std::vector<StoredItem>> PgStore::assigned_between(Time from, Time to) {
+  return guarded([&]() -> Result<std::vector<StoredItem>> {
+    pqxx::read_transaction work(*connection_);
+    return read_items(work.exec_params(
+        select_items("m.story_time >= $1 AND m.story_time < $2 ORDER BY m.story_time, i.id"),
+        to_db(from), to_db(to)));
+  });
+}
+
+Result<std::vector<std::int64_t>> PgStore::unassigned_item_ids() {
+  return guarded([&]() -> Result<std::vector<std::int64_t>> {
+    pqxx::read_transaction work(*connection_);
+    std::vector<std::int64_t> ids;
+    for (const auto& row :
+         work.exec("SELECT i.id FROM items AS i WHERE NOT EXISTS (SELECT 1 FROM item_stories AS m "
+                   "WHERE m.item_id = i.id) ORDER BY i.published, i.id"))
+      ids.push_back(row[0].as<std::int64_t>());
+    return ids;
+  });
+}
+
+Result<std::optional<Time>> PgStore::newest_assigned_publication() {
+  return guarded([&]() -> Result<std::optional<Time>> {
+    pqxx::read_transaction work(*connection_);
+    const pqxx::row row = work.exec1("SELECT max(story_time) FROM item_stories");
+    if (row[0].is_null()) return std::optional<Time>();
+    return std::optional<Time>(from_db(row[0].as<std::int64_t>()));
+  });
+}
+
+Result<std::vector<StoredItem>> PgStore::items_with_link(const std::string& link) {
+  return guarded([&]() -> Result<std::vector<StoredItem>> {
+    pqxx::read_transaction work(*connection_);
+    return read_items(work.exec_params(select_items("i.link = $1 ORDER BY i.id"), link));
+  });
+}
+
+Result<void> PgStore::write_stories(const std::function<Result<void>(StoryWriter&)>& body,
+                                    ForeignKeys) {
+  // Foreign keys are always checked: the server checks them per row, cheaply, by index.
+  return guarded([&]() -> Result<void> {
+    pqxx::work work(*connection_);
+    lock_story_writes(work);
+    PgStoryWriter writer(work);
+    if (auto done = body(writer); !done) return done;
+    work.commit();
+    return {};
+  });
+}
+
+Result<void> PgStore::read_members(
+    pqxx::transaction_base& work, std::vector<model::Story>& stories,
+    const std::vector<std::optional<std::int64_t>>& representatives) {
+  for (std::size_t i = 0; i < stories.size(); ++i) {
+    model::Story& story = stories[i];
+    for (const auto& row : work.exec_prepared("members", story.id)) {
+      auto member = pg_member(row);
+      if (!member) return error(member.error().message);
+      story.members.push_back(std::move(*member));
+    }
+    representative_first(story, representatives[i]);
+  }
+  return {};
+}
+
+Result<std::vector<model::Story>> PgStore::list_stories(std::optional<Time> since) {
+  return guarded([&]() -> Result<std::vector<model::Story>> {
+    const std::int64_t from = since ? to_db(*since) : std::numeric_limits<std::int64_t>::min();
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> work(*connection_);
+    std::vector<model::Story> stories;
+    std::vector<std::optional<std::int64_t>> representatives;
+    std::unordered_map<std::int64_t, std::size_t> position;
+    for (const auto& row : work.exec_params(
+             "SELECT id, first_published, first_seen, updated, representative_item_id FROM "
+             "stories WHERE updated >= $1 ORDER BY updated DESC, id DESC",
+             from)) {
+      model::Story story = story_from_row(row);
+      position[story.id] = stories.size();
+      stories.push_back(std::move(story));
+      representatives.push_back(optional_id(row[4]));
+    }
+    constexpr int kStoryColumn = 20;  // after kMemberFields
+    for (const auto& row :
+         work.exec_params("SELECT " + std::string(kMemberFields) +
+                              ", m.story_id FROM item_stories AS m JOIN items AS i ON i.id = "
+                              "m.item_id JOIN feeds AS f ON f.id = i.feed_id WHERE m.story_id "
+                              "IN (SELECT id FROM stories WHERE updated >= $1) ORDER BY "
+                              "i.published, i.id",
+                          from)) {
+      auto member = pg_member(row);
+      if (!member) return error(member.error().message);
+      const auto found = position.find(row[kStoryColumn].as<std::int64_t>());
+      if (found != position.end()) stories[found->second].members.push_back(std::move(*member));
+    }
+    for (std::size_t i = 0; i < stories.size(); ++i)
+      representative_first(stories[i], representatives[i]);
+    std::erase_if(stories, [](const model::Story& story) { return story.members.empty(); });
+    return stories;
+  });
+}
+
+Result<std::vector<model::Story>> PgStore::latest(const std::vector<std::string>* feed_urls,
+                                                  int limit) {
+  return guarded([&]() -> Result<std::vector<model::Story>> {
+    // One snapshot: the stories and their members are one consistent picture.
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> work(*connection_);
+    std::optional<std::string> urls;
+    if (feed_urls) {
+      boost::json::array list;
+      for (const std::string& url : *feed_urls)
+        list.emplace_back(url);
+      urls = boost::json::serialize(list);
+    }
+    std::vector<model::Story> stories;
+    std::vector<std::optional<std::int64_t>> representatives;
+    for (const auto& row : work.exec_prepared("latest", urls, std::max(0, limit))) {
+      stories.push_back(story_from_row(row));
+      representatives.push_back(optional_id(row[4]));
+    }
+    if (auto read = read_members(work, stories, representatives); !read) return read.error();
+    return stories;
+  });
+}
+
+Result<StoreCounts> PgStore::counts() {
+  return guarded([&]() -> Result<StoreCounts> {
+    pqxx::read_transaction work(*connection_);
+    const pqxx::row row =
+        work.exec1("SELECT (SELECT count(*) FROM items), (SELECT count(*) FROM stories)");
+    return StoreCounts{.items = row[0].as<std::int64_t>(), .stories = row[1].as<std::int64_t>()};
+  });
+}
+
+Result<void> PgStore::merge(std::int64_t into, std::int64_t from, Time now) {
+  if (into == from) {
+    return Error{ErrorKind::invalid_input, "story " + std::to_string(into) + " is the same story"};
+  }
+  return guarded([&]() -> Result<void> {
+    pqxx::work work(*connection_);
+    lock_story_writes(work);
+    for (std::int64_t id : {into, from}) {
+      if (work.exec_params("SELECT 1 FROM stories WHERE id = $1", id).empty()) {
+        return Error{ErrorKind::invalid_input, "no story with id " + std::to_string(id)};
+      }
+    }
+    work.exec_params("UPDATE item_stories SET story_id = $1 WHERE story_id = $2", into, from);
+    work.exec_params("DELETE FROM stories WHERE id = $1", from);
+    PgStoryWriter(work).recompute_story(into, now);
+    work.exec_params(
+        "INSERT INTO story_overrides (kind, story_id, other_story_id, created) VALUES "
+        "('merge', $1, $2, $3)",
+        into, from, to_db(now));
+    work.commit();
+    return {};
+  });
+}
+
+Result<std::int64_t> PgStore::split(std::int64_t item_id, Time now) {
+  return guarded([&]() -> Result<std::int64_t> {
+    pqxx::work work(*connection_);
+    lock_story_writes(work);
+    const pqxx::result found =
+        work.exec_params("SELECT " + std::string(kStoredItemFields) + ", m.canonical_url" +
+                             std::string(kStoredItemFrom) + " WHERE i.id = $1",
+                         item_id);
+    if (found.empty()) {
+      return Error{ErrorKind::invalid_input, "no item with id " + std::to_string(item_id)};
+    }
+    auto item = pg_stored_item(found[0]);
+    if (!item) return error(item.error().message);
+    constexpr int kCanonicalColumn = 20;  // after kStoredItemFields
+    const std::optional<std::int64_t> old_story = item->story_id;
+    const std::string canonical =
+        found[0][kCanonicalColumn].is_null() ? "" : found[0][kCanonicalColumn].as<std::string>();
+    PgStoryWriter writer(work);
+    const std::int64_t story = writer.next_story_id();
+    writer.apply({.created = {{story, *item->item.published, item_id}},
+                  .members = {{item_id, story, "manual", canonical, dedup_time(*item)}},
+                  .touched = {}},
+                 now);
+    if (old_story) {
+      const bool empty =
+          work.exec_params1("SELECT count(*) FROM item_stories WHERE story_id = $1", *old_story)[0]
+              .as<std::int64_t>() == 0;
+      if (empty) {
+        work.exec_params("DELETE FROM stories WHERE id = $1", *old_story);
+      } else {
+        work.exec_params(
+            "UPDATE stories SET representative_item_id = NULL WHERE id = $1 AND "
+            "representative_item_id = $2",
+            *old_story, item_id);
+        writer.recompute_story(*old_story, now);
+      }
+    }
+    work.exec_params(
+        "INSERT INTO story_overrides (kind, story_id, other_story_id, item_id, created) VALUES "
+        "('split', $1, $2, $3, $4)",
+        story, old_story, item_id, to_db(now));
+    work.commit();
+    return story;
+  });
+}
+
+Result<std::int64_t> PgStore::last_override_id() {
+  return guarded([&]() -> Result<std::int64_t> {
+    pqxx::read_transaction work(*connection_);
+    return work.exec1("SELECT coalesce(max(id), 0) FROM story_overrides")[0].as<std::int64_t>();
+  });
+}
+
+Result<int> PgStore::drop_empty_stories() {
+  return guarded([&]() -> Result<int> {
+    pqxx::work work(*connection_);
+    const auto dropped = work.exec(
+                                 "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM "
+                                 "item_stories AS m WHERE m.story_id = stories.id)")
+                             .affected_rows();
+    work.exec(
+        "UPDATE stories SET representative_item_id = (SELECT i.id FROM item_stories AS m JOIN "
+        "items AS i ON i.id = m.item_id WHERE m.story_id = stories.id ORDER BY m.relation IN "
+        "('copy', 'translation', 'same_url'), i.published, i.id LIMIT 1) WHERE "
+        "representative_item_id IS NULL");
+    work.commit();
+    return static_cast<int>(dropped);
+  });
+}
+
+}  // namespace feedmerge::store::detail
