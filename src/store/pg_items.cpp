@@ -158,21 +158,24 @@ Result<std::vector<StoredItem>> PgStore::read_items(const pqxx::result& rows) co
 
 Result<std::vector<StoredItem>> PgStore::items_of_feed(std::int64_t feed_id) {
   return guarded([&]() -> Result<std::vector<StoredItem>> {
-    pqxx::read_transaction work(*connection_);
+    ReadScope scope(*connection_, writing_);
+    pqxx::transaction_base& work = *scope;
     return read_items(work.exec_prepared("items_of_feed", feed_id));
   });
 }
 
 Result<bool> PgStore::holds_item(std::int64_t id, const std::string& key) {
   return guarded([&]() -> Result<bool> {
-    pqxx::read_transaction work(*connection_);
+    ReadScope scope(*connection_, writing_);
+    pqxx::transaction_base& work = *scope;
     return !work.exec_prepared("item_has_key", id, key).empty();
   });
 }
 
 Result<std::int64_t> PgStore::count_items() {
   return guarded([&]() -> Result<std::int64_t> {
-    pqxx::read_transaction work(*connection_);
+    ReadScope scope(*connection_, writing_);
+    pqxx::transaction_base& work = *scope;
     return work.exec_prepared("count_items")[0][0].as<std::int64_t>();
   });
 }

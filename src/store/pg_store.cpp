@@ -318,7 +318,8 @@ Result<std::vector<FeedState>> PgStore::ensure_feeds(const std::vector<std::stri
 
 Result<std::optional<FeedState>> PgStore::find_feed(std::string_view url) {
   return guarded([&]() -> Result<std::optional<FeedState>> {
-    pqxx::read_transaction work(*connection_);
+    ReadScope scope(*connection_, writing_);
+    pqxx::transaction_base& work = *scope;
     pqxx::result found = work.exec_prepared("find_feed", std::string(url));
     if (found.empty()) {
       const std::string identity = normalize::feed_identity(url);
@@ -337,7 +338,8 @@ Result<std::optional<FeedState>> PgStore::find_feed(std::string_view url) {
 
 Result<std::vector<FeedState>> PgStore::list_feeds() {
   return guarded([&]() -> Result<std::vector<FeedState>> {
-    pqxx::read_transaction work(*connection_);
+    ReadScope scope(*connection_, writing_);
+    pqxx::transaction_base& work = *scope;
     std::vector<FeedState> feeds;
     for (const auto& row : work.exec_prepared("list_feeds"))
       feeds.push_back(pg_feed(row));
@@ -401,7 +403,8 @@ Result<int> PgStore::prune(std::chrono::seconds retention, std::int64_t max_item
 Result<void> PgStore::quick_check() {
   // The server checks its own pages; that the schema is readable is the cheap check here.
   return guarded([&]() -> Result<void> {
-    pqxx::read_transaction work(*connection_);
+    ReadScope scope(*connection_, writing_);
+    pqxx::transaction_base& work = *scope;
     work.exec("SELECT count(*) FROM schema_version");
     return {};
   });

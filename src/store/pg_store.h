@@ -48,6 +48,27 @@ class PgStoryWriter final : public StoryWriter {
   pqxx::work& work_;
 };
 
+// The transaction a read runs in: the write transaction open on the connection (a read inside
+// write_stories' body, as the assigner's catch-up does, sees the batch's writes; libpq allows
+// one transaction per connection), else one of its own, of type Own.
+template <class Own = pqxx::read_transaction>
+class ReadScope {
+ public:
+  ReadScope(pqxx::connection& connection, pqxx::transaction_base* open) {
+    if (open != nullptr) {
+      work_ = open;
+    } else {
+      own_.emplace(connection);
+      work_ = &*own_;
+    }
+  }
+  pqxx::transaction_base& operator*() { return *work_; }
+
+ private:
+  std::optional<Own> own_;
+  pqxx::transaction_base* work_ = nullptr;
+};
+
 class PgStore final : public Store {
  public:
   // open_postgresql has connected, checked and migrated the schema.
@@ -113,6 +134,7 @@ class PgStore final : public Store {
 
   std::string location_;  // redacted
   std::unique_ptr<pqxx::connection> connection_;
+  pqxx::work* writing_ = nullptr;  // write_stories' transaction while its body runs
 };
 
 }  // namespace feedmerge::store::detail

@@ -135,7 +135,8 @@ void PgStoryWriter::recompute_story(std::int64_t story_id, model::Time now) {
 
 Result<std::vector<StoredItem>> PgStore::items_by_id(const std::vector<std::int64_t>& ids) {
   return guarded([&]() -> Result<std::vector<StoredItem>> {
-    pqxx::read_transaction work(*connection_);
+    ReadScope scope(*connection_, writing_);
+    pqxx::transaction_base& work = *scope;
     std::vector<StoredItem> items;
     for (std::int64_t id : ids) {
       const pqxx::result rows = work.exec_prepared("item_by_id", id);
@@ -150,7 +151,8 @@ Result<std::vector<StoredItem>> PgStore::items_by_id(const std::vector<std::int6
 
 Result<std::vector<StoredItem>> PgStore::assigned_between(Time from, Time to) {
   return guarded([&]() -> Result<std::vector<StoredItem>> {
-    pqxx::read_transaction work(*connection_);
+    ReadScope scope(*connection_, writing_);
+    pqxx::transaction_base& work = *scope;
     return read_items(work.exec_params(
         select_items("m.story_time >= $1 AND m.story_time < $2 ORDER BY m.story_time, i.id"),
         to_db(from), to_db(to)));
@@ -159,7 +161,8 @@ Result<std::vector<StoredItem>> PgStore::assigned_between(Time from, Time to) {
 
 Result<std::vector<std::int64_t>> PgStore::unassigned_item_ids() {
   return guarded([&]() -> Result<std::vector<std::int64_t>> {
-    pqxx::read_transaction work(*connection_);
+    ReadScope scope(*connection_, writing_);
+    pqxx::transaction_base& work = *scope;
     std::vector<std::int64_t> ids;
     for (const auto& row :
          work.exec("SELECT i.id FROM items AS i WHERE NOT EXISTS (SELECT 1 FROM item_stories AS m "
@@ -171,7 +174,8 @@ Result<std::vector<std::int64_t>> PgStore::unassigned_item_ids() {
 
 Result<std::optional<Time>> PgStore::newest_assigned_publication() {
   return guarded([&]() -> Result<std::optional<Time>> {
-    pqxx::read_transaction work(*connection_);
+    ReadScope scope(*connection_, writing_);
+    pqxx::transaction_base& work = *scope;
     const pqxx::row row = work.exec1("SELECT max(story_time) FROM item_stories");
     if (row[0].is_null()) return std::optional<Time>();
     return std::optional<Time>(from_db(row[0].as<std::int64_t>()));
@@ -180,7 +184,8 @@ Result<std::optional<Time>> PgStore::newest_assigned_publication() {
 
 Result<std::vector<StoredItem>> PgStore::items_with_link(const std::string& link) {
   return guarded([&]() -> Result<std::vector<StoredItem>> {
-    pqxx::read_transaction work(*connection_);
+    ReadScope scope(*connection_, writing_);
+    pqxx::transaction_base& work = *scope;
     return read_items(work.exec_params(select_items("i.link = $1 ORDER BY i.id"), link));
   });
 }
@@ -192,6 +197,12 @@ Result<void> PgStore::write_stories(const std::function<Result<void>(StoryWriter
     pqxx::work work(*connection_);
     lock_story_writes(work);
     PgStoryWriter writer(work);
+    // The body's reads of this store run in this transaction.
+    struct Open {
+      pqxx::work*& slot;
+      ~Open() { slot = nullptr; }
+    } open{writing_};
+    writing_ = &work;
     if (auto done = body(writer); !done) return done;
     work.commit();
     return {};
@@ -216,7 +227,9 @@ Result<void> PgStore::read_members(
 Result<std::vector<model::Story>> PgStore::list_stories(std::optional<Time> since) {
   return guarded([&]() -> Result<std::vector<model::Story>> {
     const std::int64_t from = since ? to_db(*since) : std::numeric_limits<std::int64_t>::min();
-    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> work(*connection_);
+    ReadScope<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>> scope(*connection_,
+                                                                               writing_);
+    pqxx::transaction_base& work = *scope;
     std::vector<model::Story> stories;
     std::vector<std::optional<std::int64_t>> representatives;
     std::unordered_map<std::int64_t, std::size_t> position;
@@ -253,7 +266,9 @@ Result<std::vector<model::Story>> PgStore::latest(const std::vector<std::string>
                                                   int limit) {
   return guarded([&]() -> Result<std::vector<model::Story>> {
     // One snapshot: the stories and their members are one consistent picture.
-    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> work(*connection_);
+    ReadScope<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>> scope(*connection_,
+                                                                               writing_);
+    pqxx::transaction_base& work = *scope;
     std::optional<std::string> urls;
     if (feed_urls) {
       boost::json::array list;
@@ -274,7 +289,8 @@ Result<std::vector<model::Story>> PgStore::latest(const std::vector<std::string>
 
 Result<StoreCounts> PgStore::counts() {
   return guarded([&]() -> Result<StoreCounts> {
-    pqxx::read_transaction work(*connection_);
+    ReadScope scope(*connection_, writing_);
+    pqxx::transaction_base& work = *scope;
     const pqxx::row row =
         work.exec1("SELECT (SELECT count(*) FROM items), (SELECT count(*) FROM stories)");
     return StoreCounts{.items = row[0].as<std::int64_t>(), .stories = row[1].as<std::int64_t>()};
@@ -353,7 +369,8 @@ Result<std::int64_t> PgStore::split(std::int64_t item_id, Time now) {
 
 Result<std::int64_t> PgStore::last_override_id() {
   return guarded([&]() -> Result<std::int64_t> {
-    pqxx::read_transaction work(*connection_);
+    ReadScope scope(*connection_, writing_);
+    pqxx::transaction_base& work = *scope;
     return work.exec1("SELECT coalesce(max(id), 0) FROM story_overrides")[0].as<std::int64_t>();
   });
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The PostgreSQL store through the real binary: `once --all` on the Oracle-TikTok week into
 SQLite, `migrate-store` into a fresh PostgreSQL database, then `stories --json` and `feeds
---json` through a PostgreSQL config (url, then url_file) must print what they print from
-SQLite; a second migrate-store is refused; a poll through PostgreSQL stores nothing twice; a
-postgresql backend without a URL is a config error naming the key.
+--json` and `render` through a PostgreSQL config (url, then url_file) must print what they
+print from SQLite; a second migrate-store is refused; a poll through PostgreSQL stores nothing
+twice; `once --all` into an empty PostgreSQL database makes SQLite's stories; a postgresql
+backend without a URL is a config error naming the key.
 
 Usage: store_cli_test.py --feedmerge BIN --feeds tests/data/dedup/oracle-tiktok/feeds
 The server: $FEEDMERGE_TEST_PG_URL (CTest's pg_server fixture sets it); this test makes its own
@@ -48,9 +49,11 @@ def main():
                        check=True, capture_output=True, text=True, timeout=60)
 
     database = f"feedmerge_cli_{os.getpid()}"
+    fresh = f"feedmerge_cli_fresh_{os.getpid()}"
     url = with_database(server, database)
-    psql(f"DROP DATABASE IF EXISTS {database}")
-    psql(f"CREATE DATABASE {database}")
+    for name in (database, fresh):
+        psql(f"DROP DATABASE IF EXISTS {name}")
+        psql(f"CREATE DATABASE {name}")
     try:
         with tempfile.TemporaryDirectory(prefix="feedmerge-store-cli-") as tmp:
             tmp = pathlib.Path(tmp)
@@ -87,6 +90,7 @@ def main():
                 return stories.stdout, listed.stdout
 
             sqlite_stories, sqlite_feeds = reports(sqlite_config)
+            sqlite_render = run("render", "/feed.xml", config_path=sqlite_config).stdout
             check("the corpus made stories", len(json.loads(sqlite_stories or "[]")) > 0)
 
             migrated = subprocess.run(
@@ -103,6 +107,10 @@ def main():
                 check(f"feeds --json through {config_path.name} equal SQLite's",
                       pg_feeds == sqlite_feeds,
                       f"sqlite: {sqlite_feeds[:300]}\n     pg: {pg_feeds[:300]}")
+                rendered = run("render", "/feed.xml", config_path=config_path)
+                check(f"render /feed.xml through {config_path.name} equals SQLite's",
+                      rendered.returncode == 0 and rendered.stdout == sqlite_render and
+                      "<item>" in sqlite_render, rendered.stderr)
 
             again = subprocess.run(
                 [binary, "migrate-store", "--from", f"sqlite:{sqlite_db}", "--to", url],
@@ -118,6 +126,20 @@ def main():
             check("polling the same documents again changes no story",
                   pg_stories == sqlite_stories)
 
+            # The whole pipeline on PostgreSQL from nothing: the same stories, ids and members
+            # as on SQLite (their times are when each run saw them).
+            def signature(text):
+                return sorted((s["id"], s["title"], s["link"], sorted(m["link"] for m in s["items"]))
+                              for s in json.loads(text)["stories"])
+            fresh_config = config("fresh.toml", ['backend = "postgresql"',
+                                                 f'url = "{with_database(server, fresh)}"'])
+            first = run("once", "--all", config_path=fresh_config)
+            check("once --all into an empty PostgreSQL database", first.returncode == 0,
+                  first.stderr)
+            fresh_stories, _ = reports(fresh_config)
+            check("it makes the stories SQLite made",
+                  signature(fresh_stories or '{"stories": []}') == signature(sqlite_stories))
+
             broken = config("broken.toml", ['backend = "postgresql"'])
             checked = run("check-config", config_path=broken)
             check("backend postgresql without a URL is an error naming the key",
@@ -130,7 +152,8 @@ def main():
             check("--from without sqlite: is a usage error", usage.returncode == 2,
                   usage.stderr)
     finally:
-        psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        for name in (database, fresh):
+            psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     if failures:
         print(f"{len(failures)} failed")

@@ -295,3 +295,34 @@ TEST_CASE_TEMPLATE("a split item joins the window at its dedup_time", Backend, S
   CHECK(member.item.published == kT0);
   CHECK(feedmerge::store::dedup_time(member) == kT0 - 3h);
 }
+
+// The assigner reads the store (its catch-up) inside write_stories' body: the reads must see
+// the batch's writes so far, and must not need a second transaction of their own (libpq has
+// one per connection).
+TEST_CASE_TEMPLATE("reads inside a story batch run in it and see its writes", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  const std::string path = backend.location();
+  const auto ids = store_items(path);
+  auto stories = open_stories(path);
+  auto written = stories->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
+    auto before = stories->unassigned_item_ids();
+    REQUIRE_MESSAGE(before.has_value(), (before ? "" : before.error().message));
+    CHECK(before->size() == 3);
+    const std::int64_t story = writer.next_story_id();
+    StoryWrites block;
+    block.created = {{story, kT0, std::nullopt}};
+    block.members = {{ids[0], story, "original", "", kT0}};
+    writer.apply(block, kT0 + 3h);
+    auto window = stories->assigned_between(kT0 - 1h, kT0 + 1h);
+    REQUIRE_MESSAGE(window.has_value(), (window ? "" : window.error().message));
+    REQUIRE(window->size() == 1);
+    CHECK(window->front().story_id == story);
+    CHECK(stories->last_override_id().has_value());
+    CHECK(stories->list_stories(std::nullopt)->size() == 1);
+    return {};
+  });
+  REQUIRE_MESSAGE(written.has_value(), (written ? "" : written.error().message));
+  // After the batch, reads have transactions of their own again.
+  CHECK(stories->unassigned_item_ids()->size() == 2);
+}
