@@ -1,7 +1,7 @@
-// How the SQLite store turns model values into database values and back: times, an item's key
-// within a feed, its content hash, the JSON text of its list fields, and the rows of an item,
-// a stored item and a story member. Every file of src/store reads items through here.
-// Internal to src/store; pure and thread-safe.
+// How the store turns model values into database values and back: times, an item's key within
+// a feed, its content hash, its stored date, the JSON text of its list fields (both backends),
+// and the SQLite rows of an item, a stored item and a story member (pg_store.cpp reads
+// PostgreSQL's rows, in the same column order). Internal to src/store; pure and thread-safe.
 #pragma once
 
 #include <chrono>
