@@ -1,7 +1,10 @@
 // PgStore: recording a poll (feed state, items, tombstones) and reading items back.
 #include <bit>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
+
+#include <boost/json.hpp>
 
 #include "store/item_codec.h"
 #include "store/pg_store.h"
@@ -37,8 +40,11 @@ void PgStore::prepare_item_statements(pqxx::connection& c) {
             "disabled = $14, disabled_reason = $15, pending_redirect = $16, "
             "pending_redirect_polls = $17, title = CASE WHEN $18 THEN $19 ELSE title END, "
             "link = CASE WHEN $18 THEN $20 ELSE link END WHERE id = $1");
-  c.prepare("find_item",
-            "SELECT id, content_hash, first_seen FROM items WHERE feed_id = $1 AND key = $2");
+  // A document's items and tombstones are looked up in one statement each, not one per item
+  // (a round trip to the server each): $2 is a JSON array of the document's keys.
+  c.prepare("find_items",
+            "SELECT key, id, content_hash, first_seen FROM items WHERE feed_id = $1 AND key IN "
+            "(SELECT json_array_elements_text($2::text::json))");
   // ON CONFLICT: an item is stored once however writers race; the loser counts it unchanged.
   c.prepare("insert_item",
             "INSERT INTO items (feed_id, key, first_seen, guid, title, link, summary, content, "
@@ -49,7 +55,9 @@ void PgStore::prepare_item_statements(pqxx::connection& c) {
             "UPDATE items SET (guid, title, link, summary, content, authors, categories, image, "
             "enclosures, published, published_estimated, updated, content_hash, changed_at) = "
             "($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $2) WHERE id = $1");
-  c.prepare("find_tombstone", "SELECT last_seen FROM tombstones WHERE feed_id = $1 AND key = $2");
+  c.prepare("find_tombstones",
+            "SELECT key, last_seen FROM tombstones WHERE feed_id = $1 AND key IN "
+            "(SELECT json_array_elements_text($2::text::json))");
   c.prepare("touch_tombstone",
             "UPDATE tombstones SET last_seen = $1 WHERE feed_id = $2 AND key = $3");
   c.prepare("items_of_feed", sql({"SELECT ", kStoredItemFields, kStoredItemFrom,
@@ -82,29 +90,57 @@ Result<StoreResult> PgStore::record_poll(const FeedState& state, const model::Fe
       work.commit();
       return result;
     }
+    std::vector<std::string> keys;
+    keys.reserve(parsed->items.size());
+    boost::json::array key_list;
+    for (const model::Item& item : parsed->items) {
+      keys.push_back(item_key(item));
+      key_list.emplace_back(keys.back());
+    }
+    const std::string key_json = boost::json::serialize(key_list);
+    struct Known {
+      std::int64_t id = 0;
+      std::int64_t hash = 0;
+      std::int64_t first_seen = 0;
+    };
+    std::unordered_map<std::string, Known> known;
+    for (const auto& row : work.exec_prepared("find_items", state.id, key_json)) {
+      known.emplace(
+          row[0].as<std::string>(),
+          Known{row[1].as<std::int64_t>(), row[2].as<std::int64_t>(), row[3].as<std::int64_t>()});
+    }
+    std::unordered_map<std::string, std::int64_t> buried;  // key -> last_seen
+    if (known.size() < keys.size()) {
+      for (const auto& row : work.exec_prepared("find_tombstones", state.id, key_json))
+        buried.emplace(row[0].as<std::string>(), row[1].as<std::int64_t>());
+    }
+
     std::unordered_set<std::string> keys_seen;
     keys_seen.reserve(parsed->items.size());
     for (std::size_t index = 0; index < parsed->items.size(); ++index) {
       const model::Item& item = parsed->items[index];
-      std::string key = item_key(item);
+      std::string& key = keys[index];
       if (!keys_seen.insert(key).second) {
         result.warnings.push_back(
             {0, "item " + key + " appears more than once in the document; keeping the first"});
         continue;
       }
       const auto hash = std::bit_cast<std::int64_t>(content_hash(item));
-      const ItemValues lists{strings_to_json(item.authors), strings_to_json(item.categories),
-                             enclosures_to_json(item.enclosures)};
+      // Only for the items written: most of a poll's are unchanged.
+      const auto values = [&] {
+        return ItemValues{strings_to_json(item.authors), strings_to_json(item.categories),
+                          enclosures_to_json(item.enclosures)};
+      };
 
-      const pqxx::result found = work.exec_prepared("find_item", state.id, key);
-      if (!found.empty()) {
-        const std::int64_t id = found[0][0].as<std::int64_t>();
-        if (found[0][1].as<std::int64_t>() == hash) {
+      if (const auto found = known.find(key); found != known.end()) {
+        const std::int64_t id = found->second.id;
+        if (found->second.hash == hash) {
           ++result.unchanged;
           continue;
         }
-        const Time first_seen = from_db(found[0][2].as<std::int64_t>());
+        const Time first_seen = from_db(found->second.first_seen);
         const Dating dating = date_item(item, key, first_seen, now, result.warnings);
+        const ItemValues lists = values();
         work.exec_prepared("update_item", id, at, item.id, item.title, item.link, item.summary,
                            item.content, lists.authors, lists.categories, item.image,
                            lists.enclosures, to_db(dating.published), dating.estimated,
@@ -114,9 +150,8 @@ Result<StoreResult> PgStore::record_poll(const FeedState& state, const model::Fe
         continue;
       }
 
-      const pqxx::result buried = work.exec_prepared("find_tombstone", state.id, key);
-      if (!buried.empty()) {
-        const Time last_seen = from_db(buried[0][0].as<std::int64_t>());
+      if (const auto tomb = buried.find(key); tomb != buried.end()) {
+        const Time last_seen = from_db(tomb->second);
         if (now - last_seen >= kTombstoneTouchEvery)
           work.exec_prepared("touch_tombstone", at, state.id, key);
         ++result.pruned;
@@ -124,6 +159,7 @@ Result<StoreResult> PgStore::record_poll(const FeedState& state, const model::Fe
       }
 
       const Dating dating = date_item(item, key, now, now, result.warnings);
+      const ItemValues lists = values();
       const pqxx::result inserted = work.exec_prepared(
           "insert_item", state.id, key, at, item.id, item.title, item.link, item.summary,
           item.content, lists.authors, lists.categories, item.image, lists.enclosures,
