@@ -3,8 +3,8 @@
 SQLite, `migrate-store` into a fresh PostgreSQL database, then `stories --json` and `feeds
 --json` and `render` through a PostgreSQL config (url, then url_file) must print what they
 print from SQLite; a second migrate-store is refused; a poll through PostgreSQL stores nothing
-twice; `once --all` into an empty PostgreSQL database makes SQLite's stories; a postgresql
-backend without a URL is a config error naming the key.
+twice; `run` serves what `render` renders; `once --all` into an empty PostgreSQL database
+makes SQLite's stories; a postgresql backend without a URL is a config error naming the key.
 
 Usage: store_cli_test.py --feedmerge BIN --feeds tests/data/dedup/oracle-tiktok/feeds
 The server: $FEEDMERGE_TEST_PG_URL (CTest's pg_server fixture sets it); this test makes its own
@@ -13,9 +13,12 @@ import argparse
 import json
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 
 
 def with_database(url, name):
@@ -125,6 +128,35 @@ def main():
             pg_stories, _ = reports(pg_config)
             check("polling the same documents again changes no story",
                   pg_stories == sqlite_stories)
+
+            # The daemon on PostgreSQL serves what `render` renders from it.
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            served_config = config("pg-run.toml", ['backend = "postgresql"', f'url = "{url}"'])
+            served_config.write_text(served_config.read_text().replace(
+                'listen = ""', f'listen = "127.0.0.1:{port}"\nbase_url = "http://localhost/"'))
+            expected = run("render", "/feed.xml", config_path=served_config).stdout
+            with open(tmp / "run.log", "w") as log:
+                daemon = subprocess.Popen([binary, "run", "--config", str(served_config)],
+                                          stdout=log, stderr=subprocess.STDOUT)
+            served = None
+            try:
+                started = time.monotonic()
+                while time.monotonic() - started < 30 and daemon.poll() is None:
+                    try:
+                        served = urllib.request.urlopen(f"http://127.0.0.1:{port}/feed.xml",
+                                                        timeout=5).read().decode()
+                        break
+                    except OSError:
+                        time.sleep(0.1)  # not listening yet
+            finally:
+                daemon.terminate()
+                stopped = daemon.wait(timeout=60)
+            check("run on PostgreSQL serves what render renders",
+                  served == expected and "<item>" in expected,
+                  (tmp / "run.log").read_text()[-2000:])
+            check("run on PostgreSQL stops cleanly on SIGTERM", stopped == 0)
 
             # The whole pipeline on PostgreSQL from nothing: the same stories, ids and members
             # as on SQLite (their times are when each run saw them).
