@@ -45,12 +45,20 @@ void PgStore::prepare_item_statements(pqxx::connection& c) {
   c.prepare("find_items",
             "SELECT key, id, content_hash, first_seen FROM items WHERE feed_id = $1 AND key IN "
             "(SELECT json_array_elements_text($2::text::json))");
-  // ON CONFLICT: an item is stored once however writers race; the loser counts it unchanged.
-  c.prepare("insert_item",
-            "INSERT INTO items (feed_id, key, first_seen, guid, title, link, summary, content, "
-            "authors, categories, image, enclosures, published, published_estimated, updated, "
-            "content_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-            "$15, $16) ON CONFLICT (feed_id, key) DO NOTHING RETURNING id");
+  // A document's new items in one statement, from a JSON array of objects (kNewItemFields),
+  // ids given in document order. ON CONFLICT: an item is stored once however writers race; an
+  // item another writer stored meanwhile is not returned, and counts as unchanged.
+  c.prepare(
+      "insert_items",
+      "INSERT INTO items (feed_id, key, first_seen, guid, title, link, summary, content, "
+      "authors, categories, image, enclosures, published, published_estimated, updated, "
+      "content_hash) SELECT $1, x.key, $2, x.guid, x.title, x.link, x.summary, x.content, "
+      "x.authors, x.categories, x.image, x.enclosures, x.published, "
+      "x.published_estimated, x.updated, x.content_hash FROM json_to_recordset($3::text::json) "
+      "AS x(ord bigint, key text, guid text, title text, link text, summary text, "
+      "content text, authors text, categories text, image text, enclosures text, "
+      "published bigint, published_estimated boolean, updated bigint, content_hash bigint) "
+      "ORDER BY x.ord ON CONFLICT (feed_id, key) DO NOTHING RETURNING key, id");
   c.prepare("update_item",
             "UPDATE items SET (guid, title, link, summary, content, authors, categories, image, "
             "enclosures, published, published_estimated, updated, content_hash, changed_at) = "
@@ -115,6 +123,7 @@ Result<StoreResult> PgStore::record_poll(const FeedState& state, const model::Fe
         buried.emplace(row[0].as<std::string>(), row[1].as<std::int64_t>());
     }
 
+    boost::json::array new_rows;
     std::unordered_set<std::string> keys_seen;
     keys_seen.reserve(parsed->items.size());
     for (std::size_t index = 0; index < parsed->items.size(); ++index) {
@@ -160,21 +169,49 @@ Result<StoreResult> PgStore::record_poll(const FeedState& state, const model::Fe
 
       const Dating dating = date_item(item, key, now, now, result.warnings);
       const ItemValues lists = values();
-      const pqxx::result inserted = work.exec_prepared(
-          "insert_item", state.id, key, at, item.id, item.title, item.link, item.summary,
-          item.content, lists.authors, lists.categories, item.image, lists.enclosures,
-          to_db(dating.published), dating.estimated, optional_time(item.updated), hash);
-      if (inserted.empty()) {  // another writer stored it meanwhile
-        ++result.unchanged;
-        continue;
+      boost::json::object row;
+      row["ord"] = static_cast<std::int64_t>(index);
+      row["key"] = key;
+      row["guid"] = item.id;
+      row["title"] = item.title;
+      row["link"] = item.link;
+      row["summary"] = item.summary;
+      row["content"] = item.content;
+      row["authors"] = lists.authors;
+      row["categories"] = lists.categories;
+      row["image"] = item.image;
+      row["enclosures"] = lists.enclosures;
+      row["published"] = to_db(dating.published);
+      row["published_estimated"] = dating.estimated;
+      if (item.updated) {
+        row["updated"] = to_db(*item.updated);
+      } else {
+        row["updated"] = nullptr;
       }
-      ++result.inserted;
-      result.new_items.push_back({.id = inserted[0][0].as<std::int64_t>(),
+      row["content_hash"] = hash;
+      new_rows.emplace_back(std::move(row));
+      result.new_items.push_back({.id = 0,
                                   .index = index,
                                   .key = std::move(key),
                                   .published = dating.published,
                                   .published_estimated = dating.estimated,
                                   .first_seen = now});
+    }
+    if (!new_rows.empty()) {
+      std::unordered_map<std::string, std::int64_t> ids;
+      for (const auto& row :
+           work.exec_prepared("insert_items", state.id, at, boost::json::serialize(new_rows)))
+        ids.emplace(row[0].as<std::string>(), row[1].as<std::int64_t>());
+      std::erase_if(result.new_items, [&](NewItem& item) {
+        const auto id = ids.find(item.key);
+        if (id == ids.end()) {  // another writer stored it meanwhile
+          ++result.unchanged;
+          return true;
+        }
+        item.id = id->second;
+        return false;
+      });
+      result.inserted = static_cast<int>(result.new_items.size());
     }
     work.commit();
     return result;
