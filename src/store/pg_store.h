@@ -45,6 +45,8 @@ class PgStoryWriter final : public StoryWriter {
   void recompute_story(std::int64_t story_id, model::Time now);
 
  private:
+  void write_members(const std::vector<Membership>& members);
+
   pqxx::work& work_;
 };
 

@@ -19,12 +19,14 @@ std::string select_items(const char* where) {
 }
 
 // The member a story shows when the caller has no better idea (see sqlite_stories.cpp). The
-// story is parameter $1.
-std::string default_representative_sql() {
+// story is `story` (a parameter, or a column of the statement).
+std::string default_representative_sql(const std::string& story = "$1") {
   return "(SELECT i.id FROM item_stories AS m JOIN items AS i ON i.id = m.item_id, (SELECT "
          "min(i2.first_seen) AS first_seen FROM item_stories AS m2 JOIN items AS i2 ON i2.id = "
-         "m2.item_id WHERE m2.story_id = $1) AS f WHERE m.story_id = $1 ORDER BY m.relation IN "
-         "('copy', 'translation', 'same_url'), CASE WHEN i.published < f.first_seen - " +
+         "m2.item_id WHERE m2.story_id = " +
+         story + ") AS f WHERE m.story_id = " + story +
+         " ORDER BY m.relation IN ('copy', 'translation', 'same_url'), CASE WHEN i.published < "
+         "f.first_seen - " +
          std::to_string(dedup::kBackdateTolerance.count()) + " AND i.first_seen > f.first_seen + " +
          std::to_string(dedup::kSeenTogether.count()) +
          " THEN i.first_seen ELSE i.published END, i.published, i.id LIMIT 1)";
@@ -58,20 +60,31 @@ void lock_story_writes(pqxx::transaction_base& work) {
 }  // namespace
 
 void PgStore::prepare_story_statements(pqxx::connection& c) {
-  c.prepare("insert_story",
+  // A batch's writes go as JSON arrays, one statement for each kind: each statement is a round
+  // trip to the server, and a first poll's batch holds thousands of memberships.
+  c.prepare("insert_stories",
             "INSERT INTO stories (id, first_published, first_seen, updated, "
-            "representative_item_id) VALUES ($1, $2, $3, $3, $4)");
-  c.prepare("set_item",
+            "representative_item_id) SELECT x.id, x.first_published, $1, $1, x.representative "
+            "FROM json_to_recordset($2::text::json) AS x(id bigint, first_published bigint, "
+            "representative bigint)");
+  c.prepare("set_items",
             "INSERT INTO item_stories (item_id, story_id, relation, canonical_url, story_time) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (item_id) DO UPDATE SET story_id = "
-            "excluded.story_id, relation = excluded.relation, canonical_url = "
+            "SELECT x.item_id, x.story_id, x.relation, x.canonical_url, x.story_time FROM "
+            "json_to_recordset($1::text::json) AS x(item_id bigint, story_id bigint, relation "
+            "text, canonical_url text, story_time bigint) ON CONFLICT (item_id) DO UPDATE SET "
+            "story_id = excluded.story_id, relation = excluded.relation, canonical_url = "
             "excluded.canonical_url, story_time = excluded.story_time");
-  c.prepare("touch_story",
-            "UPDATE stories SET updated = $2, first_published = least(first_published, $3), "
-            "representative_item_id = coalesce($4, " +
-                default_representative_sql() + ") WHERE id = $1");
-  c.prepare("default_representative", "UPDATE stories SET representative_item_id = " +
-                                          default_representative_sql() + " WHERE id = $1");
+  // `earliest` spares a batch reading every member back.
+  c.prepare("touch_stories",
+            "UPDATE stories AS s SET updated = $1, first_published = least(s.first_published, "
+            "x.earliest), representative_item_id = coalesce(x.representative, " +
+                default_representative_sql("s.id") +
+                ") FROM json_to_recordset($2::text::json) AS x(story_id bigint, representative "
+                "bigint, earliest bigint) WHERE s.id = x.story_id");
+  c.prepare(
+      "default_representatives",
+      "UPDATE stories AS s SET representative_item_id = " + default_representative_sql("s.id") +
+          " WHERE s.id IN (SELECT json_array_elements_text($1::text::json)::bigint)");
   c.prepare("recompute_story",
             "UPDATE stories SET updated = $2, first_published = coalesce((SELECT "
             "min(i.published) FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE "
@@ -103,30 +116,63 @@ std::int64_t PgStoryWriter::next_story_id() {
 
 void PgStoryWriter::apply(const StoryWrites& writes, model::Time now) {
   const std::int64_t at = to_db(now);
-  std::int64_t highest = 0;
-  for (const NewStory& story : writes.created) {
-    work_.exec_prepared("insert_story", story.id, to_db(story.first_published), at,
-                        story.representative);
-    highest = std::max(highest, story.id);
-  }
-  if (highest > 0) {
+  const auto optional_id = [](std::optional<std::int64_t> id) -> boost::json::value {
+    if (id) return *id;
+    return nullptr;
+  };
+  if (!writes.created.empty()) {
+    boost::json::array stories;
+    boost::json::array without_representative;
+    std::int64_t highest = 0;
+    for (const NewStory& story : writes.created) {
+      stories.push_back({{"id", story.id},
+                         {"first_published", to_db(story.first_published)},
+                         {"representative", optional_id(story.representative)}});
+      if (!story.representative) without_representative.push_back(story.id);
+      highest = std::max(highest, story.id);
+    }
+    work_.exec_prepared("insert_stories", at, boost::json::serialize(stories));
     // setval is not rolled back: a failed batch's ids stay used, which only skips numbers.
     work_.exec_params(
         "SELECT setval('story_ids', greatest($1, (SELECT CASE WHEN is_called THEN last_value "
         "ELSE 0 END FROM story_ids)))",
         highest);
+    if (!writes.members.empty()) write_members(writes.members);
+    if (!without_representative.empty()) {
+      work_.exec_prepared("default_representatives",
+                          boost::json::serialize(without_representative));
+    }
+  } else if (!writes.members.empty()) {
+    write_members(writes.members);
   }
-  for (const Membership& member : writes.members) {
-    work_.exec_prepared("set_item", member.item_id, member.story_id, member.relation,
-                        member.canonical_url, to_db(member.story_time));
+  if (!writes.touched.empty()) {
+    boost::json::array touched;
+    for (const StoryTouch& story : writes.touched) {
+      touched.push_back({{"story_id", story.story_id},
+                         {"representative", optional_id(story.representative)},
+                         {"earliest", to_db(story.earliest)}});
+    }
+    work_.exec_prepared("touch_stories", at, boost::json::serialize(touched));
   }
-  for (const NewStory& story : writes.created) {
-    if (!story.representative) work_.exec_prepared("default_representative", story.id);
+}
+
+void PgStoryWriter::write_members(const std::vector<Membership>& members) {
+  // One row per item: a statement may not change a row twice, and the last write of an item
+  // is the one that counts (as one statement per membership would leave it).
+  std::unordered_map<std::int64_t, std::size_t> last;
+  for (std::size_t i = 0; i < members.size(); ++i)
+    last[members[i].item_id] = i;
+  boost::json::array rows;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const Membership& member = members[i];
+    if (last[member.item_id] != i) continue;
+    rows.push_back({{"item_id", member.item_id},
+                    {"story_id", member.story_id},
+                    {"relation", member.relation},
+                    {"canonical_url", member.canonical_url},
+                    {"story_time", to_db(member.story_time)}});
   }
-  for (const StoryTouch& story : writes.touched) {
-    work_.exec_prepared("touch_story", story.story_id, at, to_db(story.earliest),
-                        story.representative);
-  }
+  work_.exec_prepared("set_items", boost::json::serialize(rows));
 }
 
 void PgStoryWriter::recompute_story(std::int64_t story_id, model::Time now) {
