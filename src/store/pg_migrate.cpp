@@ -1,10 +1,10 @@
-// copy_sqlite_to_postgresql: the tables row by row, as text, in one PostgreSQL transaction.
+// copy_sqlite_to_postgresql: each table in batches of rows (JSON), in one PostgreSQL transaction.
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <boost/json.hpp>
+
 #include <filesystem>
-#include <optional>
-#include <vector>
 
 #include "feedmerge/store/migrate.h"
 #include "feedmerge/store/store.h"
@@ -42,15 +42,9 @@ constexpr Table kTables[] = {
      &CopyCounts::overrides},
 };
 
-std::string placeholders(const char* columns) {
-  std::string text;
-  int n = 1;
-  text += "$1";
-  for (const char* c = columns; *c != '\0'; ++c) {
-    if (*c == ',') text += ", $" + std::to_string(++n);
-  }
-  return text;
-}
+// Rows per INSERT: large enough that round trips do not count, small enough that a batch of
+// items with long contents stays a few megabytes.
+constexpr std::size_t kBatchRows = 500;
 
 }  // namespace
 
@@ -94,25 +88,34 @@ Result<CopyCounts> copy_sqlite_to_postgresql(const std::string& sqlite_path,
     }
 
     for (const Table& table : kTables) {
-      const std::string name = std::string("copy_") + table.name;
-      connection.prepare(name, std::string("INSERT INTO ") + table.name + " (" + table.columns +
-                                   ") VALUES (" + placeholders(table.columns) + ")");
+      // Rows go in batches, as JSON objects the table's own row type reads
+      // (json_populate_recordset): one round trip per batch, not per row.
+      const std::string insert =
+          std::string("INSERT INTO ") + table.name + " (" + table.columns + ") SELECT " +
+          table.columns + " FROM json_populate_recordset(NULL::" + table.name + ", $1::text::json)";
       SQLite::Statement rows(source,
                              std::string("SELECT ") + table.columns + " FROM " + table.name);
-      std::vector<std::optional<std::string>> values;
+      boost::json::array batch;
+      const auto flush = [&] {
+        if (batch.empty()) return;
+        work.exec_params(insert, boost::json::serialize(batch));
+        batch.clear();
+      };
       while (rows.executeStep()) {
-        values.clear();
+        boost::json::object row;
         for (int i = 0; i < rows.getColumnCount(); ++i) {
           const SQLite::Column column = rows.getColumn(i);
           if (column.isNull()) {
-            values.emplace_back();
+            row[column.getName()] = nullptr;
           } else {
-            values.emplace_back(column.getString());
+            row[column.getName()] = column.getString();
           }
         }
-        work.exec_prepared(name, pqxx::prepare::make_dynamic_params(values));
+        batch.emplace_back(std::move(row));
         ++(counts.*table.count);
+        if (batch.size() == kBatchRows) flush();
       }
+      flush();
     }
 
     // Identity columns continue after the highest id copied.
