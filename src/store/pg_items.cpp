@@ -19,7 +19,7 @@ std::string sql(std::initializer_list<std::string_view> parts) {
   return text;
 }
 
-// The item's values as insert_item and update_item take them, from $3 on.
+// An item's list fields as JSON text, as the items table stores them.
 struct ItemValues {
   std::string authors;
   std::string categories;

@@ -1,7 +1,7 @@
-// The PostgreSQL implementation of store::Store: one libpqxx connection to one database, its
-// statements prepared once per connection. Split by concern: pg_store.cpp (opening, schema,
-// feed state, retention), pg_items.cpp (record_poll and item reads), pg_stories.cpp (stories
-// and memberships). Internal to src/store; not thread-safe, as any Store.
+// The PostgreSQL implementation of store::Store: one libpqxx connection, its statements
+// prepared once. pg_store.cpp: opening, schema, feeds, retention; pg_items.cpp: polls and
+// items; pg_stories.cpp: stories; pg_migrate.cpp: the copy from SQLite. Internal to
+// src/store; not thread-safe, as any Store.
 #pragma once
 
 #include <pqxx/pqxx>
