@@ -8,11 +8,13 @@ build_pkgs=(
   libcurl4-openssl-dev libpugixml-dev libsqlitecpp-dev libsqlite3-dev libspdlog-dev libfmt-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   doctest-dev libtomlplusplus-dev libcli11-dev libsystemd-dev libicu-dev
-  libxxhash-dev libgumbo-dev zlib1g-dev
+  libxxhash-dev libgumbo-dev zlib1g-dev libpqxx-dev libpq-dev
 )
 # libxml2-utils: xmllint checks what we publish; newsboat reads it; systemd: systemd-analyze
-# checks the unit; groff-base: the man pages render without warnings.
-test_pkgs=(python3-feedparser clang libclang-rt-14-dev brotli libxml2-utils newsboat systemd groff-base)
+# checks the unit; groff-base: the man pages render without warnings; postgresql: the private
+# server the PostgreSQL store's tests start (scripts/pg-test-server.sh).
+test_pkgs=(python3-feedparser clang libclang-rt-14-dev brotli libxml2-utils newsboat systemd groff-base
+  postgresql)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi

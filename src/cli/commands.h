@@ -57,5 +57,6 @@ void add_config_commands(CLI::App& app, Commands& commands, ConfigOption& config
 void add_daemon_commands(CLI::App& app, Commands& commands, ConfigOption& config);
 void add_publish_command(CLI::App& app, Commands& commands, ConfigOption& config);
 void add_story_commands(CLI::App& app, Commands& commands, ConfigOption& config);
+void add_store_commands(CLI::App& app, Commands& commands);
 
 }  // namespace feedmerge::cli

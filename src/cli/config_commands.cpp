@@ -99,9 +99,10 @@ int run_import_opml(const ImportArgs& args) {
 // there is no database yet (export-opml works before the first poll).
 config::OpmlListing own_titles(const config::Config& config) {
   config::OpmlListing listing;
-  const std::string database = daemon::database_path(config);
-  if (!std::filesystem::exists(database)) return listing;
-  auto store = store::open_sqlite(database, store::OpenMode::read_only);
+  const auto database = daemon::store_location(config);
+  if (!database) return listing;
+  if (!store::is_postgresql_url(*database) && !std::filesystem::exists(*database)) return listing;
+  auto store = store::open_store(*database, store::OpenMode::read_only);
   if (!store) return listing;
   auto feeds = (*store)->list_feeds();
   if (!feeds) return listing;

@@ -79,7 +79,12 @@ int run_feeds(const DaemonArgs& args) {
     return 1;
   }
   const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  const std::string database = daemon::database_path(*loaded);
+  const auto location = daemon::store_location(*loaded);
+  if (!location) {
+    std::cerr << location.error().message << '\n';
+    return 1;
+  }
+  const std::string& database = *location;
   const std::string fault = report::database_fault(database);
   auto reports = report::feed_reports(*loaded, database, now);
   if (!reports) {

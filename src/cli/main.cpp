@@ -82,6 +82,7 @@ int run(int argc, char** argv) {
   cli::add_daemon_commands(app, commands, config);
   cli::add_publish_command(app, commands, config);
   cli::add_story_commands(app, commands, config);
+  cli::add_store_commands(app, commands);
   // Set last: a subcommand copies its parent's footer when it is created.
   app.footer(cli::examples({"feedmerge check-config --config /etc/feedmerge/feedmerge.toml",
                             "feedmerge run", "feedmerge COMMAND --help"}) +

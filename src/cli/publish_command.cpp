@@ -29,7 +29,9 @@ int run_render(const RenderArgs& args) {
     return 1;
   }
   // The publisher's path: query the store, then render from the values alone.
-  auto reader = publish::SiteReader::open(daemon::database_path(*loaded));
+  auto location = daemon::store_location(*loaded);
+  auto reader = location ? publish::SiteReader::open(*location)
+                         : Result<std::unique_ptr<publish::SiteReader>>(location.error());
   if (!reader) {
     std::cerr << reader.error().message << '\n';
     return 1;

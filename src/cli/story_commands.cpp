@@ -45,7 +45,9 @@ model::Time now_utc() {
 // The config's database for `mode`; an error when there is none yet.
 Result<std::unique_ptr<store::Store>> open_database(const config::Config& config,
                                                     store::OpenMode mode) {
-  return store::open_sqlite(daemon::database_path(config), mode);
+  auto location = daemon::store_location(config);
+  if (!location) return location.error();
+  return store::open_store(*location, mode);
 }
 
 int run_stories(const StoryArgs& args) {
@@ -58,7 +60,9 @@ int run_stories(const StoryArgs& args) {
   }
   auto config = load(args);
   if (!config) return 1;
-  auto stories = report::list_stories(daemon::database_path(*config), since);
+  auto location = daemon::store_location(*config);
+  if (!location) return fail(location.error());
+  auto stories = report::list_stories(*location, since);
   if (!stories) return fail(stories.error());
   return print_stdout(args.json ? report::stories_json(*stories) : report::stories_text(*stories));
 }

@@ -470,9 +470,42 @@ void read_server(TableReader& r, ServerConfig& server) {
   }
 }
 
-void read_storage(TableReader& r, StorageConfig& storage) {
+constexpr std::array<std::pair<std::string_view, StorageBackend>, 2> kStorageBackends{{
+    {"sqlite", StorageBackend::sqlite},
+    {"postgresql", StorageBackend::postgresql},
+}};
+
+void read_storage(TableReader& r, StorageConfig& storage, const std::string& base_dir) {
+  const toml::node* backend = r.read_enum("backend", kStorageBackends, storage.backend);
   if (const toml::node* node = r.read_string("database", storage.database)) {
     if (storage.database.empty()) r.error(*node, "database", "must not be empty");
+  }
+  const toml::node* url = r.read_string("url", storage.url);
+  const toml::node* url_file = r.read_string("url_file", storage.url_file);
+  const bool postgresql = storage.backend == StorageBackend::postgresql;
+  if (url != nullptr && !storage.url.empty()) {
+    if (!postgresql) {
+      r.error(*url, "url", "needs " + r.path("backend") + " = \"postgresql\"");
+    } else if (!storage.url.starts_with("postgresql://") &&
+               !storage.url.starts_with("postgres://")) {
+      r.error(*url, "url",
+              "expected a URL like \"postgresql://feedmerge@db.example.org/feedmerge\"");
+    }
+  }
+  if (url_file != nullptr && !storage.url_file.empty()) {
+    if (!postgresql) {
+      r.error(*url_file, "url_file", "needs " + r.path("backend") + " = \"postgresql\"");
+    } else if (!storage.url.empty()) {
+      r.error(*url_file, "url_file",
+              "set " + r.path("url") + " or " + r.path("url_file") + ", not both");
+    } else if (!storage.url_file.starts_with("/")) {
+      storage.url_file =
+          (std::filesystem::path(base_dir) / storage.url_file).lexically_normal().string();
+    }
+  }
+  if (backend != nullptr && postgresql && storage.url.empty() && storage.url_file.empty()) {
+    r.error(*backend, "backend",
+            "\"postgresql\" needs " + r.path("url") + " or " + r.path("url_file"));
   }
   r.read_duration("retention", storage.retention);
   r.read_integer("max_items_per_feed", 0, storage.max_items_per_feed);
@@ -727,7 +760,8 @@ void read_root(const toml::table& root, std::string_view source_name, Config& co
     }
   };
   section("server", [&](TableReader& r) { read_server(r, config.server); });
-  section("storage", [&](TableReader& r) { read_storage(r, config.storage); });
+  section("storage",
+          [&](TableReader& r) { read_storage(r, config.storage, config_directory(source_name)); });
   section("poll", [&](TableReader& r) { read_poll(r, config.poll); });
   section("dedup", [&](TableReader& r) { read_dedup(r, config.dedup); });
   section("publish", [&](TableReader& r) { read_publish(r, config.publish); });

@@ -104,15 +104,43 @@ std::string database_path(const config::Config& config) {
   return config::resolve_database_path(config.storage, state_directory ? state_directory : "");
 }
 
+Result<std::string> store_location(const config::Config& config) {
+  const config::StorageConfig& storage = config.storage;
+  if (storage.backend == config::StorageBackend::sqlite) return database_path(config);
+  if (!storage.url.empty()) return storage.url;
+  std::ifstream in(storage.url_file);
+  std::string url((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in && !in.eof()) {
+    return Error{ErrorKind::config, "storage.url_file: cannot read " + storage.url_file};
+  }
+  const auto blank = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
+  while (!url.empty() && blank(url.back()))
+    url.pop_back();
+  std::size_t start = 0;
+  while (start < url.size() && blank(url[start]))
+    ++start;
+  url.erase(0, start);
+  if (!store::is_postgresql_url(url)) {
+    return Error{ErrorKind::config,
+                 "storage.url_file: " + storage.url_file + " does not hold a postgresql:// URL"};
+  }
+  return url;
+}
+
 Result<PollSummary> poll_once(const config::Config& config, bool all) {
   // Where `run` logs: standard error, or the journal under systemd (never standard output,
   // which carries the command's own result).
   setup_logging(config.log.level);
   for (const Warning& warning : config.warnings)
     spdlog::warn("{}", located(config.source, warning));
-  // One polling process per database: a `run` or another `once` holds it (sqlite_lock.h).
-  auto lock = store::SqliteLock::acquire(database_path(config));
-  if (!lock) return lock.error();
+  // One polling process per SQLite database: a `run` or another `once` holds it
+  // (sqlite_lock.h). PostgreSQL serves several processes itself.
+  store::SqliteLock lock;
+  if (config.storage.backend == config::StorageBackend::sqlite) {
+    auto acquired = store::SqliteLock::acquire(database_path(config));
+    if (!acquired) return acquired.error();
+    lock = std::move(*acquired);
+  }
   auto store = open_store(config);
   if (!store) return store.error();
   asio::io_context io;
@@ -149,11 +177,23 @@ int run_daemon(const config::Config& config, RunOptions options) {
   for (const Warning& warning : config.warnings)
     spdlog::warn("{}", located(config.source, warning));
   Notifier notifier;
-  // Held until the process ends; readers and `story merge|split` never take it.
-  auto lock = store::SqliteLock::acquire(database_path(config));
-  if (!lock) {
-    spdlog::error("{}", lock.error().message);
-    notifier.status(lock.error().message);
+  // Held until the process ends; readers and `story merge|split` never take it. SQLite only.
+  store::SqliteLock lock;
+  if (config.storage.backend == config::StorageBackend::sqlite) {
+    auto acquired = store::SqliteLock::acquire(database_path(config));
+    if (!acquired) {
+      spdlog::error("{}", acquired.error().message);
+      notifier.status(acquired.error().message);
+      return 1;
+    }
+    lock = std::move(*acquired);
+  }
+  // The publisher opens its own reader at `path`: for PostgreSQL the URL with its password,
+  // which the store's location() (what the log shows) leaves out.
+  auto location = store_location(config);
+  if (!location) {
+    spdlog::error("{}", location.error().message);
+    notifier.status(location.error().message);
     return 1;
   }
   auto store = open_store(config);
@@ -162,8 +202,8 @@ int run_daemon(const config::Config& config, RunOptions options) {
     notifier.status("cannot open the database: " + store.error().message);
     return 1;
   }
-  const std::string path = (*store)->location();
-  spdlog::info("database {}", path);
+  const std::string path = *location;
+  spdlog::info("database {}", (*store)->location());
   // A damaged page anywhere: writing on would spread the damage (issue 17).
   std::string corrupt;
   if (auto sound = (*store)->quick_check(); !sound) {

@@ -125,6 +125,11 @@ void Poller::reconfigure(const config::Config& config, std::function<void(std::s
 }
 
 Result<std::unique_ptr<store::Store>> open_store(const config::Config& config) {
+  if (config.storage.backend != config::StorageBackend::sqlite) {
+    auto location = store_location(config);
+    if (!location) return location.error();
+    return store::open_store(*location, store::OpenMode::read_write);
+  }
   const std::filesystem::path path = database_path(config);
   if (path.has_parent_path()) {
     std::error_code error;

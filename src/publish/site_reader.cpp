@@ -51,7 +51,7 @@ struct SiteReader::Impl {
 };
 
 Result<std::unique_ptr<SiteReader>> SiteReader::open(const std::string& database_path) {
-  auto opened = store::open_sqlite(database_path, store::OpenMode::read_only);
+  auto opened = store::open_store(database_path, store::OpenMode::read_only);
   if (!opened) return opened.error();
   return std::unique_ptr<SiteReader>(
       new SiteReader(std::make_unique<Impl>(Impl{.store = std::move(*opened)})));

@@ -96,8 +96,8 @@ Result<std::vector<FeedReport>> feed_reports(const config::Config& config, store
 Result<std::vector<FeedReport>> feed_reports(const config::Config& config,
                                              const std::string& database, model::Time now) {
   std::unique_ptr<store::Store> store;
-  if (std::filesystem::exists(database)) {
-    auto opened = store::open_sqlite(database, store::OpenMode::read_only);
+  if (store::is_postgresql_url(database) || std::filesystem::exists(database)) {
+    auto opened = store::open_store(database, store::OpenMode::read_only);
     if (!opened) return opened.error();
     store = std::move(*opened);
   }

@@ -54,8 +54,9 @@ std::string body_text(const model::Item& item) {
 
 Result<std::unique_ptr<store::Store>> open_if_present(const std::string& database,
                                                       store::OpenMode mode) {
-  if (!std::filesystem::exists(database)) return std::unique_ptr<store::Store>();
-  return store::open_sqlite(database, mode);
+  if (!store::is_postgresql_url(database) && !std::filesystem::exists(database))
+    return std::unique_ptr<store::Store>();
+  return store::open_store(database, mode);
 }
 
 Result<std::vector<model::Story>> list_stories(const std::string& database,

@@ -10,6 +10,8 @@
 
 #include <array>
 
+#include "feedmerge/normalize/date.h"
+
 namespace feedmerge::store::detail {
 namespace {
 
@@ -51,6 +53,20 @@ Error json_error(std::string_view what, std::string_view text) {
 }
 
 }  // namespace
+
+Dating date_item(const model::Item& item, const std::string& key, model::Time first_seen,
+                 model::Time now, std::vector<Warning>& warnings) {
+  if (!item.published) return {first_seen, true};
+  if (*item.published > now) {
+    if (*item.published > now + kClockSkew) {
+      warnings.push_back({0, "item " + key + ": publication date " +
+                                 normalize::format_rfc3339(*item.published) +
+                                 " is in the future; using the time it was first stored"});
+    }
+    return {first_seen, true};
+  }
+  return {*item.published, false};
+}
 
 std::string to_hex(std::uint64_t value) {
   static constexpr char kDigits[] = "0123456789abcdef";

@@ -1,7 +1,7 @@
-// How the SQLite store turns model values into database values and back: times, an item's key
-// within a feed, its content hash, the JSON text of its list fields, and the rows of an item,
-// a stored item and a story member. Every file of src/store reads items through here.
-// Internal to src/store; pure and thread-safe.
+// How the store turns model values into database values and back: times, an item's key within
+// a feed, its content hash, its stored date, the JSON text of its list fields (both backends),
+// and the SQLite rows of an item, a stored item and a story member (pg_store.cpp reads
+// PostgreSQL's rows, in the same column order). Internal to src/store; pure and thread-safe.
 #pragma once
 
 #include <chrono>
@@ -31,6 +31,24 @@ inline model::Time from_db(std::int64_t seconds) {
 }
 // Column `column` of the current row as a time; NULL is nullopt.
 std::optional<model::Time> optional_time(const SQLite::Statement& row, int column);
+
+// A date after the poll is never used as it is: it would pin the item at the top of every
+// merged feed until that time. Clocks a few minutes fast are common and not worth a warning.
+inline constexpr std::chrono::minutes kClockSkew{5};
+// A tombstone's last_seen only needs day precision; refreshing it on every poll would write on
+// every poll.
+inline constexpr std::chrono::hours kTombstoneTouchEvery{24};
+// A tombstone outlives retention by at least this long once its key leaves the document.
+inline constexpr std::chrono::seconds kMinTombstoneLife = std::chrono::days{30};
+
+// The date an item is stored with (Store::record_poll): its own, else `first_seen` when it has
+// none or one after `now` (with a warning when more than kClockSkew ahead).
+struct Dating {
+  model::Time published;
+  bool estimated = false;
+};
+Dating date_item(const model::Item& item, const std::string& key, model::Time first_seen,
+                 model::Time now, std::vector<Warning>& warnings);
 
 // Keys longer than this are replaced by "long:" + a hash, so that a feed stuffing whole
 // articles into its guids cannot bloat the (feed_id, key) index.

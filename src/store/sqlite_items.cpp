@@ -4,17 +4,10 @@
 #include <bit>
 #include <utility>
 
-#include "feedmerge/normalize/date.h"
 #include "store/sqlite_store.h"
 
 namespace feedmerge::store::detail {
 namespace {
-
-// A date after the poll is never used as it is: it would pin the item at the top of every
-// merged feed until that time. Clocks a few minutes fast are common and not worth a warning.
-constexpr std::chrono::minutes kClockSkew{5};
-// last_seen only needs day precision; refreshing it on every poll would write on every poll.
-constexpr std::chrono::hours kTombstoneTouchEvery{24};
 
 // The named parameters insert_item and update_item share.
 constexpr const char* kItemValues =
@@ -33,26 +26,6 @@ std::string sql(std::initializer_list<std::string_view> parts) {
   for (auto part : parts)
     text += part;
   return text;
-}
-
-struct Dating {
-  Time published;
-  bool estimated = false;
-};
-
-// The date an item is stored with; see record_poll in the header.
-Dating date_item(const model::Item& item, const std::string& key, Time first_seen, Time now,
-                 std::vector<Warning>& warnings) {
-  if (!item.published) return {first_seen, true};
-  if (*item.published > now) {
-    if (*item.published > now + kClockSkew) {
-      warnings.push_back({0, "item " + key + ": publication date " +
-                                 normalize::format_rfc3339(*item.published) +
-                                 " is in the future; using the time it was first stored"});
-    }
-    return {first_seen, true};
-  }
-  return {*item.published, false};
 }
 
 void bind_item_values(Use& statement, const model::Item& item, const Dating& dating,

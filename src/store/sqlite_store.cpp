@@ -92,13 +92,6 @@ Result<std::unique_ptr<Store>> open_sqlite(const std::string& path, OpenMode mod
 }
 
 namespace detail {
-namespace {
-
-// A tombstone outlives retention by at least this long once its key leaves the document.
-constexpr std::chrono::seconds kMinTombstoneLife = std::chrono::days{30};
-
-}  // namespace
-
 SqliteStore::SqliteStore(std::string path, SQLite::Database db, OpenMode mode)
     : path_(std::move(path)), db_(std::move(db)), items_(db_), stories_(db_) {
   if (mode == OpenMode::read_write) {

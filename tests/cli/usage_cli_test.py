@@ -135,7 +135,7 @@ def usage_tests(t, config):
 
 
 COMMANDS = ["run", "once", "feeds", "check-config", "parse", "import-opml", "export-opml",
-            "render", "stories", "why", "story", "story merge", "story split"]
+            "render", "stories", "why", "story", "story merge", "story split", "migrate-store"]
 
 
 def help_and_man_tests(t, man_page):

@@ -685,5 +685,42 @@ TEST_CASE("an output cannot take a path the server answers itself") {
   CHECK(describe(check.errors.front()).starts_with("5:8: output[2].path: \"/healthz\" is served"));
 }
 
+TEST_CASE("[storage] backend postgresql takes a url or a url_file, and says which key is wrong") {
+  SUBCASE("sqlite is the default, and needs neither") {
+    const Config config = parse_ok("[storage]\ndatabase = \"x.db\"\n");
+    CHECK(config.storage.backend == StorageBackend::sqlite);
+    CHECK(config.storage.url.empty());
+  }
+  SUBCASE("a url") {
+    const Config config =
+        parse_ok("[storage]\nbackend = \"postgresql\"\nurl = \"postgresql://fm@db/feeds\"\n");
+    CHECK(config.storage.backend == StorageBackend::postgresql);
+    CHECK(config.storage.url == "postgresql://fm@db/feeds");
+  }
+  SUBCASE("a url_file, relative to the config file's folder") {
+    const Config config =
+        parse_ok("[storage]\nbackend = \"postgresql\"\nurl_file = \"credentials/pg\"\n");
+    CHECK(config.storage.url_file == "/etc/feedmerge/credentials/pg");
+    CHECK(parse_ok("[storage]\nbackend = \"postgresql\"\nurl_file = \"/run/credentials/x/pg\"\n")
+              .storage.url_file == "/run/credentials/x/pg");
+  }
+  SUBCASE("errors name the key") {
+    CHECK(first_error("[storage]\nbackend = \"postgresql\"\n") ==
+          "2:11: storage.backend: \"postgresql\" needs storage.url or storage.url_file");
+    CHECK(first_error("[storage]\nbackend = \"mysql\"\n") ==
+          "2:11: storage.backend: expected one of sqlite, postgresql, got \"mysql\"");
+    CHECK(first_error("[storage]\nurl = \"postgresql://db/feeds\"\n") ==
+          "2:7: storage.url: needs storage.backend = \"postgresql\"");
+    CHECK(first_error("[storage]\nurl_file = \"/run/pg\"\n") ==
+          "2:12: storage.url_file: needs storage.backend = \"postgresql\"");
+    CHECK(first_error("[storage]\nbackend = \"postgresql\"\nurl = \"mysql://db/feeds\"\n") ==
+          "3:7: storage.url: expected a URL like "
+          "\"postgresql://feedmerge@db.example.org/feedmerge\"");
+    CHECK(first_error("[storage]\nbackend = \"postgresql\"\nurl = \"postgresql://db/f\"\n"
+                      "url_file = \"/run/pg\"\n") ==
+          "4:12: storage.url_file: set storage.url or storage.url_file, not both");
+  }
+}
+
 }  // namespace
 }  // namespace feedmerge::config

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "store/temp_folder.h"
+#include "store/test_backends.h"
 
 namespace {
 
@@ -29,13 +30,15 @@ using feedmerge::store::open_sqlite;
 using feedmerge::store::OpenMode;
 using feedmerge::store::Store;
 using feedmerge::store::StoredItem;
+using feedmerge::test::PgBackend;
 using feedmerge::test::read_bytes;
+using feedmerge::test::SqliteBackend;
 using feedmerge::test::TempFolder;
 
 const Time kT0 = std::chrono::sys_days{std::chrono::year{2024} / 3 / 1} + 12h;
 
-std::unique_ptr<Store> open_store(const std::string& path, OpenMode mode = OpenMode::read_write) {
-  auto store = open_sqlite(path, mode);
+std::unique_ptr<Store> open_at(const std::string& path, OpenMode mode = OpenMode::read_write) {
+  auto store = feedmerge::store::open_store(path, mode);
   REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().message));
   return std::move(*store);
 }
@@ -93,18 +96,19 @@ std::string pragma(const std::string& path, const std::string& name) {
 TEST_CASE("a new database is created at the latest schema version, in WAL mode") {
   TempFolder folder;
   const auto path = folder.file("feedmerge.db");
-  open_store(path);
+  open_at(path);
   CHECK(pragma(path, "user_version") == std::to_string(kSchemaVersion));
   CHECK(pragma(path, "journal_mode") == "wal");
   CHECK(pragma(path, "application_id") == "1179472455");
 }
 
-TEST_CASE("reopening keeps feeds, items and the conditional-request state") {
-  TempFolder folder;
-  const auto path = folder.file("feedmerge.db");
+TEST_CASE_TEMPLATE("reopening keeps feeds, items and the conditional-request state", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  const auto path = backend.location();
   FeedState state;
   {
-    auto store = open_store(path);
+    auto store = open_at(path);
     state = ensure(*store, "https://example.com/feed.xml");
     state.etag = "\"abc123\"";
     state.last_modified = "Fri, 01 Mar 2024 11:00:00 GMT";
@@ -116,7 +120,7 @@ TEST_CASE("reopening keeps feeds, items and the conditional-request state") {
     state.last_status = 200;
     poll(*store, state, feed_of({item("a", "first"), item("b", "second")}), kT0);
   }
-  auto store = open_store(path);
+  auto store = open_at(path);
   auto found = store->find_feed("https://example.com/feed.xml");
   REQUIRE(found.has_value());
   REQUIRE(found->has_value());
@@ -138,10 +142,11 @@ TEST_CASE("reopening keeps feeds, items and the conditional-request state") {
   CHECK(again.unchanged == 2);
 }
 
-TEST_CASE("ensure_feeds returns each URL's feed in the order asked, adding only new ones") {
-  TempFolder folder;
-  const auto path = folder.file("feedmerge.db");
-  auto store = open_store(path);
+TEST_CASE_TEMPLATE("ensure_feeds returns each URL's feed in the order asked, adding only new ones",
+                   Backend, SqliteBackend, PgBackend) {
+  Backend backend;
+  const auto path = backend.location();
+  auto store = open_at(path);
   FeedState known = ensure(*store, "https://example.com/a.xml");
   known.etag = "\"kept\"";
   known.last_status = 200;
@@ -170,10 +175,11 @@ TEST_CASE("ensure_feeds returns each URL's feed in the order asked, adding only 
   CHECK(all->size() == 3);
 }
 
-TEST_CASE("schedule_polls stores the next poll alone, for another process to read") {
-  TempFolder folder;
-  const auto path = folder.file("feedmerge.db");
-  auto store = open_store(path);
+TEST_CASE_TEMPLATE("schedule_polls stores the next poll alone, for another process to read",
+                   Backend, SqliteBackend, PgBackend) {
+  Backend backend;
+  const auto path = backend.location();
+  auto store = open_at(path);
   FeedState polled = ensure(*store, "https://example.com/a.xml");
   polled.etag = "\"kept\"";
   polled.last_attempt = kT0;
@@ -181,7 +187,7 @@ TEST_CASE("schedule_polls stores the next poll alone, for another process to rea
   const FeedState fresh = ensure(*store, "https://example.com/b.xml");
 
   REQUIRE(store->schedule_polls({{polled.id, kT0 + 10min}, {fresh.id, kT0 + 1s}}).has_value());
-  auto reader = open_store(path, OpenMode::read_only);
+  auto reader = open_at(path, OpenMode::read_only);
   auto a = reader->find_feed("https://example.com/a.xml");
   auto b = reader->find_feed("https://example.com/b.xml");
   REQUIRE((a.has_value() && a->has_value() && b.has_value() && b->has_value()));
@@ -194,13 +200,14 @@ TEST_CASE("schedule_polls stores the next poll alone, for another process to rea
   CHECK(store->schedule_polls({}).has_value());
 }
 
-TEST_CASE("a feed configured in another form of its stored URL keeps its row and items") {
+TEST_CASE_TEMPLATE("a feed configured in another form of its stored URL keeps its row and items",
+                   Backend, SqliteBackend, PgBackend) {
   // Issue 17: "#frag", a trailing "?", ":80", "LOCALHOST." and "127.1" each made a new feed.
-  TempFolder folder;
-  const auto path = folder.file("feedmerge.db");
+  Backend backend;
+  const auto path = backend.location();
   FeedState stored;
   {
-    auto store = open_store(path);
+    auto store = open_at(path);
     stored = ensure(*store, "http://LOCALHOST.:80/feed.xml#top");
     stored.etag = "\"kept\"";
     poll(*store, stored, feed_of({item("a", "first")}), kT0);
@@ -209,7 +216,7 @@ TEST_CASE("a feed configured in another form of its stored URL keeps its row and
   }
   {
     // Readers are not written to: found under the new form, stored under the old.
-    auto reader = open_store(path, OpenMode::read_only);
+    auto reader = open_at(path, OpenMode::read_only);
     auto found = reader->find_feed("http://localhost/feed.xml");
     REQUIRE(found.has_value());
     REQUIRE(found->has_value());
@@ -219,7 +226,7 @@ TEST_CASE("a feed configured in another form of its stored URL keeps its row and
     REQUIRE(missing.has_value());
     CHECK(!missing->has_value());
   }
-  auto store = open_store(path);
+  auto store = open_at(path);
   const std::vector<std::string> urls = {"http://localhost/feed.xml",
                                          "http://127.0.0.1:8080/feed.xml"};
   auto feeds = store->ensure_feeds(urls);
@@ -243,14 +250,14 @@ TEST_CASE("a feed configured in another form of its stored URL keeps its row and
 TEST_CASE("a feed stored twice by an older build is one feed again, the first row kept") {
   TempFolder folder;
   const auto path = folder.file("feedmerge.db");
-  open_store(path);
+  open_at(path);
   {
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
     db.exec(
         "INSERT INTO feeds (url) VALUES ('http://127.0.0.1:8080/feed.xml#a'), "
         "('http://127.0.0.1:8080/feed.xml#b')");
   }
-  auto store = open_store(path);
+  auto store = open_at(path);
   auto rows = store->list_feeds();
   REQUIRE(rows.has_value());
   REQUIRE(rows->size() == 2);
@@ -265,9 +272,10 @@ TEST_CASE("a feed stored twice by an older build is one feed again, the first ro
   CHECK((*again)[0].id == second.id);
 }
 
-TEST_CASE("every feed field written by record_poll reads back the same") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("every feed field written by record_poll reads back the same", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://old.example.com/rss");
   state.fetch_url = "https://new.example.com/rss";
   state.etag = "W/\"1\"";
@@ -295,9 +303,10 @@ TEST_CASE("every feed field written by record_poll reads back the same") {
   CHECK(feedmerge::store::url_to_fetch(**found) == "https://new.example.com/rss");
 }
 
-TEST_CASE("failing_since starts with the first failure and clears on success") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("failing_since starts with the first failure and clears on success", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://example.com/feed.xml");
   auto reread = [&] { return **store->find_feed("https://example.com/feed.xml"); };
 
@@ -317,9 +326,10 @@ TEST_CASE("failing_since starts with the first failure and clears on success") {
   CHECK(reread().failing_since == std::nullopt);
 }
 
-TEST_CASE("a poll without a document keeps the feed's title and items") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("a poll without a document keeps the feed's title and items", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://example.com/feed.xml");
   poll(*store, state, feed_of({item("a", "first")}), kT0);
   state.last_status = 304;
@@ -349,7 +359,7 @@ TEST_CASE("a database from a newer feedmerge is refused and left byte-identical"
     REQUIRE(!before.empty());
 
     for (OpenMode mode : {OpenMode::read_write, OpenMode::read_only}) {
-      auto store = open_sqlite(path, mode);
+      auto store = feedmerge::store::open_store(path, mode);
       REQUIRE(!store.has_value());
       CHECK(store.error().kind == ErrorKind::database);
       CHECK(store.error().message ==
@@ -404,9 +414,9 @@ TEST_CASE("open errors name the path") {
   }
 }
 
-TEST_CASE("an item with an id is keyed by its id") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("an item with an id is keyed by its id", Backend, SqliteBackend, PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://example.com/feed.xml");
   poll(*store, state, feed_of({item("urn:uuid:1", "first")}), kT0);
   // Same id, new link and title: the same item, updated.
@@ -420,9 +430,10 @@ TEST_CASE("an item with an id is keyed by its id") {
   CHECK(items[0].item.title == "renamed");
 }
 
-TEST_CASE("an item without an id is keyed by its link") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("an item without an id is keyed by its link", Backend, SqliteBackend,
+                   PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://example.com/feed.xml");
   Item linked = item("", "story");
   poll(*store, state, feed_of({linked}), kT0);
@@ -434,9 +445,10 @@ TEST_CASE("an item without an id is keyed by its link") {
   CHECK(items[0].key == "https://example.com/story");
 }
 
-TEST_CASE("an item without id or link is keyed by a hash of its text and date") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("an item without id or link is keyed by a hash of its text and date", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://example.com/feed.xml");
   Item bare;
   bare.title = "Status update";
@@ -456,9 +468,9 @@ TEST_CASE("an item without id or link is keyed by a hash of its text and date") 
   CHECK(items[0].key != items[1].key);
 }
 
-TEST_CASE("the same poll twice stores nothing new") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("the same poll twice stores nothing new", Backend, SqliteBackend, PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://example.com/feed.xml");
   const Feed feed = feed_of({item("a", "one"), item("b", "two"), item("c", "three")});
   auto first = poll(*store, state, feed, kT0);
@@ -475,9 +487,10 @@ TEST_CASE("the same poll twice stores nothing new") {
   CHECK(items_of(*store, state.id) == stored);  // not even rewritten
 }
 
-TEST_CASE("a key repeated within one document keeps the first, with a warning") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("a key repeated within one document keeps the first, with a warning", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://example.com/feed.xml");
   auto result = poll(*store, state, feed_of({item("a", "first"), item("a", "copy")}), kT0);
   CHECK(result.inserted == 1);
@@ -489,9 +502,10 @@ TEST_CASE("a key repeated within one document keeps the first, with a warning") 
   CHECK(items_of(*store, state.id).at(0).item.title == "first");
 }
 
-TEST_CASE("changed content updates the item in place and records when") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("changed content updates the item in place and records when", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://example.com/feed.xml");
   Item original = item("a", "headline");
   original.content = "<p>First draft.</p>";
@@ -519,9 +533,10 @@ TEST_CASE("changed content updates the item in place and records when") {
   CHECK(after.item == edited);
 }
 
-TEST_CASE("an item without a date is dated when it was first stored") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("an item without a date is dated when it was first stored", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://example.com/feed.xml");
   poll(*store, state, feed_of({item("a", "undated", std::nullopt), item("b", "dated")}), kT0);
   auto items = items_of(*store, state.id);
@@ -540,9 +555,10 @@ TEST_CASE("an item without a date is dated when it was first stored") {
 
 // A date 23 hours ahead used to be kept, and pinned its story at the top of every merged feed
 // for 23 hours (issue 17): any date after the poll is clamped to first storage now.
-TEST_CASE("a date in the future, near or far, is clamped to first storage") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("a date in the future, near or far, is clamped to first storage", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://example.com/feed.xml");
   const Time future = std::chrono::sys_days{std::chrono::year{2031} / 1 / 1};
   auto result = poll(*store, state,
@@ -568,9 +584,10 @@ TEST_CASE("a date in the future, near or far, is clamped to first storage") {
   CHECK(!items[3].published_estimated);
 }
 
-TEST_CASE("retention by age counts from first storage, not from publication") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("retention by age counts from first storage, not from publication", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://example.com/feed.xml");
   poll(*store, state, feed_of({item("old", "old")}), kT0);
   // Published years ago, but first stored 10 days later: its age starts then.
@@ -586,9 +603,10 @@ TEST_CASE("retention by age counts from first storage, not from publication") {
   CHECK(items[0].key == "archive");
 }
 
-TEST_CASE("retention by count keeps each feed's newest items") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("retention by count keeps each feed's newest items", Backend, SqliteBackend,
+                   PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState a = ensure(*store, "https://a.example.com/feed.xml");
   FeedState b = ensure(*store, "https://b.example.com/feed.xml");
   poll(*store, a, feed_of({item("a1", "a1"), item("a2", "a2")}), kT0);
@@ -615,9 +633,10 @@ TEST_CASE("retention by count keeps each feed's newest items") {
 // The daemon checks, after a prune, which of the items it is about to put into stories are
 // still stored: by key as well as by row id, since SQLite gives a removed highest row id to the
 // next item stored.
-TEST_CASE("holds_item tells a removed item from its row id given again") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("holds_item tells a removed item from its row id given again", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState a = ensure(*store, "https://a.example.com/feed.xml");
   const auto first = poll(*store, a, feed_of({item("new", "new", kT0), item("old", "old")}), kT0);
   REQUIRE(first.new_items.size() == 2);
@@ -631,15 +650,17 @@ TEST_CASE("holds_item tells a removed item from its row id given again") {
   FeedState b = ensure(*store, "https://b.example.com/feed.xml");
   const auto later = poll(*store, b, feed_of({item("b1", "b1")}), kT0 + 2h);
   REQUIRE(later.new_items.size() == 1);
-  CHECK(later.new_items[0].id == removed);  // the removed item's row id, given again
+  // SQLite gives the removed item's row id again; PostgreSQL's identity never goes back.
+  CHECK((later.new_items[0].id == removed) == Backend::kReusesItemIds);
   CHECK_FALSE(*store->holds_item(removed, "old"));
-  CHECK(*store->holds_item(removed, "b1"));
+  CHECK(*store->holds_item(later.new_items[0].id, "b1"));
   CHECK(*store->holds_item(kept, "new"));
 }
 
-TEST_CASE("max_items_per_feed 0 and retention 0 keep everything") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("max_items_per_feed 0 and retention 0 keep everything", Backend, SqliteBackend,
+                   PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://example.com/feed.xml");
   poll(*store, state, feed_of({item("a", "a"), item("b", "b")}), kT0);
   auto removed = store->prune(0s, 0, kT0 + 3650 * 24h);
@@ -648,9 +669,10 @@ TEST_CASE("max_items_per_feed 0 and retention 0 keep everything") {
   CHECK(count(*store) == 2);
 }
 
-TEST_CASE("pruned items the feed still lists do not come back as new") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("pruned items the feed still lists do not come back as new", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://example.com/feed.xml");
   const Feed feed = feed_of({item("evergreen", "evergreen"), item("fresh", "fresh")});
   poll(*store, state, feed_of({item("evergreen", "evergreen")}), kT0);
@@ -696,9 +718,10 @@ TEST_CASE("pruned items the feed still lists do not come back as new") {
   }
 }
 
-TEST_CASE("a 1,000-item document is stored in one poll") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("a 1,000-item document is stored in one poll", Backend, SqliteBackend,
+                   PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState state = ensure(*store, "https://example.com/big.xml");
   std::vector<Item> items;
   for (int i = 0; i < 1000; ++i) {
@@ -717,9 +740,10 @@ TEST_CASE("a 1,000-item document is stored in one poll") {
   CHECK(stored[999].item == feed.items[999]);
 }
 
-TEST_CASE("list_feeds lists every feed with its item count") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("list_feeds lists every feed with its item count", Backend, SqliteBackend,
+                   PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState a = ensure(*store, "https://a.example.com/feed.xml");
   FeedState b = ensure(*store, "https://b.example.com/feed.xml");
   CHECK(ensure(*store, "https://a.example.com/feed.xml").id == a.id);  // not added twice
@@ -734,9 +758,10 @@ TEST_CASE("list_feeds lists every feed with its item count") {
   CHECK(store->find_feed("https://c.example.com/feed.xml")->has_value() == false);
 }
 
-TEST_CASE("a poll for an unknown feed id is an error and stores nothing") {
-  TempFolder folder;
-  auto store = open_store(folder.file("feedmerge.db"));
+TEST_CASE_TEMPLATE("a poll for an unknown feed id is an error and stores nothing", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  auto store = open_at(backend.location());
   FeedState ghost;
   ghost.id = 4242;
   const Feed feed = feed_of({item("a", "a")});
@@ -747,14 +772,15 @@ TEST_CASE("a poll for an unknown feed id is an error and stores nothing") {
   CHECK(count(*store) == 0);
 }
 
-TEST_CASE("a read-only store reads but refuses to write") {
-  TempFolder folder;
-  const auto path = folder.file("feedmerge.db");
-  auto writer = open_store(path);
+TEST_CASE_TEMPLATE("a read-only store reads but refuses to write", Backend, SqliteBackend,
+                   PgBackend) {
+  Backend backend;
+  const auto path = backend.location();
+  auto writer = open_at(path);
   FeedState state = ensure(*writer, "https://example.com/feed.xml");
   poll(*writer, state, feed_of({item("a", "a")}), kT0);
 
-  auto reader = open_store(path, OpenMode::read_only);
+  auto reader = open_at(path, OpenMode::read_only);
   CHECK(count(*reader) == 1);
   auto result = reader->record_poll(state, nullptr, kT0);
   REQUIRE(!result.has_value());
@@ -764,10 +790,10 @@ TEST_CASE("a read-only store reads but refuses to write") {
 TEST_CASE("a reader sees committed data while a write transaction is open") {
   TempFolder folder;
   const auto path = folder.file("feedmerge.db");
-  auto writer = open_store(path);
+  auto writer = open_at(path);
   FeedState state = ensure(*writer, "https://example.com/feed.xml");
   poll(*writer, state, feed_of({item("a", "a")}), kT0);
-  auto reader = open_store(path, OpenMode::read_only);
+  auto reader = open_at(path, OpenMode::read_only);
 
   SQLite::Database other_writer(path, SQLite::OPEN_READWRITE);
   {
@@ -784,7 +810,7 @@ TEST_CASE("a reader sees committed data while a write transaction is open") {
 TEST_CASE("the writer commits while a reader holds a snapshot open") {
   TempFolder folder;
   const auto path = folder.file("feedmerge.db");
-  auto writer = open_store(path);
+  auto writer = open_at(path);
   FeedState state = ensure(*writer, "https://example.com/feed.xml");
   poll(*writer, state, feed_of({item("a", "a")}), kT0);
 
@@ -803,7 +829,7 @@ TEST_CASE("the database passes integrity and foreign key checks after polls and 
   TempFolder folder;
   const auto path = folder.file("feedmerge.db");
   {
-    auto store = open_store(path);
+    auto store = open_at(path);
     FeedState state = ensure(*store, "https://example.com/feed.xml");
     for (int day = 0; day < 10; ++day) {
       std::vector<Item> items;

@@ -28,8 +28,16 @@ struct ServerConfig {
   bool operator==(const ServerConfig&) const = default;
 };
 
+enum class StorageBackend { sqlite, postgresql };
+
 struct StorageConfig {
-  std::string database = "feedmerge.db";  // resolve with resolve_database_path
+  StorageBackend backend = StorageBackend::sqlite;
+  std::string database = "feedmerge.db";  // sqlite: resolve with resolve_database_path
+  // postgresql: the server's URL ("postgresql://..."), or a file holding it (for systemd
+  // credentials; made absolute against the config file's folder, read when the store opens).
+  // Exactly one is set when backend is postgresql, neither otherwise.
+  std::string url;
+  std::string url_file;
   std::chrono::seconds retention = std::chrono::days{30};
   std::int64_t max_items_per_feed = 2000;  // 0 = no limit
 

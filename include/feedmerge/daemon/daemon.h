@@ -66,4 +66,9 @@ int run_daemon(const config::Config& config, RunOptions options);
 // The database path the config names: [storage].database under $STATE_DIRECTORY.
 std::string database_path(const config::Config& config);
 
+// Where the config's store is, as store::open_store takes it: the SQLite database_path, or
+// with [storage] backend = "postgresql" its url, or the content of url_file (white space
+// around it trimmed; an unreadable or empty file is an error naming storage.url_file).
+Result<std::string> store_location(const config::Config& config);
+
 }  // namespace feedmerge::daemon

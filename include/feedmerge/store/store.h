@@ -1,7 +1,7 @@
 // The store: every feed's polling state, every item, the stories and their memberships, behind
 // one abstract interface that the daemon's writer and the readers (publisher, CLI) share. SQLite
-// is its one implementation today (open_sqlite; src/store/sqlite_store.h); PostgreSQL comes
-// next (docs/DESIGN.md "Beyond one machine"), so the interface speaks in model values only.
+// and PostgreSQL implement it (open_sqlite, open_postgresql; src/store/sqlite_store.h,
+// pg_store.h; open_store picks one by location), so the interface speaks in model values only.
 // Threading: a Store is one connection and is not thread-safe. The daemon's single writer owns
 // the one read_write Store; each reader opens its own read_only Store.
 #pragma once
@@ -315,5 +315,23 @@ class Store {
 // with the path.
 Result<std::unique_ptr<Store>> open_sqlite(const std::string& path,
                                            OpenMode mode = OpenMode::read_write);
+
+// Opens the PostgreSQL database at `url` ("postgresql://user@host/db", any libpq URI). Its
+// own schema (versioned in the table schema_version), migrated as open_sqlite migrates the
+// file: read_write creates and upgrades it, one transaction per step; a newer schema, or a
+// database holding other tables, is refused. read_only needs exactly this build's version
+// and makes every transaction of the connection read-only. Messages start with the URL, its
+// password replaced by "***".
+Result<std::unique_ptr<Store>> open_postgresql(const std::string& url,
+                                               OpenMode mode = OpenMode::read_write);
+
+// Whether `location` names a PostgreSQL database ("postgresql://..." or "postgres://...").
+bool is_postgresql_url(std::string_view location);
+
+// The store at `location`: a PostgreSQL URL (open_postgresql), else a SQLite file's path,
+// optionally written "sqlite:PATH" (open_sqlite). How a config names its store:
+// daemon::store_location.
+Result<std::unique_ptr<Store>> open_store(const std::string& location,
+                                          OpenMode mode = OpenMode::read_write);
 
 }  // namespace feedmerge::store
