@@ -145,6 +145,30 @@ void PgStoryWriter::apply(const StoryWrites& writes, model::Time now) {
   } else if (!writes.members.empty()) {
     write_members(writes.members);
   }
+  if (!writes.moved.empty()) {
+    boost::json::array moved;
+    for (const MemberMove& member : writes.moved) {
+      moved.push_back({{"item_id", member.item_id},
+                       {"story_id", member.story_id},
+                       {"relation", member.relation}});
+    }
+    work_.exec_params(
+        "UPDATE item_stories AS m SET story_id = x.story_id, relation = x.relation FROM "
+        "json_to_recordset($1::text::json) AS x(item_id bigint, story_id bigint, relation text) "
+        "WHERE m.item_id = x.item_id",
+        boost::json::serialize(moved));
+  }
+  if (!writes.removed.empty()) {
+    // After the moves: a story's memberships go with it (ON DELETE CASCADE), and it has none.
+    boost::json::array removed;
+    for (std::int64_t id : writes.removed)
+      removed.push_back(id);
+    work_.exec_params(
+        "DELETE FROM stories WHERE id IN (SELECT json_array_elements_text($1::text::json)::bigint)",
+        boost::json::serialize(removed));
+  }
+  for (std::int64_t id : writes.recomputed)
+    recompute_story(id, now);
   if (!writes.touched.empty()) {
     boost::json::array touched;
     for (const StoryTouch& story : writes.touched) {
@@ -386,10 +410,10 @@ Result<std::int64_t> PgStore::split(std::int64_t item_id, Time now) {
         found[0][kCanonicalColumn].is_null() ? "" : found[0][kCanonicalColumn].as<std::string>();
     PgStoryWriter writer(work);
     const std::int64_t story = writer.next_story_id();
-    writer.apply({.created = {{story, *item->item.published, item_id}},
-                  .members = {{item_id, story, "manual", canonical, dedup_time(*item)}},
-                  .touched = {}},
-                 now);
+    StoryWrites writes;
+    writes.created = {{story, *item->item.published, item_id}};
+    writes.members = {{item_id, story, "manual", canonical, dedup_time(*item)}};
+    writer.apply(writes, now);
     if (old_story) {
       const bool empty =
           work.exec_params1("SELECT count(*) FROM item_stories WHERE story_id = $1", *old_story)[0]

@@ -326,3 +326,60 @@ TEST_CASE_TEMPLATE("reads inside a story batch run in it and see its writes", Ba
   // After the batch, reads have transactions of their own again.
   CHECK(stories->unassigned_item_ids()->size() == 2);
 }
+
+// The assigner's later merges and splits: memberships move, an emptied story is deleted (its
+// id never given again) and a story that lost its earliest member dates from the next one.
+TEST_CASE_TEMPLATE("moved members, merged stories and recomputed ones are written as one batch",
+                   Backend, SqliteBackend, PgBackend) {
+  Backend backend;
+  const std::string path = backend.location();
+  const auto ids = store_items(path);
+  auto stories = open_stories(path);
+  std::int64_t first = 0;
+  auto written = stories->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
+    StoryWrites block;
+    first = writer.next_story_id();
+    block.created = {{first, kT0, ids[0]}, {first + 1, kT0 + 2h, ids[2]}};
+    block.members = {{ids[0], first, "original", "", kT0},
+                     {ids[1], first, "report", "", kT0 + 1h},
+                     {ids[2], first + 1, "original", "", kT0 + 2h}};
+    writer.apply(block, kT0 + 3h);
+    return {};
+  });
+  REQUIRE_MESSAGE(written.has_value(), (written ? "" : written.error().message));
+  REQUIRE(by_id(*stories).size() == 2);
+
+  // Story first+1 turns out to be one with `first`, and item 0 a story of its own.
+  std::int64_t split = 0;
+  written = stories->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
+    StoryWrites block;
+    split = writer.next_story_id();
+    block.created = {{split, kT0, ids[0]}};
+    block.moved = {{ids[0], split, "original"}, {ids[2], first, "report"}};
+    block.removed = {first + 1};
+    block.recomputed = {first};
+    block.touched = {{first, std::nullopt, kT0 + 1h}};
+    writer.apply(block, kT0 + 4h);
+    return {};
+  });
+  REQUIRE_MESSAGE(written.has_value(), (written ? "" : written.error().message));
+  const auto after = by_id(*stories);
+  REQUIRE(after.size() == 2);
+  REQUIRE(after.contains(first));
+  REQUIRE(after.contains(split));
+  CHECK_FALSE(after.contains(first + 1));
+  CHECK(members(after.at(first)) == std::vector<std::int64_t>{ids[1], ids[2]});
+  CHECK(members(after.at(split)) == std::vector<std::int64_t>{ids[0]});
+  CHECK(after.at(first).first_published == kT0 + 1h);
+  CHECK(representative(after.at(first)) == ids[1]);
+  const auto relation = [&](std::int64_t item) {
+    for (const auto& [id, record] : after)
+      for (const auto& member : record.members)
+        if (member.item_id == item) return member.relation;
+    return std::string();
+  };
+  CHECK(relation(ids[2]) == "report");
+  CHECK(relation(ids[0]) == "original");
+  // The merged story's id is not given out again.
+  CHECK(next_id(*stories) > std::max(first + 1, split));
+}
