@@ -1,5 +1,7 @@
 #include "daemon/story_assigner.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <tuple>
 #include <unordered_map>
@@ -187,6 +189,10 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
           }
           writer.apply(block, now);
           index_->evict();
+          // A chunk's scratch (placements, clustering, SQL buffers) is freed between
+          // chunks of a first poll while the index grows: give the pages back, or the peak
+          // holds every chunk's.
+          if (pending.size() > kChunk) malloc_trim(0);
         }
         created = next_story - first_story;
         return {};

@@ -252,7 +252,7 @@ constexpr double kFewTerms = 0.05;
 // Candidates per new item: the items sharing most of its rarest keys.
 constexpr std::size_t kCandidates = 24;
 // A key carried by more items than this is too common to find candidates with.
-constexpr std::size_t kMaxPosting = 200;
+constexpr std::size_t kMaxPosting = 100;
 // The item's rarest names and words looked up in the postings.
 constexpr std::size_t kGatherKeys = 32;
 // A group of stories larger than this is not clustered again from scratch: its stories stay
