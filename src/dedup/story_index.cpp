@@ -413,6 +413,9 @@ std::string explain(const Signals& s, const PairModel& model, double threshold) 
   }
   std::snprintf(line, sizeof line, "%-16s %6s %8.3f %+7.3f\n", "bias", "", model.bias, model.bias);
   out << line;
+  std::snprintf(line, sizeof line, "%-16s %6s %8s %+7.3f -> P = 1 / (1 + e^-sum) = %.3f\n", "sum",
+                "", "", z, sigmoid(z));
+  out << line;
   std::snprintf(line, sizeof line,
                 "P(same story): %.3f%s (stories join at a mean of %.2f over their pairs): %s, "
                 "as %s\n",
