@@ -117,28 +117,41 @@ double tf(float weight) {
 
 // Sum of products over the ids two sorted lists share. Branch-free merge: which side moves
 // on is data, not a branch (the ids of two texts interleave unpredictably).
-std::uint32_t id_of(const Term& term) {
-  return term.id;
-}
-std::uint32_t id_of(std::uint32_t id) {
-  return id;
-}
-
-template <typename Key>
-double sparse_dot(const std::vector<Key>& ids_a, const std::vector<float>& a,
-                  const std::vector<Key>& ids_b, const std::vector<float>& b) {
+double sparse_dot(const std::vector<Term>& ids_a, const std::vector<float>& a,
+                  const std::vector<Term>& ids_b, const std::vector<float>& b) {
   double dot = 0;
   const std::size_t n = ids_a.size();
   const std::size_t m = ids_b.size();
   for (std::size_t i = 0, j = 0; i < n && j < m;) {
-    const std::uint32_t x = id_of(ids_a[i]);
-    const std::uint32_t y = id_of(ids_b[j]);
+    const std::uint32_t x = ids_a[i].id;
+    const std::uint32_t y = ids_b[j].id;
     const double product = static_cast<double>(a[i]) * b[j];
     dot += x == y ? product : 0.0;
     i += x <= y;
     j += y <= x;
   }
   return dot;
+}
+
+// IDF-weighted Jaccard of two sorted id lists, given each id's IDF (parallel) and their sums.
+double weighted_jaccard(const std::vector<std::uint32_t>& ids_a, const std::vector<float>& idf_a,
+                        double sum_a, const std::vector<std::uint32_t>& ids_b,
+                        const std::vector<float>& idf_b, double sum_b) {
+  double shared = 0;
+  for (std::size_t i = 0, j = 0; i < ids_a.size() && j < ids_b.size();) {
+    if (ids_a[i] == ids_b[j]) {
+      // The two IDFs of one id differ only by when each item's weights were computed.
+      shared += 0.5 * (idf_a[i] + idf_b[j]);
+      ++i;
+      ++j;
+    } else if (ids_a[i] < ids_b[j]) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+  const double all = sum_a + sum_b - shared;
+  return all > 0 ? std::min(1.0, shared / all) : 0;
 }
 
 // What comparisons need again and again, computed once per item (not per comparison): the
@@ -553,46 +566,16 @@ struct StoryIndex::Impl {
       const double dot = sparse_dot(x.features.terms, a.terms, y.features.terms, b.terms);
       s.terms = std::min(1.0, dot / (a.term_norm * b.term_norm));
     }
-    // Most candidate pairs share a word or two and nothing else: their P is far below what is
-    // kept, and the rest of the signals are not worth computing.
-    if (!explain_all && !s.same_url && s.terms < kFewTerms && s.copy < kCopyJaccard &&
-        !s.cross_language && x.features.entities.size() > 1 && y.features.entities.size() > 1) {
-      bool shared_name = false;
-      const auto& ia = x.features.entities;
-      const auto& ib = y.features.entities;
-      for (std::size_t i = 0, j = 0; i < ia.size() && j < ib.size() && !shared_name;) {
-        shared_name = ia[i] == ib[j];
-        if (ia[i] < ib[j]) {
-          ++i;
-        } else {
-          ++j;
-        }
-      }
-      if (!shared_name) {
-        s.score = 0;
-        return s;
-      }
-    }
     // IDF-weighted Jaccard: one shared name of a one-name item is not a match.
-    const double shared =
-        sparse_dot(x.features.entities, a.entities, y.features.entities, b.entities);
-    if (a.entity_sum > 0 && b.entity_sum > 0 && shared > 0) {
-      // sparse_dot multiplies the two IDFs of a shared name: its square root is its IDF.
-      double shared_idf = 0;
-      const auto& ia = x.features.entities;
-      const auto& ib = y.features.entities;
-      for (std::size_t i = 0, j = 0; i < ia.size() && j < ib.size();) {
-        if (ia[i] == ib[j]) {
-          shared_idf += 0.5 * (a.entities[i] + b.entities[j]);
-          ++i;
-          ++j;
-        } else if (ia[i] < ib[j]) {
-          ++i;
-        } else {
-          ++j;
-        }
-      }
-      s.entities = std::min(1.0, shared_idf / (a.entity_sum + b.entity_sum - shared_idf));
+    s.entities = weighted_jaccard(x.features.entities, a.entities, a.entity_sum,
+                                  y.features.entities, b.entities, b.entity_sum);
+    // Most candidate pairs share a word or two and no name: their P is far below what is kept,
+    // and the rest of the signals are not worth computing.
+    if (!explain_all && !s.same_url && s.terms < kFewTerms && s.copy < kCopyJaccard &&
+        !s.cross_language && s.entities == 0 && x.features.entities.size() > 1 &&
+        y.features.entities.size() > 1) {
+      s.score = 0;
+      return s;
     }
     // The order of names says something once enough of them are shared (and costs a quadratic
     // comparison): the same rule for the model's fit (explain_all) as for the daemon.
@@ -652,22 +635,8 @@ struct StoryIndex::Impl {
     };
     f[kTitleCover] = std::min(cover(x.title_terms, a.title_idf, a.title_idf_sum, y.features.terms),
                               cover(y.title_terms, b.title_idf, b.title_idf_sum, x.features.terms));
-    const auto& na = x.title_entities;
-    const auto& nb = y.title_entities;
-    double shared = 0;
-    for (std::size_t i = 0, j = 0; i < na.size() && j < nb.size();) {
-      if (na[i] == nb[j]) {
-        shared += 0.5 * (a.title_entities[i] + b.title_entities[j]);
-        ++i;
-        ++j;
-      } else if (na[i] < nb[j]) {
-        ++i;
-      } else {
-        ++j;
-      }
-    }
-    const double union_sum = a.title_entity_sum + b.title_entity_sum - shared;
-    f[kTitleNames] = union_sum > 0 ? shared / union_sum : 0;
+    f[kTitleNames] = weighted_jaccard(x.title_entities, a.title_entities, a.title_entity_sum,
+                                      y.title_entities, b.title_entities, b.title_entity_sum);
   }
 
   Signals pair(Node& a, Node& b) {

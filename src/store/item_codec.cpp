@@ -8,8 +8,10 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <array>
 
+#include "feedmerge/dedup/story_index.h"
 #include "feedmerge/normalize/date.h"
 
 namespace feedmerge::store::detail {
@@ -267,6 +269,26 @@ Result<model::StoryMember> member_from_row(const SQLite::Statement& row) {
   member.published_estimated = row.getColumn(tail + 2).getInt() != 0;
   member.relation = row.getColumn(tail + 3).getString();
   return member;
+}
+
+std::string default_representative_sql(std::string_view story) {
+  const std::string id(story);
+  return "(SELECT i.id FROM item_stories AS m JOIN items AS i ON i.id = m.item_id, (SELECT "
+         "min(i2.first_seen) AS first_seen FROM item_stories AS m2 JOIN items AS i2 ON i2.id = "
+         "m2.item_id WHERE m2.story_id = " +
+         id + ") AS f WHERE m.story_id = " + id +
+         " ORDER BY m.relation IN ('copy', 'translation', 'same_url'), CASE WHEN i.published < "
+         "f.first_seen - " +
+         std::to_string(dedup::kBackdateTolerance.count()) + " AND i.first_seen > f.first_seen + " +
+         std::to_string(dedup::kSeenTogether.count()) +
+         " THEN i.first_seen ELSE i.published END, i.published, i.id LIMIT 1)";
+}
+
+void representative_first(model::Story& story, std::optional<std::int64_t> representative) {
+  const auto found = std::find_if(
+      story.members.begin(), story.members.end(),
+      [&](const model::StoryMember& member) { return member.item_id == representative; });
+  if (found != story.members.end()) std::rotate(story.members.begin(), found, found + 1);
 }
 
 }  // namespace feedmerge::store::detail

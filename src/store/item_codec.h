@@ -1,7 +1,8 @@
 // How the store turns model values into database values and back: times, an item's key within
-// a feed, its content hash, its stored date, the JSON text of its list fields (both backends),
-// and the SQLite rows of an item, a stored item and a story member (pg_store.cpp reads
-// PostgreSQL's rows, in the same column order). Internal to src/store; pure and thread-safe.
+// a feed, its content hash, its stored date, the JSON text of its list fields and the SQL of a
+// story's default representative (both backends), and the SQLite rows of an item, a stored item
+// and a story member (pg_store.cpp reads PostgreSQL's rows, in the same column order). Internal to
+// src/store; pure and thread-safe.
 #pragma once
 
 #include <chrono>
@@ -109,5 +110,15 @@ inline constexpr std::string_view kMemberFields =
     "i.authors, i.categories, i.image, i.enclosures, i.published, i.updated, i.first_seen, "
     "i.key, i.published_estimated, m.relation";
 Result<model::StoryMember> member_from_row(const SQLite::Statement& row);
+
+// The member a story shows when the caller has no better idea, as an SQL subquery (both
+// backends' dialects): the earliest that is not a copy, else the earliest. As in
+// StoryIndex::representative, a member seen well after the story's first sighting (f) that
+// claims to predate it by much counts as published when seen. `story` is the story's id in the
+// statement: a parameter ("?1", "$1") or a column ("s.id").
+std::string default_representative_sql(std::string_view story);
+
+// Members come earliest first; the representative, when stored, moves to the front.
+void representative_first(model::Story& story, std::optional<std::int64_t> representative);
 
 }  // namespace feedmerge::store::detail

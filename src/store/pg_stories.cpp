@@ -18,27 +18,6 @@ std::string select_items(const char* where) {
          " WHERE " + where;
 }
 
-// The member a story shows when the caller has no better idea (see sqlite_stories.cpp). The
-// story is `story` (a parameter, or a column of the statement).
-std::string default_representative_sql(const std::string& story = "$1") {
-  return "(SELECT i.id FROM item_stories AS m JOIN items AS i ON i.id = m.item_id, (SELECT "
-         "min(i2.first_seen) AS first_seen FROM item_stories AS m2 JOIN items AS i2 ON i2.id = "
-         "m2.item_id WHERE m2.story_id = " +
-         story + ") AS f WHERE m.story_id = " + story +
-         " ORDER BY m.relation IN ('copy', 'translation', 'same_url'), CASE WHEN i.published < "
-         "f.first_seen - " +
-         std::to_string(dedup::kBackdateTolerance.count()) + " AND i.first_seen > f.first_seen + " +
-         std::to_string(dedup::kSeenTogether.count()) +
-         " THEN i.first_seen ELSE i.published END, i.published, i.id LIMIT 1)";
-}
-
-void representative_first(model::Story& story, std::optional<std::int64_t> representative) {
-  const auto found = std::find_if(
-      story.members.begin(), story.members.end(),
-      [&](const model::StoryMember& member) { return member.item_id == representative; });
-  if (found != story.members.end()) std::rotate(story.members.begin(), found, found + 1);
-}
-
 std::optional<std::int64_t> optional_id(const pqxx::field& field) {
   if (field.is_null()) return std::nullopt;
   return field.as<std::int64_t>();
@@ -89,7 +68,7 @@ void PgStore::prepare_story_statements(pqxx::connection& c) {
             "UPDATE stories SET updated = $2, first_published = coalesce((SELECT "
             "min(i.published) FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE "
             "m.story_id = $1), first_published), representative_item_id = " +
-                default_representative_sql() + " WHERE id = $1");
+                default_representative_sql("$1") + " WHERE id = $1");
   // $1 is a JSON array of feed URLs, or NULL for every feed.
   c.prepare("latest",
             "SELECT s.id, s.first_published, s.first_seen, s.updated, s.representative_item_id "

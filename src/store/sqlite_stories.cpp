@@ -20,28 +20,6 @@ std::string select_items(const char* where) {
          " WHERE " + where;
 }
 
-// The member a story shows when the caller has no better idea: the earliest that is not a
-// copy, else the earliest. As in StoryIndex::representative, a member seen well after the
-// story's first sighting (f) that claims to predate it by much counts as published when seen.
-// The story is parameter ?1.
-std::string default_representative_sql() {
-  return "(SELECT i.id FROM item_stories AS m JOIN items AS i ON i.id = m.item_id, (SELECT "
-         "min(i2.first_seen) AS first_seen FROM item_stories AS m2 JOIN items AS i2 ON i2.id = "
-         "m2.item_id WHERE m2.story_id = ?1) AS f WHERE m.story_id = ?1 ORDER BY m.relation IN "
-         "('copy', 'translation', 'same_url'), CASE WHEN i.published < f.first_seen - " +
-         std::to_string(dedup::kBackdateTolerance.count()) + " AND i.first_seen > f.first_seen + " +
-         std::to_string(dedup::kSeenTogether.count()) +
-         " THEN i.first_seen ELSE i.published END, i.published, i.id LIMIT 1)";
-}
-
-// Members come earliest first; the representative, when stored, moves to the front.
-void representative_first(model::Story& story, std::optional<std::int64_t> representative) {
-  const auto found = std::find_if(
-      story.members.begin(), story.members.end(),
-      [&](const model::StoryMember& member) { return member.item_id == representative; });
-  if (found != story.members.end()) std::rotate(story.members.begin(), found, found + 1);
-}
-
 }  // namespace
 
 StoryStatements::StoryStatements(SQLite::Database& db_in)
@@ -58,9 +36,9 @@ StoryStatements::StoryStatements(SQLite::Database& db_in)
       touch(db,
             "UPDATE stories SET updated = ?2, first_published = min(first_published, ?3), "
             "representative_item_id = coalesce(?4, " +
-                default_representative_sql() + ") WHERE id = ?1"),
+                default_representative_sql("?1") + ") WHERE id = ?1"),
       default_representative(db, "UPDATE stories SET representative_item_id = " +
-                                     default_representative_sql() + " WHERE id = ?1"),
+                                     default_representative_sql("?1") + " WHERE id = ?1"),
       // :urls is a JSON array of feed URLs, or NULL for every feed: one prepared statement
       // serves every output.
       latest(db,
@@ -161,7 +139,7 @@ void StoryStatements::recompute_story(std::int64_t story_id, model::Time now) {
       "UPDATE stories SET updated = ?2, first_published = coalesce((SELECT min(i.published) "
       "FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE m.story_id = ?1), "
       "first_published), representative_item_id = " +
-          default_representative_sql() + " WHERE id = ?1");
+          default_representative_sql("?1") + " WHERE id = ?1");
   update.bind(1, story_id);
   update.bind(2, to_db(now));
   update.exec();
