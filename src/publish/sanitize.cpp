@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "feedmerge/normalize/ascii.h"
 #include "feedmerge/normalize/text.h"
@@ -122,9 +124,41 @@ void escape_into(std::string& out, std::string_view text, bool attribute) {
   }
 }
 
+// Walks gumbo's tree with a stack of its own, not by recursion: a hostile summary nests
+// elements tens of thousands deep, and each level of a recursive walk is a stack frame.
 class Writer {
  public:
   explicit Writer(std::string_view base) : base_(base) {}
+
+  void children(const GumboVector& children) {
+    push_children(children);
+    while (!stack_.empty()) {
+      Step step = std::move(stack_.back());
+      stack_.pop_back();
+      if (step.node == nullptr) {  // an element's end
+        out_ += "</";
+        out_ += step.closing;
+        out_ += '>';
+        --open_;
+        continue;
+      }
+      node(*step.node);
+    }
+  }
+
+  std::string take() { return std::move(out_); }
+
+ private:
+  // What is left to write: a node, or (node null) the end tag of an element written open.
+  struct Step {
+    const GumboNode* node = nullptr;
+    std::string closing;
+  };
+
+  void push_children(const GumboVector& children) {
+    for (unsigned i = children.length; i-- > 0;)
+      stack_.push_back({static_cast<const GumboNode*>(children.data[i]), {}});
+  }
 
   void node(const GumboNode& node) {
     switch (node.type) {
@@ -142,19 +176,13 @@ class Writer {
     }
   }
 
-  void children(const GumboVector& children) {
-    for (unsigned i = 0; i < children.length; ++i)
-      node(*static_cast<const GumboNode*>(children.data[i]));
-  }
-
-  std::string take() { return std::move(out_); }
-
- private:
   void element(const GumboElement& element) {
     const std::string tag = tag_name(element);
     if (contains(kDropped, tag) || element.tag_namespace != GUMBO_NAMESPACE_HTML) return;
-    if (!allowed_tag(tag)) {
-      children(element.children);
+    // Deeper than any article's markup, elements keep only their content: readers' parsers
+    // have limits of their own.
+    if (!allowed_tag(tag) || open_ >= kMaxOpenElements) {
+      push_children(element.children);
       return;
     }
     out_ += '<';
@@ -178,10 +206,9 @@ class Writer {
     if (tag == "a") out_ += " rel=\"nofollow noopener noreferrer\"";
     out_ += '>';
     if (contains(kVoid, tag)) return;
-    children(element.children);
-    out_ += "</";
-    out_ += tag;
-    out_ += '>';
+    ++open_;
+    stack_.push_back({nullptr, tag});
+    push_children(element.children);
   }
 
   static std::string tag_name(const GumboElement& element) {
@@ -191,8 +218,11 @@ class Writer {
     return ascii::to_lower(std::string_view(piece.data, piece.length));
   }
 
+  static constexpr int kMaxOpenElements = 64;
   std::string_view base_;
   std::string out_;
+  std::vector<Step> stack_;
+  int open_ = 0;  // elements written open and not yet closed
 };
 
 std::string_view scheme_of(std::string_view url) {

@@ -52,6 +52,28 @@ TEST_CASE("entity-encoded script URLs are refused after decoding") {
         R"~(<a rel="nofollow noopener noreferrer">x</a>)~");
 }
 
+// tests/data/hostile/html/nested-divs-20k: a recursive walk overflowed the stack under ASan.
+TEST_CASE("markup nested 20,000 deep is written without recursion, its depth capped") {
+  std::string html;
+  for (int i = 0; i < 20000; ++i)
+    html += "<div><b>";
+  html += "deep text";
+  const std::string out = sanitize_html(html, kBase);
+  CHECK(out.find("deep text") != std::string::npos);
+  std::size_t opened = 0;
+  for (std::size_t at = out.find("<div>"); at != std::string::npos; at = out.find("<div>", at + 1))
+    ++opened;
+  std::size_t closed = 0;
+  for (std::size_t at = out.find("</div>"); at != std::string::npos;
+       at = out.find("</div>", at + 1))
+    ++closed;
+  CHECK(opened == closed);
+  CHECK(opened > 0);
+  CHECK(opened <= 64);
+  // Shallow markup is written in full, each element closed after its content.
+  CHECK(sanitize_html("<div><p>a<b>b</b></p>c</div>", kBase) == "<div><p>a<b>b</b></p>c</div>");
+}
+
 TEST_CASE("broken HTML is repaired, not truncated") {
   CHECK(sanitize_html("<p>one <b>two <i>three</p><p>four", kBase) ==
         "<p>one <b>two <i>three</i></b></p><p><b><i>four</i></b></p>");
