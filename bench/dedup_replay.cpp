@@ -3,7 +3,7 @@
 // benchmark (bench/dedup_bench.sh) and for looking at clustering quickly.
 //
 //   dedup_replay [--window 72h] [--threshold 0.4] [--model FILE] [--predictions FILE]
-//                [--pairs FILE] [--progress N] [--digest] DIR...
+//                [--pairs FILE] [--progress N] [--digest] [--first-poll] DIR...
 //
 // Parses every file first (not timed), then times feature extraction plus assignment per item.
 // Prints one `PROGRESS items=... stories_in_index=... items_in_index=... rss_kb=...` line
@@ -12,6 +12,8 @@
 // meant to keep them keeps it). --predictions writes score.py's input
 // ({"clusters": [[link, ...]]}). --digest prints only a hash of every item's features (to check
 // that a change to feature extraction keeps them) and the CPU time of features per item.
+// --first-poll replays every item as one batch, as the daemon assigns a first poll: all words
+// counted in the statistics first (untimed, with the features), then blocks of 1,000.
 #include <sys/resource.h>
 #include <time.h>
 
@@ -74,6 +76,7 @@ int main(int argc, char** argv) {
   std::string pairs_path;  // every pair within the window with its signals (for tuning)
   std::size_t progress = 10'000;
   bool digest = false;  // prints a hash of every item's features (to check changes keep them)
+  bool first_poll = false;
   std::vector<std::string> dirs;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -94,6 +97,8 @@ int main(int argc, char** argv) {
       pairs_path = value();
     } else if (arg == "--digest") {
       digest = true;
+    } else if (arg == "--first-poll") {
+      first_poll = true;
     } else if (arg == "--progress") {
       progress = std::stoul(value());
     } else {
@@ -214,15 +219,26 @@ int main(int argc, char** argv) {
     const auto relation = static_cast<unsigned char>(d.relation);
     mix(&relation, sizeof relation);
   };
+  auto candidate = [&](std::size_t i) {
+    return feedmerge::dedup::make_candidate(entries[i].item, static_cast<std::int64_t>(i + 1),
+                                            entries[i].feed_id, true, entries[i].published);
+  };
+  std::vector<feedmerge::dedup::Candidate> batch;  // --first-poll: every item, counted
+  if (first_poll) {
+    const double t0 = thread_seconds();
+    batch.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      batch.push_back(candidate(i));
+      index.count(batch.back());
+    }
+    features_total += thread_seconds() - t0;
+  }
   for (std::size_t begin = 0; begin < n; begin += kBlock) {
     const std::size_t end = std::min(n, begin + kBlock);
     block.clear();
     const double t0 = thread_seconds();
-    for (std::size_t i = begin; i < end; ++i) {
-      block.push_back(
-          feedmerge::dedup::make_candidate(entries[i].item, static_cast<std::int64_t>(i + 1),
-                                           entries[i].feed_id, true, entries[i].published));
-    }
+    for (std::size_t i = begin; i < end; ++i)
+      block.push_back(first_poll ? std::move(batch[i]) : candidate(i));
     const double t1 = thread_seconds();
     // As the daemon does with a batch (StoryAssigner::assign): the block's words count in the
     // statistics before its items are placed.

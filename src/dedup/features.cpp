@@ -604,7 +604,9 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
       const std::uint64_t shingle = mix64(previous[0] * 0x9E3779B97F4A7C15ULL ^
                                           mix64(previous[1] + 0x632BE59BD9B4E019ULL) ^ h);
       const std::size_t slot = shingle % kSketchSize;
-      const auto value = static_cast<std::uint32_t>(shingle >> 32);
+      // The top 16 bits; kEmptySlot stays free for empty slots.
+      const auto value =
+          std::min<std::uint16_t>(static_cast<std::uint16_t>(shingle >> 48), kEmptySlot - 1);
       features.sketch[slot] = std::min(features.sketch[slot], value);
       ++features.shingles;
     }

@@ -92,8 +92,8 @@ double sketch_similarity(const Features& a, const Features& b) {
   int both = 0;
   int equal = 0;
   for (std::size_t i = 0; i < kSketchSize; ++i) {
-    const std::uint32_t x = a.sketch[i];
-    const std::uint32_t y = b.sketch[i];
+    const std::uint16_t x = a.sketch[i];
+    const std::uint16_t y = b.sketch[i];
     const int x_full = x != kEmptySlot;
     both += x_full | static_cast<int>(y != kEmptySlot);
     equal += static_cast<int>(x == y) & x_full;
@@ -115,33 +115,33 @@ double tf(float weight) {
   return 1.0 + std::log(static_cast<double>(weight));
 }
 
-// Sum of products over the ids two sorted lists share. Branch-free merge: which side moves
-// on is data, not a branch (the ids of two texts interleave unpredictably).
-double sparse_dot(const std::vector<Term>& ids_a, const std::vector<float>& a,
-                  const std::vector<Term>& ids_b, const std::vector<float>& b) {
+// TF-IDF dot product of two sorted term lists, given the first one's TF-IDF weights and IDFs
+// (parallel to it): a shared term's IDF is the same on both sides, so the second list needs
+// only its term frequencies. Branch-free merge: which side moves on is data, not a branch (the
+// ids of two texts interleave unpredictably).
+double sparse_dot(const std::vector<Term>& ids_a, const std::vector<float>& weight_a,
+                  const std::vector<float>& idf_a, const std::vector<Term>& ids_b) {
   double dot = 0;
   const std::size_t n = ids_a.size();
   const std::size_t m = ids_b.size();
   for (std::size_t i = 0, j = 0; i < n && j < m;) {
     const std::uint32_t x = ids_a[i].id;
     const std::uint32_t y = ids_b[j].id;
-    const double product = static_cast<double>(a[i]) * b[j];
-    dot += x == y ? product : 0.0;
+    if (x == y) dot += static_cast<double>(weight_a[i]) * idf_a[i] * tf(ids_b[j].weight);
     i += x <= y;
     j += y <= x;
   }
   return dot;
 }
 
-// IDF-weighted Jaccard of two sorted id lists, given each id's IDF (parallel) and their sums.
+// IDF-weighted Jaccard of two sorted id lists, given the first one's IDFs (parallel) and each
+// list's sum of IDFs.
 double weighted_jaccard(const std::vector<std::uint32_t>& ids_a, const std::vector<float>& idf_a,
-                        double sum_a, const std::vector<std::uint32_t>& ids_b,
-                        const std::vector<float>& idf_b, double sum_b) {
+                        double sum_a, const std::vector<std::uint32_t>& ids_b, double sum_b) {
   double shared = 0;
   for (std::size_t i = 0, j = 0; i < ids_a.size() && j < ids_b.size();) {
     if (ids_a[i] == ids_b[j]) {
-      // The two IDFs of one id differ only by when each item's weights were computed.
-      shared += 0.5 * (idf_a[i] + idf_b[j]);
+      shared += idf_a[i];
       ++i;
       ++j;
     } else if (ids_a[i] < ids_b[j]) {
@@ -154,20 +154,15 @@ double weighted_jaccard(const std::vector<std::uint32_t>& ids_a, const std::vect
   return all > 0 ? std::min(1.0, shared / all) : 0;
 }
 
-// What comparisons need again and again, computed once per item (not per comparison): the
-// TF-IDF weight of each term and the IDF of each entity, parallel to Features::terms and
-// ::entities, and the vector norms, all under the statistics of `norm_docs` documents;
-// refreshed as the statistics drift.
+// What comparisons need of every window item, computed once per item (not per comparison):
+// the norms and IDF sums of its terms, names, headline terms and headline names under the
+// statistics of `norm_docs` documents, refreshed as the statistics drift. The per-term
+// figures are the new item's alone (Probe): a pair's shared terms have one IDF, so a window
+// item keeps scalars, not a float per term (a first poll holds tens of thousands of them).
 struct Weights {
-  std::vector<float> terms;
-  std::vector<float> entities;
   double term_norm = 0;
   double entity_sum = 0;  // of the entities' IDF (the Jaccard's denominator)
   double norm_docs = -1;
-  // The same for the headline: TF-IDF of its terms, IDF of its terms and names.
-  std::vector<float> title_terms;
-  std::vector<float> title_idf;
-  std::vector<float> title_entities;
   double title_norm = 0;
   double title_idf_sum = 0;
   double title_entity_sum = 0;
@@ -176,6 +171,18 @@ struct Weights {
   // into the index.
   std::uint64_t url_key = 0;
   std::uint64_t guid_key = 0;
+};
+
+// The item being linked (or the first of a pair explained): each term's TF-IDF weight and
+// IDF, each name's IDF, the same for its headline, parallel to the candidate's lists, under
+// the current statistics.
+struct Probe {
+  std::vector<float> terms;
+  std::vector<float> term_idf;
+  std::vector<float> entities;
+  std::vector<float> title_terms;
+  std::vector<float> title_idf;
+  std::vector<float> title_entities;
 };
 
 std::uint64_t link_key(std::string_view text) {
@@ -266,6 +273,10 @@ constexpr double kFewTerms = 0.05;
 constexpr std::size_t kCandidates = 24;
 // A key carried by more items than this is too common to find candidates with.
 constexpr std::size_t kMaxPosting = 100;
+// A key's list of items is let go beyond this many (its count stays) and built again from
+// the window's items once evictions bring the count back to kMaxPosting: common words are
+// most of the postings (97 % in a first poll of 1,000 feeds) and are never read.
+constexpr std::size_t kDropPosting = 2 * kMaxPosting;
 // The item's rarest names and words looked up in the postings.
 constexpr std::size_t kGatherKeys = 32;
 // A group of stories larger than this is not clustered again from scratch: its stories stay
@@ -296,6 +307,14 @@ struct Edge {
   float p = 0;
   Relation relation = Relation::report;
   bool template_pair = false;  // one feed's, alike, not one article: P 0 and it counts
+};
+
+// The window items that carry one key: how many, and which while they are kDropPosting or
+// fewer (evicted ones stay listed until compact()).
+struct Posting {
+  std::uint32_t live = 0;
+  bool dropped = false;
+  std::vector<std::uint32_t> items;
 };
 
 struct Node {
@@ -454,7 +473,8 @@ struct StoryIndex::Impl {
   std::unordered_map<std::int64_t, Story> stories;
   // key -> items carrying it. 32-bit ids: the postings are the index's largest part; an item
   // id beyond 2^32 is not posted (found by the items it finds).
-  boost::unordered_flat_map<std::uint32_t, std::vector<std::uint32_t>> postings;
+  boost::unordered_flat_map<std::uint32_t, Posting> postings;
+  std::vector<std::uint32_t> rebuild;  // dropped keys whose count fell back to kMaxPosting
   // feed_link_key -> that feed's items with the link, while they are in the index.
   boost::unordered_flat_map<std::uint64_t, LinkUse> feed_links;
   boost::unordered_flat_set<std::int64_t> counted;  // items in the statistics before insert()
@@ -470,57 +490,63 @@ struct StoryIndex::Impl {
                       std::greater<>>
       by_last;
   // Scratch space, kept to avoid allocating per item.
-  std::vector<float> probe_idf;
+  Probe probe;
   MassTable mass;
   std::vector<std::pair<float, std::uint32_t>> keys;
   std::vector<std::pair<double, std::int64_t>> ranked;
 
-  // `term_idf`: where to put each term's IDF too (gathering ranks keys by it).
-  void refresh(const Candidate& item, Weights& w, bool force = false,
-               std::vector<float>* term_idf = nullptr) {
+  // `probe`: where to put the item's per-term figures too (it is being linked or explained).
+  void refresh(const Candidate& item, Weights& w, bool force = false, Probe* probe = nullptr) {
     if (!force && w.norm_docs >= 0 && statistics.docs() < w.norm_docs * 1.5 + 64) return;
-    w.terms.resize(item.features.terms.size());
-    w.entities.resize(item.features.entities.size());
-    if (term_idf != nullptr) term_idf->resize(w.terms.size());
-    double terms = 0;
-    for (std::size_t i = 0; i < w.terms.size(); ++i) {
-      const Term& term = item.features.terms[i];
-      const double idf = statistics.idf(term.id);
-      if (term_idf != nullptr) (*term_idf)[i] = static_cast<float>(idf);
-      const double weight = tf(term.weight) * idf;
-      w.terms[i] = static_cast<float>(weight);
-      terms += weight * weight;
+    const auto& terms = item.features.terms;
+    const auto& entities = item.features.entities;
+    if (probe != nullptr) {
+      probe->terms.resize(terms.size());
+      probe->term_idf.resize(terms.size());
+      probe->entities.resize(entities.size());
+      probe->title_terms.resize(item.title_terms.size());
+      probe->title_idf.resize(item.title_terms.size());
+      probe->title_entities.resize(item.title_entities.size());
     }
-    double entities = 0;
-    for (std::size_t i = 0; i < w.entities.size(); ++i) {
-      const double weight = statistics.entity_idf(item.features.entities[i]);
-      w.entities[i] = static_cast<float>(weight);
-      entities += weight;
+    double term_norm = 0;
+    for (std::size_t i = 0; i < terms.size(); ++i) {
+      const double idf = statistics.idf(terms[i].id);
+      const double weight = tf(terms[i].weight) * idf;
+      if (probe != nullptr) {
+        probe->terms[i] = static_cast<float>(weight);
+        probe->term_idf[i] = static_cast<float>(idf);
+      }
+      term_norm += weight * weight;
     }
-    w.term_norm = std::sqrt(terms);
-    w.entity_sum = entities;
-    w.title_terms.resize(item.title_terms.size());
-    w.title_idf.resize(item.title_terms.size());
-    double title = 0;
-    double title_idf = 0;
+    double entity_sum = 0;
+    for (std::size_t i = 0; i < entities.size(); ++i) {
+      const double idf = statistics.entity_idf(entities[i]);
+      if (probe != nullptr) probe->entities[i] = static_cast<float>(idf);
+      entity_sum += idf;
+    }
+    double title_norm = 0;
+    double title_idf_sum = 0;
     for (std::size_t i = 0; i < item.title_terms.size(); ++i) {
       const double idf = statistics.idf(item.title_terms[i].id);
       const double weight = tf(item.title_terms[i].weight) * idf;
-      w.title_idf[i] = static_cast<float>(idf);
-      w.title_terms[i] = static_cast<float>(weight);
-      title += weight * weight;
-      title_idf += idf;
+      if (probe != nullptr) {
+        probe->title_terms[i] = static_cast<float>(weight);
+        probe->title_idf[i] = static_cast<float>(idf);
+      }
+      title_norm += weight * weight;
+      title_idf_sum += idf;
     }
-    w.title_norm = std::sqrt(title);
-    w.title_idf_sum = title_idf;
-    w.title_entities.resize(item.title_entities.size());
-    double title_entities = 0;
+    double title_entity_sum = 0;
     for (std::size_t i = 0; i < item.title_entities.size(); ++i) {
       const double idf = statistics.entity_idf(item.title_entities[i]);
-      w.title_entities[i] = static_cast<float>(idf);
-      title_entities += idf;
+      if (probe != nullptr) probe->title_entities[i] = static_cast<float>(idf);
+      title_entity_sum += idf;
     }
-    w.title_entity_sum = title_entities;
+    w.term_norm = std::sqrt(term_norm);
+    w.entity_sum = entity_sum;
+    w.title_norm = std::sqrt(title_norm);
+    w.title_idf_sum = title_idf_sum;
+    w.title_entity_sum = title_entity_sum;
     w.norm_docs = statistics.docs();
   }
 
@@ -536,8 +562,10 @@ struct StoryIndex::Impl {
 
   // The signals and P(same story) of two items. `identity_*`: whether each one's link names
   // its article.
-  Signals pair(const Candidate& x, const Weights& a, bool identity_a, const Candidate& y,
-               const Weights& b, bool identity_b, bool explain_all = false) const {
+  // `pa`: x's per-term figures under the current statistics.
+  Signals pair(const Candidate& x, const Probe& pa, const Weights& a, bool identity_a,
+               const Candidate& y, const Weights& b, bool identity_b,
+               bool explain_all = false) const {
     Signals s;
     s.same_url = (identity_a && identity_b && a.url_key == b.url_key) ||
                  (a.guid_key != 0 && a.guid_key == b.guid_key);
@@ -563,12 +591,12 @@ struct StoryIndex::Impl {
                        x.features.language != Language::unknown &&
                        y.features.language != Language::unknown;
     if (a.term_norm > 0 && b.term_norm > 0) {
-      const double dot = sparse_dot(x.features.terms, a.terms, y.features.terms, b.terms);
+      const double dot = sparse_dot(x.features.terms, pa.terms, pa.term_idf, y.features.terms);
       s.terms = std::min(1.0, dot / (a.term_norm * b.term_norm));
     }
     // IDF-weighted Jaccard: one shared name of a one-name item is not a match.
-    s.entities = weighted_jaccard(x.features.entities, a.entities, a.entity_sum,
-                                  y.features.entities, b.entities, b.entity_sum);
+    s.entities = weighted_jaccard(x.features.entities, pa.entities, a.entity_sum,
+                                  y.features.entities, b.entity_sum);
     // Most candidate pairs share a word or two and no name: their P is far below what is kept,
     // and the rest of the signals are not worth computing.
     if (!explain_all && !s.same_url && s.terms < kFewTerms && s.copy < kCopyJaccard &&
@@ -598,7 +626,7 @@ struct StoryIndex::Impl {
     f[kNameOrder] = s.entity_order;
     f[kCopy] = s.copy;
     f[kFewNames] = (x.features.entities.size() <= 1 || y.features.entities.size() <= 1) ? 1.0 : 0.0;
-    headline_features(x, a, y, b, f);
+    headline_features(x, pa, a, y, b, f);
     f[kCrossTitle] = cross * f[kTitleTerms];
     double z = model.bias;
     for (std::size_t i = 0; i < kPairFeatureCount; ++i)
@@ -616,40 +644,50 @@ struct StoryIndex::Impl {
   }
 
   // The headline signals, from the weights refresh() keeps with each item.
-  static void headline_features(const Candidate& x, const Weights& a, const Candidate& y,
-                                const Weights& b, std::array<double, kPairFeatureCount>& f) {
-    const double dot = sparse_dot(x.title_terms, a.title_terms, y.title_terms, b.title_terms);
+  static void headline_features(const Candidate& x, const Probe& pa, const Weights& a,
+                                const Candidate& y, const Weights& b,
+                                std::array<double, kPairFeatureCount>& f) {
+    const double dot = sparse_dot(x.title_terms, pa.title_terms, pa.title_idf, y.title_terms);
     f[kTitleTerms] = a.title_norm > 0 && b.title_norm > 0
                          ? std::min(1.0, dot / (a.title_norm * b.title_norm))
                          : 0;
     // How much of each headline the other item says anywhere (its title counts in its terms).
-    auto cover = [](const std::vector<Term>& title, const std::vector<float>& idf, double all,
-                    const std::vector<Term>& terms) {
+    // `idf` (x's) is parallel to `title` (terms_idf false) or to `terms` (true).
+    auto cover = [](const std::vector<Term>& title, const std::vector<Term>& terms,
+                    const std::vector<float>& idf, bool terms_idf, double all) {
       double found = 0;
       for (std::size_t i = 0, j = 0; i < title.size(); ++i) {
         while (j < terms.size() && terms[j].id < title[i].id)
           ++j;
-        if (j < terms.size() && terms[j].id == title[i].id) found += idf[i];
+        if (j < terms.size() && terms[j].id == title[i].id) found += idf[terms_idf ? j : i];
       }
       return all > 0 ? found / all : 0.0;
     };
-    f[kTitleCover] = std::min(cover(x.title_terms, a.title_idf, a.title_idf_sum, y.features.terms),
-                              cover(y.title_terms, b.title_idf, b.title_idf_sum, x.features.terms));
-    f[kTitleNames] = weighted_jaccard(x.title_entities, a.title_entities, a.title_entity_sum,
-                                      y.title_entities, b.title_entities, b.title_entity_sum);
+    f[kTitleCover] =
+        std::min(cover(x.title_terms, y.features.terms, pa.title_idf, false, a.title_idf_sum),
+                 cover(y.title_terms, x.features.terms, pa.term_idf, true, b.title_idf_sum));
+    f[kTitleNames] = weighted_jaccard(x.title_entities, pa.title_entities, a.title_entity_sum,
+                                      y.title_entities, b.title_entity_sum);
   }
 
+  // `a` is being linked: `probe` holds its figures.
   Signals pair(Node& a, Node& b) {
-    refresh(a.item, a.weights);
     refresh(b.item, b.weights);
-    return pair(a.item, a.weights, link_identity(a), b.item, b.weights, link_identity(b));
+    return pair(a.item, probe, a.weights, link_identity(a), b.item, b.weights, link_identity(b));
   }
 
   void post(std::uint32_t key, std::int64_t item_id) {
     if (item_id < 0 || item_id > std::numeric_limits<std::uint32_t>::max()) return;
-    auto& list = postings[key];
-    list.push_back(static_cast<std::uint32_t>(item_id));
+    Posting& posting = postings[key];
+    ++posting.live;
+    if (posting.dropped) return;
+    posting.items.push_back(static_cast<std::uint32_t>(item_id));
     ++live_postings;
+    if (posting.live > kDropPosting) {
+      live_postings -= posting.items.size();
+      posting.items = std::vector<std::uint32_t>();
+      posting.dropped = true;
+    }
   }
 
   static std::uint32_t link_posting(std::uint64_t key) {
@@ -681,14 +719,19 @@ struct StoryIndex::Impl {
     return it->second;
   }
 
-  void post_keys(const Node& node) {
-    const std::int64_t id = node.item.item_id;
+  // Every key `node` is posted under.
+  template <typename F>
+  static void for_each_key(const Node& node, F&& f) {
     for (std::uint32_t entity : node.item.features.entities)
-      post(entity ^ kEntityKey, id);
+      f(entity ^ kEntityKey);
     for (const Term& term : node.item.features.terms)
-      post(term.id, id);
-    if (node.weights.url_key != 0) post(link_posting(node.weights.url_key), id);
-    if (node.weights.guid_key != 0) post(link_posting(node.weights.guid_key), id);
+      f(term.id);
+    if (node.weights.url_key != 0) f(link_posting(node.weights.url_key));
+    if (node.weights.guid_key != 0) f(link_posting(node.weights.guid_key));
+  }
+
+  void post_keys(const Node& node) {
+    for_each_key(node, [&](std::uint32_t key) { post(key, node.item.item_id); });
   }
 
   void add_edge(Node& a, Node& b, const Signals& s, bool template_pair) {
@@ -704,14 +747,14 @@ struct StoryIndex::Impl {
   // and a pair the other side found first is not added twice.
   void link(Node& node, bool relinking = false) {
     Candidate& item = node.item;
-    refresh(item, node.weights, true, &probe_idf);
+    refresh(item, node.weights, true, &probe);
     mass.clear();
     auto& k = keys;
     k.clear();
     for (std::size_t i = 0; i < item.features.entities.size(); ++i)
-      k.emplace_back(2.0f * node.weights.entities[i], item.features.entities[i] ^ kEntityKey);
+      k.emplace_back(2.0f * probe.entities[i], item.features.entities[i] ^ kEntityKey);
     for (std::size_t i = 0; i < item.features.terms.size(); ++i)
-      k.emplace_back(probe_idf[i], item.features.terms[i].id);
+      k.emplace_back(probe.term_idf[i], item.features.terms[i].id);
     const std::size_t gather = std::min(kGatherKeys, k.size());
     std::nth_element(k.begin(), k.begin() + static_cast<std::ptrdiff_t>(gather), k.end(),
                      std::greater<>());
@@ -720,8 +763,8 @@ struct StoryIndex::Impl {
     if (node.weights.guid_key != 0) k.emplace_back(1e9f, link_posting(node.weights.guid_key));
     for (const auto& [weight, key] : k) {
       const auto found = postings.find(key);
-      if (found == postings.end() || found->second.size() > kMaxPosting) continue;
-      for (std::uint32_t other : found->second)
+      if (found == postings.end() || found->second.live > kMaxPosting) continue;
+      for (std::uint32_t other : found->second.items)
         mass.add(other, weight);
     }
     ranked.clear();
@@ -825,15 +868,13 @@ struct StoryIndex::Impl {
                          InsertResult& result, std::vector<std::int64_t>& changed);
 
   void compact() {
-    for (auto& [key, list] : postings) {
-      list.erase(std::remove_if(list.begin(), list.end(),
-                                [&](std::uint32_t id) { return !nodes.contains(id); }),
-                 list.end());
+    for (auto& [key, posting] : postings) {
+      std::erase_if(posting.items, [&](std::uint32_t id) { return !nodes.contains(id); });
     }
-    boost::unordered::erase_if(postings, [](const auto& entry) { return entry.second.empty(); });
+    boost::unordered::erase_if(postings, [](const auto& entry) { return entry.second.live == 0; });
     live_postings = 0;
-    for (const auto& [key, list] : postings)
-      live_postings += list.size();
+    for (const auto& [key, posting] : postings)
+      live_postings += posting.items.size();
     dead_postings = 0;
     edges = 0;
     for (auto& [id, node] : nodes) {
@@ -853,11 +894,43 @@ struct StoryIndex::Impl {
         if (use != feed_links.end() && --use->second.items == 0) feed_links.erase(use);
       }
       dead_postings += node.item.features.entities.size() + node.item.features.terms.size();
+      if (id >= 0 && id <= std::numeric_limits<std::uint32_t>::max())
+        for_each_key(node, [&](std::uint32_t key) { unpost(key); });
       nodes.erase(found);
     }
     stories.erase(it);
   }
+  void unpost(std::uint32_t key) {
+    const auto found = postings.find(key);
+    if (found == postings.end() || found->second.live == 0) return;
+    Posting& posting = found->second;
+    if (--posting.live == kMaxPosting && posting.dropped) rebuild.push_back(key);
+  }
   void compact_if_due() {
+    // Dropped lists whose keys became rare enough to find candidates again: listed anew from
+    // the window's items, in one pass.
+    if (!rebuild.empty()) {
+      boost::unordered_flat_set<std::uint32_t> keys;
+      for (std::uint32_t key : rebuild) {
+        const auto found = postings.find(key);
+        if (found == postings.end() || !found->second.dropped || found->second.live > kMaxPosting)
+          continue;
+        found->second.dropped = false;
+        keys.insert(key);
+      }
+      rebuild.clear();
+      if (!keys.empty()) {
+        for (const auto& entry : nodes) {
+          const std::int64_t id = entry.first;  // not a structured binding: clang captures it
+          if (id < 0 || id > std::numeric_limits<std::uint32_t>::max()) continue;
+          for_each_key(entry.second, [&](std::uint32_t key) {
+            if (!keys.contains(key)) return;
+            postings[key].items.push_back(static_cast<std::uint32_t>(id));
+            ++live_postings;
+          });
+        }
+      }
+    }
     if (dead_postings > live_postings / 2 + 1024) compact();
   }
 };
@@ -1251,7 +1324,8 @@ Signals StoryIndex::compare(const Candidate& a, const Candidate& b) {
   Impl& m = *impl_;
   Weights x;
   Weights y;
-  m.refresh(a, x, true);
+  Probe px;
+  m.refresh(a, x, true, &px);
   m.refresh(b, y, true);
   set_link_keys(a, x);
   set_link_keys(b, y);
@@ -1261,7 +1335,7 @@ Signals StoryIndex::compare(const Candidate& a, const Candidate& b) {
     if (found == m.feed_links.end()) return true;
     return !found->second.shared && found->second.title_key == item.title_key;
   };
-  return m.pair(a, x, identity(a, x), b, y, identity(b, y), true);
+  return m.pair(a, px, x, identity(a, x), b, y, identity(b, y), true);
 }
 
 std::optional<Time> StoryIndex::first_published(std::int64_t story) const {

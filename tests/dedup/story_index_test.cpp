@@ -105,6 +105,35 @@ TEST_CASE("an unrelated item starts its own story, and stories outside the windo
   CHECK(index.story_count() == 1);
 }
 
+// A word carried by more than 200 window items is not listed item by item (it finds no
+// candidates anyway); once evictions make it rare again, its list is built again from the
+// items left, and it finds them.
+TEST_CASE("a common word that becomes rare again finds the items that carry it") {
+  DedupOptions options;
+  options.window = std::chrono::hours{10};  // gone when 20 hours behind
+  StoryIndex index(options);
+  std::int64_t next = 1;
+  // Every word of the two items below, so that they share no rarer one.
+  const std::string words =
+      "yesterday the zeppelin airship left its hangar over the harbour wall full of helium as "
+      "the dirigible crew waved";
+  std::vector<Candidate> crowd;
+  for (int i = 0; i < 210; ++i) {
+    crowd.push_back(item(1000 + i, 1000 + i, 0, "https://crowd.example/" + std::to_string(i),
+                         "Crowd " + std::to_string(i), words + " over town " + std::to_string(i)));
+  }
+  index.insert(crowd, next);
+  const auto kept =
+      item(1, 1, 25, "https://a.example/airship", "Airship over the harbour", words + ".");
+  insert(index, {kept}, next);
+  CHECK(index.evict() >= 1);  // the crowd (hour 0) leaves; the word is rare again
+  CHECK(index.item_count() == 1);
+  const auto copy =
+      item(2, 2, 30, "https://b.example/airship", "Airship over the harbour", words + ".");
+  const auto stories = insert(index, {copy}, next);
+  CHECK(stories[0] == index.story_of(1).value_or(-1));
+}
+
 // evict() pops what fell behind from a heap of each story's newest time: the stories it must
 // find are those left behind by later items, by a member that moved a story on, and by a
 // backfill; a story that moved on must stay.

@@ -15,9 +15,11 @@ namespace feedmerge::dedup {
 enum class Language : std::uint8_t { unknown, en, fr, de, es };
 std::string_view to_string(Language language);
 
-// Slots of the one-permutation MinHash sketch; empty slots hold kEmptySlot.
+// Slots of the one-permutation MinHash sketch; empty slots hold kEmptySlot. Each slot keeps
+// the top 16 bits of its minimum (b-bit minwise hashing): two different minima look equal
+// once in 65,536, and a window item's sketch costs half as much.
 inline constexpr std::size_t kSketchSize = 64;
-inline constexpr std::uint32_t kEmptySlot = 0xffffffffu;
+inline constexpr std::uint16_t kEmptySlot = 0xffffu;
 
 struct Term {
   std::uint32_t id = 0;  // hash of the normalised form
@@ -38,7 +40,7 @@ struct Features {
   // Entities in text order, for telling translations (which keep the order) from reports.
   std::vector<std::uint32_t> entity_sequence;
   // Word 3-shingles (stop words kept) as a one-permutation MinHash sketch: copies match.
-  std::array<std::uint32_t, kSketchSize> sketch{};
+  std::array<std::uint16_t, kSketchSize> sketch{};
   int shingles = 0;  // how many shingles went into the sketch
 
   bool operator==(const Features&) const = default;
