@@ -552,9 +552,11 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
   thread_local HashSlots stems;
   thread_local std::vector<Term> terms;
   thread_local std::vector<std::uint32_t> entities;
+  thread_local std::vector<std::uint32_t> numbers;
   stems.reset(tokens.size());
   terms.clear();
   entities.clear();
+  numbers.clear();
   for (const Token& token : tokens) {
     const std::string_view folded = words.folded(token);
     const bool trust = !token.in_title || !title_case || body_names.contains(token.hash);
@@ -570,6 +572,7 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
       if (names != nullptr) names->emplace_back(folded);
       const auto id = static_cast<std::uint32_t>(token.hash);  // = hash32(folded)
       entities.push_back(id);
+      if (token.number) numbers.push_back(id);
     }
     if (folded.size() < 2 || token.stop != 0) continue;
     // A word of at most kTermLetters bytes is its own stem.
@@ -591,6 +594,9 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
   std::sort(entities.begin(), entities.end());
   entities.erase(std::unique(entities.begin(), entities.end()), entities.end());
   features.entities.assign(entities.begin(), entities.end());
+  std::sort(numbers.begin(), numbers.end());
+  numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
+  features.numbers.assign(numbers.begin(), numbers.end());
 
   // One-permutation MinHash over word 3-shingles of the body (the title of a copy is the part
   // most often rewritten).

@@ -297,9 +297,9 @@ constexpr double kCopyJaccard = 0.5;
 constexpr double kTranslationOrder = 0.5;
 
 constexpr std::array<std::string_view, kPairFeatureCount> kFeatureNames = {
-    "days_apart",  "cross_language", "terms",      "cross_terms", "names",
-    "cross_names", "name_order",     "copy",       "few_names",   "title_terms",
-    "cross_title", "title_cover",    "title_names"};
+    "days_apart",  "cross_language", "terms",       "cross_terms", "names",
+    "cross_names", "name_order",     "copy",        "few_names",   "title_terms",
+    "cross_title", "title_cover",    "title_names", "numbers",     "other_numbers"};
 static_assert(kFeatureNames.back().size() > 0, "a name for every PairFeature");
 
 struct Edge {
@@ -356,9 +356,9 @@ const PairModel& default_pair_model() {
   // Fitted by bench/dedup_fit.py (see its output in bench/README.md, "Story pair model").
   static const PairModel model = [] {
     PairModel m;
-    m.bias = -5.946;
-    m.weights = {-4.043, 3.327,  12.911, 3.273,  4.846, 3.218, 2.581,
-                 0.069,  -0.066, 3.652,  -0.414, 5.545, 1.275};
+    m.bias = -5.897;
+    m.weights = {-3.951, 3.344, 12.847, 3.084, 4.570, 2.837, 2.459, 0.069,
+                 -0.112, 3.839, -0.400, 5.497, 1.166, 1.490, -0.677};
     m.threshold = 0.25;
     m.same_feed = 1;
     return m;
@@ -628,6 +628,21 @@ struct StoryIndex::Impl {
     f[kFewNames] = (x.features.entities.size() <= 1 || y.features.entities.size() <= 1) ? 1.0 : 0.0;
     headline_features(x, pa, a, y, b, f);
     f[kCrossTitle] = cross * f[kTitleTerms];
+    const auto& nx = x.features.numbers;
+    const auto& ny = y.features.numbers;
+    if (!nx.empty() && !ny.empty()) {
+      std::size_t shared = 0;
+      for (std::size_t i = 0, j = 0; i < nx.size() && j < ny.size();) {
+        shared += nx[i] == ny[j];
+        const bool step_i = nx[i] <= ny[j];
+        const bool step_j = ny[j] <= nx[i];
+        i += step_i;
+        j += step_j;
+      }
+      f[kNumbers] =
+          static_cast<double>(shared) / static_cast<double>(nx.size() + ny.size() - shared);
+      f[kOtherNumbers] = shared == 0 ? 1.0 : 0.0;
+    }
     double z = model.bias;
     for (std::size_t i = 0; i < kPairFeatureCount; ++i)
       z += model.weights[i] * f[i];

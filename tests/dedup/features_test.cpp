@@ -60,6 +60,15 @@ TEST_CASE("entities: names, acronyms and numbers, also across a translation") {
   CHECK_FALSE(has(en, "technology"));  // lower case: a word, not a name
 }
 
+TEST_CASE("numbers are names too, and kept apart") {
+  const auto f = extract_features("TikTok deal", "Oracle takes 12.5% for $1.2 billion in 2020.");
+  CHECK(f.numbers.size() == 3);
+  for (std::uint32_t number : f.numbers)
+    CHECK(std::binary_search(f.entities.begin(), f.entities.end(), number));
+  CHECK(f.entities.size() > f.numbers.size());  // Oracle
+  CHECK(extract_features("No figures", "Oracle takes a stake.").numbers.empty());
+}
+
 TEST_CASE("copies share their MinHash sketch, other texts do not") {
   const std::string body =
       "Hackers believed to be working for a foreign government have been monitoring internal "

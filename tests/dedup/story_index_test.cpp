@@ -223,6 +223,38 @@ TEST_CASE("names raise the probability at equal words; a report joins as a repor
   }
 }
 
+// Two developments of one saga name the same companies; their figures differ. A report of
+// the same development gives the same figures.
+TEST_CASE("the same names with other figures are another development") {
+  StoryIndex index({});
+  std::int64_t next = 1;
+  const auto deal = item(1, 1, 0, "https://a.example/deal", "Oracle wins TikTok deal",
+                         "Oracle will take a 12.5% stake in TikTok Global for $1.2 billion, "
+                         "with Walmart taking 7.5%, the companies said.");
+  const auto report = item(2, 2, 1, "https://b.example/deal", "Oracle and Walmart join TikTok",
+                           "TikTok Global gives Oracle 12.5% for $1.2 billion and Walmart 7.5%, "
+                           "the companies said on Saturday.");
+  const auto later = item(3, 3, 2, "https://c.example/ipo", "TikTok Global plans listing",
+                          "TikTok Global will list within 12 months and hire 25,000 people, "
+                          "Oracle and Walmart said.");
+  std::vector<Candidate> batch = {deal, report, later};
+  const char* other[] = {"Zoom revenue quadruples as meetings move online",
+                         "Apple unveils new laptops with its own chips",
+                         "Tesla recalls cars over a steering fault"};
+  for (int k = 0; k < 3; ++k)
+    batch.push_back(item(10 + k, 10 + k, k, "https://n" + std::to_string(k) + ".example/a",
+                         other[k], std::string(other[k]) + ", the company said."));
+  insert(index, batch, next);
+  const Signals same = index.compare(deal, report);
+  CHECK(same.features[kNumbers] > 0.5);
+  CHECK(same.features[kOtherNumbers] == 0);
+  const Signals other_figures = index.compare(deal, later);
+  CHECK(other_figures.features[kNumbers] == 0);
+  CHECK(other_figures.features[kOtherNumbers] == 1);
+  CHECK(explain(other_figures, index.model(), index.threshold()).find("other_numbers") !=
+        std::string::npos);
+}
+
 namespace {
 // One event told again and again, each time in other words, twelve hours apart: every report
 // shares the names with the one before it.

@@ -39,6 +39,8 @@ struct Features {
   std::vector<std::uint32_t> entities;
   // Entities in text order, for telling translations (which keep the order) from reports.
   std::vector<std::uint32_t> entity_sequence;
+  // The numbers among `entities` (the same ids), sorted, unique.
+  std::vector<std::uint32_t> numbers;
   // Word 3-shingles (stop words kept) as a one-permutation MinHash sketch: copies match.
   std::array<std::uint16_t, kSketchSize> sketch{};
   int shingles = 0;  // how many shingles went into the sketch

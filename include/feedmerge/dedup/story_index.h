@@ -55,6 +55,8 @@ enum PairFeature : std::uint8_t {
   kCrossTitle,     // cross-language x headline terms
   kTitleCover,     // the smaller share (IDF) of one headline's terms found in the other item
   kTitleNames,     // IDF-weighted Jaccard of the headlines' names
+  kNumbers,        // Jaccard of the numbers the two items give
+  kOtherNumbers,   // 1 when both give numbers and share none (another development)
   kPairFeatureCount
 };
 std::string_view pair_feature_name(std::size_t feature);
