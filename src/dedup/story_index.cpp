@@ -1208,15 +1208,20 @@ void StoryIndex::Impl::cluster_component(std::vector<std::int64_t> component,
       node.relation = relation;
     }
     // Why each member is there, now that every relation is known: the story's first original
-    // in tie order founded it; every other member is there by its likeliest pair inside the
-    // story (ties by the other's tie order, never by ids), unless a person put it there.
+    // in tie order (or the item a person split off to start it; else, the original having
+    // gone to another story, its first member) founded it; every other member is there by its
+    // likeliest pair inside the story (ties by the other's tie order, never by ids), unless a
+    // person put it there.
     int founder = -1;
     for (int m : clusters[c].members) {
-      if (members[m]->relation == Relation::original) {
+      const Node& node = *members[m];
+      if (node.relation == Relation::original ||
+          (node.relation == Relation::manual && node.reason == JoinReason::founder)) {
         founder = m;
         break;
       }
     }
+    if (founder < 0) founder = first;
     for (std::size_t k = 0; k < clusters[c].members.size(); ++k) {
       const int m = clusters[c].members[k];
       Node& node = *members[m];

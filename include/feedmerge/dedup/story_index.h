@@ -97,7 +97,7 @@ Relation relation_from_string(std::string_view text);  // unknown text: report
 // Why a member is in its story now (`stories --json`'s joined_by), beside how it came in.
 enum class JoinReason : std::uint8_t {
   none,      // not known (stored before it was recorded)
-  founder,   // it started the story: the story's first original in tie order
+  founder,   // it started the story: its first original in tie order, else its first member
   link,      // its likeliest pair inside the story (matched item, P)
   same_url,  // that pair shares its canonical URL or item id
   by_hand,   // a person's `story merge` put it there
