@@ -479,3 +479,35 @@ TEST_CASE_TEMPLATE("why each member is in its story is stored and never points o
   CHECK(joined_by(after, ids[1]) == JoinedBy{"link", ids[3], 0.7});
   CHECK(members(after.at(story)) == std::vector<std::int64_t>{ids[0], ids[1], ids[3], ids[4]});
 }
+
+// Retention removes a member others are there by: drop_empty_stories (run after it) cuts those
+// links, and the rest stand.
+TEST_CASE_TEMPLATE("retention cuts the links to the items it removed", Backend, SqliteBackend,
+                   PgBackend) {
+  using feedmerge::model::JoinedBy;
+  Backend backend;
+  const std::string path = backend.location();
+  const auto ids = store_items(path);
+  auto stories = open_stories(path);
+  std::int64_t story = 0;
+  auto written = stories->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
+    StoryWrites block;
+    story = writer.next_story_id();
+    block.created = {{story, kT0, ids[0]}};
+    block.members = {{ids[0], story, "original", "", kT0, {"founder", {}, 0}},
+                     {ids[1], story, "report", "", kT0 + 1h, {"link", ids[0], 0.8}},
+                     {ids[2], story, "report", "", kT0 + 2h, {"link", ids[1], 0.6}}};
+    writer.apply(block, kT0 + 2h);
+    return {};
+  });
+  REQUIRE_MESSAGE(written.has_value(), (written ? "" : written.error().message));
+  // The oldest of the three goes (two kept per feed).
+  auto pruned = stories->prune(0s, 2, kT0 + 3h);
+  REQUIRE_MESSAGE(pruned.has_value(), (pruned ? "" : pruned.error().message));
+  REQUIRE(*pruned == 1);
+  REQUIRE(stories->drop_empty_stories().has_value());
+  const auto after = by_id(*stories);
+  CHECK(members(after.at(story)) == std::vector<std::int64_t>{ids[1], ids[2]});
+  CHECK(joined_by(after, ids[1]) == JoinedBy{"", {}, 0});
+  CHECK(joined_by(after, ids[2]) == JoinedBy{"link", ids[1], 0.6});
+}
