@@ -102,8 +102,8 @@ enum class JoinReason : std::uint8_t {
   same_url,  // that pair shares its canonical URL or item id
   by_hand,   // a person's `story merge` put it there
 };
-std::string_view to_string(
-    JoinReason reason);  // "", "founder", "link", "same_url", "merged_by_hand"
+// "", "founder", "link", "same_url", "merged_by_hand" (the store's and JSON's names).
+std::string_view to_string(JoinReason reason);
 JoinReason join_reason_from_string(std::string_view text);  // unknown text: none
 
 // One item as the index sees it.
@@ -169,7 +169,8 @@ struct InsertResult {
   // The merged id is not used again.
   std::vector<std::pair<std::int64_t, std::int64_t>> merged;
   // Members that stayed in their story but whose reason changed: their matched item left or
-  // a likelier one came, or its P moved by 0.01 or more (the pairs scored again).
+  // a likelier one came, or its P moved by 0.01 or more (the pairs scored again). Their story
+  // is not `changed` for that: its stored representative follows when its members next change.
   std::vector<Placement> relinked;
 };
 

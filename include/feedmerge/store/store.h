@@ -276,8 +276,8 @@ class Store {
   virtual Result<void> merge(std::int64_t into, std::int64_t from, Time now) = 0;
   virtual Result<std::int64_t> split(std::int64_t item_id, Time now) = 0;
   virtual Result<std::int64_t> last_override_id() = 0;
-  // Deletes stories left without members (after retention) and refreshes representatives
-  // that retention removed.
+  // Deletes stories left without members (after retention), refreshes representatives
+  // that retention removed and clears the links (joined_by) to removed members.
   virtual Result<int> drop_empty_stories() = 0;
 
   // --- retention ----------------------------------------------------------------------------
