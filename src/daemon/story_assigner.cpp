@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cmath>
 #include <future>
 #include <tuple>
 #include <unordered_map>
@@ -19,6 +20,16 @@ void compact(dedup::Candidate& candidate) {
   candidate.features.entity_sequence.shrink_to_fit();
   candidate.title_terms.shrink_to_fit();
   candidate.title_entities.shrink_to_fit();
+}
+
+// Why a placed member is in its story, as the store keeps it (P to two decimals).
+model::JoinedBy joined_by(const dedup::Placement& placed) {
+  model::JoinedBy joined{std::string(dedup::to_string(placed.reason)), std::nullopt, 0};
+  if (placed.matched_item != 0) {
+    joined.item = placed.matched_item;
+    joined.p = static_cast<double>(std::lround(placed.probability * 100)) / 100;
+  }
+  return joined;
 }
 
 }  // namespace
@@ -73,7 +84,11 @@ Result<void> StoryAssigner::load(model::Time from, model::Time to) {
   if (!items) return items.error();
   for (const store::StoredItem& item : *items) {
     if (index_->contains_item(item.id)) continue;
-    index_->add(candidate(item), *item.story_id, dedup::relation_from_string(item.relation));
+    dedup::Placement why;
+    why.reason = dedup::join_reason_from_string(item.joined_by.reason);
+    why.matched_item = item.joined_by.item.value_or(0);
+    why.probability = item.joined_by.p;
+    index_->add(candidate(item), *item.story_id, dedup::relation_from_string(item.relation), why);
   }
   return {};
 }
@@ -176,11 +191,18 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
             const std::string relation(dedup::to_string(placed.relation));
             if (auto found = fresh.find(placed.item_id); found != fresh.end()) {
               block.members.push_back({placed.item_id, placed.story, relation,
-                                       std::move(found->second.first), found->second.second});
+                                       std::move(found->second.first), found->second.second,
+                                       joined_by(placed)});
               ++assigned;
             } else {
-              block.moved.push_back({placed.item_id, placed.story, relation});
+              block.moved.push_back({placed.item_id, placed.story, relation, joined_by(placed)});
             }
+          }
+          // Members that stayed, there for another reason now: rewritten in place.
+          for (const dedup::Placement& placed : result.relinked) {
+            block.moved.push_back({placed.item_id, placed.story,
+                                   std::string(dedup::to_string(placed.relation)),
+                                   joined_by(placed)});
           }
           for (std::int64_t story : result.created) {
             block.created.push_back({story, index_->first_published(story).value_or(now),

@@ -320,7 +320,12 @@ struct Posting {
 struct Node {
   Candidate item;
   Relation relation = Relation::report;
+  // Why it is in its story, as last reported (Placement): the reason, and P with `matched`
+  // in hundredths. Packed beside `relation`: a first poll holds tens of thousands of nodes.
+  JoinReason reason = JoinReason::none;
+  std::uint8_t matched_p = 0;
   std::int64_t story = 0;  // 0: not placed yet (inside insert())
+  std::int64_t matched = 0;
   Weights weights;
   std::uint64_t feed_link = 0;  // its entry in Impl::feed_links (0: none)
   std::vector<Edge> edges;
@@ -344,6 +349,12 @@ auto order_key(const Node& node) {
 
 double sigmoid(double z) {
   return 1.0 / (1.0 + std::exp(-z));
+}
+
+// P as the store keeps it: hundredths. Small moves of P (pairs scored again as the statistics
+// grow) rewrite no membership.
+std::uint8_t hundredths(double p) {
+  return static_cast<std::uint8_t>(std::lround(std::clamp(p, 0.0, 1.0) * 100));
 }
 
 }  // namespace
@@ -414,6 +425,30 @@ std::string_view to_string(Relation relation) {
       return "manual";
   }
   return "report";
+}
+
+std::string_view to_string(JoinReason reason) {
+  switch (reason) {
+    case JoinReason::none:
+      return "";
+    case JoinReason::founder:
+      return "founder";
+    case JoinReason::link:
+      return "link";
+    case JoinReason::same_url:
+      return "same_url";
+    case JoinReason::by_hand:
+      return "merged_by_hand";
+  }
+  return "";
+}
+
+JoinReason join_reason_from_string(std::string_view text) {
+  for (JoinReason reason :
+       {JoinReason::founder, JoinReason::link, JoinReason::same_url, JoinReason::by_hand}) {
+    if (to_string(reason) == text) return reason;
+  }
+  return JoinReason::none;
 }
 
 Relation relation_from_string(std::string_view text) {
@@ -1229,32 +1264,89 @@ void StoryIndex::Impl::cluster_component(std::vector<std::int64_t> component,
     // early it claims to be (dates are evidence, not authority).
     const bool had_members = std::any_of(clusters[c].members.begin(), clusters[c].members.end(),
                                          [&](int m) { return members[m]->story != 0; });
+    // Whether each member's story changed (placed), and its story before (for `by_hand`).
+    std::vector<std::int64_t> before;
+    before.reserve(clusters[c].members.size());
     for (int m : clusters[c].members) {
       Node& node = *members[m];
+      before.push_back(node.story);
       story.members.push_back(node.item.item_id);
       if (node.story == id) continue;
       if (node.story != 0) changed.push_back(node.story);
       changed.push_back(id);
       // How it came in: the likeliest pair it has inside the story.
-      Placement placement{node.item.item_id, id, Relation::original, 0, 0};
+      Relation relation = Relation::original;
+      float best = 0;
+      std::int64_t best_other = 0;
       for (const Edge& e : node.edges) {
         const auto j = local.find(e.other);
         if (j == local.end() || cluster_of[j->second] != c) continue;
-        if (e.p > placement.probability ||
-            (e.p == placement.probability && e.other < placement.matched_item)) {
-          placement.probability = e.p;
-          placement.matched_item = e.other;
-          placement.relation = e.relation;
+        if (e.p > best || (e.p == best && e.other < best_other)) {
+          best = e.p;
+          best_other = e.other;
+          relation = e.relation;
         }
       }
       if (node.story != 0) {
-        placement.relation = node.relation;  // moved with its story: how it came in stands
+        relation = node.relation;  // moved with its story: how it came in stands
       } else if (!had_members && (m == first || clusters[c].members.size() == 1)) {
-        placement.relation = Relation::original;
+        relation = Relation::original;
       }
       node.story = id;
-      node.relation = placement.relation;
-      result.placed.push_back(placement);
+      node.relation = relation;
+    }
+    // Why each member is there, now that every relation is known: the story's first original
+    // in tie order (or the item a person split off to start it; else, the original having
+    // gone to another story, its first member) founded it; every other member is there by its
+    // likeliest pair inside the story (ties by the other's tie order, never by ids), unless a
+    // person put it there.
+    int founder = -1;
+    for (int m : clusters[c].members) {
+      const Node& node = *members[m];
+      if (node.relation == Relation::original ||
+          (node.relation == Relation::manual && node.reason == JoinReason::founder)) {
+        founder = m;
+        break;
+      }
+    }
+    if (founder < 0) founder = first;
+    for (std::size_t k = 0; k < clusters[c].members.size(); ++k) {
+      const int m = clusters[c].members[k];
+      Node& node = *members[m];
+      Placement placement{node.item.item_id, id, node.relation, 0, 0, JoinReason::none};
+      int best = -1;
+      Relation link = Relation::report;
+      if (m != founder) {
+        for (const Edge& e : node.edges) {
+          const auto j = local.find(e.other);
+          if (j == local.end() || cluster_of[j->second] != c || e.p <= 0) continue;
+          if (e.p > placement.probability || (e.p == placement.probability && j->second < best)) {
+            placement.probability = e.p;
+            placement.matched_item = e.other;
+            best = j->second;
+            link = e.relation;
+          }
+        }
+      }
+      if (m == founder) {
+        placement.reason = JoinReason::founder;
+      } else if (node.reason == JoinReason::by_hand && before[k] == id) {
+        placement.reason = JoinReason::by_hand;
+      } else if (best >= 0) {
+        placement.reason = link == Relation::same_url ? JoinReason::same_url : JoinReason::link;
+      }
+      const std::uint8_t p = hundredths(placement.probability);
+      const bool moved = before[k] != id;
+      const bool same = node.reason == placement.reason && node.matched == placement.matched_item &&
+                        node.matched_p == p;
+      node.reason = placement.reason;
+      node.matched = placement.matched_item;
+      node.matched_p = p;
+      if (moved) {
+        result.placed.push_back(placement);
+      } else if (!same) {
+        result.relinked.push_back(placement);
+      }
     }
     index_story(story);
   }
@@ -1305,12 +1397,16 @@ InsertResult StoryIndex::insert(std::vector<Candidate> items, std::int64_t& next
   return m.recluster(fresh, next_story);
 }
 
-void StoryIndex::add(Candidate item, std::int64_t story_id, Relation relation) {
+void StoryIndex::add(Candidate item, std::int64_t story_id, Relation relation,
+                     const Placement& why) {
   Impl& m = *impl_;
   if (m.nodes.contains(item.item_id)) return;
   if (!m.counted.erase(item.item_id)) m.statistics.add(item.features);
   const std::int64_t id = item.item_id;
   Node& node = m.put(std::move(item), story_id, relation);
+  node.reason = why.reason;
+  node.matched = why.matched_item;
+  node.matched_p = hundredths(why.probability);
   m.link(node);
   auto [it, created] = m.stories.try_emplace(story_id);
   Story& story = it->second;
@@ -1394,22 +1490,46 @@ std::optional<std::int64_t> StoryIndex::representative(std::int64_t story_id) co
                            item.first_seen > first_seen + kSeenTogether;
     return backdated ? item.first_seen : item.published;
   };
-  const Node* earliest = nullptr;
+  // How central each member is: P (hundredths) summed over the links the store keeps (its
+  // matched pair, the pairs of those matched with it), so that the store's fallback
+  // (default_representative_sql) reads the same figure.
+  std::vector<int> central(members.size(), 0);
+  {
+    boost::unordered_flat_map<std::int64_t, std::size_t> at;
+    for (std::size_t i = 0; i < members.size(); ++i)
+      at.emplace(members[i]->item.item_id, i);
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      const Node* member = members[i];
+      if (member->matched == 0) continue;
+      const auto other = at.find(member->matched);
+      if (other == at.end()) continue;
+      central[i] += member->matched_p;
+      central[other->second] += member->matched_p;
+    }
+  }
+  // Ties after the rules above: a preferred host, then the most central, then tie order.
+  auto better_tied = [&](std::size_t a, std::size_t b) {
+    const bool pa = is_preferred(members[a]);
+    const bool pb = is_preferred(members[b]);
+    if (pa != pb) return pa;
+    return central[a] > central[b];
+  };
+  std::optional<std::size_t> earliest;
   Time earliest_at{};
-  for (const Node* member : members) {
-    if (is_copy(member)) continue;
-    const Time at = ranked_at(member);
-    if (earliest == nullptr || at < earliest_at ||
-        (at == earliest_at && is_preferred(member) && !is_preferred(earliest))) {
-      earliest = member;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    if (is_copy(members[i])) continue;
+    const Time at = ranked_at(members[i]);
+    if (!earliest || at < earliest_at || (at == earliest_at && better_tied(i, *earliest))) {
+      earliest = i;
       earliest_at = at;
     }
   }
-  if (earliest != nullptr) return earliest->item.item_id;
-  for (const Node* member : members) {
-    if (is_preferred(member)) return member->item.item_id;
+  if (earliest) return members[*earliest]->item.item_id;
+  std::size_t chosen = 0;
+  for (std::size_t i = 1; i < members.size(); ++i) {
+    if (better_tied(i, chosen)) chosen = i;
   }
-  return members.front()->item.item_id;
+  return members[chosen]->item.item_id;
 }
 
 std::size_t StoryIndex::evict() {

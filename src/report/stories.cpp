@@ -1,6 +1,7 @@
 #include "feedmerge/report/stories.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 #include <tuple>
@@ -38,6 +39,55 @@ Result<store::StoredItem> find_item(store::Store& store, const std::string& link
     return Error{ErrorKind::invalid_input, link + ": no stored item has this link"};
   }
   return items->front();
+}
+
+// The member a member is in its story by (its matched item), when the story holds it.
+const model::StoryMember* matched_member(const model::Story& story,
+                                         const model::StoryMember& member) {
+  if (!member.joined_by.item) return nullptr;
+  for (const model::StoryMember& other : story.members) {
+    if (other.item_id == *member.joined_by.item) return &other;
+  }
+  return nullptr;
+}
+
+std::string_view reason_of(const model::StoryMember& member) {
+  return member.joined_by.reason.empty() ? std::string_view("unknown") : member.joined_by.reason;
+}
+
+boost::json::object joined_by_json(const model::Story& story, const model::StoryMember& member) {
+  boost::json::object joined{{"reason", reason_of(member)}};
+  if (const model::StoryMember* matched = matched_member(story, member)) {
+    joined["item"] = item_id(*matched);
+    joined["feed"] = matched->feed_url;
+    joined["title"] = matched->item.title;
+    joined["p"] = member.joined_by.p;
+  }
+  return joined;
+}
+
+// At most `bytes` of `text`, cut at a character boundary, "..." when cut.
+std::string shortened(const std::string& text, std::size_t bytes) {
+  if (text.size() <= bytes) return text;
+  std::size_t end = bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+    --end;
+  return text.substr(0, end) + "...";
+}
+
+std::string joined_by_text(const model::Story& story, const model::StoryMember& member) {
+  const model::StoryMember* matched = matched_member(story, member);
+  std::string text(reason_of(member));
+  if (member.joined_by.reason == "merged_by_hand") text = "merged by hand";
+  if (matched != nullptr) {
+    char p[16];
+    std::snprintf(p, sizeof p, "%.2f", member.joined_by.p);
+    if (member.joined_by.reason == "link") text = "";
+    if (member.joined_by.reason == "same_url") text = "same URL, ";
+    if (member.joined_by.reason == "merged_by_hand") text += ", ";
+    text += std::string("P ") + p + " with \"" + shortened(matched->item.title, 48) + "\"";
+  }
+  return text;
 }
 
 std::string body_text(const model::Item& item) {
@@ -80,7 +130,8 @@ std::string stories_json(const std::vector<model::Story>& stories) {
                                           {"id", item_id(*member)},
                                           {"link", member->item.link},
                                           {"title", member->item.title},
-                                          {"published", std::move(published)}});
+                                          {"published", std::move(published)},
+                                          {"joined_by", joined_by_json(story, *member)}});
     }
     list.push_back(boost::json::object{{"id", std::to_string(story.id)},
                                        {"title", shown.item.title},
@@ -103,8 +154,8 @@ std::string stories_text(const std::vector<model::Story>& stories) {
     for (const model::StoryMember* member : by_publication(story)) {
       out << "    " << (member->item_id == shown.item_id ? "* " : "- ")
           << normalize::format_rfc3339(*member->item.published) << "  " << member->item.title
-          << "  (" << (member->relation.empty() ? "?" : member->relation) << ")\n      "
-          << member->item.link << "\n";
+          << "  (" << (member->relation.empty() ? "?" : member->relation) << "; "
+          << joined_by_text(story, *member) << ")\n      " << member->item.link << "\n";
     }
     out << "\n";
   }

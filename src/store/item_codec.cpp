@@ -235,6 +235,19 @@ store::FeedState feed_from_row(const SQLite::Statement& row) {
   return feed;
 }
 
+namespace {
+
+// The joined_by, matched_item_id and matched_p columns from `first` on.
+model::JoinedBy joined_by_from_row(const SQLite::Statement& row, int first) {
+  model::JoinedBy joined;
+  joined.reason = row.getColumn(first).getString();  // NULL (no membership): ""
+  if (!row.getColumn(first + 1).isNull()) joined.item = row.getColumn(first + 1).getInt64();
+  joined.p = row.getColumn(first + 2).getDouble();
+  return joined;
+}
+
+}  // namespace
+
 Result<store::StoredItem> stored_item_from_row(const SQLite::Statement& row) {
   store::StoredItem stored;
   stored.id = row.getColumn(0).getInt64();
@@ -250,6 +263,7 @@ Result<store::StoredItem> stored_item_from_row(const SQLite::Statement& row) {
   stored.feed_url = row.getColumn(tail + 3).getString();
   if (!row.getColumn(tail + 4).isNull()) stored.story_id = row.getColumn(tail + 4).getInt64();
   stored.relation = row.getColumn(tail + 5).getString();
+  stored.joined_by = joined_by_from_row(row, tail + 6);
   return stored;
 }
 
@@ -268,6 +282,7 @@ Result<model::StoryMember> member_from_row(const SQLite::Statement& row) {
   member.key = row.getColumn(tail + 1).getString();
   member.published_estimated = row.getColumn(tail + 2).getInt() != 0;
   member.relation = row.getColumn(tail + 3).getString();
+  member.joined_by = joined_by_from_row(row, tail + 4);
   return member;
 }
 
@@ -281,7 +296,10 @@ std::string default_representative_sql(std::string_view story) {
          "f.first_seen - " +
          std::to_string(dedup::kBackdateTolerance.count()) + " AND i.first_seen > f.first_seen + " +
          std::to_string(dedup::kSeenTogether.count()) +
-         " THEN i.first_seen ELSE i.published END, i.published, i.id LIMIT 1)";
+         " THEN i.first_seen ELSE i.published END, round(100 * (CASE WHEN m.matched_item_id IS "
+         "NULL THEN 0 ELSE m.matched_p END + coalesce((SELECT sum(m3.matched_p) FROM "
+         "item_stories AS m3 WHERE m3.story_id = " +
+         id + " AND m3.matched_item_id = m.item_id), 0))) DESC, i.published, i.id LIMIT 1)";
 }
 
 void representative_first(model::Story& story, std::optional<std::int64_t> representative) {

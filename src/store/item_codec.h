@@ -97,7 +97,8 @@ store::FeedState feed_from_row(const SQLite::Statement& row);
 inline constexpr std::string_view kStoredItemFields =
     "i.id, i.feed_id, i.key, i.guid, i.title, i.link, i.summary, i.content, i.authors, "
     "i.categories, i.image, i.enclosures, i.published, i.updated, i.published_estimated, "
-    "i.first_seen, i.changed_at, f.url, m.story_id, m.relation";
+    "i.first_seen, i.changed_at, f.url, m.story_id, m.relation, m.joined_by, m.matched_item_id, "
+    "m.matched_p";
 inline constexpr std::string_view kStoredItemFrom =
     " FROM items AS i JOIN feeds AS f ON f.id = i.feed_id "
     "LEFT JOIN item_stories AS m ON m.item_id = i.id";
@@ -108,15 +109,23 @@ Result<store::StoredItem> stored_item_from_row(const SQLite::Statement& row);
 inline constexpr std::string_view kMemberFields =
     "i.id, i.feed_id, f.url, f.title, f.link, i.guid, i.title, i.link, i.summary, i.content, "
     "i.authors, i.categories, i.image, i.enclosures, i.published, i.updated, i.first_seen, "
-    "i.key, i.published_estimated, m.relation";
+    "i.key, i.published_estimated, m.relation, m.joined_by, m.matched_item_id, m.matched_p";
 Result<model::StoryMember> member_from_row(const SQLite::Statement& row);
 
 // The member a story shows when the caller has no better idea, as an SQL subquery (both
-// backends' dialects): the earliest that is not a copy, else the earliest. As in
+// backends' dialects): the earliest that is not a copy, else the earliest; ties to the most
+// central (P in hundredths summed over the stored links: its own matched pair and those
+// matched with it), as StoryIndex::representative. As in
 // StoryIndex::representative, a member seen well after the story's first sighting (f) that
 // claims to predate it by much counts as published when seen. `story` is the story's id in the
 // statement: a parameter ("?1", "$1") or a column ("s.id").
 std::string default_representative_sql(std::string_view story);
+
+// Clears the links of memberships (item_stories) whose matched item leaves their story, to be
+// completed with "AND ..." saying which: the reason goes too, unless a person gave it.
+inline constexpr std::string_view kCutLinks =
+    "UPDATE item_stories SET matched_item_id = NULL, matched_p = 0, joined_by = CASE WHEN "
+    "joined_by = 'merged_by_hand' THEN joined_by ELSE '' END WHERE matched_item_id IS NOT NULL";
 
 // Members come earliest first; the representative, when stored, moves to the front.
 void representative_first(model::Story& story, std::optional<std::int64_t> representative);

@@ -36,7 +36,9 @@ constexpr Table kTables[] = {
     {"tombstones", "feed_id, key, removed_at, last_seen", &CopyCounts::tombstones},
     {"stories", "id, first_published, first_seen, updated, representative_item_id",
      &CopyCounts::stories},
-    {"item_stories", "item_id, story_id, relation, canonical_url, story_time",
+    {"item_stories",
+     "item_id, story_id, relation, canonical_url, story_time, joined_by, matched_item_id, "
+     "matched_p",
      &CopyCounts::memberships},
     {"story_overrides", "id, kind, story_id, other_story_id, item_id, created",
      &CopyCounts::overrides},

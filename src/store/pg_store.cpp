@@ -109,8 +109,14 @@ CREATE TABLE story_overrides (
 );
 )sql";
 
+// Version 2: why each member is in its story (SQLite's version 5; schema.cpp explains).
+constexpr std::string_view kPgVersion2 = R"sql(
+ALTER TABLE item_stories ADD COLUMN joined_by TEXT NOT NULL DEFAULT '',
+  ADD COLUMN matched_item_id BIGINT, ADD COLUMN matched_p DOUBLE PRECISION NOT NULL DEFAULT 0;
+)sql";
+
 // pg_migrations[v] takes a database from version v to v + 1. Append only, as schema.cpp's.
-constexpr std::array<std::string_view, 1> kPgMigrations = {kPgVersion1};
+constexpr std::array<std::string_view, 2> kPgMigrations = {kPgVersion1, kPgVersion2};
 static_assert(kPgMigrations.size() == detail::kPgSchemaVersion);
 
 // Items ranked newest first within their feed, as the SQLite store ranks them.
@@ -468,6 +474,17 @@ FeedState pg_feed(const pqxx::row& row) {
   return feed;
 }
 
+namespace {
+// The joined_by, matched_item_id and matched_p columns from `first` on (NULL without a story).
+model::JoinedBy pg_joined_by(const pqxx::row& row, int first) {
+  model::JoinedBy joined;
+  if (!row[first].is_null()) joined.reason = row[first].as<std::string>();
+  if (!row[first + 1].is_null()) joined.item = row[first + 1].as<std::int64_t>();
+  if (!row[first + 2].is_null()) joined.p = row[first + 2].as<double>();
+  return joined;
+}
+}  // namespace
+
 Result<StoredItem> pg_stored_item(const pqxx::row& row) {
   StoredItem stored;
   stored.id = row[0].as<std::int64_t>();
@@ -483,6 +500,7 @@ Result<StoredItem> pg_stored_item(const pqxx::row& row) {
   stored.feed_url = row[tail + 3].as<std::string>();
   if (!row[tail + 4].is_null()) stored.story_id = row[tail + 4].as<std::int64_t>();
   if (!row[tail + 5].is_null()) stored.relation = row[tail + 5].as<std::string>();
+  stored.joined_by = pg_joined_by(row, tail + 6);
   return stored;
 }
 
@@ -501,6 +519,7 @@ Result<model::StoryMember> pg_member(const pqxx::row& row) {
   member.key = row[tail + 1].as<std::string>();
   member.published_estimated = row[tail + 2].as<bool>();
   member.relation = row[tail + 3].as<std::string>();
+  member.joined_by = pg_joined_by(row, tail + 4);
   return member;
 }
 

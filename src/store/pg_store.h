@@ -16,7 +16,7 @@
 namespace feedmerge::store::detail {
 
 // The PostgreSQL schema's version (its own numbering: the table schema_version holds it).
-inline constexpr int kPgSchemaVersion = 1;
+inline constexpr int kPgSchemaVersion = 2;
 
 // Every transaction that writes stories (write_stories, merge, split) holds this
 // transaction-level advisory lock first: story ids are numbered by the caller from

@@ -32,6 +32,17 @@ model::Story story_from_row(const pqxx::row& row) {
   return story;
 }
 
+// A membership's joined_by, matched_item_id and matched_p, into its JSON row.
+void put_joined_by(boost::json::object& row, const model::JoinedBy& joined) {
+  row["joined_by"] = joined.reason;
+  if (joined.item) {
+    row["matched_item_id"] = *joined.item;
+  } else {
+    row["matched_item_id"] = nullptr;
+  }
+  row["matched_p"] = joined.p;
+}
+
 void lock_story_writes(pqxx::transaction_base& work) {
   work.exec_params("SELECT pg_advisory_xact_lock($1)", kStoryWriteLock);
 }
@@ -47,12 +58,16 @@ void PgStore::prepare_story_statements(pqxx::connection& c) {
             "FROM json_to_recordset($2::text::json) AS x(id bigint, first_published bigint, "
             "representative bigint)");
   c.prepare("set_items",
-            "INSERT INTO item_stories (item_id, story_id, relation, canonical_url, story_time) "
-            "SELECT x.item_id, x.story_id, x.relation, x.canonical_url, x.story_time FROM "
+            "INSERT INTO item_stories (item_id, story_id, relation, canonical_url, story_time, "
+            "joined_by, matched_item_id, matched_p) SELECT x.item_id, x.story_id, x.relation, "
+            "x.canonical_url, x.story_time, x.joined_by, x.matched_item_id, x.matched_p FROM "
             "json_to_recordset($1::text::json) AS x(item_id bigint, story_id bigint, relation "
-            "text, canonical_url text, story_time bigint) ON CONFLICT (item_id) DO UPDATE SET "
+            "text, canonical_url text, story_time bigint, joined_by text, matched_item_id "
+            "bigint, matched_p double precision) ON CONFLICT (item_id) DO UPDATE SET "
             "story_id = excluded.story_id, relation = excluded.relation, canonical_url = "
-            "excluded.canonical_url, story_time = excluded.story_time");
+            "excluded.canonical_url, story_time = excluded.story_time, joined_by = "
+            "excluded.joined_by, matched_item_id = excluded.matched_item_id, matched_p = "
+            "excluded.matched_p");
   // `earliest` spares a batch reading every member back.
   c.prepare("touch_stories",
             "UPDATE stories AS s SET updated = $1, first_published = least(s.first_published, "
@@ -127,14 +142,18 @@ void PgStoryWriter::apply(const StoryWrites& writes, model::Time now) {
   if (!writes.moved.empty()) {
     boost::json::array moved;
     for (const MemberMove& member : writes.moved) {
-      moved.push_back({{"item_id", member.item_id},
-                       {"story_id", member.story_id},
-                       {"relation", member.relation}});
+      boost::json::object row{{"item_id", member.item_id},
+                              {"story_id", member.story_id},
+                              {"relation", member.relation}};
+      put_joined_by(row, member.joined_by);
+      moved.push_back(std::move(row));
     }
     work_.exec_params(
-        "UPDATE item_stories AS m SET story_id = x.story_id, relation = x.relation FROM "
-        "json_to_recordset($1::text::json) AS x(item_id bigint, story_id bigint, relation text) "
-        "WHERE m.item_id = x.item_id",
+        "UPDATE item_stories AS m SET story_id = x.story_id, relation = x.relation, joined_by = "
+        "x.joined_by, matched_item_id = x.matched_item_id, matched_p = x.matched_p FROM "
+        "json_to_recordset($1::text::json) AS x(item_id bigint, story_id bigint, relation text, "
+        "joined_by text, matched_item_id bigint, matched_p double precision) WHERE m.item_id = "
+        "x.item_id",
         boost::json::serialize(moved));
   }
   if (!writes.removed.empty()) {
@@ -169,11 +188,13 @@ void PgStoryWriter::write_members(const std::vector<Membership>& members) {
   for (std::size_t i = 0; i < members.size(); ++i) {
     const Membership& member = members[i];
     if (last[member.item_id] != i) continue;
-    rows.push_back({{"item_id", member.item_id},
-                    {"story_id", member.story_id},
-                    {"relation", member.relation},
-                    {"canonical_url", member.canonical_url},
-                    {"story_time", to_db(member.story_time)}});
+    boost::json::object row{{"item_id", member.item_id},
+                            {"story_id", member.story_id},
+                            {"relation", member.relation},
+                            {"canonical_url", member.canonical_url},
+                            {"story_time", to_db(member.story_time)}};
+    put_joined_by(row, member.joined_by);
+    rows.push_back(std::move(row));
   }
   work_.exec_prepared("set_items", boost::json::serialize(rows));
 }
@@ -291,7 +312,7 @@ Result<std::vector<model::Story>> PgStore::list_stories(std::optional<Time> sinc
       stories.push_back(std::move(story));
       representatives.push_back(optional_id(row[4]));
     }
-    constexpr int kStoryColumn = 20;  // after kMemberFields
+    constexpr int kStoryColumn = 23;  // after kMemberFields
     for (const auto& row :
          work.exec_params("SELECT " + std::string(kMemberFields) +
                               ", m.story_id FROM item_stories AS m JOIN items AS i ON i.id = "
@@ -358,7 +379,10 @@ Result<void> PgStore::merge(std::int64_t into, std::int64_t from, Time now) {
         return Error{ErrorKind::invalid_input, "no story with id " + std::to_string(id)};
       }
     }
-    work.exec_params("UPDATE item_stories SET story_id = $1 WHERE story_id = $2", into, from);
+    // Each keeps its link (its matched item moves with it), and a person put it here.
+    work.exec_params(
+        "UPDATE item_stories SET story_id = $1, joined_by = 'merged_by_hand' WHERE story_id = $2",
+        into, from);
     work.exec_params("DELETE FROM stories WHERE id = $1", from);
     PgStoryWriter(work).recompute_story(into, now);
     work.exec_params(
@@ -383,7 +407,7 @@ Result<std::int64_t> PgStore::split(std::int64_t item_id, Time now) {
     }
     auto item = pg_stored_item(found[0]);
     if (!item) return error(item.error().message);
-    constexpr int kCanonicalColumn = 20;  // after kStoredItemFields
+    constexpr int kCanonicalColumn = 23;  // after kStoredItemFields
     const std::optional<std::int64_t> old_story = item->story_id;
     const std::string canonical =
         found[0][kCanonicalColumn].is_null() ? "" : found[0][kCanonicalColumn].as<std::string>();
@@ -391,9 +415,11 @@ Result<std::int64_t> PgStore::split(std::int64_t item_id, Time now) {
     const std::int64_t story = writer.next_story_id();
     StoryWrites writes;
     writes.created = {{story, *item->item.published, item_id}};
-    writes.members = {{item_id, story, "manual", canonical, dedup_time(*item)}};
+    writes.members = {{item_id, story, "manual", canonical, dedup_time(*item), {"founder", {}, 0}}};
     writer.apply(writes, now);
     if (old_story) {
+      // Members there by a link to the item lose it: a link never leaves its story.
+      work.exec_params(std::string(kCutLinks) + " AND matched_item_id = $1", item_id);
       const bool empty =
           work.exec_params1("SELECT count(*) FROM item_stories WHERE story_id = $1", *old_story)[0]
               .as<std::int64_t>() == 0;
@@ -431,6 +457,10 @@ Result<int> PgStore::drop_empty_stories() {
                                  "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM "
                                  "item_stories AS m WHERE m.story_id = stories.id)")
                              .affected_rows();
+    // Links to items retention removed, which never leave their story.
+    work.exec(std::string(kCutLinks) +
+              " AND NOT EXISTS (SELECT 1 FROM item_stories AS o WHERE o.item_id = "
+              "item_stories.matched_item_id AND o.story_id = item_stories.story_id)");
     work.exec(
         "UPDATE stories SET representative_item_id = (SELECT i.id FROM item_stories AS m JOIN "
         "items AS i ON i.id = m.item_id WHERE m.story_id = stories.id ORDER BY m.relation IN "

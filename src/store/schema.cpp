@@ -202,8 +202,23 @@ DROP INDEX items_by_published;
 CREATE INDEX item_stories_by_story_time ON item_stories (story_time);
 )sql";
 
-constexpr std::array<std::string_view, 4> kMigrations = {kVersion1, kVersion2, kVersion3,
-                                                         kVersion4};
+// Version 5: why each member is in its story (`stories --json`'s joined_by), kept by the story
+// assigner whenever a member's story or its reason changes.
+// - joined_by: dedup::JoinReason's name: 'founder' (it started the story), 'link' (its
+//   likeliest pair inside the story), 'same_url' (that pair shares its link), 'merged_by_hand'
+//   (`story merge`); '' not known (memberships stored before this version, until the daemon
+//   clusters their story again, and links a `story split` or retention cut).
+// - matched_item_id, matched_p: that pair's other member, always in the same story (no foreign
+//   key: a split or retention clears it in the same transaction), and its P(same story) to
+//   two decimals. The representative's last tie-breaker sums them (default_representative_sql).
+constexpr std::string_view kVersion5 = R"sql(
+ALTER TABLE item_stories ADD COLUMN joined_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE item_stories ADD COLUMN matched_item_id INTEGER;
+ALTER TABLE item_stories ADD COLUMN matched_p REAL NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<std::string_view, 5> kMigrations = {kVersion1, kVersion2, kVersion3, kVersion4,
+                                                         kVersion5};
 
 static_assert(kApplicationId == 1179472455, "kVersion1 spells the application id in decimal");
 

@@ -20,6 +20,17 @@ std::string select_items(const char* where) {
          " WHERE " + where;
 }
 
+// joined_by, matched_item_id and matched_p at `first` on.
+void bind_joined_by(SQLite::Statement& statement, int first, const model::JoinedBy& joined) {
+  statement.bind(first, joined.reason);
+  if (joined.item) {
+    statement.bind(first + 1, *joined.item);
+  } else {
+    statement.bind(first + 1);
+  }
+  statement.bind(first + 2, joined.p);
+}
+
 }  // namespace
 
 StoryStatements::StoryStatements(SQLite::Database& db_in)
@@ -29,9 +40,12 @@ StoryStatements::StoryStatements(SQLite::Database& db_in)
                    "representative_item_id) VALUES (?1, ?2, ?3, ?3, ?4)"),
       set_item(db,
                "INSERT INTO item_stories (item_id, story_id, relation, canonical_url, "
-               "story_time) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (item_id) DO UPDATE "
+               "story_time, joined_by, matched_item_id, matched_p) VALUES (?1, ?2, ?3, ?4, ?5, "
+               "?6, ?7, ?8) ON CONFLICT (item_id) DO UPDATE "
                "SET story_id = excluded.story_id, relation = excluded.relation, "
-               "canonical_url = excluded.canonical_url, story_time = excluded.story_time"),
+               "canonical_url = excluded.canonical_url, story_time = excluded.story_time, "
+               "joined_by = excluded.joined_by, matched_item_id = excluded.matched_item_id, "
+               "matched_p = excluded.matched_p"),
       // `earliest` spares a batch reading every member back.
       touch(db,
             "UPDATE stories SET updated = ?2, first_published = min(first_published, ?3), "
@@ -89,16 +103,19 @@ void StoryStatements::apply(const StoryWrites& writes, model::Time now) {
     set_item.bind(3, member.relation);
     set_item.bind(4, member.canonical_url);
     set_item.bind(5, to_db(member.story_time));
+    bind_joined_by(set_item, 6, member.joined_by);
     set_item.exec();
   }
   if (!writes.moved.empty()) {
-    SQLite::Statement move(
-        db, "UPDATE item_stories SET story_id = ?2, relation = ?3 WHERE item_id = ?1");
+    SQLite::Statement move(db,
+                           "UPDATE item_stories SET story_id = ?2, relation = ?3, joined_by = ?4, "
+                           "matched_item_id = ?5, matched_p = ?6 WHERE item_id = ?1");
     for (const MemberMove& member : writes.moved) {
       move.reset();
       move.bind(1, member.item_id);
       move.bind(2, member.story_id);
       move.bind(3, member.relation);
+      bind_joined_by(move, 4, member.joined_by);
       move.exec();
     }
   }
@@ -265,7 +282,7 @@ Result<std::vector<model::Story>> SqliteStore::list_stories(std::optional<Time> 
                  "JOIN feeds AS f ON f.id = i.feed_id WHERE m.story_id IN (SELECT id FROM "
                  "stories WHERE updated >= :since) ORDER BY i.published, i.id");
     members.bind(":since", from);
-    constexpr int kStoryColumn = 20;  // after kMemberFields
+    constexpr int kStoryColumn = 23;  // after kMemberFields
     while (members.executeStep()) {
       auto member = member_from_row(members);
       if (!member) return error(member.error().message);
@@ -364,7 +381,10 @@ Result<void> SqliteStore::merge(std::int64_t into, std::int64_t from, Time now) 
         return Error{ErrorKind::invalid_input, "no story with id " + std::to_string(id)};
       }
     }
-    SQLite::Statement move(db_, "UPDATE item_stories SET story_id = :into WHERE story_id = :from");
+    // Each keeps its link (its matched item moves with it), and a person put it here.
+    SQLite::Statement move(db_,
+                           "UPDATE item_stories SET story_id = :into, joined_by = "
+                           "'merged_by_hand' WHERE story_id = :from");
     move.bind(":into", into);
     move.bind(":from", from);
     move.exec();
@@ -396,7 +416,7 @@ Result<std::int64_t> SqliteStore::split(std::int64_t item_id, Time now) {
     }
     auto item = stored_item_from_row(find);
     if (!item) return error(item.error().message);
-    constexpr int kCanonicalColumn = 20;  // after kStoredItemFields
+    constexpr int kCanonicalColumn = 23;  // after kStoredItemFields
     const std::optional<std::int64_t> old_story = item->story_id;
     const Time published = *item->item.published;
     const std::string canonical = find.getColumn(kCanonicalColumn).getString();
@@ -405,9 +425,13 @@ Result<std::int64_t> SqliteStore::split(std::int64_t item_id, Time now) {
     const std::int64_t story = stories_.next_story_id();
     StoryWrites writes;
     writes.created = {{story, published, item_id}};
-    writes.members = {{item_id, story, "manual", canonical, story_time}};
+    writes.members = {{item_id, story, "manual", canonical, story_time, {"founder", {}, 0}}};
     stories_.apply(writes, now);
     if (old_story) {
+      // Members there by a link to the item lose it: a link never leaves its story.
+      SQLite::Statement cut(db_, std::string(kCutLinks) + " AND matched_item_id = :item");
+      cut.bind(":item", item_id);
+      cut.exec();
       SQLite::Statement left(db_, "SELECT count(*) FROM item_stories WHERE story_id = :story");
       left.bind(":story", *old_story);
       left.executeStep();
@@ -452,6 +476,10 @@ Result<int> SqliteStore::drop_empty_stories() {
     const int dropped = db_.exec(
         "DELETE FROM stories WHERE NOT EXISTS (SELECT 1 FROM item_stories AS m WHERE "
         "m.story_id = stories.id)");
+    // Links to items retention removed, which never leave their story.
+    db_.exec(std::string(kCutLinks) +
+             " AND NOT EXISTS (SELECT 1 FROM item_stories AS o WHERE "
+             "o.item_id = item_stories.matched_item_id AND o.story_id = item_stories.story_id)");
     db_.exec(
         "UPDATE stories SET representative_item_id = (SELECT i.id FROM item_stories AS m JOIN "
         "items AS i ON i.id = m.item_id WHERE m.story_id = stories.id ORDER BY m.relation IN "

@@ -81,6 +81,35 @@ def main():
             return {s["id"]: sorted(i["link"] for i in s["items"])
                     for s in json.loads(listed.stdout)["stories"]}
 
+        def joined(text_too=False):
+            """Each item's link -> (its story, its joined_by with "item" as a link)."""
+            listed = json.loads(run("stories", "--json").stdout)["stories"]
+            out = {}
+            for story in listed:
+                links = {i["id"]: i["link"] for i in story["items"]}
+                for item in story["items"]:
+                    why = dict(item["joined_by"])
+                    if "item" in why:
+                        why["item"] = links.get(why["item"], "outside: " + why["item"])
+                    out[item["link"]] = (story["id"], why)
+            return out
+
+        def check_joined(name, by_link):
+            """One founder per story; every link names a member of the same story, with P."""
+            founders = {}
+            bad = []
+            for link, (sid, why) in by_link.items():
+                if why["reason"] == "founder":
+                    founders[sid] = founders.get(sid, 0) + 1
+                if "item" in why and (by_link.get(why["item"], (None,))[0] != sid
+                                      or not 0 < why["p"] <= 1):
+                    bad.append((link, why))
+                if why["reason"] in ("link", "same_url") and "item" not in why:
+                    bad.append((link, why))
+            check(f"{name}: joined_by names members of the same story", not bad, str(bad))
+            check(f"{name}: one founder per story", all(n == 1 for n in founders.values()),
+                  str(founders))
+
         def story_of(all_stories, link):
             return next((sid for sid, links in all_stories.items() if link in links), None)
 
@@ -88,6 +117,14 @@ def main():
         first = run("once", "--all")
         check("once --all exits 0", first.returncode == 0, first.stderr[-2000:])
         before = stories()
+        why_first = joined()
+        check_joined("first poll", why_first)
+        check("the translation joined by a link with its P",
+              why_first[OCTET_ORACLE][1]["reason"] == "link"
+              and why_first[OCTET_ORACLE][1]["p"] >= 0.25, str(why_first[OCTET_ORACLE]))
+        text = run("stories").stdout
+        check("the text report says why briefly", "; founder)" in text and "; P 0." in text,
+              text[:1000])
 
         # why: a translation joins, a look-alike event of the day before does not.
         why = run("why", WIRE_ORACLE, OCTET_ORACLE)
@@ -124,6 +161,14 @@ def main():
         check("merged story holds both",
               sorted(before[microsoft] + after_split[oracle]) == after_merge.get(oracle)
               and microsoft not in after_merge, str(after_merge))
+        why_merged = joined()
+        check("members merged in by hand say so",
+              all(why_merged[link][1]["reason"] == "merged_by_hand"
+                  for link in before[microsoft]), str(why_merged))
+        check("nobody is there by the split item",
+              all(why.get("item") != GAZETTE_ORACLE for sid, why in why_merged.values()
+                  if sid == oracle), str(why_merged))
+        check_joined("after split and merge", why_merged)
         bad = run("story", "merge", oracle, "999999")
         check("merging an unknown story fails", bad.returncode != 0 and bad.stderr, bad.stderr)
 
@@ -140,6 +185,7 @@ def main():
               story_of(later, "https://reblog.example/microsoft-out") == oracle, str(later))
         check("the split item stays out of the Oracle story",
               story_of(later, GAZETTE_ORACLE) == alone and GAZETTE_ORACLE not in later[oracle])
+        check_joined("after later items", joined())
         check("other stories keep their ids and members",
               all(later.get(sid) == links for sid, links in before.items()
                   if sid not in (oracle, microsoft)), str(later))

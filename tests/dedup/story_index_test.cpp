@@ -474,3 +474,103 @@ TEST_CASE("explain shows every signal with its weight and the probability") {
   CHECK(text.find("P(same story)") != std::string::npos);
   CHECK(text.find("copy") != std::string::npos);
 }
+
+namespace {
+
+// What the store would hold: the last placement reported for each item (placed or relinked).
+void record(std::map<std::int64_t, Placement>& why, const InsertResult& result) {
+  for (const auto* list : {&result.placed, &result.relinked})
+    for (const Placement& placement : *list)
+      why[placement.item_id] = placement;
+}
+
+// Every item's reason, as recorded, is the index's: in its story, its matched item a member of
+// that story, one founder per story, every other member there by a link.
+void check_reasons(const StoryIndex& index, const std::vector<Candidate>& items,
+                   const std::map<std::int64_t, Placement>& why) {
+  std::map<std::int64_t, int> founders;
+  for (const Candidate& c : items) {
+    const auto story = index.story_of(c.item_id);
+    REQUIRE(story);
+    REQUIRE(why.contains(c.item_id));
+    const Placement& placement = why.at(c.item_id);
+    CHECK(placement.story == *story);
+    if (placement.reason == JoinReason::founder) {
+      ++founders[*story];
+      CHECK(placement.matched_item == 0);
+    } else {
+      CHECK_MESSAGE(placement.reason == JoinReason::link, "item ", c.item_id);
+      CHECK(placement.matched_item != 0);
+      CHECK(index.story_of(placement.matched_item) == story);
+      CHECK(placement.probability > 0);
+    }
+  }
+  for (const auto& [story, count] : founders)
+    CHECK_MESSAGE(count == 1, "story ", story);
+}
+
+}  // namespace
+
+// Two stories merge: the later one's founder is now there by a link into the merged story,
+// and nobody's matched item is outside its own story, after each batch.
+TEST_CASE("each member says why it is in its story, through merges") {
+  DedupOptions options;
+  options.window = std::chrono::hours{20};
+  StoryIndex index(options);
+  std::int64_t next = 10;
+  const auto reports = retold_reports();
+  std::map<std::int64_t, Placement> why;
+  record(why, index.insert({reports[0]}, next));
+  CHECK(why.at(1).reason == JoinReason::founder);
+  record(why, index.insert({reports[2]}, next));
+  CHECK(why.at(3).reason == JoinReason::founder);
+  REQUIRE(index.story_of(3) != index.story_of(1));
+  record(why, index.insert({reports[1]}, next));
+  REQUIRE(index.story_of(3) == index.story_of(1));
+  check_reasons(index, {reports[0], reports[1], reports[2]}, why);
+  CHECK(why.at(1).reason == JoinReason::founder);
+  CHECK(why.at(3).reason == JoinReason::link);
+}
+
+// The same items in another order: every member's reason stays true of the final stories.
+TEST_CASE("reasons stay true of the stories whatever the order of arrival") {
+  DedupOptions options;
+  options.window = std::chrono::hours{30};
+  auto all = retold_reports();
+  StoryIndex one(options);
+  std::int64_t next = 1;
+  std::map<std::int64_t, Placement> why_one;
+  record(why_one, one.insert(all, next));
+  check_reasons(one, all, why_one);
+
+  StoryIndex reverse(options);
+  std::map<std::int64_t, Placement> why_reverse;
+  for (auto it = all.rbegin(); it != all.rend(); ++it)
+    record(why_reverse, reverse.insert({*it}, next));
+  check_reasons(reverse, all, why_reverse);
+}
+
+// Publication ties, no copies, nothing preferred: the most central member by the stored
+// links (its own and those matched with it) stands for the story, whatever its id.
+TEST_CASE("the representative's last tie-breaker is the most central member") {
+  StoryIndex index({});
+  const std::vector<std::string> bodies = {
+      "Zoom Video said quarterly revenue rose 355 percent as people kept meeting online.",
+      "Quarterly revenue at Zoom Video rose 355 percent; the company raised its forecast.",
+      "Zoom Video raised its forecast after revenue rose 355 percent in the quarter."};
+  auto why = [](JoinReason reason, std::int64_t matched, double p) {
+    Placement placement;
+    placement.reason = reason;
+    placement.matched_item = matched;
+    placement.probability = p;
+    return placement;
+  };
+  // 7 founded it, 5 is there by 9, 9 by 7: 9 holds both links (0.6 + 0.7).
+  index.add(item(7, 1, 0, "https://a.example/zoom", "Zoom revenue up", bodies[0]), 3,
+            Relation::original, why(JoinReason::founder, 0, 0));
+  index.add(item(5, 2, 0, "https://b.example/zoom", "Zoom's revenue", bodies[1]), 3,
+            Relation::report, why(JoinReason::link, 9, 0.6));
+  index.add(item(9, 3, 0, "https://c.example/zoom", "Zoom forecast", bodies[2]), 3,
+            Relation::report, why(JoinReason::link, 7, 0.7));
+  CHECK(index.representative(3) == 9);
+}

@@ -86,8 +86,15 @@ void fill(Store& store) {
                 block.created = {{s, kT0 - 1h, std::nullopt},
                                  {s + 1, kT0 - 1h, std::nullopt},
                                  {s + 2, kT0 - 1h, std::nullopt}};
-                block.members = {{ids[0], s, "original", "https://example.com/a1", kT0 - 1h},
-                                 {ids[1], s + 2, "copy", "https://example.com/a2", kT0 - 1h}};
+                // a2's link to a1 holds once story 3 is merged into story 1 (below).
+                block.members = {
+                    {ids[0], s, "original", "https://example.com/a1", kT0 - 1h, {"founder", {}, 0}},
+                    {ids[1],
+                     s + 2,
+                     "copy",
+                     "https://example.com/a2",
+                     kT0 - 1h,
+                     {"link", ids[0], 0.83}}};
                 writer.apply(block, kT0 + 2h);
                 return {};
               })
@@ -125,7 +132,11 @@ TEST_CASE("migrate-store copies feeds, items, stories and ids from SQLite into P
     sqlite = open_test_store(source.location());
     CHECK(*pg->items_of_feed(feed.id) == *sqlite->items_of_feed(feed.id));
   }
-  CHECK(*pg->list_stories(std::nullopt) == stories);
+  CHECK(*pg->list_stories(std::nullopt) == stories);  // joined_by too
+  REQUIRE(stories.size() == 1);
+  REQUIRE(stories[0].members.size() == 2);
+  CHECK(stories[0].members[1].joined_by ==
+        feedmerge::model::JoinedBy{"merged_by_hand", stories[0].members[0].item_id, 0.83});
   CHECK(*pg->last_override_id() == overrides);
   // The sequence continues after story 3, which a merge deleted.
   CHECK(next_story_id(*pg) == 4);

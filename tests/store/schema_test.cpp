@@ -174,7 +174,8 @@ TEST_CASE("migration 4 moves the index by time to item_stories, with each member
       "INSERT INTO item_stories (item_id, story_id, relation) VALUES (1, 5, 'original'), "
       "(2, 5, 'report'), (3, 5, 'copy')");
 
-  REQUIRE(migrate(db, path, migrations()).has_value());
+  const std::vector<std::string_view> version4(migrations().begin(), migrations().begin() + 4);
+  REQUIRE(migrate(db, path, version4).has_value());
   db.exec("PRAGMA foreign_keys = ON");
   CHECK(user_version(db) == 4);
   SQLite::Statement rows(db, "SELECT item_id, story_time FROM item_stories ORDER BY item_id");
@@ -192,5 +193,36 @@ TEST_CASE("migration 4 moves the index by time to item_stories, with each member
   while (plan.executeStep())
     details += plan.getColumn(3).getString();
   CHECK(details.find("item_stories_by_story_time") != std::string::npos);
+  CHECK(db.execAndGet("PRAGMA integrity_check").getString() == "ok");
+}
+
+TEST_CASE("migration 5 adds why each member is in its story, unknown for older memberships") {
+  TempFolder folder;
+  const auto path = folder.file("feedmerge.db");
+  SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  const std::vector<std::string_view> version4(migrations().begin(), migrations().begin() + 4);
+  REQUIRE(migrate(db, path, version4).has_value());
+  db.exec("INSERT INTO feeds (id, url) VALUES (1, 'https://example.com/feed.xml')");
+  db.exec("INSERT INTO stories (id, first_published, first_seen, updated) VALUES (5, 0, 0, 0)");
+  db.exec(
+      "INSERT INTO items (id, feed_id, key, published, first_seen, content_hash) VALUES "
+      "(1, 1, 'a', 1000, 1000, 0), (2, 1, 'b', 2000, 2000, 0)");
+  db.exec(
+      "INSERT INTO item_stories (item_id, story_id, relation, story_time) VALUES "
+      "(1, 5, 'original', 1000), (2, 5, 'report', 2000)");
+
+  REQUIRE(migrate(db, path, migrations()).has_value());
+  CHECK(user_version(db) == 5);
+  SQLite::Statement rows(db,
+                         "SELECT item_id, joined_by, matched_item_id IS NULL, matched_p FROM "
+                         "item_stories ORDER BY item_id");
+  std::vector<std::string> got;
+  while (rows.executeStep()) {
+    got.push_back(rows.getColumn(0).getString() + " '" + rows.getColumn(1).getString() + "' " +
+                  rows.getColumn(2).getString() + " " + rows.getColumn(3).getString());
+  }
+  CHECK(got == std::vector<std::string>{"1 '' 1 0.0", "2 '' 1 0.0"});
+  // The table stays STRICT: a P that is not a number is refused.
+  CHECK_THROWS(db.exec("UPDATE item_stories SET matched_p = 'high' WHERE item_id = 2"));
   CHECK(db.execAndGet("PRAGMA integrity_check").getString() == "ok");
 }

@@ -383,3 +383,131 @@ TEST_CASE_TEMPLATE("moved members, merged stories and recomputed ones are writte
   // The merged story's id is not given out again.
   CHECK(next_id(*stories) > std::max(first + 1, split));
 }
+
+namespace {
+
+// Five items of one feed, all published at kT0 (the representative's rules tie); their ids.
+std::vector<std::int64_t> store_simultaneous_items(const std::string& path) {
+  auto store = feedmerge::store::open_store(path, OpenMode::read_write);
+  REQUIRE_MESSAGE(store.has_value(), (store ? "" : store.error().message));
+  auto feed = (*store)->ensure_feed("https://example.com/feed.xml");
+  REQUIRE(feed.has_value());
+  Feed document;
+  for (int i = 0; i < 5; ++i) {
+    Item item;
+    item.id = "same-time-" + std::to_string(i);
+    item.title = "Title " + std::to_string(i);
+    item.published = kT0;
+    document.items.push_back(item);
+  }
+  auto stored = (*store)->record_poll(*feed, &document, kT0 + 1h);
+  REQUIRE_MESSAGE(stored.has_value(), (stored ? "" : stored.error().message));
+  std::vector<std::int64_t> ids;
+  for (const auto& item : stored->new_items)
+    ids.push_back(item.id);
+  REQUIRE(ids.size() == 5);
+  return ids;
+}
+
+feedmerge::model::JoinedBy joined_by(const std::map<std::int64_t, Story>& stories,
+                                     std::int64_t item) {
+  for (const auto& [id, record] : stories)
+    for (const auto& member : record.members)
+      if (member.item_id == item) return member.joined_by;
+  FAIL("item " << item << " is in no story");
+  return {};
+}
+
+}  // namespace
+
+// joined_by: written with each membership and move, read back with the members; `story
+// merge` marks the members it moved, `story split` cuts the links to the item it takes out
+// (a link never leaves its story). Ties of the representative's rules go to the most central
+// member: P summed over the stored links.
+TEST_CASE_TEMPLATE("why each member is in its story is stored and never points outside it", Backend,
+                   SqliteBackend, PgBackend) {
+  using feedmerge::model::JoinedBy;
+  Backend backend;
+  const std::string path = backend.location();
+  const auto ids = store_simultaneous_items(path);
+  auto stories = open_stories(path);
+  std::int64_t story = 0;
+  auto written = stories->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
+    StoryWrites block;
+    story = writer.next_story_id();
+    block.created = {{story, kT0, std::nullopt}, {story + 1, kT0, ids[4]}};
+    // 0 founded it; 1 is there by 2, 2 by 0, 3 by 2: 2 is the most central (0.61 + 0.55 + 0.9).
+    block.members = {{ids[0], story, "original", "", kT0, {"founder", {}, 0}},
+                     {ids[1], story, "report", "", kT0, {"link", ids[2], 0.61}},
+                     {ids[2], story, "report", "", kT0, {"link", ids[0], 0.55}},
+                     {ids[3], story, "report", "", kT0, {"same_url", ids[2], 0.9}},
+                     {ids[4], story + 1, "original", "", kT0, {"founder", {}, 0}}};
+    writer.apply(block, kT0 + 2h);
+    return {};
+  });
+  REQUIRE_MESSAGE(written.has_value(), (written ? "" : written.error().message));
+  auto after = by_id(*stories);
+  CHECK(joined_by(after, ids[0]) == JoinedBy{"founder", {}, 0});
+  CHECK(joined_by(after, ids[1]) == JoinedBy{"link", ids[2], 0.61});
+  CHECK(joined_by(after, ids[3]) == JoinedBy{"same_url", ids[2], 0.9});
+  CHECK(representative(after.at(story)) == ids[2]);
+
+  // A move rewrites the reason with the story.
+  written = stories->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
+    StoryWrites block;
+    block.moved = {{ids[1], story, "report", {"link", ids[3], 0.7}}};
+    writer.apply(block, kT0 + 3h);
+    return {};
+  });
+  REQUIRE_MESSAGE(written.has_value(), (written ? "" : written.error().message));
+  CHECK(joined_by(by_id(*stories), ids[1]) == JoinedBy{"link", ids[3], 0.7});
+
+  // Item 2 leaves by hand: it founds its own story, and 3's link to it goes.
+  auto split = stories->split(ids[2], kT0 + 4h);
+  REQUIRE_MESSAGE(split.has_value(), (split ? "" : split.error().message));
+  after = by_id(*stories);
+  CHECK(joined_by(after, ids[2]) == JoinedBy{"founder", {}, 0});
+  CHECK(joined_by(after, ids[3]) == JoinedBy{"", {}, 0});
+  CHECK(joined_by(after, ids[1]) == JoinedBy{"link", ids[3], 0.7});
+  // 1 and 3 tie on their one link (0.7 each); publication ties too: the first stored.
+  CHECK(representative(after.at(story)) == ids[1]);
+
+  // Story+1 merged in by hand: its member says so, and keeps its link (none here).
+  REQUIRE(stories->merge(story, story + 1, kT0 + 5h).has_value());
+  after = by_id(*stories);
+  CHECK(joined_by(after, ids[4]) == JoinedBy{"merged_by_hand", {}, 0});
+  CHECK(joined_by(after, ids[1]) == JoinedBy{"link", ids[3], 0.7});
+  CHECK(members(after.at(story)) == std::vector<std::int64_t>{ids[0], ids[1], ids[3], ids[4]});
+}
+
+// Retention removes a member others are there by: drop_empty_stories (run after it) cuts those
+// links, and the rest stand.
+TEST_CASE_TEMPLATE("retention cuts the links to the items it removed", Backend, SqliteBackend,
+                   PgBackend) {
+  using feedmerge::model::JoinedBy;
+  Backend backend;
+  const std::string path = backend.location();
+  const auto ids = store_items(path);
+  auto stories = open_stories(path);
+  std::int64_t story = 0;
+  auto written = stories->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
+    StoryWrites block;
+    story = writer.next_story_id();
+    block.created = {{story, kT0, ids[0]}};
+    block.members = {{ids[0], story, "original", "", kT0, {"founder", {}, 0}},
+                     {ids[1], story, "report", "", kT0 + 1h, {"link", ids[0], 0.8}},
+                     {ids[2], story, "report", "", kT0 + 2h, {"link", ids[1], 0.6}}};
+    writer.apply(block, kT0 + 2h);
+    return {};
+  });
+  REQUIRE_MESSAGE(written.has_value(), (written ? "" : written.error().message));
+  // The oldest of the three goes (two kept per feed).
+  auto pruned = stories->prune(0s, 2, kT0 + 3h);
+  REQUIRE_MESSAGE(pruned.has_value(), (pruned ? "" : pruned.error().message));
+  REQUIRE(*pruned == 1);
+  REQUIRE(stories->drop_empty_stories().has_value());
+  const auto after = by_id(*stories);
+  CHECK(members(after.at(story)) == std::vector<std::int64_t>{ids[1], ids[2]});
+  CHECK(joined_by(after, ids[1]) == JoinedBy{"", {}, 0});
+  CHECK(joined_by(after, ids[2]) == JoinedBy{"link", ids[1], 0.6});
+}

@@ -96,6 +96,18 @@ enum class Relation : std::uint8_t {
 std::string_view to_string(Relation relation);
 Relation relation_from_string(std::string_view text);  // unknown text: report
 
+// Why a member is in its story now (`stories --json`'s joined_by), beside how it came in.
+enum class JoinReason : std::uint8_t {
+  none,      // not known (stored before it was recorded)
+  founder,   // it started the story: its first original in tie order, else its first member
+  link,      // its likeliest pair inside the story (matched item, P)
+  same_url,  // that pair shares its canonical URL or item id
+  by_hand,   // a person's `story merge` put it there
+};
+// "", "founder", "link", "same_url", "merged_by_hand" (the store's and JSON's names).
+std::string_view to_string(JoinReason reason);
+JoinReason join_reason_from_string(std::string_view text);  // unknown text: none
+
 // One item as the index sees it.
 struct Candidate {
   std::int64_t item_id = 0;
@@ -143,8 +155,11 @@ struct Placement {
   std::int64_t item_id = 0;
   std::int64_t story = 0;
   Relation relation = Relation::original;
-  std::int64_t matched_item = 0;  // the member it is most likely one story with (0: none)
-  double probability = 0;         // P(same story) with that member
+  // The member of its story it is most likely one story with (0: none, and always none for a
+  // founder), and that pair's P(same story). The store keeps P to two decimals.
+  std::int64_t matched_item = 0;
+  double probability = 0;
+  JoinReason reason = JoinReason::none;
 };
 struct InsertResult {
   std::vector<Placement> placed;
@@ -155,6 +170,10 @@ struct InsertResult {
   // Stories whose members all went into another story: (merged story, the story it went into).
   // The merged id is not used again.
   std::vector<std::pair<std::int64_t, std::int64_t>> merged;
+  // Members that stayed in their story but whose reason changed: their matched item left or
+  // a likelier one came, or its P moved by 0.01 or more (the pairs scored again). Their story
+  // is not `changed` for that: its stored representative follows when its members next change.
+  std::vector<Placement> relinked;
 };
 
 class StoryIndex {
@@ -177,13 +196,17 @@ class StoryIndex {
   // does not depend on it.
   InsertResult insert(std::vector<Candidate> items, std::int64_t& next_story);
   // Records `item` as a member of `story` (a new or known id), as the store has it: the
-  // index rebuilt at start-up. Links it to the items around it without clustering.
-  void add(Candidate item, std::int64_t story, Relation relation);
+  // index rebuilt at start-up. Links it to the items around it without clustering. `why`:
+  // its stored reason, matched item and P (story and relation unused).
+  void add(Candidate item, std::int64_t story, Relation relation, const Placement& why = {});
   // The signals between two items, with the index's term statistics.
   Signals compare(const Candidate& a, const Candidate& b);
 
   // The member whose title and link the story shows: the earliest member that is neither a
-  // copy nor a translation; ties, and stories made only of copies, go to a preferred host.
+  // copy nor a translation; ties, and stories made only of copies, go to a preferred host,
+  // then to the most central member (the largest sum of P, in hundredths, over the links the
+  // store keeps: its own matched pair and those of the members matched with it), then to the
+  // tie order (what the items are, never ids).
   // A member seen more than kSeenTogether after the story was first seen that claims a date
   // more than kBackdateTolerance before that first sighting counts as published when it was
   // seen: a copier cannot take a story over by backdating (dates are evidence, not authority).

@@ -21,6 +21,18 @@ enum class PollKind {
   failed,        // network, too large, bad redirect, parse error, a failed write
 };
 
+// Why a member is in its story (dedup::JoinReason, as `stories --json` shows it): "founder",
+// "link" (its likeliest pair inside the story: `item`, with P(same story) `p` to two decimals),
+// "same_url" (that pair shares its link), "merged_by_hand" (`story merge`); "" not known yet.
+// `item` is always a member of the same story.
+struct JoinedBy {
+  std::string reason;
+  std::optional<std::int64_t> item;
+  double p = 0;
+
+  bool operator==(const JoinedBy&) const = default;
+};
+
 // One item of a story, with what an entry needs to name its outlet.
 struct StoryMember {
   std::int64_t item_id = 0;
@@ -33,6 +45,7 @@ struct StoryMember {
   std::string key;  // the item's identity within its feed: its id, else its link, else a hash
   bool published_estimated = false;  // item.published is when it was first stored
   std::string relation;              // to the story (dedup::Relation's name): "original", ...
+  JoinedBy joined_by;
 
   bool operator==(const StoryMember&) const = default;
 };

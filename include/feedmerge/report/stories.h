@@ -27,9 +27,12 @@ Result<std::vector<model::Story>> list_stories(const std::string& database,
                                                std::optional<model::Time> since);
 
 // `stories --json`: {"stories": [{"id": "12", "title", "link", "first_seen", "updated",
-// "items": [{"feed", "id", "link", "title", "published"}]}]}; items by publication time, an
-// item's id its key when the feed gave none; times RFC 3339 UTC, published null when the feed
-// gave no date. One line, then a newline. Other tools read it: keep it.
+// "items": [{"feed", "id", "link", "title", "published", "joined_by"}]}]}; items by
+// publication time, an item's id its key when the feed gave none; times RFC 3339 UTC,
+// published null when the feed gave no date. joined_by: {"reason": "founder" | "link" |
+// "same_url" | "merged_by_hand" | "unknown"}, with "item", "feed", "title" (its matched
+// member's, as in items) and "p" (their P(same story), two decimals) when a link says why
+// (README, "Stories"). One line, then a newline. Other tools read it: keep it.
 std::string stories_json(const std::vector<model::Story>& stories);
 // `stories`: one block per story, for people.
 std::string stories_text(const std::vector<model::Story>& stories);

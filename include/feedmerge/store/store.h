@@ -25,7 +25,7 @@ namespace feedmerge::store {
 using model::Time;
 
 // The schema version this build reads and writes.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 enum class OpenMode {
   read_write,  // creates the file if missing and migrates it; the daemon's writer
@@ -111,6 +111,7 @@ struct StoredItem {
   std::string feed_url;                  // the feed's, as configured
   std::optional<std::int64_t> story_id;  // nullopt until stories assigned it
   std::string relation;                  // to its story (dedup::Relation's name); "" without
+  model::JoinedBy joined_by;             // why it is in its story (the assigner's index reads it)
 
   bool operator==(const StoredItem&) const = default;
 };
@@ -138,6 +139,7 @@ struct Membership {
   std::string relation;
   std::string canonical_url;
   Time story_time{};  // dedup_time of the item (assigned_between loads by it)
+  model::JoinedBy joined_by{};
 };
 // An existing story that gained members: first_published is lowered to `earliest` (the
 // earliest member that joined since it was last written).
@@ -147,11 +149,12 @@ struct StoryTouch {
   Time earliest{};
 };
 // An item already in a story that clustering put into another one (two stories found to be
-// one, or one found to be two).
+// one, or one found to be two), or that stayed but is there for another reason now.
 struct MemberMove {
   std::int64_t item_id = 0;
   std::int64_t story_id = 0;
   std::string relation;
+  model::JoinedBy joined_by{};
 };
 struct StoryWrites {
   std::vector<NewStory> created;
@@ -265,14 +268,16 @@ class Store {
                                                    int limit) = 0;
   virtual Result<StoreCounts> counts() = 0;
 
-  // Overrides. merge: every member of `from` moves to `into`, `from` is deleted. split: the
-  // item leaves its story for a new one of its own (returned). Both are recorded, and
+  // Overrides. merge: every member of `from` moves to `into` (joined_by "merged_by_hand"),
+  // `from` is deleted. split: the item leaves its story for a new one of its own (returned;
+  // its founder), and the members that were there by a link to it lose that link (joined_by
+  // "", until the daemon clusters the story again). Both are recorded, and
   // last_override_id() grows with each: a writer that sees it change rebuilds what it knows.
   virtual Result<void> merge(std::int64_t into, std::int64_t from, Time now) = 0;
   virtual Result<std::int64_t> split(std::int64_t item_id, Time now) = 0;
   virtual Result<std::int64_t> last_override_id() = 0;
-  // Deletes stories left without members (after retention) and refreshes representatives
-  // that retention removed.
+  // Deletes stories left without members (after retention), refreshes representatives
+  // that retention removed and clears the links (joined_by) to removed members.
   virtual Result<int> drop_empty_stories() = 0;
 
   // --- retention ----------------------------------------------------------------------------
