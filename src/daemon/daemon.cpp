@@ -283,7 +283,15 @@ int run_daemon(const config::Config& config, RunOptions options) {
            },
        .on_feeds_health =
            [&metrics](const std::string& problem) { metrics.set_feeds_problem(problem); },
-       .fetcher = std::make_shared<fetch::HttpFetcher>(io, fetch_options(config.poll))});
+       .fetcher = std::make_shared<fetch::HttpFetcher>(io, fetch_options(config.poll)),
+       // PostgreSQL: any number of `run` share the database (leases, one story assigner).
+       .cluster_url = config.storage.backend == config::StorageBackend::postgresql ? path
+                                                                                  : std::string(),
+       .lease = config.storage.lease,
+       .on_leases =
+           [&metrics](const std::string& owner, std::size_t held, bool assigner) {
+             metrics.set_cluster(owner, static_cast<std::int64_t>(held), assigner);
+           }});
   if (!poller) {
     spdlog::error("{}", poller.error().message);
     return 1;

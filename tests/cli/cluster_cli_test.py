@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""Three `feedmerge run` processes sharing one PostgreSQL database: feed leases by host, one
+story assigner at a time, and what survives SIGKILL.
+
+300 generated feeds (scripts/gen-corpus, 8 items each) are served over loopback under 30 host
+names (hN.localhost). The items table is locked while the three start, so that every poller's
+first write waits inside its transaction; one poller that is not the story assigner is killed
+with SIGKILL right there. Later the story assigner is killed, and new items are added to ten
+feeds. Then:
+- every item of the corpus is stored once (per-feed counts against the corpus);
+- the killed poller's feeds are claimed by the others and polled again, within a lease (plus
+  one renewal period and one interval, the spread of overdue polls);
+- a new story assigner takes over within the keeper's period, and no two assigner terms
+  overlap (each batch is counted under its term, inside its transaction);
+- every item is in a story, and the stories (as sets of members) equal those of a
+  single-process `once --all` of the same feeds into SQLite.
+Conditions are awaited by polling the database, with generous time limits.
+
+Usage: cluster_cli_test.py --feedmerge BIN --gen-corpus scripts/gen-corpus
+The server: $FEEDMERGE_TEST_PG_URL (CTest's pg_server fixture); the test makes its own database
+there and drops it after."""
+import argparse
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+LEASE = 6       # seconds ([storage] lease); the keeper renews every 2 s
+PERIOD = 2
+INTERVAL = 10   # every feed's poll interval
+HOSTS = 30
+
+
+def with_database(url, name, application=None):
+    head, _, query = url.partition("?")
+    scheme, _, rest = head.partition("://")
+    authority = rest.split("/", 1)[0]
+    params = [query] if query else []
+    if application:
+        params.append(f"application_name={application}")
+    return f"{scheme}://{authority}/{name}" + ("?" + "&".join(params) if params else "")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--feedmerge", required=True)
+    ap.add_argument("--gen-corpus", required=True)
+    args = ap.parse_args()
+    server = os.environ.get("FEEDMERGE_TEST_PG_URL", "")
+    if not server:
+        sys.exit("FAIL: FEEDMERGE_TEST_PG_URL is not set (CTest's pg_server fixture sets it; "
+                 "by hand: scripts/pg-test-server.sh start DIR)")
+    binary = os.path.abspath(args.feedmerge)
+    failures = []
+
+    def check(name, ok, detail=""):
+        print(f"{'ok  ' if ok else 'FAIL'} {name}", flush=True)
+        if not ok:
+            failures.append(name)
+            if detail:
+                print(f"     {detail}")
+
+    database = f"feedmerge_cluster_{os.getpid()}"
+    url = with_database(server, database)
+
+    def psql(sql, target=None):
+        done = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                               target or url, "-c", sql],
+                              check=True, capture_output=True, text=True, timeout=60)
+        return [line.split("|") for line in done.stdout.splitlines() if line]
+
+    def scalar(sql):
+        return psql(sql)[0][0]
+
+    def await_(what, condition, timeout=60):
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.2)
+        check(what, False, f"not within {timeout} s")
+        raise SystemExit(finish())
+
+    processes = {}
+    corpus_server = None
+
+    def finish():
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        if corpus_server is not None:
+            corpus_server.kill()
+            corpus_server.wait()
+        psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", server)
+        if failures:
+            print(f"{len(failures)} failed")
+            return 1
+        print("all passed")
+        return 0
+
+    psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", server)
+    psql(f"CREATE DATABASE {database}", server)
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="feedmerge-cluster-"))
+    corpus = tmp / "corpus"
+    subprocess.run([sys.executable, args.gen_corpus, "--feeds", "300", "--items", "8",
+                    "--seed", "7", "--out", str(corpus)], check=True, capture_output=True,
+                   timeout=120)
+    port_file = tmp / "port"
+    corpus_server = subprocess.Popen([sys.executable, args.gen_corpus, "--serve", "0", "--out",
+                                      str(corpus), "--port-file", str(port_file)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.monotonic()
+    while not (port_file.exists() and port_file.read_text().strip()):
+        if time.monotonic() - started > 30 or corpus_server.poll() is not None:
+            check("gen-corpus serves", False)
+            return finish()
+        time.sleep(0.05)
+    port = int(port_file.read_text())
+
+    expected = {}  # feed URL -> items in the corpus
+    files = {}     # feed URL -> file
+    manifest = (corpus / "MANIFEST.tsv").read_text().splitlines()[1:]
+    for i, line in enumerate(manifest):
+        name, _, _, items, *_ = line.split("\t")
+        feed = f"http://h{i % HOSTS}.localhost:{port}/{name}"
+        expected[feed] = int(items)
+        files[feed] = corpus / name
+    unit_of = {feed: feed.split("/")[2].split(":")[0] for feed in expected}
+
+    def config(name, storage, level="info"):
+        path = tmp / name
+        lines = ["[server]", 'listen = ""', "[storage]", *storage,
+                 "[poll]", f'interval = "{INTERVAL}s"', f'min_interval = "{INTERVAL}s"',
+                 f'max_interval = "{INTERVAL}s"', "allow_private_networks = true",
+                 "concurrency = 16", "per_host = 2", "[log]", f'level = "{level}"', ""]
+        for feed in expected:
+            lines += ["[[feed]]", f'url = "{feed}"', ""]
+        path.write_text("\n".join(lines))
+        return path
+
+    def pg_config(name, application=None):
+        return config(name, ['backend = "postgresql"',
+                             f'url = "{with_database(server, database, application)}"',
+                             f'lease = "{LEASE}s"'])
+
+    # The schema first (a `once` of no feed), so that the lock below has a table to lock.
+    empty = tmp / "empty.toml"
+    empty.write_text("[server]\nlisten = \"\"\n[storage]\nbackend = \"postgresql\"\n"
+                     f"url = \"{url}\"\n")
+    made = subprocess.run([binary, "once", "--config", str(empty)], capture_output=True,
+                          text=True, timeout=60)
+    check("the schema is created", made.returncode == 0, made.stderr)
+
+    # Every item write waits while this session holds the table in SHARE mode.
+    locker = subprocess.Popen(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    locker.stdin.write("BEGIN;\nLOCK TABLE items IN SHARE MODE;\nSELECT 'locked';\n")
+    locker.stdin.flush()
+    assert locker.stdout.readline().strip() == "locked"
+
+    logs = {}
+    for name in ("p1", "p2", "p3"):
+        logs[name] = open(tmp / f"{name}.log", "w")
+        processes[name] = subprocess.Popen(
+            [binary, "run", "--config", str(pg_config(f"{name}.toml", f"fm-{name}"))],
+            stdout=logs[name], stderr=subprocess.STDOUT)
+        if name == "p1":
+            # p1 becomes the story assigner: it starts first.
+            await_("p1 holds the assigner lock",
+                   lambda: scalar("SELECT count(*) FROM assigner_terms") == "1")
+
+    def owners():
+        return {row[0]: int(row[1]) for row in psql(
+            "SELECT owner, count(*) FROM leases WHERE expires_at >= clock_timestamp() AND "
+            "owner <> '' GROUP BY owner")}
+
+    def pid_of(owner):
+        return int(owner.split(":")[1])
+
+    # The hosts are shared out: three owners, every host held, none by two.
+    shared = await_("three pollers share the 30 hosts",
+                    lambda: (lambda o: o if len(o) == 3 and sum(o.values()) == HOSTS and
+                             max(o.values()) <= HOSTS // 3 + 1 else None)(owners()))
+    check("each poller holds a fair share", all(n >= HOSTS // 3 - 1 for n in shared.values()),
+          str(shared))
+    assigner = scalar("SELECT owner FROM assigner_terms ORDER BY term DESC LIMIT 1")
+    victim_name = "p2"
+    victim_owner = next(o for o in shared if pid_of(o) == processes[victim_name].pid)
+    check("the victim is not the story assigner", victim_owner != assigner)
+    # SIGKILL while the victim's poll is inside its write: its transaction waits on the lock.
+    await_("the victim's poll waits inside its write transaction", lambda: scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'fm-p2' AND "
+        "wait_event_type = 'Lock' AND query LIKE '%INSERT INTO items%'") == "1")
+    victim_units = {row[0] for row in psql(
+        f"SELECT unit FROM leases WHERE owner = '{victim_owner}'")}
+    killed_at = float(scalar("SELECT extract(epoch FROM clock_timestamp())"))
+    processes[victim_name].send_signal(signal.SIGKILL)
+    processes[victim_name].wait()
+    locker.stdin.write("ROLLBACK;\n\\q\n")
+    locker.stdin.close()
+    locker.wait(timeout=30)
+
+    # Its hosts go to the others once its lease runs out; its feeds are polled again.
+    victim_feeds = [feed for feed in expected if unit_of[feed] in victim_units]
+    feed_list = ",".join("'" + feed.replace("'", "''") + "'" for feed in victim_feeds)
+
+    def claimed():
+        rows = psql(f"SELECT count(*) FROM leases WHERE owner NOT IN ('{victim_owner}', '') AND "
+                    f"expires_at >= clock_timestamp() AND unit IN "
+                    f"({','.join(repr(u) for u in victim_units)})")
+        return rows[0][0] == str(len(victim_units))
+
+    await_("the killed poller's hosts are claimed by the others", claimed, timeout=60)
+    claimed_after = time.time() - killed_at
+
+    def repolled():
+        rows = psql(f"SELECT count(*), max(last_attempt) FROM feeds WHERE url IN ({feed_list}) "
+                    f"AND last_attempt >= {int(killed_at)}")
+        return float(rows[0][1]) if rows[0][0] == str(len(victim_feeds)) else None
+
+    last = await_("every feed of the killed poller is polled again", repolled, timeout=90)
+    repoll_after = last - killed_at
+    print(f"     the killed poller held {len(victim_units)} hosts ({len(victim_feeds)} feeds); "
+          f"claimed by others {claimed_after:.1f} s after the kill, every feed polled again "
+          f"{repoll_after:.1f} s after it (lease {LEASE} s)")
+    check(f"within a lease, a renewal period and an interval ({LEASE + PERIOD + INTERVAL} s)",
+          repoll_after <= LEASE + PERIOD + INTERVAL + 2, f"{repoll_after:.1f} s")
+
+    def stored_counts():
+        return {row[0]: int(row[1]) for row in psql(
+            "SELECT f.url, count(i.id) FROM feeds AS f LEFT JOIN items AS i ON i.feed_id = f.id "
+            "GROUP BY f.url")}
+
+    await_("every item of the corpus is stored",
+           lambda: sum(stored_counts().values()) >= sum(expected.values()), timeout=90)
+
+    # Now the story assigner: killed, then ten feeds gain an item each, which only a new
+    # assigner can put into stories.
+    assigner_name = next(n for n, p in processes.items() if p.pid == pid_of(assigner))
+    terms_before = int(scalar("SELECT count(*) FROM assigner_terms"))
+    killed_at = float(scalar("SELECT extract(epoch FROM clock_timestamp())"))
+    processes[assigner_name].send_signal(signal.SIGKILL)
+    processes[assigner_name].wait()
+    added = 0
+    for feed, path in files.items():
+        if added == 10 or path.suffix != ".rss":
+            continue
+        text = path.read_text()
+        item = (f"<item><title>Added after the assigner died {added}</title>"
+                f"<link>http://example.org/added/{added}</link>"
+                f"<guid isPermaLink=\"false\">added-{added}</guid>"
+                f"<pubDate>Fri, 01 Mar 2024 12:00:00 GMT</pubDate>"
+                f"<description>A late item number {added}</description></item>")
+        path.write_text(text.replace("</channel>", item + "</channel>", 1))
+        expected[feed] += 1
+        added += 1
+    took_over = await_("a new story assigner takes over", lambda: psql(
+        f"SELECT extract(epoch FROM started), owner FROM assigner_terms WHERE term > "
+        f"{terms_before} ORDER BY term LIMIT 1"), timeout=60)[0]
+    takeover = float(took_over[0]) - killed_at
+    print(f"     story assigner killed; {took_over[1]} took over {takeover:.1f} s later")
+    check(f"the new assigner within the keeper's period ({PERIOD} s) and 1 s",
+          takeover <= PERIOD + 1.0, f"{takeover:.1f} s")
+
+    def all_assigned():
+        total = sum(stored_counts().values())
+        unassigned = int(scalar("SELECT count(*) FROM items AS i WHERE NOT EXISTS (SELECT 1 FROM "
+                                "item_stories AS m WHERE m.item_id = i.id)"))
+        return total == sum(expected.values()) and unassigned == 0
+
+    await_("every item, the added ones too, is stored and in a story", all_assigned, timeout=90)
+    counts = stored_counts()
+    wrong = {feed: (counts.get(feed), n) for feed, n in expected.items() if counts.get(feed) != n}
+    check(f"each feed holds its corpus items once ({sum(expected.values())} items)", not wrong,
+          str(list(wrong.items())[:5]))
+
+    terms = psql("SELECT term, owner, extract(epoch FROM started), batches, "
+                 "coalesce(extract(epoch FROM last_batch), 0) FROM assigner_terms ORDER BY term")
+    print("     assigner terms: " + "; ".join(f"{t[0]} {t[1]} batches {t[3]}" for t in terms))
+    overlaps = [(a[0], b[0]) for a, b in zip(terms, terms[1:])
+                if float(a[4]) and float(a[4]) > float(b[2])]
+    check("two assigner terms, batches by the live one only, never overlapping",
+          len(terms) >= 2 and not overlaps and int(terms[-1][3]) > 0, str(terms))
+
+    # The survivor stops cleanly; then the stories against a single process's.
+    survivor = next(n for n, p in processes.items() if p.poll() is None)
+    processes[survivor].send_signal(signal.SIGTERM)
+    check("the survivor stops cleanly on SIGTERM", processes[survivor].wait(timeout=60) == 0)
+    freed = scalar("SELECT count(*) FROM leases WHERE owner <> ''")
+    check("a clean stop frees its leases at once", freed == "0", freed)
+
+    def stories(config_path):
+        listed = subprocess.run([binary, "stories", "--json", "--config", str(config_path)],
+                                capture_output=True, text=True, timeout=120)
+        check(f"stories --json through {config_path.name}", listed.returncode == 0,
+              listed.stderr)
+        return sorted(sorted((m["feed"], m["link"]) for m in s["items"])
+                      for s in json.loads(listed.stdout)["stories"])
+
+    shared_stories = stories(pg_config("read.toml"))
+    single = config("single.toml", [f'database = "{tmp / "single.db"}"'], level="warn")
+    once = subprocess.run([binary, "once", "--all", "--config", str(single)],
+                          capture_output=True, text=True, timeout=300)
+    check("once --all of the same feeds into SQLite", once.returncode == 0, once.stderr[-2000:])
+    single_stories = stories(single)
+    differ = [s for s in shared_stories if s not in single_stories]
+    check(f"the stories equal a single process's ({len(single_stories)} stories, "
+          f"{sum(len(s) > 1 for s in single_stories)} with several members)",
+          shared_stories == single_stories,
+          f"{len(shared_stories)} vs {len(single_stories)}; differing: {differ[:3]}")
+    for name, log in logs.items():
+        log.close()
+    if failures:
+        for name in logs:
+            print(f"--- {name}.log (tail)")
+            print((tmp / f"{name}.log").read_text()[-3000:])
+    return finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
