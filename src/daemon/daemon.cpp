@@ -285,8 +285,8 @@ int run_daemon(const config::Config& config, RunOptions options) {
            [&metrics](const std::string& problem) { metrics.set_feeds_problem(problem); },
        .fetcher = std::make_shared<fetch::HttpFetcher>(io, fetch_options(config.poll)),
        // PostgreSQL: any number of `run` share the database (leases, one story assigner).
-       .cluster_url = config.storage.backend == config::StorageBackend::postgresql ? path
-                                                                                  : std::string(),
+       .cluster_url =
+           config.storage.backend == config::StorageBackend::postgresql ? path : std::string(),
        .lease = config.storage.lease,
        .on_leases =
            [&metrics](const std::string& owner, std::size_t held, bool assigner) {

@@ -19,9 +19,8 @@ std::chrono::milliseconds lease_period(std::chrono::seconds lease) {
   return std::min<std::chrono::milliseconds>(lease / 3, std::chrono::seconds{5});
 }
 
-LeaseKeeper::LeaseKeeper(std::unique_ptr<store::Cluster> cluster,
-                         std::chrono::milliseconds period, Feeds feeds,
-                         std::function<void(Round)> on_round)
+LeaseKeeper::LeaseKeeper(std::unique_ptr<store::Cluster> cluster, std::chrono::milliseconds period,
+                         Feeds feeds, std::function<void(Round)> on_round)
     : cluster_(std::move(cluster)),
       period_(period),
       feeds_(std::move(feeds)),

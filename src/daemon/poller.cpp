@@ -95,8 +95,8 @@ Result<std::unique_ptr<Poller>> Poller::create(asio::io_context& io, const confi
     poller->keeper_ = std::make_unique<LeaseKeeper>(
         std::move(cluster), lease_period(options.lease),
         [scheduler] { return scheduler->lease_units(); },
-        [scheduler, writing, owner, on_leases = std::move(options.on_leases)](
-            LeaseKeeper::Round round) {
+        [scheduler, writing, owner,
+         on_leases = std::move(options.on_leases)](LeaseKeeper::Round round) {
           if (on_leases) on_leases(owner, round.held.size(), round.term.has_value());
           scheduler->hold(std::move(round.held), std::move(round.gained));
           writing->set_assigner(round.term);

@@ -87,10 +87,10 @@ class Poller {
   // the scheduler strand. Keeps `io` busy until then.
   void start_once(bool all, std::function<void()> done);
   // Polls on schedule, prunes every hour, until stop(). Leased: the feeds of the hosts this
-  // process holds, from when it claims them (Options::cluster_url). Feeds never polled are polled at once,
-  // overdue ones within kOverdueSpread (start_poll_time), and each feed's next poll is stored
-  // for `feeds` to show. The first round (the feeds due at start) logs its progress, a summary
-  // and, when no feed could be reached at all, why (FirstRound). The database files are
+  // process holds, from when it claims them (Options::cluster_url). Feeds never polled are polled
+  // at once, overdue ones within kOverdueSpread (start_poll_time), and each feed's next poll is
+  // stored for `feeds` to show. The first round (the feeds due at start) logs its progress, a
+  // summary and, when no feed could be reached at all, why (FirstRound). The database files are
   // checked every few seconds (see Options::on_fault).
   void start_run();
   // No new polls; cancels fetches; `stopped` runs on the scheduler strand once every poll in

@@ -107,8 +107,8 @@ class Writer {
   // The writer thread's, like everything it runs.
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<StoryAssigner> stories_;
-  StoryAssigner::Batch unassigned_;  // items stored by the open batch's polls
-  std::string fault_;                // why the writer stopped writing for good; "" while it writes
+  StoryAssigner::Batch unassigned_;   // items stored by the open batch's polls
+  std::string fault_;                 // why the writer stopped writing for good; "" while it writes
   std::optional<std::int64_t> term_;  // leased: the assigner's term while this process holds it
   std::atomic<std::int64_t> stories_created_{0};  // read by the scheduler's progress lines
   boost::asio::thread_pool thread_{1};            // last: joined before the members go

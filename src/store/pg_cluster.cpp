@@ -202,9 +202,9 @@ Result<ClusterView> read_cluster(const std::string& url) {
     pqxx::connection connection(url);
     pqxx::read_transaction work(connection);
     ClusterView view;
-    for (const auto& row : work.exec(
-             "SELECT unit, CASE WHEN expires_at >= clock_timestamp() THEN owner ELSE '' END "
-             "FROM leases ORDER BY unit"))
+    for (const auto& row :
+         work.exec("SELECT unit, CASE WHEN expires_at >= clock_timestamp() THEN owner ELSE '' END "
+                   "FROM leases ORDER BY unit"))
       view.leases.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
     const pqxx::result assigner = work.exec_params(
         "SELECT t.owner FROM assigner_terms AS t JOIN pg_locks AS l ON l.pid = t.session_pid "

@@ -141,7 +141,7 @@ class PgStore final : public Store {
 
   std::string location_;  // redacted
   std::unique_ptr<pqxx::connection> connection_;
-  pqxx::work* writing_ = nullptr;  // write_stories' transaction while its body runs
+  pqxx::work* writing_ = nullptr;      // write_stories' transaction while its body runs
   std::optional<std::int64_t> fence_;  // the assigner's term story batches are written under
 };
 
