@@ -20,11 +20,13 @@ std::chrono::milliseconds lease_period(std::chrono::seconds lease) {
 }
 
 LeaseKeeper::LeaseKeeper(std::unique_ptr<store::Cluster> cluster, std::chrono::milliseconds period,
-                         Feeds feeds, std::function<void(Round)> on_round)
+                         Feeds feeds, std::function<void(Round)> on_round,
+                         std::function<void()> on_stories)
     : cluster_(std::move(cluster)),
       period_(period),
       feeds_(std::move(feeds)),
-      on_round_(std::move(on_round)) {}
+      on_round_(std::move(on_round)),
+      on_stories_(std::move(on_stories)) {}
 
 LeaseKeeper::~LeaseKeeper() {
   {
@@ -43,13 +45,30 @@ void LeaseKeeper::start() {
 }
 
 void LeaseKeeper::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
-    Round next = round();
-    on_round_(std::move(next));
-    lock.lock();
-    wake_.wait_for(lock, period_, [this] { return stopping_; });
+  // Between rounds the keeper listens for story changes, in slices short enough that a stop
+  // is not kept waiting.
+  constexpr std::chrono::milliseconds kSlice{250};
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    on_round_(round());
+    const auto next_round = std::chrono::steady_clock::now() + period_;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          next_round - std::chrono::steady_clock::now());
+      if (left <= std::chrono::milliseconds::zero()) break;
+      auto changed = cluster_->await_story_change(std::min(left, kSlice));
+      std::unique_lock lock(mutex_);
+      if (!changed) {
+        // The server is gone: the next round reports it; meanwhile wait the slice out.
+        wake_.wait_for(lock, std::min(left, kSlice), [this] { return stopping_; });
+      } else if (*changed && on_stories_) {
+        on_stories_();
+      }
+      if (stopping_) return;
+    }
   }
 }
 

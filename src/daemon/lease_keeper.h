@@ -44,8 +44,11 @@ class LeaseKeeper {
   // (unit, configured URL) of every feed this process polls; called on the keeper's thread.
   using Feeds = std::function<std::vector<std::pair<std::string, std::string>>()>;
 
+  // on_stories: between rounds, when any process changed stories (LISTEN), so that this
+  // process's publisher renders anew; on the keeper's thread, must not block.
   LeaseKeeper(std::unique_ptr<store::Cluster> cluster, std::chrono::milliseconds period,
-              Feeds feeds, std::function<void(Round)> on_round);
+              Feeds feeds, std::function<void(Round)> on_round,
+              std::function<void()> on_stories = {});
   // Stops the thread, then frees this process's leases (Cluster::leave).
   ~LeaseKeeper();
   LeaseKeeper(const LeaseKeeper&) = delete;
@@ -62,6 +65,7 @@ class LeaseKeeper {
   const std::chrono::milliseconds period_;
   const Feeds feeds_;
   const std::function<void(Round)> on_round_;
+  const std::function<void()> on_stories_;
   // The keeper thread's.
   std::unordered_set<std::string> held_;
   std::optional<std::int64_t> term_;

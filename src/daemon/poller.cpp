@@ -55,6 +55,7 @@ Result<std::unique_ptr<Poller>> Poller::create(asio::io_context& io, const confi
   std::unique_ptr<Poller> poller(new Poller());
   poller->clock_ = options.clock ? options.clock : std::make_shared<SystemClock>();
   const bool leased = !options.cluster_url.empty();
+  std::function<void()> on_stories = options.on_stories;  // the keeper's copy
   std::unique_ptr<store::Cluster> cluster;
   if (leased) {
     auto opened = store::open_cluster(options.cluster_url, store::make_owner_name(), options.lease);
@@ -100,7 +101,8 @@ Result<std::unique_ptr<Poller>> Poller::create(asio::io_context& io, const confi
           if (on_leases) on_leases(owner, round.held.size(), round.term.has_value());
           scheduler->hold(std::move(round.held), std::move(round.gained));
           writing->set_assigner(round.term);
-        });
+        },
+        std::move(on_stories));
   }
   return poller;
 }

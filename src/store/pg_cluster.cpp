@@ -33,6 +33,15 @@ constexpr const char* kHoldsAssignerLock =
     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
     "pid = pg_backend_pid() AND classid = $1 AND objid = $2 AND objsubid = 2)";
 
+// Counts the notifications of stories changed (PgStore's NOTIFY after each story write).
+class StoryChanges final : public pqxx::notification_receiver {
+ public:
+  explicit StoryChanges(pqxx::connection_base& connection)
+      : pqxx::notification_receiver(connection, std::string(detail::kStoriesChannel)) {}
+  void operator()(const std::string&, int) override { ++count; }
+  int count = 0;
+};
+
 class PgCluster final : public Cluster {
  public:
   PgCluster(std::string where, std::unique_ptr<pqxx::connection> connection, std::string owner,
@@ -130,6 +139,22 @@ class PgCluster final : public Cluster {
     }
   }
 
+  Result<bool> await_story_change(std::chrono::milliseconds timeout) override {
+    try {
+      if (!changes_) changes_ = std::make_unique<StoryChanges>(*connection_);
+      const int before = changes_->count;
+      connection_->get_notifs();  // those that arrived while the keeper was busy
+      if (changes_->count == before) {
+        const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
+        connection_->await_notification(micros / 1000000, micros % 1000000);
+      }
+      return changes_->count != before;
+    } catch (const std::exception& e) {
+      changes_.reset();
+      return error("listening for story changes: " + trimmed(e));
+    }
+  }
+
   Result<std::vector<FeedState>> feeds(const std::vector<std::string>& urls) override {
     try {
       pqxx::read_transaction work(*connection_);
@@ -170,6 +195,7 @@ class PgCluster final : public Cluster {
   const std::string owner_;
   const std::string lease_;  // as an interval's text
   std::optional<std::int64_t> term_;
+  std::unique_ptr<StoryChanges> changes_;  // after connection_: unregisters before it closes
 };
 
 }  // namespace

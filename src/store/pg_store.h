@@ -29,6 +29,9 @@ inline constexpr std::int64_t kMigrationLock = 0x464d524702;
 // form so that pg_locks shows it as (classid, objid) = ("FMRG", 3).
 inline constexpr int kAssignerLockClass = 0x464d5247;
 inline constexpr int kAssignerLockId = 3;
+// NOTIFYed by every transaction that changes stories, as it commits: every process's
+// publisher renders anew (store/cluster.h, await_story_change).
+inline constexpr std::string_view kStoriesChannel = "feedmerge_stories";
 
 // The URL with any password replaced by "***", for messages.
 std::string redact_url(std::string_view url);

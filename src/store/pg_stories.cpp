@@ -32,8 +32,11 @@ model::Story story_from_row(const pqxx::row& row) {
   return story;
 }
 
+// Every transaction that writes stories takes it first; the NOTIFY reaches listeners when (and
+// only if) the transaction commits.
 void lock_story_writes(pqxx::transaction_base& work) {
   work.exec_params("SELECT pg_advisory_xact_lock($1)", kStoryWriteLock);
+  work.exec("NOTIFY " + std::string(kStoriesChannel));
 }
 
 }  // namespace

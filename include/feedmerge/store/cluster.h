@@ -39,6 +39,10 @@ class Cluster {
   // advisory lock: the server releases it when the process or its connection dies), else
   // nullopt. Tries to take the lock when not held; on taking it, records a new term.
   virtual Result<std::optional<std::int64_t>> assigner_term() = 0;
+  // Waits up to `timeout` for a change of stories by any process (each story batch, merge or
+  // split NOTIFYs feedmerge_stories as it commits); true when one came. The first call starts
+  // listening.
+  virtual Result<bool> await_story_change(std::chrono::milliseconds timeout) = 0;
   // The stored state of the feeds configured under `urls` (missing ones are left out).
   virtual Result<std::vector<FeedState>> feeds(const std::vector<std::string>& urls) = 0;
   // At a clean stop: frees this process's units and forgets it, so that the others claim its
