@@ -67,6 +67,9 @@ class Poller {
     // assigner's lock. "" (SQLite, `once`): every feed is this process's, and so are stories.
     std::string cluster_url{};
     std::chrono::seconds lease{60};
+    // false: store items only, never assign stories nor prune (`once` beside a `run` that
+    // assigns them on the same PostgreSQL database).
+    bool assign_stories = true;
     // Called on the lease keeper's thread after each round: this process's name, how many
     // lease units it holds, and whether it assigns stories; must not block.
     std::function<void(const std::string& owner, std::size_t held, bool assigner)> on_leases{};

@@ -234,8 +234,9 @@ def main():
             stdout=logs[name], stderr=subprocess.STDOUT)
         if name == "p1":
             # p1 becomes the story assigner: it starts first.
-            await_("p1 holds the assigner lock",
-                   lambda: scalar("SELECT count(*) FROM assigner_terms") == "1")
+            await_("p1 holds the assigner lock", lambda: scalar(
+                "SELECT count(*) FROM assigner_terms WHERE owner LIKE "
+                f"'%:{processes['p1'].pid}:%'") == "1")
 
     def owners():
         return {row[0]: int(row[1]) for row in psql(
@@ -386,6 +387,13 @@ def main():
                 if float(a[4]) and float(a[4]) > float(b[2])]
     check("two assigner terms, batches by the live one only, never overlapping",
           len(terms) >= 2 and not overlaps and int(terms[-1][3]) > 0, str(terms))
+
+    # `once` beside a `run` that assigns stories stores items only.
+    beside = subprocess.run([binary, "once", "--all", "--config", str(reader)],
+                            capture_output=True, text=True, timeout=120)
+    check("once beside the assigner polls, and leaves stories to it",
+          beside.returncode == 0 and "another process assigns them" in beside.stderr,
+          beside.stderr[-1000:])
 
     # The survivor stops cleanly; then the stories against a single process's.
     survivor = next(n for n, p in processes.items() if p.poll() is None)

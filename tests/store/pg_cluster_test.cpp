@@ -46,8 +46,8 @@ std::string query(const PgBackend& backend, const std::string& sql) {
 // locks. Waits (up to 10 s) until no session holds the assigner lock.
 void await_assigner_lock_released(const PgBackend& backend) {
   for (int i = 0; i < 1000; ++i) {
-    if (query(backend,
-              "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 3") == "0")
+    if (query(backend, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 3") ==
+        "0")
       return;
     std::this_thread::sleep_for(10ms);
   }
