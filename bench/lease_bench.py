@@ -12,6 +12,7 @@ The URL's database is created afresh as feedmerge_lease_bench and dropped after.
 import argparse
 import pathlib
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -82,6 +83,7 @@ def main():
         text = (tmp / f"p{i}.log").read_text()
         rounds += [int(m) for m in re.findall(r"leases: round in (\d+) us", text)]
         polls += len(re.findall(r": polling$", text, re.M))
+    shutil.rmtree(tmp, ignore_errors=True)
     total = sum(rounds) / 1e6
     print(f"{args.processes} processes, {args.feeds} feeds on {args.hosts} hosts, "
           f"{args.seconds:.0f} s: {len(rounds)} lease rounds, median "

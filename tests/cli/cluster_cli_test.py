@@ -123,6 +123,7 @@ def main():
 
     processes = {}
     corpus_server = None
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="feedmerge-cluster-"))
 
     def finish():
         for process in processes.values():
@@ -134,6 +135,11 @@ def main():
             corpus_server.wait()
         psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", server)
         if failures:
+            for log in sorted(tmp.glob("p*.log")):
+                print(f"--- {log.name} (tail)")
+                print(log.read_text()[-3000:])
+        shutil.rmtree(tmp, ignore_errors=True)
+        if failures:
             print(f"{len(failures)} failed")
             return 1
         print("all passed")
@@ -141,7 +147,6 @@ def main():
 
     psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", server)
     psql(f"CREATE DATABASE {database}", server)
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix="feedmerge-cluster-"))
     corpus = tmp / "corpus"
     corpus.mkdir()
     for labelled in sorted(args.feeds.iterdir()):
@@ -421,12 +426,6 @@ def main():
           f"{sum(len(s) > 1 for s in single_stories)} with several members)",
           shared_stories == single_stories,
           f"{len(shared_stories)} vs {len(single_stories)}; differing: {differ[:3]}")
-    for name, log in logs.items():
-        log.close()
-    if failures:
-        for name in logs:
-            print(f"--- {name}.log (tail)")
-            print((tmp / f"{name}.log").read_text()[-3000:])
     return finish()
 
 
