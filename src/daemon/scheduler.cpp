@@ -570,6 +570,12 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
       known.emplace(entries[i].config.url, i);
     std::unordered_set<std::string> wanted;
     std::vector<std::pair<std::int64_t, Time>> scheduled;
+    // Leased: a feed added on a host this process holds is its own at once (the keeper gains
+    // nothing new for it, and its state was just read by the registration).
+    std::unordered_set<std::string> held_units;
+    for (const Entry& entry : entries) {
+      if (entry.held) held_units.insert(entry.unit);
+    }
     for (Writer::Registered& registered : feeds) {
       wanted.insert(registered.feed.url);
       const IntervalLimits limits = limits_for(poll, registered.feed);
@@ -580,6 +586,8 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
         add_entry(std::move(registered), poll);
         index = entries.size() - 1;
         entry = &entries.back();
+        if (leased && held_units.contains(entry->unit))
+          change_entry(*entry, [](Entry& e) { e.held = true; });
         spdlog::info("{}: added by the reload", entry->config.url);
       } else {
         index = it->second;
