@@ -92,8 +92,13 @@ int run_feeds(const DaemonArgs& args) {
     std::cerr << reports.error().message << '\n';
     return 1;
   }
-  return print_stdout(args.json ? report::feeds_json(*reports, fault)
-                                : report::feeds_text(*reports, now, fault));
+  auto assigner = report::story_assigner(database);
+  if (!assigner) {
+    std::cerr << assigner.error().message << '\n';
+    return 1;
+  }
+  return print_stdout(args.json ? report::feeds_json(*reports, fault, *assigner)
+                                : report::feeds_text(*reports, now, fault, *assigner));
 }
 
 CLI::App* add_command(CLI::App& app, Commands& commands, ConfigOption& config, const char* name,

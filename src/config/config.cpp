@@ -509,6 +509,10 @@ void read_storage(TableReader& r, StorageConfig& storage, const std::string& bas
   }
   r.read_duration("retention", storage.retention);
   r.read_integer("max_items_per_feed", 0, storage.max_items_per_feed);
+  if (const toml::node* node = r.read_duration("lease", storage.lease)) {
+    // Renewed every third of it: shorter than 3 s would renew more than once a second.
+    if (storage.lease < std::chrono::seconds{3}) r.error(*node, "lease", "must be at least 3s");
+  }
 }
 
 // `a` must not exceed `b`; the error points at whichever of the two the file sets (a first).

@@ -25,6 +25,7 @@
 #include "daemon/service.h"
 #include "feedmerge/publish/metrics.h"
 #include "feedmerge/report/feeds.h"
+#include "feedmerge/store/cluster.h"
 #include "feedmerge/store/store.h"
 #include "fetch/http_fetcher.h"
 #include "publish/http_server.h"
@@ -143,11 +144,32 @@ Result<PollSummary> poll_once(const config::Config& config, bool all) {
   }
   auto store = open_store(config);
   if (!store) return store.error();
+  // PostgreSQL: stories are assigned by one process at a time. `once` takes the assigner's
+  // lock for its run (its batches fenced by the term) or, when a `run` holds it, only stores
+  // items, which that one assigns. It polls every feed asked for, leases or not.
+  std::unique_ptr<store::Cluster> cluster;
+  bool assigns = true;
+  if (config.storage.backend == config::StorageBackend::postgresql) {
+    auto location = store_location(config);
+    if (!location) return location.error();
+    auto opened = store::open_cluster(*location, store::make_owner_name(), config.storage.lease);
+    if (!opened) return opened.error();
+    cluster = std::move(*opened);
+    auto term = cluster->assigner_term();
+    if (!term) return term.error();
+    if (*term) {
+      (*store)->fence_story_writes(**term);
+    } else {
+      assigns = false;
+      spdlog::info("stories: another process assigns them; this run stores items only");
+    }
+  }
   asio::io_context io;
   auto poller = Poller::create(
       io, config, std::move(*store),
       {.parse_threads = threads_or_cores(0),
-       .fetcher = std::make_shared<fetch::HttpFetcher>(io, fetch_options(config.poll))});
+       .fetcher = std::make_shared<fetch::HttpFetcher>(io, fetch_options(config.poll)),
+       .assign_stories = assigns});
   if (!poller) return poller.error();
   // SIGINT or SIGTERM (Ctrl-C, a cron job's time limit) stops as `run` stops: fetches in
   // flight are cancelled and the open transaction finishes; the summary says so.
@@ -283,7 +305,15 @@ int run_daemon(const config::Config& config, RunOptions options) {
            },
        .on_feeds_health =
            [&metrics](const std::string& problem) { metrics.set_feeds_problem(problem); },
-       .fetcher = std::make_shared<fetch::HttpFetcher>(io, fetch_options(config.poll))});
+       .fetcher = std::make_shared<fetch::HttpFetcher>(io, fetch_options(config.poll)),
+       // PostgreSQL: any number of `run` share the database (leases, one story assigner).
+       .cluster_url =
+           config.storage.backend == config::StorageBackend::postgresql ? path : std::string(),
+       .lease = config.storage.lease,
+       .on_leases =
+           [&metrics](const std::string& owner, std::size_t held, bool assigner) {
+             metrics.set_cluster(owner, static_cast<std::int64_t>(held), assigner);
+           }});
   if (!poller) {
     spdlog::error("{}", poller.error().message);
     return 1;

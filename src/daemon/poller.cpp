@@ -54,11 +54,20 @@ Result<std::unique_ptr<Poller>> Poller::create(asio::io_context& io, const confi
                                                Options options) {
   std::unique_ptr<Poller> poller(new Poller());
   poller->clock_ = options.clock ? options.clock : std::make_shared<SystemClock>();
+  const bool leased = !options.cluster_url.empty();
+  std::function<void()> on_stories = options.on_stories;  // the keeper's copy
+  std::unique_ptr<store::Cluster> cluster;
+  if (leased) {
+    auto opened = store::open_cluster(options.cluster_url, store::make_owner_name(), options.lease);
+    if (!opened) return opened.error();
+    cluster = std::move(*opened);
+  }
   auto writer = Writer::open(config, std::move(store), *poller->clock_,
                              {.on_stories = std::move(options.on_stories),
                               .on_busy = std::move(options.on_writer_busy),
                               .on_write = std::move(options.on_write),
-                              .on_fault = std::move(options.on_fault)});
+                              .on_fault = std::move(options.on_fault),
+                              .leased = leased || !options.assign_stories});
   if (!writer) return writer.error();
   poller->writer_ = std::move(*writer);
   auto feeds = poller->writer_->register_now(config.feeds);
@@ -77,12 +86,30 @@ Result<std::unique_ptr<Poller>> Poller::create(asio::io_context& io, const confi
       io, config, *poller->fetcher_, *poller->writer_, std::move(parse), *poller->clock_,
       Scheduler::Options{.on_polled = std::move(options.on_polled),
                          .on_feeds_health = std::move(options.on_feeds_health),
-                         .progress_every = options.progress_every},
+                         .progress_every = options.progress_every,
+                         .leased = leased},
       std::move(*feeds));
+  if (leased) {
+    Scheduler* scheduler = poller->scheduler_.get();
+    Writer* writing = poller->writer_.get();
+    const std::string owner = cluster->owner();
+    poller->keeper_ = std::make_unique<LeaseKeeper>(
+        std::move(cluster), lease_period(options.lease),
+        [scheduler] { return scheduler->lease_units(); },
+        [scheduler, writing, owner,
+         on_leases = std::move(options.on_leases)](LeaseKeeper::Round round) {
+          if (on_leases) on_leases(owner, round.held.size(), round.term.has_value());
+          scheduler->hold(std::move(round.held), std::move(round.gained));
+          writing->set_assigner(round.term);
+        },
+        std::move(on_stories));
+  }
   return poller;
 }
 
 Poller::~Poller() {
+  // The keeper first: its rounds reach the scheduler and the writer. Its leases go back.
+  keeper_.reset();
   // Parses first (they hand work to the writer), then the writes.
   if (parse_pool_) parse_pool_->join();
   writer_.reset();
@@ -98,6 +125,7 @@ void Poller::start_once(bool all, std::function<void()> done) {
 
 void Poller::start_run() {
   scheduler_->start_run();
+  if (keeper_) keeper_->start();
 }
 
 void Poller::stop(std::function<void()> stopped) {

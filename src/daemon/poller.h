@@ -20,6 +20,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "daemon/clock.h"
+#include "daemon/lease_keeper.h"
 #include "daemon/scheduler.h"
 #include "daemon/writer.h"
 #include "feedmerge/config/config.h"
@@ -61,6 +62,17 @@ class Poller {
     // `run`'s first round logs its progress this often until every feed due at start has
     // been polled once (then a summary).
     std::chrono::milliseconds progress_every{std::chrono::seconds{5}};
+    // A PostgreSQL URL: `run` shares the database with other processes (lease_keeper.h):
+    // it polls only the hosts it holds a lease on, and assigns stories only while it holds the
+    // assigner's lock. "" (SQLite, `once`): every feed is this process's, and so are stories.
+    std::string cluster_url{};
+    std::chrono::seconds lease{60};
+    // false: store items only, never assign stories nor prune (`once` beside a `run` that
+    // assigns them on the same PostgreSQL database).
+    bool assign_stories = true;
+    // Called on the lease keeper's thread after each round: this process's name, how many
+    // lease units it holds, and whether it assigns stories; must not block.
+    std::function<void(const std::string& owner, std::size_t held, bool assigner)> on_leases{};
   };
 
   // Registers every enabled feed in the store (ensure_feed) before any thread runs: call it
@@ -77,10 +89,11 @@ class Poller {
   // Polls the due feeds (all: every enabled, not disabled feed), prunes, then calls `done` on
   // the scheduler strand. Keeps `io` busy until then.
   void start_once(bool all, std::function<void()> done);
-  // Polls on schedule, prunes every hour, until stop(). Feeds never polled are polled at once,
-  // overdue ones within kOverdueSpread (start_poll_time), and each feed's next poll is stored
-  // for `feeds` to show. The first round (the feeds due at start) logs its progress, a summary
-  // and, when no feed could be reached at all, why (FirstRound). The database files are
+  // Polls on schedule, prunes every hour, until stop(). Leased: the feeds of the hosts this
+  // process holds, from when it claims them (Options::cluster_url). Feeds never polled are polled
+  // at once, overdue ones within kOverdueSpread (start_poll_time), and each feed's next poll is
+  // stored for `feeds` to show. The first round (the feeds due at start) logs its progress, a
+  // summary and, when no feed could be reached at all, why (FirstRound). The database files are
   // checked every few seconds (see Options::on_fault).
   void start_run();
   // No new polls; cancels fetches; `stopped` runs on the scheduler strand once every poll in
@@ -118,6 +131,7 @@ class Poller {
   std::unique_ptr<Writer> writer_;
   std::optional<boost::asio::thread_pool> parse_pool_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<LeaseKeeper> keeper_;  // leased `run` only; started by start_run
 };
 
 // The fetcher's options as [poll] sets them.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <mutex>
 #include <queue>
 #include <random>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 
 #include "daemon/due_queue.h"
 #include "daemon/first_round.h"
+#include "daemon/lease_keeper.h"
 #include "daemon/logging.h"
 #include "daemon/poll_job.h"
 #include "feedmerge/fetch/fetcher.h"
@@ -59,6 +61,8 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
     bool in_flight = false;
     bool queued = false;   // due, waiting for room in the pipeline
     bool removed = false;  // dropped from the config by a reload: kept so job indexes hold
+    std::string unit;      // its lease unit (lease_unit of the configured URL)
+    bool held = true;      // leased: this process holds `unit` now
   };
 
   // One poll, handed from stage to stage and held by one at a time: the strand fills `input`,
@@ -90,6 +94,7 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
         on_polled(std::move(options.on_polled)),
         on_feeds_health(std::move(options.on_feeds_health)),
         progress_every(options.progress_every),
+        leased(options.leased),
         rng(std::random_device{}()),
         waiting(cfg.poll.per_host),
         last_progress(clock.steady_now()) {}
@@ -115,6 +120,10 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
   const std::function<void(const PollEvent&)> on_polled;
   const std::function<void(const std::string&)> on_feeds_health;
   const std::chrono::milliseconds progress_every;
+  const bool leased;
+  // (unit, URL) of the polled feeds, for the lease keeper's thread: written on the strand.
+  mutable std::mutex units_mutex;
+  std::vector<std::pair<std::string, std::string>> units_snapshot;
 
   // Everything below: the strand's.
   std::vector<Entry> entries;
@@ -164,7 +173,9 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
                        .state = std::move(feed.state),
                        .last_hints = {},
                        .password = std::move(feed.password),
-                       .known_items = {}});
+                       .known_items = {},
+                       .unit = lease_unit(feed.feed.url),
+                       .held = !leased});
     const auto [polled, failing] = tally(entries.back());
     polled_feeds += polled;
     failing_feeds += failing;
@@ -182,7 +193,8 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
   // "" unless every polled feed's last poll failed.
   // What an entry adds to the polled/failing tallies below.
   static std::pair<int, int> tally(const Entry& entry) {
-    if (entry.removed || entry.state.disabled || !entry.state.last_attempt) return {0, 0};
+    if (entry.removed || !entry.held || entry.state.disabled || !entry.state.last_attempt)
+      return {0, 0};
     return {1, entry.state.consecutive_failures > 0 ? 1 : 0};
   }
   // Every change to an entry's state or `removed` goes through here, so that the tallies stay
@@ -215,7 +227,8 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
   }
 
   bool pollable(const Entry& entry) const {
-    return !entry.in_flight && !entry.queued && !entry.state.disabled && !entry.removed;
+    return !entry.in_flight && !entry.queued && !entry.state.disabled && !entry.removed &&
+           entry.held;
   }
 
   static Time due_time(const Entry& entry) { return entry.state.next_poll.value_or(Time::min()); }
@@ -542,7 +555,7 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
                            .last_error = last_error,
                            .last_progress = last_progress};
     for (const Entry& entry : entries) {
-      if (entry.removed || entry.state.disabled) continue;
+      if (entry.removed || !entry.held || entry.state.disabled) continue;
       ++status.feeds;
       if (entry.state.consecutive_failures > 0) ++status.failing;
     }
@@ -557,6 +570,12 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
       known.emplace(entries[i].config.url, i);
     std::unordered_set<std::string> wanted;
     std::vector<std::pair<std::int64_t, Time>> scheduled;
+    // Leased: a feed added on a host this process holds is its own at once (the keeper gains
+    // nothing new for it, and its state was just read by the registration).
+    std::unordered_set<std::string> held_units;
+    for (const Entry& entry : entries) {
+      if (entry.held) held_units.insert(entry.unit);
+    }
     for (Writer::Registered& registered : feeds) {
       wanted.insert(registered.feed.url);
       const IntervalLimits limits = limits_for(poll, registered.feed);
@@ -567,6 +586,8 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
         add_entry(std::move(registered), poll);
         index = entries.size() - 1;
         entry = &entries.back();
+        if (leased && held_units.contains(entry->unit))
+          change_entry(*entry, [](Entry& e) { e.held = true; });
         spdlog::info("{}: added by the reload", entry->config.url);
       } else {
         index = it->second;
@@ -607,6 +628,56 @@ struct Scheduler::Impl : std::enable_shared_from_this<Scheduler::Impl> {
       return true;
     });
     report_feeds_health();
+    publish_units();
+    if (!once && !stopping) arm_timer();
+  }
+
+  void publish_units() {
+    std::vector<std::pair<std::string, std::string>> units;
+    for (const Entry& entry : entries) {
+      if (!entry.removed) units.emplace_back(entry.unit, entry.config.url);
+    }
+    std::lock_guard lock(units_mutex);
+    units_snapshot = std::move(units);
+  }
+
+  // Leased: the units this process holds now (Scheduler::hold).
+  void hold(const std::unordered_set<std::string>& units, std::vector<store::FeedState> gained) {
+    std::unordered_map<std::string, store::FeedState*> fresh;
+    for (store::FeedState& state : gained)
+      fresh.emplace(state.url, &state);
+    const Time at_now = now();
+    bool lost = false;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      Entry& entry = entries[i];
+      const bool held = units.contains(entry.unit);
+      if (held == entry.held) continue;
+      if (!held) {
+        change_entry(entry, [](Entry& e) { e.held = false; });
+        lost = lost || entry.queued;
+        continue;
+      }
+      const auto found = fresh.find(entry.config.url);
+      change_entry(entry, [&](Entry& e) {
+        e.held = true;
+        if (found != fresh.end()) e.state = std::move(*found->second);
+      });
+      // Another process polled it meanwhile: what it last listed is unknown here.
+      entry.known_items.clear();
+      entry.last_hints = {};
+      if (!pollable(entry)) continue;
+      entry.state.next_poll =
+          start_poll_time(entry.state, entry.limits, at_now, [this] { return draw(); });
+      schedule(i);
+    }
+    if (lost) {
+      waiting.erase_if([this](std::size_t index) {
+        if (entries[index].held) return false;
+        entries[index].queued = false;
+        return true;
+      });
+    }
+    report_feeds_health();
     if (!once && !stopping) arm_timer();
   }
 };
@@ -618,6 +689,7 @@ Scheduler::Scheduler(asio::io_context& io, const config::Config& config, fetch::
                                    std::move(options))) {
   for (Writer::Registered& feed : feeds)
     impl_->add_entry(std::move(feed), config.poll);
+  impl_->publish_units();
 }
 
 Scheduler::~Scheduler() {
@@ -658,6 +730,15 @@ void Scheduler::start_once(bool all, std::function<void()> done) {
 void Scheduler::start_run() {
   impl_->work.emplace(impl_->io.get_executor());
   asio::post(impl_->strand, [impl = impl_] {
+    if (impl->leased) {
+      // Each feed is scheduled when its lease unit is claimed (hold).
+      spdlog::info("polling the feeds of the hosts this process claims, of {} feeds",
+                   impl->entries.size());
+      impl->writer.prune();
+      impl->schedule_prune();
+      impl->schedule_files_check();
+      return;
+    }
     const Time now = impl->now();
     int never = 0, overdue = 0, on_schedule = 0;
     std::vector<bool> due(impl->entries.size(), false);
@@ -729,6 +810,19 @@ void Scheduler::heartbeat(std::function<void(const SchedulerStatus&)> done) {
       asio::post(impl->strand, [impl, done = std::move(done)] { done(impl->status()); });
     });
   });
+}
+
+void Scheduler::hold(std::unordered_set<std::string> units, std::vector<store::FeedState> gained) {
+  asio::post(impl_->strand,
+             [impl = impl_, units = std::move(units), gained = std::move(gained)]() mutable {
+               if (impl->stopping) return;
+               impl->hold(units, std::move(gained));
+             });
+}
+
+std::vector<std::pair<std::string, std::string>> Scheduler::lease_units() const {
+  std::lock_guard lock(impl_->units_mutex);
+  return impl_->units_snapshot;
 }
 
 void Scheduler::prune_now(std::function<void()> done) {

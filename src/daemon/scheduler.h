@@ -12,6 +12,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -52,6 +54,9 @@ class Scheduler {
     std::function<void(const PollEvent&)> on_polled{};
     std::function<void(const std::string& problem)> on_feeds_health{};
     std::chrono::milliseconds progress_every{std::chrono::seconds{5}};
+    // Several processes share the database (lease_keeper.h): a feed is polled only while this
+    // process holds its lease unit (hold()); `run` has no first round.
+    bool leased = false;
   };
   // Runs CPU and disk work (reading file:// feeds, parsing) off the strand.
   using ParsePool = std::function<void(std::function<void()>)>;
@@ -74,6 +79,13 @@ class Scheduler {
   void heartbeat(std::function<void(const SchedulerStatus&)> done);
   void prune_now(std::function<void()> done);
   void reconfigure(const config::Config& config, std::function<void(std::string error)> done);
+  // Leased: from now on, poll the feeds of `units` only. A feed whose unit is gained starts from
+  // its state in `gained` (as another process may have left it) and is polled at its next poll,
+  // or soon when that has passed (start_poll_time); a feed whose unit is lost is no longer
+  // started (a poll in flight still records). Any thread.
+  void hold(std::unordered_set<std::string> units, std::vector<store::FeedState> gained);
+  // (lease unit, configured URL) of every feed polled: what the lease keeper claims. Any thread.
+  std::vector<std::pair<std::string, std::string>> lease_units() const;
 
  private:
   struct Impl;

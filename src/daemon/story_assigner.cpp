@@ -56,8 +56,10 @@ StoryAssigner::StoryAssigner(const config::Config& config, store::Store& store) 
 }
 
 Result<std::unique_ptr<StoryAssigner>> StoryAssigner::open(const config::Config& config,
-                                                           store::Store& store) {
+                                                           store::Store& store,
+                                                           bool assign_pending) {
   std::unique_ptr<StoryAssigner> assigner(new StoryAssigner(config, store));
+  if (!assign_pending) return assigner;
   auto pending = store.unassigned_item_ids();
   if (!pending) return pending.error();
   if (!pending->empty()) {

@@ -19,9 +19,12 @@ namespace feedmerge::daemon {
 
 class StoryAssigner {
  public:
-  // `store` is the writer's read_write Store; it must outlive the assigner.
+  // `store` is the writer's read_write Store; it must outlive the assigner. assign_pending:
+  // assign the items stored without a story now (one process per database; with several,
+  // the assigner does when it becomes one).
   static Result<std::unique_ptr<StoryAssigner>> open(const config::Config& config,
-                                                     store::Store& store);
+                                                     store::Store& store,
+                                                     bool assign_pending = true);
 
   // Assigns a story to each of `item_ids` that has none yet, reading them from the store.
   // Returns how many were assigned.
@@ -41,6 +44,9 @@ class StoryAssigner {
   // After retention removed items: stories left empty go, representatives that went are
   // replaced, and the index is rebuilt from the store by the next batch.
   Result<int> tidy();
+  // Drops the index: the next batch rebuilds it from the store (another process may have
+  // written stories meanwhile).
+  void forget() { index_.reset(); }
 
  private:
   StoryAssigner(const config::Config& config, store::Store& store);

@@ -38,7 +38,8 @@ double thread_cpu_seconds() {
 Result<std::unique_ptr<Writer>> Writer::open(const config::Config& config,
                                              std::unique_ptr<store::Store> store, Clock& clock,
                                              Options options) {
-  auto stories = StoryAssigner::open(config, *store);
+  // Leased: the assigner, whichever process it is, assigns what is stored (set_assigner).
+  auto stories = StoryAssigner::open(config, *store, !options.leased);
   if (!stories) return stories.error();
   return std::unique_ptr<Writer>(
       new Writer(config, std::move(store), std::move(*stories), clock, std::move(options)));
@@ -49,6 +50,7 @@ Writer::Writer(const config::Config& config, std::unique_ptr<store::Store> store
     : storage_(config.storage),
       clock_(clock),
       options_(std::move(options)),
+      leased_(options_.leased),
       store_(std::move(store)),
       stories_(std::move(stories)) {}
 
@@ -112,6 +114,13 @@ void Writer::record(std::shared_ptr<PollOutcome> poll, std::function<void(Record
       done(std::move(recorded));
       return;
     }
+    if (leased_) {
+      // The assigner reads them back from the store, whichever process stored them.
+      poll->candidates = {};
+      recorded.stored = std::move(*stored);
+      done(std::move(recorded));
+      return;
+    }
     // The candidates were built on the parse pool before the write; only what the store
     // assigned (row id, key, stored dates) is added here. Stories themselves come once per
     // batch (assign), in publication order: the order in which feeds happen to answer must not
@@ -150,7 +159,56 @@ void Writer::assign(std::function<void()> done) {
   });
 }
 
+void Writer::set_assigner(std::optional<std::int64_t> term) {
+  post([this, term] {
+    if (term == term_) {
+      // Still the assigner: what the other pollers stored since the last round.
+      if (term_) assign_stored();
+      return;
+    }
+    term_ = term;
+    store_->fence_story_writes(term);
+    // Another process may have assigned meanwhile: the index starts again from the store.
+    stories_->forget();
+    if (term_) assign_stored();
+  });
+}
+
+void Writer::assign_stored() {
+  if (!term_ || !fault_.empty()) return;
+  auto pending = store_->unassigned_item_ids();
+  if (!pending) {
+    wrote(pending.error().message);
+    spdlog::error("stories: {}", pending.error().message);
+    return;
+  }
+  if (pending->empty()) return;
+  const auto started = std::chrono::steady_clock::now();
+  // Each batch starts from the stories as stored, as a new process would (`once`): the story
+  // index kept across batches does not always end where a rebuilt one does (the dedup stage's
+  // stories depend on the batches a window arrives in; cluster_cli_test measures it), and the
+  // assigner's stories must not depend on which process assigned what before. Costs a read of
+  // two windows of assigned items per batch.
+  stories_->forget();
+  auto assigned = stories_->assign(*pending, clock_.now_seconds());
+  wrote(assigned ? std::string() : assigned.error().message);
+  if (!assigned) {
+    spdlog::error("stories: {}", assigned.error().message);
+    return;
+  }
+  stories_created_ += stories_->last_created();
+  spdlog::debug("stories: {} stored items assigned in {} ms", *assigned,
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started)
+                    .count());
+  if (*assigned > 0 && options_.on_stories) options_.on_stories();
+}
+
 void Writer::assign_open_batch() {
+  if (leased_) {
+    assign_stored();
+    return;
+  }
   if (unassigned_.empty() || !fault_.empty()) return;
   StoryAssigner::Batch batch = std::move(unassigned_);
   unassigned_.clear();
@@ -178,7 +236,8 @@ void Writer::assign_open_batch() {
 
 void Writer::prune(std::function<void()> done) {
   post([this, done = std::move(done)] {
-    if (fault_.empty()) {
+    // Leased: the assigner alone, whose index retention resets (tidy).
+    if (fault_.empty() && (!leased_ || term_)) {
       // The open batch first: retention must not remove an item between its write and its
       // membership, which would fail the batch's foreign keys for every item in it.
       assign_open_batch();

@@ -33,6 +33,10 @@ class Writer {
     std::function<void(bool busy)> on_busy{};
     std::function<void(const std::string& error)> on_write{};
     std::function<void(const std::string& reason)> on_fault{};
+    // Several processes share the database (lease_keeper.h): stories are assigned only while
+    // set_assigner() says this process is the assigner, from the items stored without a story
+    // (by any process) rather than from this process's polls; retention runs only then too.
+    bool leased = false;
   };
 
   // A configured feed as registered: its stored state and its password.
@@ -70,6 +74,9 @@ class Writer {
   // The open batch into stories: one transaction, in publication order. On failure the items
   // stay without a story and the next start assigns them.
   void assign(std::function<void()> done = {});
+  // Leased: this process is the story assigner under `term` (nullopt: no longer). On becoming
+  // it, the index is rebuilt from the store and what is stored without a story is assigned.
+  void set_assigner(std::optional<std::int64_t> term);
   // Retention (the open batch is assigned first), then `done`.
   void prune(std::function<void()> done = {});
   // The database files, then a passive checkpoint (so a disk that refuses it shows too).
@@ -88,6 +95,7 @@ class Writer {
   template <class Work>
   void post(Work work);
   void assign_open_batch();
+  void assign_stored();
   void wrote(const std::string& error);
   void check_files_now();
   void stop_writing(const std::string& reason);
@@ -95,11 +103,13 @@ class Writer {
   const config::StorageConfig storage_;
   Clock& clock_;
   const Options options_;
+  const bool leased_;
   // The writer thread's, like everything it runs.
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<StoryAssigner> stories_;
-  StoryAssigner::Batch unassigned_;  // items stored by the open batch's polls
-  std::string fault_;                // why the writer stopped writing for good; "" while it writes
+  StoryAssigner::Batch unassigned_;   // items stored by the open batch's polls
+  std::string fault_;                 // why the writer stopped writing for good; "" while it writes
+  std::optional<std::int64_t> term_;  // leased: the assigner's term while this process holds it
   std::atomic<std::int64_t> stories_created_{0};  // read by the scheduler's progress lines
   boost::asio::thread_pool thread_{1};            // last: joined before the members go
 };

@@ -87,6 +87,13 @@ void Metrics::set_feeds_problem(std::string problem) {
   feeds_problem_ = std::move(problem);
 }
 
+void Metrics::set_cluster(std::string owner, std::int64_t held_units, bool assigner) {
+  lease_units_.store(held_units, std::memory_order_relaxed);
+  assigner_.store(assigner, std::memory_order_relaxed);
+  std::lock_guard lock(texts_mutex_);
+  cluster_owner_ = std::move(owner);
+}
+
 std::string Metrics::prometheus_text() const {
   std::string out;
   out +=
@@ -126,6 +133,21 @@ std::string Metrics::prometheus_text() const {
   out += "feedmerge_items " + std::to_string(items_.load()) + "\n";
   out += "# HELP feedmerge_stories Stories in the database.\n# TYPE feedmerge_stories gauge\n";
   out += "feedmerge_stories " + std::to_string(stories_.load()) + "\n";
+  std::string owner;
+  {
+    std::lock_guard lock(texts_mutex_);
+    owner = cluster_owner_;
+  }
+  if (!owner.empty()) {
+    // Owner names are host:pid:hex, nothing a label must escape.
+    const std::string label = "{owner=\"" + owner + "\"} ";
+    out += "# HELP feedmerge_lease_units Hosts whose feeds this process holds the lease on.\n";
+    out += "# TYPE feedmerge_lease_units gauge\n";
+    out += "feedmerge_lease_units" + label + std::to_string(lease_units_.load()) + "\n";
+    out += "# HELP feedmerge_story_assigner 1 while this process assigns stories.\n";
+    out += "# TYPE feedmerge_story_assigner gauge\n";
+    out += "feedmerge_story_assigner" + label + (assigner_.load() ? "1" : "0") + "\n";
+  }
 
   out +=
       "# HELP feedmerge_http_evictions_total Connections closed at the connection limit to make "

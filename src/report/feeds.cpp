@@ -5,10 +5,13 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <unordered_map>
 
 #include <boost/json.hpp>
 
 #include "feedmerge/fetch/fetcher.h"
+#include "feedmerge/normalize/url.h"
+#include "feedmerge/store/cluster.h"
 
 namespace feedmerge::report {
 namespace {
@@ -101,7 +104,28 @@ Result<std::vector<FeedReport>> feed_reports(const config::Config& config,
     if (!opened) return opened.error();
     store = std::move(*opened);
   }
-  return feed_reports(config, store.get(), now);
+  auto reports = feed_reports(config, store.get(), now);
+  if (!reports || !store::is_postgresql_url(database)) return reports;
+  auto cluster = store::read_cluster(database);
+  if (!cluster) return cluster.error();
+  std::unordered_map<std::string, std::string> holders;
+  for (const store::LeaseHolder& lease : cluster->leases)
+    holders.emplace(lease.unit, lease.owner);
+  for (FeedReport& report : *reports) {
+    // The lease unit, as the daemon claims it (daemon::lease_unit): the host, or a file:// URL.
+    const std::string unit =
+        normalize::is_file_url(report.url) ? report.url : fetch::politeness_host(report.url);
+    if (const auto found = holders.find(unit); found != holders.end())
+      report.holder = found->second;
+  }
+  return reports;
+}
+
+Result<std::string> story_assigner(const std::string& database) {
+  if (!store::is_postgresql_url(database)) return std::string();
+  auto cluster = store::read_cluster(database);
+  if (!cluster) return cluster.error();
+  return cluster->assigner;
 }
 
 std::string fault_note_path(const std::string& database) {
@@ -115,7 +139,8 @@ std::string database_fault(const std::string& database) {
   return note;
 }
 
-std::string feeds_json(const std::vector<FeedReport>& reports, const std::string& fault) {
+std::string feeds_json(const std::vector<FeedReport>& reports, const std::string& fault,
+                       const std::string& assigner) {
   boost::json::array feeds;
   for (const FeedReport& report : reports) {
     boost::json::object feed;
@@ -133,24 +158,29 @@ std::string feeds_json(const std::vector<FeedReport>& reports, const std::string
     feed["consecutive_failures"] = report.consecutive_failures;
     feed["error"] = report.error.empty() ? boost::json::value() : boost::json::value(report.error);
     feed["credentials_withheld"] = report.credentials_withheld;
+    feed["holder"] =
+        report.holder.empty() ? boost::json::value() : boost::json::value(report.holder);
     feeds.push_back(std::move(feed));
   }
   boost::json::object root;
   root["database_fault"] = fault.empty() ? boost::json::value() : boost::json::value(fault);
+  root["story_assigner"] = assigner.empty() ? boost::json::value() : boost::json::value(assigner);
   root["feeds"] = std::move(feeds);
   return boost::json::serialize(root) + "\n";
 }
 
 std::string feeds_text(const std::vector<FeedReport>& reports, model::Time now,
-                       const std::string& fault) {
+                       const std::string& fault, const std::string& assigner) {
   std::ostringstream out;
   if (!fault.empty()) out << "database: the daemon stopped writing at " << fault << "\n\n";
+  if (!assigner.empty()) out << "stories: assigned by " << assigner << "\n\n";
   for (const FeedReport& report : reports) {
     out << report.url << '\n';
     if (report.fetch_url != report.url) out << "  moved to:     " << report.fetch_url << '\n';
     if (report.credentials_withheld)
       out << "  credentials:  withheld from the new origin until the config names that URL\n";
     if (!report.title.empty()) out << "  title:        " << report.title << '\n';
+    if (!report.holder.empty()) out << "  polled by:    " << report.holder << '\n';
     out << "  status:       " << report.status;
     if (report.last_status > 0) out << " (HTTP " << report.last_status << ')';
     if (report.consecutive_failures > 0)

@@ -115,8 +115,37 @@ ALTER TABLE item_stories ADD COLUMN joined_by TEXT NOT NULL DEFAULT '',
   ADD COLUMN matched_item_id BIGINT, ADD COLUMN matched_p DOUBLE PRECISION NOT NULL DEFAULT 0;
 )sql";
 
+// Version 3: several `run` processes on one database (store/cluster.h). leases: one row per
+// lease unit (a host name, or a file:// URL), free when owner is '' or expires_at has passed.
+// pollers: each live process, renewed with its leases (the fair share divides the units by
+// them). assigner_terms: one row each time a process became the story assigner; a batch
+// written under the term counts itself there (write_stories' fence), so terms can be seen not
+// to overlap. Times are the server's clock: processes on several machines never compare their
+// own.
+constexpr std::string_view kPgVersion3 = R"sql(
+CREATE TABLE leases (
+  unit TEXT PRIMARY KEY,
+  owner TEXT NOT NULL DEFAULT '',
+  expires_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity'
+);
+CREATE INDEX leases_by_owner ON leases (owner);
+CREATE TABLE pollers (
+  owner TEXT PRIMARY KEY,
+  started TIMESTAMPTZ NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE assigner_terms (
+  term BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  owner TEXT NOT NULL,
+  session_pid INTEGER NOT NULL,
+  started TIMESTAMPTZ NOT NULL,
+  batches BIGINT NOT NULL DEFAULT 0,
+  last_batch TIMESTAMPTZ
+);
+)sql";
+
 // pg_migrations[v] takes a database from version v to v + 1. Append only, as schema.cpp's.
-constexpr std::array<std::string_view, 2> kPgMigrations = {kPgVersion1, kPgVersion2};
+constexpr std::array<std::string_view, 3> kPgMigrations = {kPgVersion1, kPgVersion2, kPgVersion3};
 static_assert(kPgMigrations.size() == detail::kPgSchemaVersion);
 
 // Items ranked newest first within their feed, as the SQLite store ranks them.

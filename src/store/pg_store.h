@@ -16,7 +16,7 @@
 namespace feedmerge::store::detail {
 
 // The PostgreSQL schema's version (its own numbering: the table schema_version holds it).
-inline constexpr int kPgSchemaVersion = 2;
+inline constexpr int kPgSchemaVersion = 3;
 
 // Every transaction that writes stories (write_stories, merge, split) holds this
 // transaction-level advisory lock first: story ids are numbered by the caller from
@@ -25,6 +25,13 @@ inline constexpr std::int64_t kStoryWriteLock = 0x464d524701;
 // Held while the schema is checked and migrated, so that two processes opening one new
 // database do not both run a step.
 inline constexpr std::int64_t kMigrationLock = 0x464d524702;
+// The story assigner's session-level lock (store/cluster.h), in pg_advisory_lock's two-key
+// form so that pg_locks shows it as (classid, objid) = ("FMRG", 3).
+inline constexpr int kAssignerLockClass = 0x464d5247;
+inline constexpr int kAssignerLockId = 3;
+// NOTIFYed by every transaction that changes stories, as it commits: every process's
+// publisher renders anew (store/cluster.h, await_story_change).
+inline constexpr std::string_view kStoriesChannel = "feedmerge_stories";
 
 // The URL with any password replaced by "***", for messages.
 std::string redact_url(std::string_view url);
@@ -101,6 +108,7 @@ class PgStore final : public Store {
   Result<std::vector<StoredItem>> items_with_link(const std::string& link) override;
   Result<void> write_stories(const std::function<Result<void>(StoryWriter&)>& body,
                              ForeignKeys keys) override;
+  void fence_story_writes(std::optional<std::int64_t> term) override { fence_ = term; }
   Result<std::vector<model::Story>> list_stories(std::optional<Time> since) override;
   Result<std::vector<model::Story>> latest(const std::vector<std::string>* feed_urls,
                                            int limit) override;
@@ -136,7 +144,8 @@ class PgStore final : public Store {
 
   std::string location_;  // redacted
   std::unique_ptr<pqxx::connection> connection_;
-  pqxx::work* writing_ = nullptr;  // write_stories' transaction while its body runs
+  pqxx::work* writing_ = nullptr;      // write_stories' transaction while its body runs
+  std::optional<std::int64_t> fence_;  // the assigner's term story batches are written under
 };
 
 }  // namespace feedmerge::store::detail

@@ -43,8 +43,11 @@ void put_joined_by(boost::json::object& row, const model::JoinedBy& joined) {
   row["matched_p"] = joined.p;
 }
 
+// Every transaction that writes stories takes it first; the NOTIFY reaches listeners when (and
+// only if) the transaction commits.
 void lock_story_writes(pqxx::transaction_base& work) {
   work.exec_params("SELECT pg_advisory_xact_lock($1)", kStoryWriteLock);
+  work.exec("NOTIFY " + std::string(kStoriesChannel));
 }
 
 }  // namespace
@@ -266,6 +269,20 @@ Result<void> PgStore::write_stories(const std::function<Result<void>(StoryWriter
   return guarded([&]() -> Result<void> {
     pqxx::work work(*connection_);
     lock_story_writes(work);
+    if (fence_) {
+      // Under the story write lock: a successor's first batch waits for this one, and this
+      // one sees whether the term's session (the lease keeper's) still holds the lock.
+      const auto counted = work.exec_params(
+          "UPDATE assigner_terms AS t SET batches = t.batches + 1, last_batch = "
+          "clock_timestamp() WHERE t.term = $1 AND EXISTS (SELECT 1 FROM pg_locks AS l WHERE "
+          "l.pid = t.session_pid AND l.locktype = 'advisory' AND l.granted AND l.classid = $2 "
+          "AND l.objid = $3 AND l.objsubid = 2)",
+          *fence_, kAssignerLockClass, kAssignerLockId);
+      if (counted.affected_rows() != 1) {
+        return error("not written: this process is no longer the story assigner (term " +
+                     std::to_string(*fence_) + ")");
+      }
+    }
     PgStoryWriter writer(work);
     // The body's reads of this store run in this transaction.
     struct Open {

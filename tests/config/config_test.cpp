@@ -102,6 +102,7 @@ TEST_CASE("every key of every table is read") {
   CHECK(config.storage.database == "/var/lib/feedmerge/news.db");
   CHECK(config.storage.retention == 14 * 24h);
   CHECK(config.storage.max_items_per_feed == 0);
+  CHECK(config.storage.lease == 90s);
   CHECK(config.poll.interval == 90min);
   CHECK(config.poll.min_interval == 10min);
   CHECK(config.poll.max_interval == 48h);
@@ -127,7 +128,7 @@ TEST_CASE("every key of every table is read") {
   CHECK(config.outputs[0].description == "Merged Linux news");
   CHECK(config.outputs[0].categories == std::vector<std::string>{"linux", "news/linux"});
   CHECK(config.outputs[0].limit == 25);
-  CHECK(config.outputs[0].line == 36);
+  CHECK(config.outputs[0].line == 37);
   CHECK(config.outputs[1].path == "/all.json");
   CHECK(config.outputs[1].format == OutputFormat::json);
   CHECK(config.outputs[1].title == "Tech news, merged");
@@ -148,9 +149,9 @@ TEST_CASE("every key of every table is read") {
   // A relative password file resolves against the config file's folder.
   const auto folder = std::filesystem::absolute(kConfigData).lexically_normal();
   CHECK(feed.password_file == (folder / "secrets/example.password").string());
-  CHECK(feed.line == 48);
+  CHECK(feed.line == 49);
   CHECK(config.feeds[1].url == "file:///srv/feeds/local.xml");
-  CHECK(config.feeds[1].line == 59);
+  CHECK(config.feeds[1].line == 60);
 }
 
 TEST_CASE("durations read and write with units from days to seconds") {

@@ -41,14 +41,16 @@ TEST_CASE("without a database every configured feed is never polled, or disabled
   CHECK((*reports)[0].status == "never polled");
   CHECK((*reports)[1].status == "disabled");
   CHECK(feeds_json(*reports) ==
-        "{\"database_fault\":null,\"feeds\":[{\"url\":\"https://a.example/feed\",\"fetch_url\":"
+        "{\"database_fault\":null,\"story_assigner\":null,\"feeds\":[{\"url\":\"https://a.example/"
+        "feed\",\"fetch_url\":"
         "\"https://a.example/feed\",\"title\":\"\",\"enabled\":true,\"status\":\"never polled\","
         "\"last_status\":null,\"last_attempt\":null,\"last_success\":null,\"next_poll\":null,"
-        "\"items\":0,\"consecutive_failures\":0,\"error\":null,\"credentials_withheld\":false},"
+        "\"items\":0,\"consecutive_failures\":0,\"error\":null,\"credentials_withheld\":false,"
+        "\"holder\":null},"
         "{\"url\":\"https://b.example/feed\",\"fetch_url\":\"https://b.example/feed\",\"title\":"
         "\"\",\"enabled\":false,\"status\":\"disabled\",\"last_status\":null,\"last_attempt\":"
         "null,\"last_success\":null,\"next_poll\":null,\"items\":0,\"consecutive_failures\":0,"
-        "\"error\":null,\"credentials_withheld\":false}]}\n");
+        "\"error\":null,\"credentials_withheld\":false,\"holder\":null}]}\n");
 }
 
 TEST_CASE("the fault note is read from beside the database") {

@@ -32,13 +32,15 @@ TEST_CASE("a new PostgreSQL database gets the schema, once, at this build's vers
 }
 
 // Version 2 adds why each member is in its story: a version 1 database (its memberships
-// without those columns) gets them, unknown ('') for the memberships it holds.
+// without those columns, and without version 3's cluster tables) gets them, unknown ('') for
+// the memberships it holds, and is brought to the current version.
 TEST_CASE("a version 1 PostgreSQL schema is migrated to record why members joined") {
   PgBackend backend;
   REQUIRE(open_store(backend.location()).has_value());
   backend.exec(
       "ALTER TABLE item_stories DROP COLUMN joined_by, DROP COLUMN matched_item_id, DROP COLUMN "
-      "matched_p; UPDATE schema_version SET version = 1; INSERT INTO feeds (id, url) VALUES "
+      "matched_p; DROP TABLE leases, pollers, assigner_terms; UPDATE schema_version SET "
+      "version = 1; INSERT INTO feeds (id, url) VALUES "
       "(1, 'https://example.com/feed'); INSERT INTO items (id, feed_id, key, published, "
       "first_seen, content_hash) VALUES (1, 1, 'a', 0, 0, 0); INSERT INTO stories (id, "
       "first_published, first_seen, updated) VALUES (1, 0, 0, 0); INSERT INTO item_stories "
@@ -51,7 +53,8 @@ TEST_CASE("a version 1 PostgreSQL schema is migrated to record why members joine
   CHECK(stories->front().members.at(0).joined_by == feedmerge::model::JoinedBy{"", {}, 0});
   pqxx::connection connection(backend.location());
   pqxx::read_transaction work(connection);
-  CHECK(work.exec1("SELECT version FROM schema_version")[0].as<int>() == 2);
+  CHECK(work.exec1("SELECT version FROM schema_version")[0].as<int>() == kPgSchemaVersion);
+  CHECK(work.exec1("SELECT to_regclass('leases') IS NOT NULL")[0].as<bool>());
 }
 
 TEST_CASE("a PostgreSQL schema from a newer feedmerge is refused, read-write and read-only") {

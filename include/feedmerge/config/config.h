@@ -40,6 +40,9 @@ struct StorageConfig {
   std::string url_file;
   std::chrono::seconds retention = std::chrono::days{30};
   std::int64_t max_items_per_feed = 2000;  // 0 = no limit
+  // postgresql: how long a `run` holds the feeds of a host it claimed without renewing them
+  // (it renews every third of it); a dead process's feeds go to the others within about this.
+  std::chrono::seconds lease = std::chrono::seconds{60};
 
   bool operator==(const StorageConfig&) const = default;
 };

@@ -39,6 +39,9 @@ class Metrics {
   void set_writer_busy(bool busy);
   // "" unless every polled feed's last poll failed; then why.
   void set_feeds_problem(std::string problem);
+  // Several processes on one PostgreSQL database: this process's name ("host:pid:random"), how
+  // many lease units (hosts) it holds, whether it assigns stories.
+  void set_cluster(std::string owner, std::int64_t held_units, bool assigner);
 
   // Prometheus text exposition format 0.0.4.
   std::string prometheus_text() const;
@@ -69,6 +72,9 @@ class Metrics {
   std::string writer_fault_;
   std::string write_error_;
   std::string feeds_problem_;
+  std::string cluster_owner_;  // "" without several processes; guarded by texts_mutex_
+  std::atomic<std::int64_t> lease_units_{0};
+  std::atomic<bool> assigner_{false};
 };
 
 }  // namespace feedmerge::publish

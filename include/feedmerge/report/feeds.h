@@ -41,6 +41,9 @@ struct FeedReport {
   // fetch_url is another origin than url and the feed has headers or Basic auth: those stay
   // with url's origin until the config names fetch_url.
   bool credentials_withheld = false;
+  // PostgreSQL with several `run` processes: the one holding the lease on the feed's host now
+  // ("hostname:pid:random"); "" when none does (SQLite: never).
+  std::string holder{};
 };
 
 // Every configured feed, in the config's order; `store` nullptr: no database yet (every feed
@@ -58,14 +61,20 @@ std::string fault_note_path(const std::string& database);
 // database sound.
 std::string database_fault(const std::string& database);
 
-// `feeds --json`: {"database_fault": null or database_fault(), "feeds": [{"url", "fetch_url",
-// "title", "enabled", "status", "last_status", "last_attempt", "last_success", "next_poll",
-// "items", "consecutive_failures", "error", "credentials_withheld"}]}, times as RFC 3339 UTC
-// ("2026-03-04T10:00:00Z") or null, last_status null before any HTTP response, error null when
-// there is none. One line, then a newline.
-std::string feeds_json(const std::vector<FeedReport>& reports, const std::string& fault = {});
-// `feeds`: the database's fault first, if any, then one block per feed, for people.
+// `feeds --json`: {"database_fault": null or database_fault(), "story_assigner": null or the
+// process assigning stories, "feeds": [{"url", "fetch_url", "title", "enabled", "status",
+// "last_status", "last_attempt", "last_success", "next_poll", "items", "consecutive_failures",
+// "error", "credentials_withheld", "holder"}]}, times as RFC 3339 UTC ("2026-03-04T10:00:00Z")
+// or null, last_status null before any HTTP response, error and holder null when there is
+// none. One line, then a newline.
+std::string feeds_json(const std::vector<FeedReport>& reports, const std::string& fault = {},
+                       const std::string& assigner = {});
+// `feeds`: the database's fault first, if any, and which process assigns stories, then one
+// block per feed, for people.
 std::string feeds_text(const std::vector<FeedReport>& reports, model::Time now,
-                       const std::string& fault = {});
+                       const std::string& fault = {}, const std::string& assigner = {});
+// The process assigning stories in the PostgreSQL database at `database` ("" when none does,
+// and with SQLite).
+Result<std::string> story_assigner(const std::string& database);
 
 }  // namespace feedmerge::report

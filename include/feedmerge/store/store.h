@@ -257,6 +257,11 @@ class Store {
   // Runs `body` in one write transaction; rolls back when it throws or returns an error.
   virtual Result<void> write_stories(const std::function<Result<void>(StoryWriter&)>& body,
                                      ForeignKeys keys = ForeignKeys::check) = 0;
+  // Several processes on one database (store/cluster.h): from now on write_stories writes only
+  // under the story assigner's term `term`, while that term's session still holds the
+  // assigner lock (checked inside the batch's transaction, after the story write lock), and
+  // fails otherwise; nullopt lifts the fence. SQLite (one process per file) ignores it.
+  virtual void fence_story_writes(std::optional<std::int64_t> term) { (void)term; }
 
   // Stories whose `updated` is at or after `since` (all when nullopt), most recently updated
   // first (ties: higher id first), each with its members (model::Story's order).
