@@ -505,8 +505,8 @@ void check_reasons(const StoryIndex& index, const std::vector<Candidate>& items,
       CHECK(placement.probability > 0);
     }
   }
-  for (const auto& [story, count] : founders)
-    CHECK_MESSAGE(count == 1, "story ", story);
+  for (const auto& entry : founders)  // not a binding: clang cannot capture one in CHECK
+    CHECK_MESSAGE(entry.second == 1, "story ", entry.first);
 }
 
 }  // namespace
