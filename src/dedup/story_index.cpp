@@ -56,6 +56,8 @@ class TermStatistics {
     return std::log((docs_ + 1.0) / (counts_[id & (kBuckets - 1)] + 1.0)) + kIdfFloor;
   }
   double entity_idf(std::uint32_t id) const { return idf(id ^ kEntitySalt); }
+  // The IDF of a word no document has: the rarest possible.
+  double max_idf() const { return std::log(docs_ + 1.0) + kIdfFloor; }
   double docs() const { return docs_; }
   std::uint32_t df(std::uint32_t id) const { return counts_[id & (kBuckets - 1)]; }
 
@@ -166,6 +168,7 @@ struct Weights {
   double title_norm = 0;
   double title_idf_sum = 0;
   double title_entity_sum = 0;
+  double number_sum = 0;  // of the numbers' IDF
   // Hashes of the canonical URL and of the id (0: none, or too short to mean anything). A
   // member keeps these instead of the strings: a first poll puts tens of thousands of items
   // into the index.
@@ -367,9 +370,9 @@ const PairModel& default_pair_model() {
   // Fitted by bench/dedup_fit.py (see its output in bench/README.md, "Story pair model").
   static const PairModel model = [] {
     PairModel m;
-    m.bias = -5.897;
-    m.weights = {-3.951, 3.344, 12.847, 3.084, 4.570, 2.837, 2.459, 0.069,
-                 -0.112, 3.839, -0.400, 5.497, 1.166, 1.490, -0.677};
+    m.bias = -5.888;
+    m.weights = {-3.972, 3.353, 12.871, 3.117, 4.632, 2.910, 2.460, 0.070,
+                 -0.119, 3.816, -0.396, 5.507, 1.188, 1.800, -0.696};
     m.threshold = 0.25;
     m.same_feed = 1;
     return m;
@@ -582,6 +585,10 @@ struct StoryIndex::Impl {
     w.title_norm = std::sqrt(title_norm);
     w.title_idf_sum = title_idf_sum;
     w.title_entity_sum = title_entity_sum;
+    double number_sum = 0;
+    for (std::uint32_t number : item.features.numbers)
+      number_sum += statistics.entity_idf(number);
+    w.number_sum = number_sum;
     w.norm_docs = statistics.docs();
   }
 
@@ -666,17 +673,24 @@ struct StoryIndex::Impl {
     const auto& nx = x.features.numbers;
     const auto& ny = y.features.numbers;
     if (!nx.empty() && !ny.empty()) {
-      std::size_t shared = 0;
+      // IDF-weighted Jaccard, times how rare the shared numbers are: a year or "100" that
+      // most items give says little even when it is all two items give.
+      double shared = 0;
+      int any = 0;
       for (std::size_t i = 0, j = 0; i < nx.size() && j < ny.size();) {
-        shared += nx[i] == ny[j];
+        if (nx[i] == ny[j]) {
+          shared += statistics.entity_idf(nx[i]);
+          ++any;
+        }
         const bool step_i = nx[i] <= ny[j];
         const bool step_j = ny[j] <= nx[i];
         i += step_i;
         j += step_j;
       }
-      f[kNumbers] =
-          static_cast<double>(shared) / static_cast<double>(nx.size() + ny.size() - shared);
-      f[kOtherNumbers] = shared == 0 ? 1.0 : 0.0;
+      const double all = a.number_sum + b.number_sum - shared;
+      const double rarity = any > 0 ? shared / (any * statistics.max_idf()) : 0.0;
+      f[kNumbers] = all > 0 ? std::min(1.0, shared / all) * std::min(1.0, rarity) : 0.0;
+      f[kOtherNumbers] = any > 0 ? 0.0 : 1.0;
     }
     double z = model.bias;
     for (std::size_t i = 0; i < kPairFeatureCount; ++i)

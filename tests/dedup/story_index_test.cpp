@@ -243,8 +243,19 @@ TEST_CASE("the same names with other figures are another development") {
                          "Tesla recalls cars over a steering fault"};
   for (int k = 0; k < 3; ++k)
     batch.push_back(item(10 + k, 10 + k, k, "https://n" + std::to_string(k) + ".example/a",
-                         other[k], std::string(other[k]) + ", the company said."));
+                         other[k], std::string(other[k]) + ", the company said in 2020."));
+  const auto year_a = item(4, 4, 3, "https://d.example/a", "Netflix raises prices",
+                           "Netflix raises prices in Canada, it said in 2020.");
+  const auto year_b = item(5, 5, 3, "https://e.example/b", "Spotify adds podcasts",
+                           "Spotify adds podcasts in Sweden, it said in 2020.");
+  batch.push_back(year_a);
+  batch.push_back(year_b);
   insert(index, batch, next);
+  // A year most items give is hardly evidence (the numbers weigh by their IDF, as names).
+  const Signals year = index.compare(year_a, year_b);
+  CHECK(year.features[kOtherNumbers] == 0);
+  CHECK(year.features[kNumbers] > 0);
+  CHECK(year.features[kNumbers] < 0.5);
   const Signals same = index.compare(deal, report);
   CHECK(same.features[kNumbers] > 0.5);
   CHECK(same.features[kOtherNumbers] == 0);

@@ -55,7 +55,7 @@ enum PairFeature : std::uint8_t {
   kCrossTitle,     // cross-language x headline terms
   kTitleCover,     // the smaller share (IDF) of one headline's terms found in the other item
   kTitleNames,     // IDF-weighted Jaccard of the headlines' names
-  kNumbers,        // Jaccard of the numbers the two items give
+  kNumbers,        // IDF-weighted Jaccard of the numbers two items give x their rarity
   kOtherNumbers,   // 1 when both give numbers and share none (another development)
   kPairFeatureCount
 };
