@@ -184,24 +184,31 @@ void Writer::assign_stored() {
   }
   if (pending->empty()) return;
   const auto started = std::chrono::steady_clock::now();
+  const double cpu_started = thread_cpu_seconds();
   // Each batch starts from the stories as stored, as a new process would (`once`): the story
   // index kept across batches does not always end where a rebuilt one does (the dedup stage's
   // stories depend on the batches a window arrives in; cluster_cli_test measures it), and the
   // assigner's stories must not depend on which process assigned what before. Costs a read of
   // two windows of assigned items per batch.
   stories_->forget();
-  auto assigned = stories_->assign(*pending, clock_.now_seconds());
-  wrote(assigned ? std::string() : assigned.error().message);
-  if (!assigned) {
-    spdlog::error("stories: {}", assigned.error().message);
+  assigned(stories_->assign(*pending, clock_.now_seconds()), "stored items", started, cpu_started);
+}
+
+void Writer::assigned(const Result<int>& result, std::string_view what,
+                      std::chrono::steady_clock::time_point started, double cpu_started) {
+  wrote(result ? std::string() : result.error().message);
+  if (!result) {
+    spdlog::error("stories: {}", result.error().message);
     return;
   }
   stories_created_ += stories_->last_created();
-  spdlog::debug("stories: {} stored items assigned in {} ms", *assigned,
+  // CPU time too: the machine may be busy, and waiting for a core is not work.
+  spdlog::debug("stories: {} {} assigned in {} ms ({:.0f} ms CPU)", *result, what,
                 std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - started)
-                    .count());
-  if (*assigned > 0 && options_.on_stories) options_.on_stories();
+                    .count(),
+                1e3 * (thread_cpu_seconds() - cpu_started));
+  if (*result > 0 && options_.on_stories) options_.on_stories();
 }
 
 void Writer::assign_open_batch() {
@@ -218,20 +225,7 @@ void Writer::assign_open_batch() {
   if (batch.size() >= kTrimAfterBatch) malloc_trim(0);
   const auto started = std::chrono::steady_clock::now();
   const double cpu_started = thread_cpu_seconds();
-  auto assigned = stories_->assign(std::move(batch), clock_.now_seconds());
-  wrote(assigned ? std::string() : assigned.error().message);
-  if (!assigned) {
-    spdlog::error("stories: {}", assigned.error().message);
-    return;
-  }
-  stories_created_ += stories_->last_created();
-  // CPU time too: the machine may be busy, and waiting for a core is not work.
-  spdlog::debug("stories: {} items assigned in {} ms ({:.0f} ms CPU)", *assigned,
-                std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - started)
-                    .count(),
-                1e3 * (thread_cpu_seconds() - cpu_started));
-  if (*assigned > 0 && options_.on_stories) options_.on_stories();
+  assigned(stories_->assign(std::move(batch), clock_.now_seconds()), "items", started, cpu_started);
 }
 
 void Writer::prune(std::function<void()> done) {

@@ -7,11 +7,13 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -96,6 +98,9 @@ class Writer {
   void post(Work work);
   void assign_open_batch();
   void assign_stored();
+  // The bookkeeping after a batch of `what` was assigned (or failed): health, counts, log.
+  void assigned(const Result<int>& result, std::string_view what,
+                std::chrono::steady_clock::time_point started, double cpu_started);
   void wrote(const std::string& error);
   void check_files_now();
   void stop_writing(const std::string& reason);
