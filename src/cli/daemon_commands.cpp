@@ -36,6 +36,7 @@ daemon::TestHooks test_hooks() {
     hooks.writer_stall = std::chrono::milliseconds(std::atol(stall));
   if (const char* stuck = std::getenv("FEEDMERGE_TEST_WRITER_STUCK_MS"))
     hooks.writer_stuck_after = std::chrono::milliseconds(std::atol(stuck));
+  if (const char* gate = std::getenv("FEEDMERGE_TEST_START_GATE")) hooks.start_gate = gate;
   return hooks;
 }
 

@@ -3,7 +3,11 @@
 // service together; the jobs themselves live in those.
 #include "feedmerge/daemon/daemon.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
@@ -70,15 +74,30 @@ void clear_fault_note(const std::string& database) {
   std::filesystem::remove(report::fault_note_path(database), ignored);
 }
 
+// TestHooks::start_gate: blocks until a writer has opened the FIFO and closed it. A signal
+// interrupts open and read (Asio's handler does not restart them), so both are retried.
+void pass_start_gate(const std::string& fifo) {
+  int fd = -1;
+  while ((fd = ::open(fifo.c_str(), O_RDONLY | O_CLOEXEC)) < 0 && errno == EINTR) {
+  }
+  if (fd < 0) return;
+  char buffer[64];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n == 0 || (n < 0 && errno != EINTR)) break;
+  }
+  ::close(fd);
+}
+
 // A corrupt database is never written to: the daemon serves what could be rendered from it (a
 // configured output that could not be is a 503, never a 404), /healthz says why, systemd's
 // watchdog is kept fed (a restart cannot repair the file), until SIGINT or SIGTERM.
-int serve_without_writing(asio::io_context& io, Notifier& notifier, const std::string& reason) {
+int serve_without_writing(asio::io_context& io, asio::signal_set& signals, Notifier& notifier,
+                          const std::string& reason) {
   spdlog::error(
       "{}; refusing to write to it. Restore a backup or move the file away, then "
       "restart",
       reason);
-  asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&io](boost::system::error_code error, int signal) {
     if (!error) spdlog::info("signal {}: stopping", signal);
     io.stop();
@@ -237,6 +256,11 @@ int run_daemon(const config::Config& config, RunOptions options) {
   }
   // Declared before everything that holds Asio objects, so that it is destroyed after them.
   asio::io_context io;
+  // Catches SIGINT/SIGTERM from here on: the server answers before the poller (and with it
+  // the service's own signal_set) exists, and opening a PostgreSQL cluster takes a while, so a
+  // stop sent as soon as the feed is served would otherwise kill the process. Handed to the
+  // service once it listens (below).
+  asio::signal_set early_stop(io, SIGINT, SIGTERM);
   publish::Metrics metrics;
   publish::Publisher publisher(config, path, metrics);
   // What the database holds already is served from the first request on.
@@ -274,10 +298,12 @@ int run_daemon(const config::Config& config, RunOptions options) {
   }
   if (!corrupt.empty()) {
     metrics.set_writer_fault(corrupt);
-    const int code = serve_without_writing(io, notifier, corrupt);
+    const int code = serve_without_writing(io, early_stop, notifier, corrupt);
     if (server) server->stop();
     return code;
   }
+  if (options.hooks.enabled && !options.hooks.start_gate.empty())
+    pass_start_gate(options.hooks.start_gate);
   auto on_polled = [&metrics, &publisher](const PollEvent& event) {
     metrics.record_poll(event.kind, std::chrono::duration<double>(event.duration));
     if (event.stored_changes) {
@@ -352,6 +378,11 @@ int run_daemon(const config::Config& config, RunOptions options) {
       if (server) server->stop();
     }
     io.stop();  // the service has logged "stopped"
+  });
+  // A stop that arrived before the service listened is delivered now; later ones reach both
+  // sets, and the service stops once.
+  early_stop.async_wait([&service](const boost::system::error_code& error, int signal) {
+    if (!error) service.stop(signal);
   });
   running.start_run();
   // READY=1: the database is open and the HTTP port (if any) is bound.

@@ -304,6 +304,10 @@ void Service::notify_ready() {
   });
 }
 
+void Service::stop(int signal) {
+  asio::post(impl_->strand, [impl = impl_, signal] { impl->stop(signal); });
+}
+
 void Service::fail(std::string reason) {
   asio::post(impl_->strand, [impl = impl_, reason = std::move(reason)] { impl->fail(reason); });
 }

@@ -33,6 +33,9 @@ class Service {
   // READY=1: once the service does what it promises (the database is open; with the HTTP
   // server, once its port is bound).
   void notify_ready();
+  // Stops as SIGINT/SIGTERM do: for a signal that arrived before start() (the caller's own
+  // signal_set held it). Any thread; a second call does nothing.
+  void stop(int signal);
   // The writer stopped writing for good (Poller::Options::on_fault): says why (log, STATUS=)
   // and stops as SIGTERM does; the caller exits non-zero so that systemd restarts it. Any
   // thread.

@@ -140,6 +140,7 @@ def main():
               all(f["status"] == "ok" for name, f in feeds.items() if name != "tech-news.rss"), feeds)
 
     first_start(binary, args.configs, check)
+    stop_while_starting(binary, args.configs, check)
     one_poller(binary, args.configs, check)
     same_feed_spellings(binary, args.configs, check)
 
@@ -212,6 +213,58 @@ def first_start(binary, configs, check):
               logged[-3000:])
         check("no diagnosis when the feeds are reached", "no feed could be reached" not in logged,
               logged[-3000:])
+
+
+def stop_while_starting(binary, configs, check):
+    """SIGTERM once the merged feed is served but before the poller and the service exist (on
+    PostgreSQL opening the cluster takes a while there): a clean stop, status 0, not death by
+    the signal. The daemon waits at a FIFO (FEEDMERGE_TEST_START_GATE) in that gap; the signal
+    is sent first and the gate opened after, so the order is fixed, not timed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(os.path.join(configs, "samples"), os.path.join(tmp, "samples"))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with open(os.path.join(configs, "demo.toml")) as f:
+            text = f.read()
+        config = os.path.join(tmp, "demo.toml")
+        with open(config, "w") as f:
+            f.write(text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{port}"'))
+        gate = os.path.join(tmp, "gate")
+        os.mkfifo(gate)
+        log_path = os.path.join(tmp, "run.log")
+        env = dict(os.environ, FEEDMERGE_TEST_HOOKS="1", FEEDMERGE_TEST_START_GATE=gate)
+        with open(log_path, "w") as log:
+            daemon = subprocess.Popen([binary, "run", "--config", config], cwd=tmp, env=env,
+                                      stdout=log, stderr=subprocess.STDOUT)
+        try:
+            served = False
+            deadline = time.monotonic() + 60
+            while not served and time.monotonic() < deadline and daemon.poll() is None:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/feed.xml", timeout=5).read()
+                    served = True
+                except OSError:
+                    time.sleep(0.05)  # not listening yet
+            check("the feed is served before the poller starts", served,
+                  open(log_path).read()[-2000:])
+            daemon.terminate()
+            # Opens the gate once the daemon is waiting at it (a reader), or gives up when it
+            # has exited: a non-blocking open for writing fails while there is no reader.
+            while daemon.poll() is None:
+                try:
+                    os.close(os.open(gate, os.O_WRONLY | os.O_NONBLOCK))
+                    break
+                except OSError:
+                    time.sleep(0.01)
+            status = daemon.wait(timeout=60)
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+                daemon.wait(timeout=60)
+        logged = open(log_path).read()
+        check("SIGTERM before the poller starts stops cleanly, status 0",
+              status == 0 and "stopping" in logged, f"status {status}: {logged[-2000:]}")
 
 
 def one_poller(binary, configs, check):

@@ -156,7 +156,8 @@ def main():
             check("run on PostgreSQL serves what render renders",
                   served == expected and "<item>" in expected,
                   (tmp / "run.log").read_text()[-2000:])
-            check("run on PostgreSQL stops cleanly on SIGTERM", stopped == 0)
+            check("run on PostgreSQL stops cleanly on SIGTERM", stopped == 0,
+                  f"status {stopped}: " + (tmp / "run.log").read_text()[-3000:])
 
             # The whole pipeline on PostgreSQL from nothing: the same stories, ids and members
             # as on SQLite (their times are when each run saw them).

@@ -25,6 +25,9 @@ struct TestHooks {
   std::chrono::milliseconds writer_stall{3000};
   // Shortens how long a writer task may run before /healthz calls the writer stuck.
   std::optional<std::chrono::milliseconds> writer_stuck_after{};
+  // A FIFO: `run` opens it and reads it to its end once the HTTP server listens and before the
+  // poller starts, so a test can send a signal into that gap in order, not by timing.
+  std::string start_gate{};
 };
 
 struct RunOptions {
