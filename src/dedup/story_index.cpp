@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <queue>
 #include <sstream>
@@ -283,7 +284,8 @@ constexpr std::size_t kDropPosting = 2 * kMaxPosting;
 // The item's rarest names and words looked up in the postings.
 constexpr std::size_t kGatherKeys = 32;
 // A group of stories larger than this is not clustered again from scratch: its stories stay
-// as they are and the new items join them (or each other) by the same average linkage.
+// as they are and the new items join them (or each other) by the same average linkage, and
+// only the stories around the new items are clustered (StoryIndex::Impl::recluster).
 constexpr std::size_t kMaxRecluster = 1500;
 // Salts that keep names and links apart from words in the postings.
 constexpr std::uint32_t kEntityKey = 0x80000000u;
@@ -928,8 +930,9 @@ struct StoryIndex::Impl {
   }
 
   InsertResult recluster(const std::vector<std::int64_t>& fresh, std::int64_t& next_story);
-  void cluster_component(std::vector<std::int64_t> component, std::int64_t& next_story,
-                         InsertResult& result, std::vector<std::int64_t>& changed);
+  void cluster_component(std::vector<std::int64_t> component, bool keep_stories,
+                         std::int64_t& next_story, InsertResult& result,
+                         std::vector<std::int64_t>& changed);
 
   void compact() {
     for (auto& [key, posting] : postings) {
@@ -1061,33 +1064,66 @@ InsertResult StoryIndex::Impl::recluster(const std::vector<std::int64_t>& fresh,
                                          std::int64_t& next_story) {
   InsertResult result;
   std::vector<std::int64_t> changed;
+  // Items already clustered in this call: whole components, and the neighbourhoods of groups
+  // too large to cluster again (`kept`: a later walk that meets one is in such a group too).
   boost::unordered_flat_set<std::int64_t> seen;
+  boost::unordered_flat_set<std::int64_t> kept;
+  const boost::unordered_flat_set<std::int64_t> is_fresh(fresh.begin(), fresh.end());
   std::vector<std::int64_t> stack;
-  for (std::int64_t start : fresh) {
-    if (seen.contains(start)) continue;
-    // The component: items linked by a likely pair, and every member of their stories (a
-    // story is clustered as a whole or not at all).
-    std::vector<std::int64_t> component;
-    seen.insert(start);
+  std::vector<std::int64_t> component;
+  boost::unordered_flat_set<std::int64_t> reached;
+  // Collects into `component` the items reached from `start` through likely pairs and whole
+  // stories. The whole group (`around` false): false once it holds more than kMaxRecluster
+  // items or meets a neighbourhood clustered before. The neighbourhood (`around` true): only
+  // new items' pairs are followed.
+  auto walk = [&](std::int64_t start, bool around) {
+    component.clear();
+    reached.clear();
+    stack.clear();
+    reached.insert(start);
     stack.push_back(start);
+    auto reach = [&](std::int64_t id) {
+      if (!around && seen.contains(id)) return !kept.contains(id);
+      if (reached.insert(id).second) stack.push_back(id);
+      return true;
+    };
     while (!stack.empty()) {
       const std::int64_t id = stack.back();
       stack.pop_back();
       component.push_back(id);
+      if (!around && component.size() > kMaxRecluster) return false;
       const Node& node = nodes.at(id);
-      for (const Edge& e : node.edges) {
-        if (e.p >= threshold && nodes.contains(e.other) && seen.insert(e.other).second)
-          stack.push_back(e.other);
+      if (!around || is_fresh.contains(id)) {
+        for (const Edge& e : node.edges) {
+          if (e.p >= threshold && nodes.contains(e.other) && !reach(e.other)) return false;
+        }
       }
       if (node.story != 0) {
         const auto story = stories.find(node.story);
         if (story == stories.end()) continue;
         for (std::int64_t member : story->second.members) {
-          if (seen.insert(member).second) stack.push_back(member);
+          if (!reach(member)) return false;
         }
       }
     }
-    cluster_component(std::move(component), next_story, result, changed);
+    return true;
+  };
+  for (std::int64_t start : fresh) {
+    if (seen.contains(start)) continue;
+    // The component: items linked by a likely pair, and every member of their stories (a
+    // story is clustered as a whole or not at all).
+    const bool keep_stories = !walk(start, false);
+    if (keep_stories) {
+      // Too large to cluster again: its stories stay whole, and only those around the new
+      // items can change (the new items, reached through their likely pairs, and the stories
+      // of everything those pairs reach). Any other story's mean link to them is a weighted
+      // mean of links that were below the threshold when the last clustering ended, so it
+      // stays below: the neighbourhood decides what the whole group would, at its own cost.
+      walk(start, true);
+      kept.insert(component.begin(), component.end());
+    }
+    seen.insert(component.begin(), component.end());
+    cluster_component(component, keep_stories, next_story, result, changed);
   }
   std::sort(result.created.begin(), result.created.end());
   std::sort(changed.begin(), changed.end());
@@ -1100,13 +1136,12 @@ InsertResult StoryIndex::Impl::recluster(const std::vector<std::int64_t>& fresh,
   return result;
 }
 
-void StoryIndex::Impl::cluster_component(std::vector<std::int64_t> component,
+void StoryIndex::Impl::cluster_component(std::vector<std::int64_t> component, bool keep_stories,
                                          std::int64_t& next_story, InsertResult& result,
                                          std::vector<std::int64_t>& changed) {
   std::sort(component.begin(), component.end(), [&](std::int64_t a, std::int64_t b) {
     return order_key(nodes.at(a)) < order_key(nodes.at(b));
   });
-  const bool keep_stories = component.size() > kMaxRecluster;
   boost::unordered_flat_map<std::int64_t, int> local;
   std::vector<Node*> members;
   for (std::int64_t id : component) {

@@ -134,6 +134,60 @@ TEST_CASE("a common word that becomes rare again finds the items that carry it")
   CHECK(stories[0] == index.story_of(1).value_or(-1));
 }
 
+// A group larger than kMaxRecluster (1,500 items) is not clustered again: only the stories
+// around the new items are, and they decide as the whole group would. A new report joins its
+// story; an unrelated item leaves the group alone; two reports at once or one by one end the
+// same.
+TEST_CASE("a group too large to cluster again: new items join the stories around them") {
+  std::int64_t next = 1;
+  // A made-up word per link of the chain: report k carries words k and k + 1, so neighbours
+  // share a rare word and the whole crowd is one group of likely pairs (kBody's words are in
+  // every report: too common to find candidates with).
+  auto word = [](int k) {
+    std::string w = "zq";
+    for (int i = 0; i < 3; ++i, k /= 26)
+      w += static_cast<char>('a' + k % 26);
+    return w;
+  };
+  auto report = [&](std::int64_t id, int link, int hour) {
+    const std::string n = std::to_string(id);
+    return item(id, id, hour, "https://outlet" + n + ".example/treasury",
+                "Treasury email monitored by hackers " + word(link) + " " + word(link + 1),
+                kBody + " Also " + word(link) + " and " + word(link + 1) + ".");
+  };
+  std::vector<Candidate> crowd;
+  for (int i = 0; i < 1600; ++i)
+    crowd.push_back(report(10'000 + i, i, i % 24));
+  const std::vector<Candidate> later = {report(1, 800, 30), report(2, 1200, 31)};
+  const auto unrelated =
+      item(3, 3, 32, "https://z.example/zoom", "Zoom revenue quadruples",
+           "Zoom Video said quarterly revenue rose 355 percent as people kept meeting online; "
+           "the company raised its forecast for the year.");
+  std::vector<Candidate> all = crowd;
+  all.insert(all.end(), later.begin(), later.end());
+  all.push_back(unrelated);
+
+  StoryIndex one_by_one({});
+  one_by_one.insert(crowd, next);
+  REQUIRE(partition(one_by_one, crowd).size() > 1);
+  const auto first = one_by_one.insert({later[0]}, next);
+  const auto joined = one_by_one.story_of(1);
+  CHECK((joined == one_by_one.story_of(10'800) || joined == one_by_one.story_of(10'799) ||
+         joined == one_by_one.story_of(10'801)));
+  CHECK(first.created.empty());
+  CHECK(first.changed == std::vector<std::int64_t>{joined.value_or(-1)});
+  one_by_one.insert({later[1]}, next);
+  const auto apart = one_by_one.insert({unrelated}, next);
+  CHECK(apart.created.size() == 1);
+  CHECK(apart.changed.empty());
+  CHECK(apart.merged.empty());
+
+  StoryIndex together({});
+  together.insert(crowd, next);
+  together.insert({later[0], later[1], unrelated}, next);
+  CHECK(partition(together, all) == partition(one_by_one, all));
+}
+
 // evict() pops what fell behind from a heap of each story's newest time: the stories it must
 // find are those left behind by later items, by a member that moved a story on, and by a
 // backfill; a story that moved on must stay.
