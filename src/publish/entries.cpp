@@ -34,7 +34,8 @@ std::string_view file_name_of(std::string_view url) {
   return slash == std::string_view::npos ? url.substr(url.find(':') + 1) : url.substr(slash + 1);
 }
 
-EntryMember make_member(const model::StoryMember& member, std::string_view configured_title) {
+EntryMember make_member(const model::Story& story, const model::StoryMember& member,
+                        std::string_view configured_title) {
   EntryMember out;
   const std::string base = base_of(member);
   out.title = clean_text(member.item.title);
@@ -44,6 +45,14 @@ EntryMember make_member(const model::StoryMember& member, std::string_view confi
   out.feed_link = safe_url(member.feed_link, normalize::redact_url(member.feed_url));
   out.outlet = outlet_name(configured_title, member.feed_title, member.feed_link, member.feed_url);
   out.published = member.item.published.value_or(member.first_seen);
+  out.joined_by = member.joined_by.reason.empty() ? "unknown" : member.joined_by.reason;
+  if (member.joined_by.item) {
+    for (const model::StoryMember& other : story.members) {
+      if (other.item_id != *member.joined_by.item) continue;
+      out.matched_link = safe_url(other.item.link, base_of(other));
+      out.matched_p = member.joined_by.p;
+    }
+  }
   return out;
 }
 
@@ -340,7 +349,7 @@ Entry make_entry(const model::Story& story, const std::vector<std::string>& outl
   const model::StoryMember& representative = story.members[chosen];
   const model::Item& item = representative.item;
   const std::string base = base_of(representative);
-  entry.source = make_member(representative, configured(chosen));
+  entry.source = make_member(story, representative, configured(chosen));
   entry.title = entry.source.title.empty() ? entry.source.outlet : entry.source.title;
   entry.link = entry.source.link;
   for (const std::string& author : item.authors) {
@@ -348,7 +357,7 @@ Entry make_entry(const model::Story& story, const std::vector<std::string>& outl
     if (!name.empty()) entry.authors.push_back(std::move(name));
   }
   for (std::size_t i = 0; i < story.members.size(); ++i) {
-    if (i != chosen) entry.also.push_back(make_member(story.members[i], configured(i)));
+    if (i != chosen) entry.also.push_back(make_member(story, story.members[i], configured(i)));
     for (const std::string& category : story.members[i].item.categories) {
       std::string term = clean_text(category);
       if (!term.empty() && std::find(entry.categories.begin(), entry.categories.end(), term) ==

@@ -256,6 +256,12 @@ std::string write_json_feed(const Channel& channel, const std::vector<Entry>& en
                        {"representative", representative}};
       if (!member.feed_url.empty()) out["feed_url"] = member.feed_url;  // "" for a local feed
       if (!member.feed_link.empty()) out["home_page_url"] = member.feed_link;
+      json::object joined{{"reason", member.joined_by}};
+      if (!member.matched_link.empty()) {
+        joined["url"] = member.matched_link;
+        joined["p"] = member.matched_p;
+      }
+      out["joined_by"] = std::move(joined);
       return out;
     };
     members.push_back(member_json(entry.source, true));

@@ -201,6 +201,21 @@ Result<std::string> explain_pair(const config::Config& config, store::Store& sto
         << item.feed_url << ", published " << normalize::format_rfc3339(store::dedup_time(item))
         << ", story " << (item.story_id ? std::to_string(*item.story_id) : "none") << " ("
         << (item.relation.empty() ? "unassigned" : item.relation) << ")\n";
+    if (!item.story_id) return;
+    // Why it is in its story, as `stories --json` says (joined_by).
+    out << "   joined by: "
+        << (item.joined_by.reason.empty() ? std::string("unknown") : item.joined_by.reason);
+    if (item.joined_by.item) {
+      const auto matched = std::find_if(
+          around->begin(), around->end(),
+          [&](const store::StoredItem& other) { return other.id == *item.joined_by.item; });
+      char p[16];
+      std::snprintf(p, sizeof p, "%.2f", item.joined_by.p);
+      out << ", P " << p << " with "
+          << (matched != around->end() ? matched->item.link
+                                       : "item " + std::to_string(*item.joined_by.item));
+    }
+    out << "\n";
   };
   describe("A", *a);
   describe("B", *b);

@@ -132,6 +132,10 @@ def main():
         check("why explains a translation",
               "same story, as translation" in why.stdout and "languages: different" in why.stdout
               and "stored: in the same story" in why.stdout, why.stdout)
+        octet = why_first[OCTET_ORACLE][1]
+        check("why says why each item is in its story, as stories --json does",
+              f"joined by: link, P {octet['p']:.2f} with {octet['item']}" in why.stdout,
+              (octet, why.stdout))
         why = run("why", WIRE_ORACLE, WIRE_MICROSOFT)
         check("why explains two events apart",
               "different stories" in why.stdout and "stored: in different stories" in why.stdout

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
+
 #include <boost/json.hpp>
 
 #include "feedmerge/publish/entries.h"
@@ -111,6 +113,28 @@ TEST_CASE("JSON Feed carries authors, tags, attachments and the member list") {
   CHECK(item.at("tags").as_array().size() == 2);
   CHECK(item.at("attachments").as_array().at(0).at("mime_type") == "audio/mpeg");
   CHECK(item.at("_feedmerge").at("members").as_array().size() == 3);
+}
+
+TEST_CASE("JSON Feed says why each member joined its story") {
+  model::Story s = story();
+  s.members[0].joined_by = {"founder", std::nullopt, 0};
+  s.members[1].joined_by = {"link", 1, 0.83};
+  s.members[2].joined_by = {"link", 99, 0.5};  // matched an item no longer in the story
+  const std::vector<Entry> entries = {make_entry(s, {})};
+  const Channel channel = make_channel("T", "", "https://news.example.org/", "/feed.json", entries);
+  const auto doc = boost::json::parse(write_json_feed(channel, entries)).as_object();
+  const auto& members = doc.at("items").as_array().at(0).at("_feedmerge").at("members").as_array();
+  std::map<std::string, boost::json::object> by_title;
+  for (const auto& m : members)
+    by_title[std::string(m.at("title").as_string())] = m.at("joined_by").as_object();
+  CHECK(by_title.at("Deal <approved> & signed").at("reason") == "founder");
+  CHECK_FALSE(by_title.at("Deal <approved> & signed").contains("url"));
+  const auto& beta = by_title.at("Beta's take");
+  CHECK(beta.at("reason") == "link");
+  CHECK(beta.at("url") == "https://alpha.example/deal");
+  CHECK(beta.at("p").as_double() == doctest::Approx(0.83));
+  CHECK(by_title.at("Gamma").at("reason") == "link");
+  CHECK_FALSE(by_title.at("Gamma").contains("url"));
 }
 
 TEST_CASE("stories written in one batch keep their own updated: their last change") {

@@ -25,6 +25,11 @@ struct EntryMember {
   std::string feed_link;     // the outlet's home page ("" when unknown)
   std::int64_t feed_id = 0;  // the store's id of the feed (Atom source id of a local feed)
   Time published{};
+  // Why it is in the story (model::JoinedBy): "founder", "link", "same_url", "merged_by_hand"
+  // or "unknown"; for a link, the member it matched (its published link) and that pair's P.
+  std::string joined_by;
+  std::string matched_link;
+  double matched_p = 0;
 
   bool operator==(const EntryMember&) const = default;
 };
