@@ -67,7 +67,8 @@ Result<std::unique_ptr<Poller>> Poller::create(asio::io_context& io, const confi
                               .on_busy = std::move(options.on_writer_busy),
                               .on_write = std::move(options.on_write),
                               .on_fault = std::move(options.on_fault),
-                              .leased = leased || !options.assign_stories});
+                              .leased = leased || !options.assign_stories,
+                              .max_open_batch = options.max_open_batch});
   if (!writer) return writer.error();
   poller->writer_ = std::move(*writer);
   auto feeds = poller->writer_->register_now(config.feeds);

@@ -139,6 +139,7 @@ void Writer::record(std::shared_ptr<PollOutcome> poll, std::function<void(Record
     // The parse pool's copies go now, not when the scheduler is done with the poll: a first
     // poll's candidates would otherwise exist twice at the peak.
     poll->candidates = {};
+    if (unassigned_.size() >= options_.max_open_batch) assign_open_batch();
     recorded.stored = std::move(*stored);
     done(std::move(recorded));
   });

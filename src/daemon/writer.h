@@ -39,6 +39,10 @@ class Writer {
     // set_assigner() says this process is the assigner, from the items stored without a story
     // (by any process) rather than from this process's polls; retention runs only then too.
     bool leased = false;
+    // The open batch is assigned to stories once it holds this many items, without waiting
+    // for the scheduler to close it: a first round's memory is bounded by it, not by how many
+    // feeds answer within the batch's pooling time.
+    std::size_t max_open_batch = 20'000;
   };
 
   // A configured feed as registered: its stored state and its password.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -315,6 +316,38 @@ TEST_CASE("retention between a feed's write and its batch leaves the rest of the
   CHECK(db.execAndGet("SELECT count(*) FROM items AS i WHERE NOT EXISTS (SELECT 1 FROM "
                       "item_stories AS m WHERE m.item_id = i.id)")
             .getInt() == 0);
+}
+
+// A first round's open batch is assigned once it holds max_open_batch items, not only when
+// the scheduler closes it: its memory is bounded by the size, whatever answers in time.
+TEST_CASE("a large open batch is assigned to stories in parts as it fills") {
+  const std::string data = std::string(FEEDMERGE_TEST_DATA) + "/parse/rss2.0/";
+  const std::vector<std::string> feeds = {"file://" + data + "dates-rfc822.xml",
+                                          "file://" + data + "author-formats.xml",
+                                          "file://" + data + "enclosure-length.xml"};
+  auto stories_assigned = [&](std::size_t max_open_batch) {
+    TempFolder own;
+    const config::Config with = make_config(own, feeds);
+    boost::asio::io_context io;
+    auto store = open_store(with);
+    REQUIRE(store.has_value());
+    std::atomic<int> batches{0};
+    auto poller = Poller::create(io, with, std::move(*store),
+                                 {.parse_threads = 1,
+                                  .on_stories = [&batches] { ++batches; },
+                                  .max_open_batch = max_open_batch});
+    REQUIRE(poller.has_value());
+    (*poller)->start_once(true, [&io] { io.stop(); });
+    io.run();
+    poller->reset();
+    SQLite::Database db(with.storage.database, SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("SELECT count(*) FROM items AS i WHERE NOT EXISTS (SELECT 1 FROM "
+                        "item_stories AS m WHERE m.item_id = i.id)")
+              .getInt() == 0);
+    return batches.load();
+  };
+  CHECK(stories_assigned(20'000) == 1);  // the three feeds' items in one batch
+  CHECK(stories_assigned(4) >= 3);       // each feed's poll fills the batch past 4 or nearly
 }
 
 // Nice values of this process's threads, read from /proc (Linux's nice is per thread).
