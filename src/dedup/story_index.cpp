@@ -1065,16 +1065,18 @@ InsertResult StoryIndex::Impl::recluster(const std::vector<std::int64_t>& fresh,
   InsertResult result;
   std::vector<std::int64_t> changed;
   // Items already clustered in this call: whole components, and the neighbourhoods of groups
-  // too large to cluster again (`kept`: a later walk that meets one is in such a group too).
+  // too large to cluster again. `large`: items known to be in such a group (the neighbourhoods
+  // and whatever a walk that gave up reached): a later walk that meets one gives up at once,
+  // instead of walking kMaxRecluster items of the same group again for each new item.
   boost::unordered_flat_set<std::int64_t> seen;
-  boost::unordered_flat_set<std::int64_t> kept;
+  boost::unordered_flat_set<std::int64_t> large;
   const boost::unordered_flat_set<std::int64_t> is_fresh(fresh.begin(), fresh.end());
   std::vector<std::int64_t> stack;
   std::vector<std::int64_t> component;
   boost::unordered_flat_set<std::int64_t> reached;
   // Collects into `component` the items reached from `start` through likely pairs and whole
   // stories. The whole group (`around` false): false once it holds more than kMaxRecluster
-  // items or meets a neighbourhood clustered before. The neighbourhood (`around` true): only
+  // items or meets one of `large`. The neighbourhood (`around` true): only
   // new items' pairs are followed.
   auto walk = [&](std::int64_t start, bool around) {
     component.clear();
@@ -1083,7 +1085,8 @@ InsertResult StoryIndex::Impl::recluster(const std::vector<std::int64_t>& fresh,
     reached.insert(start);
     stack.push_back(start);
     auto reach = [&](std::int64_t id) {
-      if (!around && seen.contains(id)) return !kept.contains(id);
+      if (!around && large.contains(id)) return false;
+      if (!around && seen.contains(id)) return true;  // (a whole component: not reached)
       if (reached.insert(id).second) stack.push_back(id);
       return true;
     };
@@ -1114,13 +1117,14 @@ InsertResult StoryIndex::Impl::recluster(const std::vector<std::int64_t>& fresh,
     // story is clustered as a whole or not at all).
     const bool keep_stories = !walk(start, false);
     if (keep_stories) {
+      large.insert(reached.begin(), reached.end());
       // Too large to cluster again: its stories stay whole, and only those around the new
       // items can change (the new items, reached through their likely pairs, and the stories
       // of everything those pairs reach). Any other story's mean link to them is a weighted
       // mean of links that were below the threshold when the last clustering ended, so it
       // stays below: the neighbourhood decides what the whole group would, at its own cost.
       walk(start, true);
-      kept.insert(component.begin(), component.end());
+      large.insert(component.begin(), component.end());
     }
     seen.insert(component.begin(), component.end());
     cluster_component(component, keep_stories, next_story, result, changed);
