@@ -302,6 +302,15 @@ std::string default_representative_sql(std::string_view story) {
          id + " AND m3.matched_item_id = m.item_id), 0))) DESC, i.published, i.id LIMIT 1)";
 }
 
+std::unordered_set<std::int64_t> stories_with_representative(
+    const std::vector<StoryTouch>& touched) {
+  std::unordered_set<std::int64_t> ids;
+  for (const StoryTouch& story : touched) {
+    if (story.representative) ids.insert(story.story_id);
+  }
+  return ids;
+}
+
 void representative_first(model::Story& story, std::optional<std::int64_t> representative) {
   const auto found = std::find_if(
       story.members.begin(), story.members.end(),

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "feedmerge/error.h"
@@ -126,6 +127,10 @@ std::string default_representative_sql(std::string_view story);
 inline constexpr std::string_view kCutLinks =
     "UPDATE item_stories SET matched_item_id = NULL, matched_p = 0, joined_by = CASE WHEN "
     "joined_by = 'merged_by_hand' THEN joined_by ELSE '' END WHERE matched_item_id IS NOT NULL";
+
+// The stories of `touched` given a representative by the caller.
+std::unordered_set<std::int64_t> stories_with_representative(
+    const std::vector<StoryTouch>& touched);
 
 // Members come earliest first; the representative, when stored, moves to the front.
 void representative_first(model::Story& story, std::optional<std::int64_t> representative);

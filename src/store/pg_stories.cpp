@@ -82,6 +82,10 @@ void PgStore::prepare_story_statements(pqxx::connection& c) {
       "default_representatives",
       "UPDATE stories AS s SET representative_item_id = " + default_representative_sql("s.id") +
           " WHERE s.id IN (SELECT json_array_elements_text($1::text::json)::bigint)");
+  c.prepare("recompute_first_published",
+            "UPDATE stories SET updated = $2, first_published = coalesce((SELECT "
+            "min(i.published) FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE "
+            "m.story_id = $1), first_published) WHERE id = $1");
   c.prepare("recompute_story",
             "UPDATE stories SET updated = $2, first_published = coalesce((SELECT "
             "min(i.published) FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE "
@@ -168,8 +172,15 @@ void PgStoryWriter::apply(const StoryWrites& writes, model::Time now) {
         "DELETE FROM stories WHERE id IN (SELECT json_array_elements_text($1::text::json)::bigint)",
         boost::json::serialize(removed));
   }
-  for (std::int64_t id : writes.recomputed)
-    recompute_story(id, now);
+  // A representative the caller chose (`touched`) is not computed first (see SQLite's).
+  const auto chosen = stories_with_representative(writes.touched);
+  for (std::int64_t id : writes.recomputed) {
+    if (chosen.contains(id)) {
+      work_.exec_prepared("recompute_first_published", id, at);
+    } else {
+      recompute_story(id, now);
+    }
+  }
   if (!writes.touched.empty()) {
     boost::json::array touched;
     for (const StoryTouch& story : writes.touched) {

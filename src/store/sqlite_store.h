@@ -107,6 +107,7 @@ struct StoryStatements final : StoryWriter {
   SQLite::Statement set_item;
   SQLite::Statement touch;
   SQLite::Statement default_representative;
+  SQLite::Statement first_published;
   SQLite::Statement latest;
   SQLite::Statement members;
   SQLite::Statement count_items;

@@ -53,6 +53,10 @@ StoryStatements::StoryStatements(SQLite::Database& db_in)
                 default_representative_sql("?1") + ") WHERE id = ?1"),
       default_representative(db, "UPDATE stories SET representative_item_id = " +
                                      default_representative_sql("?1") + " WHERE id = ?1"),
+      first_published(db,
+                      "UPDATE stories SET updated = ?2, first_published = coalesce((SELECT "
+                      "min(i.published) FROM item_stories AS m JOIN items AS i ON i.id = "
+                      "m.item_id WHERE m.story_id = ?1), first_published) WHERE id = ?1"),
       // :urls is a JSON array of feed URLs, or NULL for every feed: one prepared statement
       // serves every output.
       latest(db,
@@ -128,8 +132,19 @@ void StoryStatements::apply(const StoryWrites& writes, model::Time now) {
       remove.exec();
     }
   }
-  for (std::int64_t id : writes.recomputed)
-    recompute_story(id, now);
+  // A representative the caller chose (`touched`) is not computed first: in a large story
+  // that computation reads every member's links, for nothing.
+  const auto chosen = stories_with_representative(writes.touched);
+  for (std::int64_t id : writes.recomputed) {
+    if (!chosen.contains(id)) {
+      recompute_story(id, now);
+      continue;
+    }
+    first_published.tryReset();
+    first_published.bind(1, id);
+    first_published.bind(2, at);
+    first_published.exec();
+  }
   for (const NewStory& story : writes.created) {
     if (story.representative) continue;
     default_representative.tryReset();

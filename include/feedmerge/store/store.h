@@ -162,8 +162,8 @@ struct StoryWrites {
   std::vector<MemberMove> moved;
   // Stories whose members all went into others: deleted (their ids are not used again).
   std::vector<std::int64_t> removed;
-  // Stories that lost members: first_published and the representative are computed again
-  // from what they hold, before `touched` sets the representative the caller chose.
+  // Stories that lost members: first_published is computed again from what they hold, and
+  // so is the representative unless `touched` sets one the caller chose.
   std::vector<std::int64_t> recomputed;
   std::vector<StoryTouch> touched;
 };
