@@ -1460,7 +1460,14 @@ void StoryIndex::add(Candidate item, std::int64_t story_id, Relation relation,
   node.reason = why.reason;
   node.matched = why.matched_item;
   node.matched_p = hundredths(why.probability);
-  m.link(node);
+  // An index being built from the store has never scored its pairs (drift_docs 0): the first
+  // insert scores every pair again under the statistics of everything added (drift), so
+  // linking here would be done twice. Its keys are posted now, as link() would.
+  if (m.drift_docs > 0) {
+    m.link(node);
+  } else {
+    m.post_keys(node);
+  }
   auto [it, created] = m.stories.try_emplace(story_id);
   Story& story = it->second;
   story.id = story_id;
