@@ -71,7 +71,7 @@ class Poller {
     // assigns them on the same PostgreSQL database).
     bool assign_stories = true;
     // See Writer::Options::max_open_batch.
-    std::size_t max_open_batch = 20'000;
+    std::size_t max_open_batch = 50'000;
     // Called on the lease keeper's thread after each round: this process's name, how many
     // lease units it holds, and whether it assigns stories; must not block.
     std::function<void(const std::string& owner, std::size_t held, bool assigner)> on_leases{};

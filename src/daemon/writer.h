@@ -42,7 +42,7 @@ class Writer {
     // The open batch is assigned to stories once it holds this many items, without waiting
     // for the scheduler to close it: a first round's memory is bounded by it, not by how many
     // feeds answer within the batch's pooling time.
-    std::size_t max_open_batch = 20'000;
+    std::size_t max_open_batch = 50'000;
   };
 
   // A configured feed as registered: its stored state and its password.
