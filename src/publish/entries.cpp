@@ -45,13 +45,10 @@ EntryMember make_member(const model::Story& story, const model::StoryMember& mem
   out.feed_link = safe_url(member.feed_link, normalize::redact_url(member.feed_url));
   out.outlet = outlet_name(configured_title, member.feed_title, member.feed_link, member.feed_url);
   out.published = member.item.published.value_or(member.first_seen);
-  out.joined_by = member.joined_by.reason.empty() ? "unknown" : member.joined_by.reason;
-  if (member.joined_by.item) {
-    for (const model::StoryMember& other : story.members) {
-      if (other.item_id != *member.joined_by.item) continue;
-      out.matched_link = safe_url(other.item.link, base_of(other));
-      out.matched_p = member.joined_by.p;
-    }
+  out.joined_by = model::shown_reason(member.joined_by);
+  if (const model::StoryMember* matched = model::matched_member(story, member)) {
+    out.matched_link = safe_url(matched->item.link, base_of(*matched));
+    out.matched_p = member.joined_by.p;
   }
   return out;
 }

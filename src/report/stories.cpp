@@ -41,23 +41,9 @@ Result<store::StoredItem> find_item(store::Store& store, const std::string& link
   return items->front();
 }
 
-// The member a member is in its story by (its matched item), when the story holds it.
-const model::StoryMember* matched_member(const model::Story& story,
-                                         const model::StoryMember& member) {
-  if (!member.joined_by.item) return nullptr;
-  for (const model::StoryMember& other : story.members) {
-    if (other.item_id == *member.joined_by.item) return &other;
-  }
-  return nullptr;
-}
-
-std::string_view reason_of(const model::StoryMember& member) {
-  return member.joined_by.reason.empty() ? std::string_view("unknown") : member.joined_by.reason;
-}
-
 boost::json::object joined_by_json(const model::Story& story, const model::StoryMember& member) {
-  boost::json::object joined{{"reason", reason_of(member)}};
-  if (const model::StoryMember* matched = matched_member(story, member)) {
+  boost::json::object joined{{"reason", model::shown_reason(member.joined_by)}};
+  if (const model::StoryMember* matched = model::matched_member(story, member)) {
     joined["item"] = item_id(*matched);
     joined["feed"] = matched->feed_url;
     joined["title"] = matched->item.title;
@@ -76,8 +62,8 @@ std::string shortened(const std::string& text, std::size_t bytes) {
 }
 
 std::string joined_by_text(const model::Story& story, const model::StoryMember& member) {
-  const model::StoryMember* matched = matched_member(story, member);
-  std::string text(reason_of(member));
+  const model::StoryMember* matched = model::matched_member(story, member);
+  std::string text(model::shown_reason(member.joined_by));
   if (member.joined_by.reason == "merged_by_hand") text = "merged by hand";
   if (matched != nullptr) {
     char p[16];
@@ -203,8 +189,7 @@ Result<std::string> explain_pair(const config::Config& config, store::Store& sto
         << (item.relation.empty() ? "unassigned" : item.relation) << ")\n";
     if (!item.story_id) return;
     // Why it is in its story, as `stories --json` says (joined_by).
-    out << "   joined by: "
-        << (item.joined_by.reason.empty() ? std::string("unknown") : item.joined_by.reason);
+    out << "   joined by: " << model::shown_reason(item.joined_by);
     if (item.joined_by.item) {
       const auto matched = std::find_if(
           around->begin(), around->end(),

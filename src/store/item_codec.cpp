@@ -302,6 +302,12 @@ std::string default_representative_sql(std::string_view story) {
          id + " AND m3.matched_item_id = m.item_id), 0))) DESC, i.published, i.id LIMIT 1)";
 }
 
+std::string first_published_sql(std::string_view story) {
+  return "coalesce((SELECT min(i.published) FROM item_stories AS m JOIN items AS i ON i.id = "
+         "m.item_id WHERE m.story_id = " +
+         std::string(story) + "), first_published)";
+}
+
 std::unordered_set<std::int64_t> stories_with_representative(
     const std::vector<StoryTouch>& touched) {
   std::unordered_set<std::int64_t> ids;

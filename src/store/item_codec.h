@@ -121,6 +121,9 @@ Result<model::StoryMember> member_from_row(const SQLite::Statement& row);
 // claims to predate it by much counts as published when seen. `story` is the story's id in the
 // statement: a parameter ("?1", "$1") or a column ("s.id").
 std::string default_representative_sql(std::string_view story);
+// The earliest publication among `story`'s members (an SQL expression; the stored value when it
+// has none left).
+std::string first_published_sql(std::string_view story);
 
 // Clears the links of memberships (item_stories) whose matched item leaves their story, to be
 // completed with "AND ..." saying which: the reason goes too, unless a person gave it.

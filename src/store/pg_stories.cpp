@@ -82,15 +82,12 @@ void PgStore::prepare_story_statements(pqxx::connection& c) {
       "default_representatives",
       "UPDATE stories AS s SET representative_item_id = " + default_representative_sql("s.id") +
           " WHERE s.id IN (SELECT json_array_elements_text($1::text::json)::bigint)");
-  c.prepare("recompute_first_published",
-            "UPDATE stories SET updated = $2, first_published = coalesce((SELECT "
-            "min(i.published) FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE "
-            "m.story_id = $1), first_published) WHERE id = $1");
+  c.prepare("recompute_first_published", "UPDATE stories SET updated = $2, first_published = " +
+                                             first_published_sql("$1") + " WHERE id = $1");
   c.prepare("recompute_story",
-            "UPDATE stories SET updated = $2, first_published = coalesce((SELECT "
-            "min(i.published) FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE "
-            "m.story_id = $1), first_published), representative_item_id = " +
-                default_representative_sql("$1") + " WHERE id = $1");
+            "UPDATE stories SET updated = $2, first_published = " + first_published_sql("$1") +
+                ", representative_item_id = " + default_representative_sql("$1") +
+                " WHERE id = $1");
   // $1 is a JSON array of feed URLs, or NULL for every feed.
   c.prepare("latest",
             "SELECT s.id, s.first_published, s.first_seen, s.updated, s.representative_item_id "

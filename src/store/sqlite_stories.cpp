@@ -53,10 +53,8 @@ StoryStatements::StoryStatements(SQLite::Database& db_in)
                 default_representative_sql("?1") + ") WHERE id = ?1"),
       default_representative(db, "UPDATE stories SET representative_item_id = " +
                                      default_representative_sql("?1") + " WHERE id = ?1"),
-      first_published(db,
-                      "UPDATE stories SET updated = ?2, first_published = coalesce((SELECT "
-                      "min(i.published) FROM item_stories AS m JOIN items AS i ON i.id = "
-                      "m.item_id WHERE m.story_id = ?1), first_published) WHERE id = ?1"),
+      first_published(db, "UPDATE stories SET updated = ?2, first_published = " +
+                              first_published_sql("?1") + " WHERE id = ?1"),
       // :urls is a JSON array of feed URLs, or NULL for every feed: one prepared statement
       // serves every output.
       latest(db,
@@ -167,11 +165,8 @@ void StoryStatements::apply(const StoryWrites& writes, model::Time now) {
 
 void StoryStatements::recompute_story(std::int64_t story_id, model::Time now) {
   SQLite::Statement update(
-      db,
-      "UPDATE stories SET updated = ?2, first_published = coalesce((SELECT min(i.published) "
-      "FROM item_stories AS m JOIN items AS i ON i.id = m.item_id WHERE m.story_id = ?1), "
-      "first_published), representative_item_id = " +
-          default_representative_sql("?1") + " WHERE id = ?1");
+      db, "UPDATE stories SET updated = ?2, first_published = " + first_published_sql("?1") +
+              ", representative_item_id = " + default_representative_sql("?1") + " WHERE id = ?1");
   update.bind(1, story_id);
   update.bind(2, to_db(now));
   update.exec();

@@ -152,20 +152,27 @@ def main():
     return 1 if failed else 0
 
 
+def demo_on_free_port(configs, tmp):
+    """The demo config and its samples in `tmp`, listening on a free loopback port: the
+    config's path, the port and the shipped config's text."""
+    shutil.copytree(os.path.join(configs, "samples"), os.path.join(tmp, "samples"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with open(os.path.join(configs, "demo.toml")) as f:
+        text = f.read()
+    config = os.path.join(tmp, "demo.toml")
+    with open(config, "w") as f:
+        f.write(text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{port}"'))
+    return config, port, text
+
+
 def first_start(binary, configs, check):
     """`run` on the demo config and an empty database: every sample's stories are in /feed.xml
     within 15 seconds, and the first round logs what it did."""
     with tempfile.TemporaryDirectory() as tmp:
-        shutil.copytree(os.path.join(configs, "samples"), os.path.join(tmp, "samples"))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with open(os.path.join(configs, "demo.toml")) as f:
-            text = f.read()
+        config, port, text = demo_on_free_port(configs, tmp)
         check("the demo listens on 8080", 'listen = "127.0.0.1:8080"' in text, text[:400])
-        config = os.path.join(tmp, "demo.toml")
-        with open(config, "w") as f:
-            f.write(text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{port}"'))
         db = os.path.join(tmp, "var", "demo.db")
         log_path = os.path.join(tmp, "run.log")
 
@@ -221,15 +228,7 @@ def stop_while_starting(binary, configs, check):
     the signal. The daemon waits at a FIFO (FEEDMERGE_TEST_START_GATE) in that gap; the signal
     is sent first and the gate opened after, so the order is fixed, not timed."""
     with tempfile.TemporaryDirectory() as tmp:
-        shutil.copytree(os.path.join(configs, "samples"), os.path.join(tmp, "samples"))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with open(os.path.join(configs, "demo.toml")) as f:
-            text = f.read()
-        config = os.path.join(tmp, "demo.toml")
-        with open(config, "w") as f:
-            f.write(text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{port}"'))
+        config, port, _ = demo_on_free_port(configs, tmp)
         gate = os.path.join(tmp, "gate")
         os.mkfifo(gate)
         log_path = os.path.join(tmp, "run.log")

@@ -1,11 +1,13 @@
 // The story model: one story as every stage after dedup sees it (the store returns it, the
 // publisher renders it, the CLI reports it), and the outcome kind of one poll. Plain values,
-// no behaviour; thread-compatible like any value type.
+// and the two lookups every reader of a membership's reason needs; thread-compatible like any
+// value type.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "feedmerge/model/feed.h"
@@ -61,5 +63,19 @@ struct Story {
 
   bool operator==(const Story&) const = default;
 };
+
+// The reason as shown to people and other tools: "unknown" until it is known.
+inline std::string_view shown_reason(const JoinedBy& joined) {
+  return joined.reason.empty() ? std::string_view("unknown") : std::string_view(joined.reason);
+}
+
+// The member `member` is in its story by (its matched item), when the story holds it.
+inline const StoryMember* matched_member(const Story& story, const StoryMember& member) {
+  if (!member.joined_by.item) return nullptr;
+  for (const StoryMember& other : story.members) {
+    if (other.item_id == *member.joined_by.item) return &other;
+  }
+  return nullptr;
+}
 
 }  // namespace feedmerge::model
