@@ -126,23 +126,24 @@ Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, mod
   return assign(std::move(pending), now);
 }
 
-Result<void> StoryAssigner::catch_up(const Batch& pending) {
+Result<bool> StoryAssigner::catch_up(const Batch& pending) {
   // Not built yet, or a person changed stories since we last looked: start from the store.
   auto overrides = store_.last_override_id();
   if (!overrides) return overrides.error();
-  if (!index_ || *overrides != overrides_seen_) {
-    if (auto built = rebuild(); !built) return built;
+  const bool rebuild_first = !index_ || *overrides != overrides_seen_;
+  if (rebuild_first) {
+    if (auto built = rebuild(); !built) return built.error();
   }
   // A backfill older than the index: bring in the stories around it first.
   const model::Time oldest = pending.front()->published;
   if (oldest < index_->covered_from()) {
     const model::Time from = oldest - options_.window;
-    if (auto loaded = load(from, index_->covered_from()); !loaded) return loaded;
+    if (auto loaded = load(from, index_->covered_from()); !loaded) return loaded.error();
     index_->lower_floor(from);
   }
   for (const auto& item : pending)
     index_->count(*item);
-  return {};
+  return rebuild_first;
 }
 
 Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
@@ -160,13 +161,27 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
   });
   int assigned = 0;
   std::int64_t created = 0;
+  const model::Time oldest = pending.front()->published;
+  bool settled = false;
   // Foreign keys unchecked: every story the index names exists as of inside this transaction
   // (catch_up sees another process's merge or split; this one's retention resets the index,
   // tidy()), and every item of the batch does (retention writes the open batch first, and
   // runs on the same thread).
   auto written = store_.write_stories(
       [&](store::StoryWriter& writer) -> Result<void> {
-        if (auto ready = catch_up(pending); !ready) return ready.error();
+        auto ready = catch_up(pending);
+        if (!ready) return ready.error();
+        const bool rebuilt = *ready;
+        // A batch on an index just built from the store scores every pair anew, as a settle
+        // does: it settles what it covers, unless an earlier batch reached further back.
+        bool settles = false;
+        if (rebuilt) {
+          auto stored = store_.unsettled_from();
+          if (!stored) return stored.error();
+          const model::Time covered = index_->covered_from();
+          settles = (!*stored || **stored >= covered) &&
+                    (!unsettled_from_ || *unsettled_from_ >= covered);
+        }
         std::int64_t next_story = writer.next_story_id();
         const std::int64_t first_story = next_story;
         // A chunk's writes go to the store on a second thread while this one decides the next
@@ -188,35 +203,7 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
             pending[i].reset();
           }
           const dedup::InsertResult result = index_->insert(std::move(chunk), next_story);
-          store::StoryWrites block;
-          for (const dedup::Placement& placed : result.placed) {
-            const std::string relation(dedup::to_string(placed.relation));
-            if (auto found = fresh.find(placed.item_id); found != fresh.end()) {
-              block.members.push_back({placed.item_id, placed.story, relation,
-                                       std::move(found->second.first), found->second.second,
-                                       joined_by(placed)});
-              ++assigned;
-            } else {
-              block.moved.push_back({placed.item_id, placed.story, relation, joined_by(placed)});
-            }
-          }
-          // Members that stayed, there for another reason now: rewritten in place.
-          for (const dedup::Placement& placed : result.relinked) {
-            block.moved.push_back({placed.item_id, placed.story,
-                                   std::string(dedup::to_string(placed.relation)),
-                                   joined_by(placed)});
-          }
-          for (std::int64_t story : result.created) {
-            block.created.push_back({story, index_->first_published(story).value_or(now),
-                                     index_->representative(story)});
-          }
-          for (const auto& [merged, into] : result.merged)
-            block.removed.push_back(merged);
-          for (std::int64_t story : result.changed) {
-            block.recomputed.push_back(story);
-            block.touched.push_back({story, index_->representative(story),
-                                     index_->first_published(story).value_or(now)});
-          }
+          store::StoryWrites block = writes_of(result, fresh, now, assigned);
           if (writing.valid()) writing.get();  // rethrows what the chunk before threw
           if (end == pending.size()) {
             writer.apply(block, now);  // nothing left to decide meanwhile
@@ -232,6 +219,8 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
           if (pending.size() > kChunk) malloc_trim(0);
         }
         created = next_story - first_story;
+        writer.note_unsettled(settles ? std::nullopt : std::optional<model::Time>(oldest));
+        settled = settles;
         return {};
       },
       store::Store::ForeignKeys::trust);
@@ -240,8 +229,93 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
     index_.reset();
     return written.error();
   }
+  if (settled) {
+    unsettled_from_.reset();
+  } else {
+    unsettled_from_ = std::min(unsettled_from_.value_or(oldest), oldest);
+  }
+  last_settled_ = settled;
   last_created_ = created;
   return assigned;
+}
+
+store::StoryWrites StoryAssigner::writes_of(
+    const dedup::InsertResult& result,
+    std::unordered_map<std::int64_t, std::pair<std::string, model::Time>>& fresh, model::Time now,
+    int& assigned) const {
+  store::StoryWrites block;
+  for (const dedup::Placement& placed : result.placed) {
+    const std::string relation(dedup::to_string(placed.relation));
+    if (auto found = fresh.find(placed.item_id); found != fresh.end()) {
+      block.members.push_back({placed.item_id, placed.story, relation,
+                               std::move(found->second.first), found->second.second,
+                               joined_by(placed)});
+      ++assigned;
+    } else {
+      block.moved.push_back({placed.item_id, placed.story, relation, joined_by(placed)});
+    }
+  }
+  // Members that stayed, there for another reason now: rewritten in place.
+  for (const dedup::Placement& placed : result.relinked) {
+    block.moved.push_back({placed.item_id, placed.story,
+                           std::string(dedup::to_string(placed.relation)), joined_by(placed)});
+  }
+  for (std::int64_t story : result.created) {
+    block.created.push_back(
+        {story, index_->first_published(story).value_or(now), index_->representative(story)});
+  }
+  for (const auto& [merged, into] : result.merged)
+    block.removed.push_back(merged);
+  for (std::int64_t story : result.changed) {
+    block.recomputed.push_back(story);
+    block.touched.push_back(
+        {story, index_->representative(story), index_->first_published(story).value_or(now)});
+  }
+  return block;
+}
+
+Result<int> StoryAssigner::settle(model::Time now) {
+  index_.reset();
+  int moved = 0;
+  std::int64_t created = 0;
+  auto written = store_.write_stories(
+      [&](store::StoryWriter& writer) -> Result<void> {
+        // The batches since the last settle, this process's and a dead assigner's, may reach
+        // back before the newest two windows (a backfill, a feed's archive): their stories
+        // are settled too.
+        auto stored = store_.unsettled_from();
+        if (!stored) return stored.error();
+        std::optional<model::Time> reach = unsettled_from_;
+        if (*stored) reach = std::min(reach.value_or(**stored), **stored);
+        if (auto built = rebuild(); !built) return built;
+        if (reach && *reach < index_->covered_from()) {
+          const model::Time from = *reach - options_.window;
+          if (auto loaded = load(from, index_->covered_from()); !loaded) return loaded;
+          index_->lower_floor(from);
+        }
+        std::int64_t next_story = writer.next_story_id();
+        const std::int64_t first_story = next_story;
+        // No new item: the first insert into an index built from the store scores every pair
+        // under the statistics of the whole window and clusters every story again.
+        const dedup::InsertResult result = index_->insert({}, next_story);
+        std::unordered_map<std::int64_t, std::pair<std::string, model::Time>> none;
+        int assigned = 0;
+        const store::StoryWrites block = writes_of(result, none, now, assigned);
+        moved = static_cast<int>(block.moved.size() - result.relinked.size());
+        writer.apply(block, now);
+        writer.note_unsettled(std::nullopt);
+        created = next_story - first_story;
+        return {};
+      },
+      store::Store::ForeignKeys::trust);
+  if (!written) {
+    index_.reset();
+    return written.error();
+  }
+  unsettled_from_.reset();
+  last_settled_ = true;
+  last_created_ = created;
+  return moved;
 }
 
 Result<int> StoryAssigner::tidy() {

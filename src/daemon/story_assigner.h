@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -35,7 +36,17 @@ class StoryAssigner {
   // one is freed as soon as it is in the index, not at the end.
   using Batch = std::vector<std::unique_ptr<dedup::Candidate>>;
   Result<int> assign(Batch pending, model::Time now);
-  // Stories the last assign() that succeeded created (the rest joined existing ones).
+  // Leased, the story assigner keeps its index between the batches of its term, and each batch
+  // is placed against the index it finds: its pairs were scored under the term statistics of
+  // their time. Settling rebuilds the index from the store and clusters the window again
+  // whole, so that the stories become what a new assigner (a takeover) or `once --all` would
+  // make of the stored items. Returns how many stored members moved to another story.
+  Result<int> settle(model::Time now);
+  // Whether the last assign() or settle() that succeeded left the stories settled (an assign
+  // does when it began by building the index from the store, and no earlier batch reached
+  // further back than that index).
+  bool last_settled() const { return last_settled_; }
+  // Stories the last assign() or settle() that succeeded created (the rest joined existing ones).
   std::int64_t last_created() const { return last_created_; }
 
   // The candidate of an item record_poll just inserted. Pure; callable from any thread.
@@ -55,8 +66,15 @@ class StoryAssigner {
   // The index as the store has it, ready for `pending` (sorted): rebuilt after a person's
   // merge or split, the stories around a backfill loaded, the batch's words counted. Inside
   // the batch's transaction, so that no other process changes stories meanwhile.
-  Result<void> catch_up(const Batch& pending);
+  // True when it began by building the index from the store.
+  Result<bool> catch_up(const Batch& pending);
   dedup::Candidate candidate(const store::StoredItem& item) const;
+  // The store's writes for what the index decided; `fresh`: the batch's new items (their
+  // canonical URL and time, moved out), counted in `assigned`.
+  store::StoryWrites writes_of(
+      const dedup::InsertResult& result,
+      std::unordered_map<std::int64_t, std::pair<std::string, model::Time>>& fresh, model::Time now,
+      int& assigned) const;
 
   dedup::DedupOptions options_;
   std::unordered_map<std::string, bool> merge_by_url_;
@@ -65,6 +83,9 @@ class StoryAssigner {
   // conditional poll that stores nothing new never pays for it.
   std::unique_ptr<dedup::StoryIndex> index_;
   std::int64_t overrides_seen_ = 0;
+  // The oldest item placed since the last settle: where the next one starts.
+  std::optional<model::Time> unsettled_from_;
+  bool last_settled_ = false;
   std::int64_t last_created_ = 0;
 };
 

@@ -169,8 +169,19 @@ void Writer::set_assigner(std::optional<std::int64_t> term) {
     }
     term_ = term;
     store_->fence_story_writes(term);
-    // Another process may have assigned meanwhile: the index starts again from the store.
+    // Another process may have assigned meanwhile: the index starts again from the store (its
+    // first batch scores the whole window again, as a settle does).
     stories_->forget();
+    unsettled_since_.reset();
+    // What a dead assigner placed and did not settle is settled by this one, once quiet.
+    if (term_) {
+      auto unsettled = store_->unsettled_from();
+      if (!unsettled) {
+        spdlog::error("stories: {}", unsettled.error().message);
+      } else if (*unsettled) {
+        unsettled_since_ = last_new_items_ = clock_.steady_now();
+      }
+    }
     if (term_) assign_stored();
   });
 }
@@ -183,16 +194,58 @@ void Writer::assign_stored() {
     spdlog::error("stories: {}", pending.error().message);
     return;
   }
-  if (pending->empty()) return;
+  const auto now = clock_.steady_now();
+  if (!pending->empty()) {
+    const auto started = std::chrono::steady_clock::now();
+    const double cpu_started = thread_cpu_seconds();
+    // Against the index kept since the last batch of this term: a rebuild from the store per
+    // batch reads and scores two windows each time (seconds at 100,000 feeds).
+    const Result<int> result = stories_->assign(*pending, clock_.now_seconds());
+    assigned(result, "stored items", started, cpu_started);
+    if (!result) return;
+    last_new_items_ = now;
+    if (stories_->last_settled()) {
+      unsettled_since_.reset();
+    } else if (!unsettled_since_) {
+      unsettled_since_ = now;
+    }
+  }
+  settle_if_due(now);
+}
+
+void Writer::settle_if_due(std::chrono::steady_clock::time_point now) {
+  // Settled once no item came for a lease (the stories a reader sees stop moving soon after
+  // the news does), and at the latest after kSettleLeases leases of steady arrivals; but a
+  // settle costs what a takeover's first batch does (seconds at 100,000 feeds), so never
+  // more than 1/kSettleShare of the time.
+  constexpr int kSettleLeases = 10;
+  constexpr int kSettleShare = 20;
+  if (!unsettled_since_ || !fault_.empty()) return;
+  const std::chrono::steady_clock::duration lease = storage_.lease;
+  const bool quiet = now - last_new_items_ >= lease;
+  const bool overdue = now - *unsettled_since_ >= kSettleLeases * lease;
+  if (!quiet && !overdue) return;
+  if (last_settle_ && now - *last_settle_ < kSettleShare * settle_cost_) return;
   const auto started = std::chrono::steady_clock::now();
   const double cpu_started = thread_cpu_seconds();
-  // Each batch starts from the stories as stored, as a new process would (`once`): the story
-  // index kept across batches does not always end where a rebuilt one does (the dedup stage's
-  // stories depend on the batches a window arrives in; cluster_cli_test measures it), and the
-  // assigner's stories must not depend on which process assigned what before. Costs a read of
-  // two windows of assigned items per batch.
-  stories_->forget();
-  assigned(stories_->assign(*pending, clock_.now_seconds()), "stored items", started, cpu_started);
+  const Result<int> moved = stories_->settle(clock_.now_seconds());
+  settle_cost_ = std::chrono::steady_clock::now() - started;
+  last_settle_ = clock_.steady_now();
+  wrote(moved ? std::string() : moved.error().message);
+  if (!moved) {
+    // The index was dropped: the next batch starts from the store, which still says how far
+    // back the stories are unsettled (the settle's transaction rolled back).
+    spdlog::error("stories: {}", moved.error().message);
+    unsettled_since_.reset();
+    return;
+  }
+  unsettled_since_.reset();
+  stories_created_ += stories_->last_created();
+  spdlog::info("stories: settled, {} members moved, {} stories made, in {} ms ({:.0f} ms CPU)",
+               *moved, stories_->last_created(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(settle_cost_).count(),
+               1e3 * (thread_cpu_seconds() - cpu_started));
+  if ((*moved > 0 || stories_->last_created() > 0) && options_.on_stories) options_.on_stories();
 }
 
 void Writer::assigned(const Result<int>& result, std::string_view what,

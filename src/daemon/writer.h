@@ -102,6 +102,8 @@ class Writer {
   void post(Work work);
   void assign_open_batch();
   void assign_stored();
+  // Leased: StoryAssigner::settle when its time has come (see the definition).
+  void settle_if_due(std::chrono::steady_clock::time_point now);
   // The bookkeeping after a batch of `what` was assigned (or failed): health, counts, log.
   void assigned(const Result<int>& result, std::string_view what,
                 std::chrono::steady_clock::time_point started, double cpu_started);
@@ -119,6 +121,12 @@ class Writer {
   StoryAssigner::Batch unassigned_;   // items stored by the open batch's polls
   std::string fault_;                 // why the writer stopped writing for good; "" while it writes
   std::optional<std::int64_t> term_;  // leased: the assigner's term while this process holds it
+  // Leased, while the assigner: since when batches were placed without a settle, when the
+  // last one came, and when the last settle ended and what it took.
+  std::optional<std::chrono::steady_clock::time_point> unsettled_since_;
+  std::chrono::steady_clock::time_point last_new_items_{};
+  std::optional<std::chrono::steady_clock::time_point> last_settle_;
+  std::chrono::steady_clock::duration settle_cost_{};
   std::atomic<std::int64_t> stories_created_{0};  // read by the scheduler's progress lines
   boost::asio::thread_pool thread_{1};            // last: joined before the members go
 };

@@ -144,8 +144,15 @@ CREATE TABLE assigner_terms (
 );
 )sql";
 
+// Version 4: the oldest publication the assigner placed an item at since its stories last
+// settled (StoryWriter::note_unsettled), per term: a successor settles what a dead one left.
+constexpr std::string_view kPgVersion4 = R"sql(
+ALTER TABLE assigner_terms ADD COLUMN unsettled_from BIGINT;
+)sql";
+
 // pg_migrations[v] takes a database from version v to v + 1. Append only, as schema.cpp's.
-constexpr std::array<std::string_view, 3> kPgMigrations = {kPgVersion1, kPgVersion2, kPgVersion3};
+constexpr std::array<std::string_view, 4> kPgMigrations = {kPgVersion1, kPgVersion2, kPgVersion3,
+                                                           kPgVersion4};
 static_assert(kPgMigrations.size() == detail::kPgSchemaVersion);
 
 // Items ranked newest first within their feed, as the SQLite store ranks them.

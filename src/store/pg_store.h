@@ -16,7 +16,7 @@
 namespace feedmerge::store::detail {
 
 // The PostgreSQL schema's version (its own numbering: the table schema_version holds it).
-inline constexpr int kPgSchemaVersion = 3;
+inline constexpr int kPgSchemaVersion = 4;
 
 // Every transaction that writes stories (write_stories, merge, split) holds this
 // transaction-level advisory lock first: story ids are numbered by the caller from
@@ -45,9 +45,12 @@ Result<model::StoryMember> pg_member(const pqxx::row& row);
 // The batch writer of PgStore::write_stories, over the transaction it runs in.
 class PgStoryWriter final : public StoryWriter {
  public:
-  explicit PgStoryWriter(pqxx::work& work) : work_(work) {}
+  // `term`: the assigner's term the batch is written under (write_stories' fence), if any.
+  explicit PgStoryWriter(pqxx::work& work, std::optional<std::int64_t> term = std::nullopt)
+      : work_(work), term_(term) {}
   std::int64_t next_story_id() override;
   void apply(const StoryWrites& writes, model::Time now) override;
+  void note_unsettled(std::optional<model::Time> from) override;
   // After a merge or split: first_published and the representative from the members.
   void recompute_story(std::int64_t story_id, model::Time now);
 
@@ -55,6 +58,7 @@ class PgStoryWriter final : public StoryWriter {
   void write_members(const std::vector<Membership>& members);
 
   pqxx::work& work_;
+  std::optional<std::int64_t> term_;
 };
 
 // The transaction a read runs in: the write transaction open on the connection (a read inside
@@ -104,6 +108,7 @@ class PgStore final : public Store {
   Result<std::vector<StoredItem>> items_by_id(const std::vector<std::int64_t>& ids) override;
   Result<std::vector<StoredItem>> assigned_between(Time from, Time to) override;
   Result<std::vector<std::int64_t>> unassigned_item_ids() override;
+  Result<std::optional<Time>> unsettled_from() override;
   Result<std::optional<Time>> newest_assigned_publication() override;
   Result<std::vector<StoredItem>> items_with_link(const std::string& link) override;
   Result<void> write_stories(const std::function<Result<void>(StoryWriter&)>& body,

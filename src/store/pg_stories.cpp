@@ -112,6 +112,17 @@ std::int64_t PgStoryWriter::next_story_id() {
       .as<std::int64_t>();
 }
 
+void PgStoryWriter::note_unsettled(std::optional<model::Time> from) {
+  if (!from) {
+    work_.exec("UPDATE assigner_terms SET unsettled_from = NULL WHERE unsettled_from IS NOT NULL");
+  } else if (term_) {
+    work_.exec_params(
+        "UPDATE assigner_terms SET unsettled_from = least(coalesce(unsettled_from, $2), $2) "
+        "WHERE term = $1",
+        *term_, to_db(*from));
+  }
+}
+
 void PgStoryWriter::apply(const StoryWrites& writes, model::Time now) {
   const std::int64_t at = to_db(now);
   const auto optional_id = [](std::optional<std::int64_t> id) -> boost::json::value {
@@ -253,6 +264,16 @@ Result<std::vector<std::int64_t>> PgStore::unassigned_item_ids() {
   });
 }
 
+Result<std::optional<Time>> PgStore::unsettled_from() {
+  return guarded([&]() -> Result<std::optional<Time>> {
+    ReadScope scope(*connection_, writing_);
+    pqxx::transaction_base& work = *scope;
+    const pqxx::row row = work.exec1("SELECT min(unsettled_from) FROM assigner_terms");
+    if (row[0].is_null()) return std::optional<Time>();
+    return std::optional<Time>(from_db(row[0].as<std::int64_t>()));
+  });
+}
+
 Result<std::optional<Time>> PgStore::newest_assigned_publication() {
   return guarded([&]() -> Result<std::optional<Time>> {
     ReadScope scope(*connection_, writing_);
@@ -291,7 +312,7 @@ Result<void> PgStore::write_stories(const std::function<Result<void>(StoryWriter
                      std::to_string(*fence_) + ")");
       }
     }
-    PgStoryWriter writer(work);
+    PgStoryWriter writer(work, fence_);
     // The body's reads of this store run in this transaction.
     struct Open {
       pqxx::work*& slot;

@@ -14,8 +14,9 @@ feeds. Then:
   one renewal period and one interval, the spread of overdue polls);
 - a new story assigner takes over within the keeper's period, and no two assigner terms
   overlap (each batch is counted under its term, inside its transaction);
-- every item is in a story, and the stories (as sets of members) equal those of a
-  single-process `once --all` of the same feeds into SQLite.
+- every item is in a story, and once the assigner settles (a lease after the last item) the
+  stories (as sets of members) equal those of a single-process `once --all` of the same feeds
+  into SQLite.
 Conditions are awaited by polling the database, with generous time limits.
 
 Usage: cluster_cli_test.py --feedmerge BIN --gen-corpus scripts/gen-corpus
@@ -400,32 +401,59 @@ def main():
           beside.returncode == 0 and "another process assigns them" in beside.stderr,
           beside.stderr[-1000:])
 
-    # The survivor stops cleanly; then the stories against a single process's.
-    survivor = next(n for n, p in processes.items() if p.poll() is None)
-    processes[survivor].send_signal(signal.SIGTERM)
-    check("the survivor stops cleanly on SIGTERM", processes[survivor].wait(timeout=60) == 0)
-    freed = scalar("SELECT count(*) FROM leases WHERE owner <> ''")
-    check("a clean stop frees its leases at once", freed == "0", freed)
-
     def stories(config_path):
         listed = subprocess.run([binary, "stories", "--json", "--config", str(config_path)],
                                 capture_output=True, text=True, timeout=120)
-        check(f"stories --json through {config_path.name}", listed.returncode == 0,
-              listed.stderr)
+        if listed.returncode != 0:
+            check(f"stories --json through {config_path.name}", False, listed.stderr)
+            raise SystemExit(finish())
         return sorted(sorted((m["feed"], m["link"]) for m in s["items"])
                       for s in json.loads(listed.stdout)["stories"])
 
-    shared_stories = stories(reader)
+    # The stories against a single process's. The assigner places each batch against the index
+    # it kept since the last one, and settles the stories (rebuilds the index from the store and
+    # clusters the window again) once no item came for a lease: then they are what a new
+    # assigner, or one process reading every feed at once, makes of the stored items.
     single = config("single.toml", [f'database = "{tmp / "single.db"}"'], level="warn")
     once = subprocess.run([binary, "once", "--all", "--config", str(single)],
                           capture_output=True, text=True, timeout=300)
     check("once --all of the same feeds into SQLite", once.returncode == 0, once.stderr[-2000:])
     single_stories = stories(single)
+    all_in = time.monotonic()
+    owner_now = scalar("SELECT owner FROM assigner_terms ORDER BY term DESC LIMIT 1")
+    assigner_now = next(n for n, p in processes.items() if p.pid == pid_of(owner_now))
+    log_path = tmp / f"{assigner_now}.log"
+    shared_stories = []
+    was_settled = False
+
+    def settled():
+        # The log line first: stories read after it are the settled ones.
+        nonlocal shared_stories, was_settled
+        was_settled = "stories: settled" in log_path.read_text()
+        shared_stories = stories(reader)
+        return was_settled and shared_stories == single_stories
+
+    limit = LEASE + 2 * PERIOD + 30
+    while not settled() and time.monotonic() - all_in < limit:
+        time.sleep(0.5)
+    check(f"{assigner_now} kept its index between batches, and settled", was_settled,
+          log_path.read_text()[-1500:])
+    for line in log_path.read_text().splitlines():
+        if "stories: settled" in line:
+            print("     " + line.split("] ", 3)[-1])
     differ = [s for s in shared_stories if s not in single_stories]
-    check(f"the stories equal a single process's ({len(single_stories)} stories, "
-          f"{sum(len(s) > 1 for s in single_stories)} with several members)",
+    check(f"the stories settle to a single process's ({len(single_stories)} stories, "
+          f"{sum(len(s) > 1 for s in single_stories)} with several members), "
+          f"{time.monotonic() - all_in:.1f} s after every item was in a story (lease {LEASE} s)",
           shared_stories == single_stories,
           f"{len(shared_stories)} vs {len(single_stories)}; differing: {differ[:3]}")
+
+    # The survivor stops cleanly.
+    survivor = next(n for n, p in processes.items() if p.poll() is None)
+    processes[survivor].send_signal(signal.SIGTERM)
+    check("the survivor stops cleanly on SIGTERM", processes[survivor].wait(timeout=60) == 0)
+    freed = scalar("SELECT count(*) FROM leases WHERE owner <> ''")
+    check("a clean stop frees its leases at once", freed == "0", freed)
     return finish()
 
 

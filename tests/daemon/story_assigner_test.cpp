@@ -134,6 +134,75 @@ TEST_CASE("after another connection merges stories, a matching item joins the on
   CHECK_FALSE(broken.executeStep());
 }
 
+// Leased, the assigner keeps its index between batches, whose pairs were scored under the
+// statistics of their time, and settles: every story since the oldest item it placed
+// unsettled, however far back, is clustered again from what is stored.
+TEST_CASE("a settle clusters again every story since the oldest item placed unsettled") {
+  TempFolder folder;
+  const std::string a = "https://a.example/feed.xml";
+  const std::string b = "https://b.example/feed.xml";
+  const std::string c = "https://c.example/feed.xml";
+  const config::Config config = make_test_config(folder, {a, b, c});
+  const std::string path = config.storage.database;
+  auto store = store::open_sqlite(path, store::OpenMode::read_write);
+  REQUIRE(store.has_value());
+  auto assigner = StoryAssigner::open(config, **store);
+  REQUIRE_MESSAGE(assigner.has_value(), (assigner ? "" : assigner.error().message));
+
+  // The first batch builds the index from the store: settled by itself.
+  const std::int64_t before =
+      store_item(**store, c, "c-0", "https://c.example/2024/zoom", kT0 - 1h, kT0 - 1h, true);
+  REQUIRE((*assigner)->assign(std::vector<std::int64_t>{before}, kT0 - 1h).has_value());
+  CHECK((*assigner)->last_settled());
+  // Two reports of one story, then, a year later, another item: the newest two windows no
+  // longer reach the two.
+  const std::int64_t first = store_item(**store, a, "a-1", "https://a.example/2024/t", kT0, kT0);
+  const std::int64_t second =
+      store_item(**store, b, "b-1", "https://b.example/2024/t", kT0 + 1h, kT0 + 1h);
+  REQUIRE((*assigner)->assign(std::vector<std::int64_t>{first, second}, kT0 + 1h).has_value());
+  CHECK_FALSE((*assigner)->last_settled());
+  REQUIRE(story_of(path, first).has_value());
+  REQUIRE(story_of(path, first) == story_of(path, second));
+  const Time later = kT0 + std::chrono::days{365};
+  const std::int64_t last =
+      store_item(**store, c, "c-1", "https://c.example/2025/zoom", later, later, true);
+  REQUIRE((*assigner)->assign(std::vector<std::int64_t>{last}, later).has_value());
+
+  // What a kept index may have decided under other statistics: the second on its own.
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    SQLite::Statement insert(db,
+                             "INSERT INTO stories (first_published, first_seen, updated, "
+                             "representative_item_id) VALUES (?, ?, ?, ?)");
+    const std::int64_t at =
+        std::chrono::duration_cast<std::chrono::seconds>((kT0 + 1h).time_since_epoch()).count();
+    insert.bind(1, at);
+    insert.bind(2, at);
+    insert.bind(3, at);
+    insert.bind(4, second);
+    insert.exec();
+    SQLite::Statement move(db, "UPDATE item_stories SET story_id = ? WHERE item_id = ?");
+    move.bind(1, db.getLastInsertRowid());
+    move.bind(2, second);
+    REQUIRE(move.exec() == 1);
+  }
+  REQUIRE(story_of(path, first) != story_of(path, second));
+
+  auto moved = (*assigner)->settle(later);
+  REQUIRE_MESSAGE(moved.has_value(), (moved ? "" : moved.error().message));
+  CHECK(*moved == 1);
+  CHECK((*assigner)->last_settled());
+  CHECK(story_of(path, first) == story_of(path, second));
+  CHECK(story_of(path, before) != story_of(path, last));
+  // Settled: the next one reaches back no further than the newest two windows.
+  auto again = (*assigner)->settle(later);
+  REQUIRE(again.has_value());
+  CHECK(*again == 0);
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement broken(db, "PRAGMA foreign_key_check");
+  CHECK_FALSE(broken.executeStep());
+}
+
 // Issue 17, "story hijack by backdating": a feed that copies another outlet's headline with an
 // earlier date, polled later, became the story's representative, so the merged entry's title
 // and link pointed at the copier. A claimed date is evidence, not authority.

@@ -6,6 +6,8 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -150,6 +152,52 @@ TEST_CASE("story batches are written only under the live assigner's term") {
 
   (*store)->fence_story_writes(std::nullopt);  // one process: no fence
   CHECK((*store)->write_stories(nothing).has_value());
+}
+
+TEST_CASE("what an assigner placed and did not settle is still known to its successor") {
+  PgBackend backend;
+  auto store = open_store(backend.location());
+  REQUIRE(store.has_value());
+  using feedmerge::model::Time;
+  const Time t0 = std::chrono::sys_days{std::chrono::year{2021} / 4 / 13};
+  auto note = [&](std::optional<Time> from) {
+    return (*store)->write_stories(
+        [&](feedmerge::store::StoryWriter& writer) -> feedmerge::Result<void> {
+          writer.note_unsettled(from);
+          return {};
+        });
+  };
+  auto unsettled = [&] {
+    auto from = (*store)->unsettled_from();
+    REQUIRE(from.has_value());
+    return *from;
+  };
+  CHECK(unsettled() == std::nullopt);
+
+  auto a = cluster(backend, "a");
+  auto term = a->assigner_term();
+  REQUIRE(term.has_value());
+  REQUIRE(term->has_value());
+  (*store)->fence_story_writes(**term);
+  REQUIRE(note(t0 + 48h).has_value());
+  REQUIRE(note(t0).has_value());  // a backfill: the oldest one counts
+  REQUIRE(note(t0 + 72h).has_value());
+  CHECK(unsettled() == t0);
+
+  // a dies; b's term begins and still sees what a left, until b settles.
+  a.reset();
+  await_assigner_lock_released(backend);
+  auto b = cluster(backend, "b");
+  auto next = b->assigner_term();
+  REQUIRE(next.has_value());
+  REQUIRE(next->has_value());
+  CHECK(**next != **term);
+  (*store)->fence_story_writes(**next);
+  CHECK(unsettled() == t0);
+  REQUIRE(note(t0 + 96h).has_value());
+  CHECK(unsettled() == t0);
+  REQUIRE(note(std::nullopt).has_value());
+  CHECK(unsettled() == std::nullopt);
 }
 
 TEST_CASE("a story batch, once committed, is announced to every listening process") {

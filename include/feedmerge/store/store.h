@@ -180,6 +180,11 @@ class StoryWriter {
   // `recomputed` and `touched`; every story written gets updated = now (created ones
   // first_seen = now too).
   virtual void apply(const StoryWrites& writes, Time now) = 0;
+  // Several processes (store/cluster.h): the assigner's batches since its stories last
+  // settled (daemon::StoryAssigner::settle) reach back to items published at `from`; nullopt:
+  // settled now. Kept with the term, so that a successor settles what a dead assigner left.
+  // SQLite (one process, which never settles) ignores it.
+  virtual void note_unsettled(std::optional<Time> from) { (void)from; }
 };
 
 struct StoreCounts {
@@ -262,6 +267,9 @@ class Store {
   // assigner lock (checked inside the batch's transaction, after the story write lock), and
   // fails otherwise; nullopt lifts the fence. SQLite (one process per file) ignores it.
   virtual void fence_story_writes(std::optional<std::int64_t> term) { (void)term; }
+  // The oldest publication any assigner placed an item at since the stories last settled
+  // (StoryWriter::note_unsettled); nullopt when settled, and always on SQLite.
+  virtual Result<std::optional<Time>> unsettled_from() { return std::optional<Time>(); }
 
   // Stories whose `updated` is at or after `since` (all when nullopt), most recently updated
   // first (ties: higher id first), each with its members (model::Story's order).
