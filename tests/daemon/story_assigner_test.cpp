@@ -6,12 +6,15 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <future>
 #include <string>
 #include <vector>
 
 #include "daemon/test_config.h"
+#include "daemon/writer.h"
 #include "feedmerge/store/store.h"
 #include "store/temp_folder.h"
+#include "support/manual_clock.h"
 
 namespace feedmerge::daemon {
 namespace {
@@ -201,6 +204,88 @@ TEST_CASE("a settle clusters again every story since the oldest item placed unse
   SQLite::Database db(path, SQLite::OPEN_READONLY);
   SQLite::Statement broken(db, "PRAGMA foreign_key_check");
   CHECK_FALSE(broken.executeStep());
+}
+
+// Puts `member` in a story of its own, behind the assigner's back: what a kept index may have
+// decided under the statistics of its time, and a settle undoes.
+void split_behind(const std::string& path, std::int64_t member, Time at) {
+  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  SQLite::Statement insert(db,
+                           "INSERT INTO stories (first_published, first_seen, updated, "
+                           "representative_item_id) VALUES (?, ?, ?, ?)");
+  const std::int64_t seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+  insert.bind(1, seconds);
+  insert.bind(2, seconds);
+  insert.bind(3, seconds);
+  insert.bind(4, member);
+  insert.exec();
+  SQLite::Statement move(db, "UPDATE item_stories SET story_id = ? WHERE item_id = ?");
+  move.bind(1, db.getLastInsertRowid());
+  move.bind(2, member);
+  REQUIRE(move.exec() == 1);
+}
+
+// When the leased writer settles: a lease after the last batch, or after ten leases of steady
+// arrivals; the keeper's rounds (set_assigner with the same term) are when it looks.
+TEST_CASE("the story assigner settles a lease after its last batch, or after ten leases") {
+  TempFolder folder;
+  const std::string a = "https://a.example/feed.xml";
+  const std::string b = "https://b.example/feed.xml";
+  const std::string c = "https://c.example/feed.xml";
+  config::Config config = make_test_config(folder, {a, b, c});
+  config.storage.lease = std::chrono::seconds{60};
+  const std::string path = config.storage.database;
+  auto own = store::open_sqlite(path, store::OpenMode::read_write);
+  REQUIRE(own.has_value());
+  auto polls = store::open_sqlite(path, store::OpenMode::read_write);  // the other pollers
+  REQUIRE(polls.has_value());
+  test::ManualClock clock(kT0);
+  auto writer = Writer::open(config, std::move(*own), clock, {.leased = true});
+  REQUIRE_MESSAGE(writer.has_value(), (writer ? "" : writer.error().message));
+  // One keeper round, `after` from the last: returns once the writer has done it.
+  auto round = [&](std::chrono::seconds after) {
+    clock.advance(after);
+    (*writer)->set_assigner(1);
+    std::promise<void> done;
+    (*writer)->pass([&] { done.set_value(); });
+    done.get_future().wait();
+  };
+  int filler = 0;
+  auto unrelated = [&] {
+    ++filler;
+    const std::string n = std::to_string(filler);
+    store_item(**polls, c, "c-" + n, "https://c.example/2024/n" + n, kT0 + filler * 1min,
+               kT0 + filler * 1min, true);
+  };
+
+  unrelated();
+  round(0s);  // becomes the assigner: the first batch builds the index from the store
+  const std::int64_t first = store_item(**polls, a, "a-1", "https://a.example/2024/t", kT0, kT0);
+  const std::int64_t second =
+      store_item(**polls, b, "b-1", "https://b.example/2024/t", kT0 + 1h, kT0 + 1h);
+  round(1s);  // placed against the kept index: unsettled
+  REQUIRE(story_of(path, first).has_value());
+  REQUIRE(story_of(path, first) == story_of(path, second));
+
+  split_behind(path, second, kT0 + 1h);
+  round(59s);
+  CHECK(story_of(path, first) != story_of(path, second));  // not quiet for a lease yet
+  round(1s);
+  CHECK(story_of(path, first) == story_of(path, second));  // quiet for a lease: settled
+
+  // Steady arrivals, a batch every half lease: settled once ten leases have passed.
+  split_behind(path, second, kT0 + 1h);
+  unrelated();
+  round(30s);  // the first batch since the settle
+  for (int i = 0; i < 19; ++i) {
+    unrelated();
+    round(30s);
+    CHECK_MESSAGE(story_of(path, first) != story_of(path, second), "round ", i);
+  }
+  unrelated();
+  round(30s);
+  CHECK(story_of(path, first) == story_of(path, second));
 }
 
 // Issue 17, "story hijack by backdating": a feed that copies another outlet's headline with an
