@@ -245,7 +245,8 @@ void Writer::settle_if_due(std::chrono::steady_clock::time_point now) {
                *moved, stories_->last_created(),
                std::chrono::duration_cast<std::chrono::milliseconds>(settle_cost_).count(),
                1e3 * (thread_cpu_seconds() - cpu_started));
-  if ((*moved > 0 || stories_->last_created() > 0) && options_.on_stories) options_.on_stories();
+  // Even with nothing moved, members' reasons (matched item, P) may have been written again.
+  if (options_.on_stories) options_.on_stories();
 }
 
 void Writer::assigned(const Result<int>& result, std::string_view what,
