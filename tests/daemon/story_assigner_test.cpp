@@ -4,9 +4,12 @@
 
 #include <SQLiteCpp/Database.h>
 #include <doctest/doctest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <future>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -240,6 +243,23 @@ TEST_CASE("the story assigner settles a lease after its last batch, or after ten
   REQUIRE(own.has_value());
   auto polls = store::open_sqlite(path, store::OpenMode::read_write);  // the other pollers
   REQUIRE(polls.has_value());
+  // The writer's log, kept for the test (and out of the test run's output).
+  std::ostringstream log;
+  const auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "settles", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  struct Restore {
+    std::shared_ptr<spdlog::logger> logger;
+    ~Restore() { spdlog::set_default_logger(logger); }
+  } restore{previous};
+  auto settles = [&] {
+    const std::string text = log.str();
+    int count = 0;
+    for (auto at = text.find("stories: settled"); at != std::string::npos;
+         at = text.find("stories: settled", at + 1))
+      ++count;
+    return count;
+  };
   test::ManualClock clock(kT0);
   auto writer = Writer::open(config, std::move(*own), clock, {.leased = true});
   REQUIRE_MESSAGE(writer.has_value(), (writer ? "" : writer.error().message));
@@ -286,6 +306,7 @@ TEST_CASE("the story assigner settles a lease after its last batch, or after ten
   unrelated();
   round(30s);
   CHECK(story_of(path, first) == story_of(path, second));
+  CHECK(settles() == 2);
 }
 
 // Issue 17, "story hijack by backdating": a feed that copies another outlet's headline with an
