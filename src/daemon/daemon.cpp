@@ -329,6 +329,8 @@ int run_daemon(const config::Config& config, RunOptions options) {
              failed = true;
              if (on_fault) on_fault(reason);
            },
+       .on_settled = [&metrics](std::chrono::duration<double> took,
+                                int moved) { metrics.record_settle(took, moved); },
        .on_feeds_health =
            [&metrics](const std::string& problem) { metrics.set_feeds_problem(problem); },
        .fetcher = std::make_shared<fetch::HttpFetcher>(io, fetch_options(config.poll)),

@@ -67,6 +67,7 @@ Result<std::unique_ptr<Poller>> Poller::create(asio::io_context& io, const confi
                               .on_busy = std::move(options.on_writer_busy),
                               .on_write = std::move(options.on_write),
                               .on_fault = std::move(options.on_fault),
+                              .on_settled = std::move(options.on_settled),
                               .leased = leased || !options.assign_stories,
                               .max_open_batch = options.max_open_batch});
   if (!writer) return writer.error();

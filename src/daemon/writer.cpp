@@ -241,6 +241,7 @@ void Writer::settle_if_due(std::chrono::steady_clock::time_point now) {
   }
   unsettled_since_.reset();
   stories_created_ += stories_->last_created();
+  if (options_.on_settled) options_.on_settled(settle_cost_, *moved);
   spdlog::info("stories: settled, {} members moved, {} stories made, in {} ms ({:.0f} ms CPU)",
                *moved, stories_->last_created(),
                std::chrono::duration_cast<std::chrono::milliseconds>(settle_cost_).count(),

@@ -35,6 +35,8 @@ class Writer {
     std::function<void(bool busy)> on_busy{};
     std::function<void(const std::string& error)> on_write{};
     std::function<void(const std::string& reason)> on_fault{};
+    // Leased: a settle ended (StoryAssigner::settle): its time and the members it moved.
+    std::function<void(std::chrono::duration<double> took, int moved)> on_settled{};
     // Several processes share the database (lease_keeper.h): stories are assigned only while
     // set_assigner() says this process is the assigner, from the items stored without a story
     // (by any process) rather than from this process's polls; retention runs only then too.

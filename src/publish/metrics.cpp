@@ -94,6 +94,15 @@ void Metrics::set_cluster(std::string owner, std::int64_t held_units, bool assig
   cluster_owner_ = std::move(owner);
 }
 
+void Metrics::record_settle(std::chrono::duration<double> took, std::int64_t moved) {
+  const auto micros = static_cast<std::uint64_t>(std::max(0.0, took.count()) * 1e6);
+  settle_micros_.fetch_add(micros, std::memory_order_relaxed);
+  last_settle_micros_.store(micros, std::memory_order_relaxed);
+  settle_moves_.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, moved)),
+                          std::memory_order_relaxed);
+  settles_.fetch_add(1, std::memory_order_relaxed);
+}
+
 std::string Metrics::prometheus_text() const {
   std::string out;
   out +=
@@ -147,6 +156,23 @@ std::string Metrics::prometheus_text() const {
     out += "# HELP feedmerge_story_assigner 1 while this process assigns stories.\n";
     out += "# TYPE feedmerge_story_assigner gauge\n";
     out += "feedmerge_story_assigner" + label + (assigner_.load() ? "1" : "0") + "\n";
+    // What settling the stories costs this process while it assigns (docs/scaling.md): an
+    // operator watches the last one's time grow with the window.
+    out += "# HELP feedmerge_story_settles_total Settles of the stories by this process.\n";
+    out += "# TYPE feedmerge_story_settles_total counter\n";
+    out += "feedmerge_story_settles_total" + label + std::to_string(settles_.load()) + "\n";
+    out += "# HELP feedmerge_story_settle_seconds_total Time spent settling the stories.\n";
+    out += "# TYPE feedmerge_story_settle_seconds_total counter\n";
+    out += "feedmerge_story_settle_seconds_total" + label +
+           number(static_cast<double>(settle_micros_.load()) / 1e6) + "\n";
+    out += "# HELP feedmerge_story_settle_last_seconds How long the last settle took.\n";
+    out += "# TYPE feedmerge_story_settle_last_seconds gauge\n";
+    out += "feedmerge_story_settle_last_seconds" + label +
+           number(static_cast<double>(last_settle_micros_.load()) / 1e6) + "\n";
+    out += "# HELP feedmerge_story_settle_moves_total Members a settle moved to another story.\n";
+    out += "# TYPE feedmerge_story_settle_moves_total counter\n";
+    out +=
+        "feedmerge_story_settle_moves_total" + label + std::to_string(settle_moves_.load()) + "\n";
   }
 
   out +=

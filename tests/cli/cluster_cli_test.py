@@ -438,9 +438,16 @@ def main():
         time.sleep(0.5)
     check(f"{assigner_now} kept its index between batches, and settled", was_settled,
           log_path.read_text()[-1500:])
+    logged = 0
     for line in log_path.read_text().splitlines():
         if "stories: settled" in line:
+            logged += 1
             print("     " + line.split("] ", 3)[-1])
+    counted = [line.rsplit(" ", 1)[1] for line in
+               (get(ports[assigner_now], "/metrics") or b"").decode().splitlines()
+               if line.startswith("feedmerge_story_settles_total{")]
+    check(f"/metrics counts {assigner_now}'s settles (at least the {logged} it logged)",
+          counted and logged >= 1 and int(counted[0]) >= logged, str(counted))
     differ = [s for s in shared_stories if s not in single_stories]
     check(f"the stories settle to a single process's ({len(single_stories)} stories, "
           f"{sum(len(s) > 1 for s in single_stories)} with several members), "

@@ -42,6 +42,9 @@ class Metrics {
   // Several processes on one PostgreSQL database: this process's name ("host:pid:random"), how
   // many lease units (hosts) it holds, whether it assigns stories.
   void set_cluster(std::string owner, std::int64_t held_units, bool assigner);
+  // The story assigner settled its stories (daemon::StoryAssigner::settle): how long it took
+  // and how many members it moved.
+  void record_settle(std::chrono::duration<double> took, std::int64_t moved);
 
   // Prometheus text exposition format 0.0.4.
   std::string prometheus_text() const;
@@ -75,6 +78,10 @@ class Metrics {
   std::string cluster_owner_;  // "" without several processes; guarded by texts_mutex_
   std::atomic<std::int64_t> lease_units_{0};
   std::atomic<bool> assigner_{false};
+  std::atomic<std::uint64_t> settles_{0};
+  std::atomic<std::uint64_t> settle_micros_{0};  // all settles together
+  std::atomic<std::uint64_t> last_settle_micros_{0};
+  std::atomic<std::uint64_t> settle_moves_{0};
 };
 
 }  // namespace feedmerge::publish
