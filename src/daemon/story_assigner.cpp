@@ -126,6 +126,21 @@ Result<int> StoryAssigner::assign(const std::vector<std::int64_t>& item_ids, mod
   return assign(std::move(pending), now);
 }
 
+Result<void> StoryAssigner::reach_back(model::Time oldest) {
+  if (oldest >= index_->covered_from()) return {};
+  const model::Time from = oldest - options_.window;
+  if (auto loaded = load(from, index_->covered_from()); !loaded) return loaded;
+  index_->lower_floor(from);
+  return {};
+}
+
+Result<std::optional<model::Time>> StoryAssigner::unsettled_reach() {
+  auto stored = store_.unsettled_from();
+  if (!stored) return stored.error();
+  if (!*stored) return unsettled_from_;
+  return std::optional<model::Time>(std::min(unsettled_from_.value_or(**stored), **stored));
+}
+
 Result<bool> StoryAssigner::catch_up(const Batch& pending) {
   // Not built yet, or a person changed stories since we last looked: start from the store.
   auto overrides = store_.last_override_id();
@@ -135,12 +150,7 @@ Result<bool> StoryAssigner::catch_up(const Batch& pending) {
     if (auto built = rebuild(); !built) return built.error();
   }
   // A backfill older than the index: bring in the stories around it first.
-  const model::Time oldest = pending.front()->published;
-  if (oldest < index_->covered_from()) {
-    const model::Time from = oldest - options_.window;
-    if (auto loaded = load(from, index_->covered_from()); !loaded) return loaded.error();
-    index_->lower_floor(from);
-  }
+  if (auto loaded = reach_back(pending.front()->published); !loaded) return loaded.error();
   for (const auto& item : pending)
     index_->count(*item);
   return rebuild_first;
@@ -176,11 +186,9 @@ Result<int> StoryAssigner::assign(Batch pending, model::Time now) {
         // does: it settles what it covers, unless an earlier batch reached further back.
         bool settles = false;
         if (rebuilt) {
-          auto stored = store_.unsettled_from();
-          if (!stored) return stored.error();
-          const model::Time covered = index_->covered_from();
-          settles = (!*stored || **stored >= covered) &&
-                    (!unsettled_from_ || *unsettled_from_ >= covered);
+          auto reach = unsettled_reach();
+          if (!reach) return reach.error();
+          settles = !*reach || **reach >= index_->covered_from();
         }
         std::int64_t next_story = writer.next_story_id();
         const std::int64_t first_story = next_story;
@@ -283,15 +291,11 @@ Result<int> StoryAssigner::settle(model::Time now) {
         // The batches since the last settle, this process's and a dead assigner's, may reach
         // back before the newest two windows (a backfill, a feed's archive): their stories
         // are settled too.
-        auto stored = store_.unsettled_from();
-        if (!stored) return stored.error();
-        std::optional<model::Time> reach = unsettled_from_;
-        if (*stored) reach = std::min(reach.value_or(**stored), **stored);
+        auto reach = unsettled_reach();
+        if (!reach) return reach.error();
         if (auto built = rebuild(); !built) return built;
-        if (reach && *reach < index_->covered_from()) {
-          const model::Time from = *reach - options_.window;
-          if (auto loaded = load(from, index_->covered_from()); !loaded) return loaded;
-          index_->lower_floor(from);
+        if (*reach) {
+          if (auto loaded = reach_back(**reach); !loaded) return loaded;
         }
         std::int64_t next_story = writer.next_story_id();
         const std::int64_t first_story = next_story;

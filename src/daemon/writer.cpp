@@ -173,16 +173,14 @@ void Writer::set_assigner(std::optional<std::int64_t> term) {
     // first batch scores the whole window again, as a settle does).
     stories_->forget();
     unsettled_since_.reset();
+    if (!term_) return;
     // What a dead assigner placed and did not settle is settled by this one, once quiet.
-    if (term_) {
-      auto unsettled = store_->unsettled_from();
-      if (!unsettled) {
-        spdlog::error("stories: {}", unsettled.error().message);
-      } else if (*unsettled) {
-        unsettled_since_ = last_new_items_ = clock_.steady_now();
-      }
+    if (auto unsettled = store_->unsettled_from(); !unsettled) {
+      spdlog::error("stories: {}", unsettled.error().message);
+    } else if (*unsettled) {
+      unsettled_since_ = last_new_items_ = clock_.steady_now();
     }
-    if (term_) assign_stored();
+    assign_stored();
   });
 }
 
@@ -232,14 +230,13 @@ void Writer::settle_if_due(std::chrono::steady_clock::time_point now) {
   settle_cost_ = std::chrono::steady_clock::now() - started;
   last_settle_ = clock_.steady_now();
   wrote(moved ? std::string() : moved.error().message);
+  // On failure too: the index was dropped, and the next batch starts from the store, which
+  // still says how far back the stories are unsettled (the settle's transaction rolled back).
+  unsettled_since_.reset();
   if (!moved) {
-    // The index was dropped: the next batch starts from the store, which still says how far
-    // back the stories are unsettled (the settle's transaction rolled back).
     spdlog::error("stories: {}", moved.error().message);
-    unsettled_since_.reset();
     return;
   }
-  unsettled_since_.reset();
   stories_created_ += stories_->last_created();
   if (options_.on_settled) options_.on_settled(settle_cost_, *moved);
   spdlog::info("stories: settled, {} members moved, {} stories made, in {} ms ({:.0f} ms CPU)",

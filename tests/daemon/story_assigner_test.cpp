@@ -140,6 +140,26 @@ TEST_CASE("after another connection merges stories, a matching item joins the on
   CHECK_FALSE(broken.executeStep());
 }
 
+// Puts `member` in a story of its own, behind the assigner's back: what a kept index may have
+// decided under the statistics of its time, and a settle undoes.
+void split_behind(const std::string& path, std::int64_t member, Time at) {
+  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  SQLite::Statement insert(db,
+                           "INSERT INTO stories (first_published, first_seen, updated, "
+                           "representative_item_id) VALUES (?, ?, ?, ?)");
+  const std::int64_t seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+  insert.bind(1, seconds);
+  insert.bind(2, seconds);
+  insert.bind(3, seconds);
+  insert.bind(4, member);
+  insert.exec();
+  SQLite::Statement move(db, "UPDATE item_stories SET story_id = ? WHERE item_id = ?");
+  move.bind(1, db.getLastInsertRowid());
+  move.bind(2, member);
+  REQUIRE(move.exec() == 1);
+}
+
 // Leased, the assigner keeps its index between batches, whose pairs were scored under the
 // statistics of their time, and settles: every story since the oldest item it placed
 // unsettled, however far back, is clustered again from what is stored.
@@ -175,23 +195,7 @@ TEST_CASE("a settle clusters again every story since the oldest item placed unse
   REQUIRE((*assigner)->assign(std::vector<std::int64_t>{last}, later).has_value());
 
   // What a kept index may have decided under other statistics: the second on its own.
-  {
-    SQLite::Database db(path, SQLite::OPEN_READWRITE);
-    SQLite::Statement insert(db,
-                             "INSERT INTO stories (first_published, first_seen, updated, "
-                             "representative_item_id) VALUES (?, ?, ?, ?)");
-    const std::int64_t at =
-        std::chrono::duration_cast<std::chrono::seconds>((kT0 + 1h).time_since_epoch()).count();
-    insert.bind(1, at);
-    insert.bind(2, at);
-    insert.bind(3, at);
-    insert.bind(4, second);
-    insert.exec();
-    SQLite::Statement move(db, "UPDATE item_stories SET story_id = ? WHERE item_id = ?");
-    move.bind(1, db.getLastInsertRowid());
-    move.bind(2, second);
-    REQUIRE(move.exec() == 1);
-  }
+  split_behind(path, second, kT0 + 1h);
   REQUIRE(story_of(path, first) != story_of(path, second));
 
   auto moved = (*assigner)->settle(later);
@@ -207,26 +211,6 @@ TEST_CASE("a settle clusters again every story since the oldest item placed unse
   SQLite::Database db(path, SQLite::OPEN_READONLY);
   SQLite::Statement broken(db, "PRAGMA foreign_key_check");
   CHECK_FALSE(broken.executeStep());
-}
-
-// Puts `member` in a story of its own, behind the assigner's back: what a kept index may have
-// decided under the statistics of its time, and a settle undoes.
-void split_behind(const std::string& path, std::int64_t member, Time at) {
-  SQLite::Database db(path, SQLite::OPEN_READWRITE);
-  SQLite::Statement insert(db,
-                           "INSERT INTO stories (first_published, first_seen, updated, "
-                           "representative_item_id) VALUES (?, ?, ?, ?)");
-  const std::int64_t seconds =
-      std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
-  insert.bind(1, seconds);
-  insert.bind(2, seconds);
-  insert.bind(3, seconds);
-  insert.bind(4, member);
-  insert.exec();
-  SQLite::Statement move(db, "UPDATE item_stories SET story_id = ? WHERE item_id = ?");
-  move.bind(1, db.getLastInsertRowid());
-  move.bind(2, member);
-  REQUIRE(move.exec() == 1);
 }
 
 // When the leased writer settles: a lease after the last batch, or after ten leases of steady
