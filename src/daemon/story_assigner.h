@@ -36,7 +36,7 @@ class StoryAssigner {
   // one is freed as soon as it is in the index, not at the end.
   using Batch = std::vector<std::unique_ptr<dedup::Candidate>>;
   Result<int> assign(Batch pending, model::Time now);
-  // Leased, the story assigner keeps its index between the batches of its term, and each batch
+  // The assigner keeps its index between its batches (leased: those of its term), and each batch
   // is placed against the index it finds: its pairs were scored under the term statistics of
   // their time. Settling rebuilds the index from the store and clusters the window again
   // whole, so that the stories become what a new assigner (a takeover) or `once --all` would

@@ -201,21 +201,26 @@ void Writer::assign_stored() {
     const Result<int> result = stories_->assign(*pending, clock_.now_seconds());
     assigned(result, "stored items", started, cpu_started);
     if (!result) return;
-    last_new_items_ = now;
-    if (stories_->last_settled()) {
-      unsettled_since_.reset();
-    } else if (!unsettled_since_) {
-      unsettled_since_ = now;
-    }
+    placed(now);
   }
   settle_if_due(now);
+}
+
+void Writer::placed(std::chrono::steady_clock::time_point now) {
+  last_new_items_ = now;
+  if (stories_->last_settled()) {
+    unsettled_since_.reset();
+  } else if (!unsettled_since_) {
+    unsettled_since_ = now;
+  }
 }
 
 void Writer::settle_if_due(std::chrono::steady_clock::time_point now) {
   // Settled once no item came for a lease (the stories a reader sees stop moving soon after
   // the news does), and at the latest after kSettleLeases leases of steady arrivals; but a
-  // settle costs what a takeover's first batch does (seconds at 100,000 feeds), so never
-  // more than 1/kSettleShare of the time.
+  // settle costs what a rebuild from the store does (seconds at 100,000 feeds, the writer's
+  // polls waiting meanwhile), so never more than 1/kSettleShare of the time. With one process
+  // (SQLite), `lease` is only this period.
   constexpr int kSettleLeases = 10;
   constexpr int kSettleShare = 20;
   if (!unsettled_since_ || !fault_.empty()) return;
@@ -278,7 +283,12 @@ void Writer::assign_open_batch() {
   if (batch.size() >= kTrimAfterBatch) malloc_trim(0);
   const auto started = std::chrono::steady_clock::now();
   const double cpu_started = thread_cpu_seconds();
-  assigned(stories_->assign(std::move(batch), clock_.now_seconds()), "items", started, cpu_started);
+  const Result<int> result = stories_->assign(std::move(batch), clock_.now_seconds());
+  assigned(result, "items", started, cpu_started);
+  if (!result) return;
+  const auto now = clock_.steady_now();
+  placed(now);
+  settle_if_due(now);
 }
 
 void Writer::prune(std::function<void()> done) {
@@ -311,6 +321,9 @@ void Writer::check_files() {
       spdlog::error("{}", checkpoint.error().message);
       if (options_.on_write) options_.on_write(checkpoint.error().message);
     }
+    // One process: this is the writer's clock tick, so the stories settle once quiet (leased,
+    // the lease keeper's rounds tick instead, and only the assigner settles).
+    if (!leased_) settle_if_due(clock_.steady_now());
   });
 }
 

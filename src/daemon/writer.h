@@ -35,7 +35,7 @@ class Writer {
     std::function<void(bool busy)> on_busy{};
     std::function<void(const std::string& error)> on_write{};
     std::function<void(const std::string& reason)> on_fault{};
-    // Leased: a settle ended (StoryAssigner::settle): its time and the members it moved.
+    // A settle ended (StoryAssigner::settle): its time and the members it moved.
     std::function<void(std::chrono::duration<double> took, int moved)> on_settled{};
     // Several processes share the database (lease_keeper.h): stories are assigned only while
     // set_assigner() says this process is the assigner, from the items stored without a story
@@ -104,7 +104,9 @@ class Writer {
   void post(Work work);
   void assign_open_batch();
   void assign_stored();
-  // Leased: StoryAssigner::settle when its time has come (see the definition).
+  // A batch was placed at `now`: whether it left the stories unsettled, and since when.
+  void placed(std::chrono::steady_clock::time_point now);
+  // StoryAssigner::settle when its time has come (see the definition).
   void settle_if_due(std::chrono::steady_clock::time_point now);
   // The bookkeeping after a batch of `what` was assigned (or failed): health, counts, log.
   void assigned(const Result<int>& result, std::string_view what,
@@ -123,8 +125,8 @@ class Writer {
   StoryAssigner::Batch unassigned_;   // items stored by the open batch's polls
   std::string fault_;                 // why the writer stopped writing for good; "" while it writes
   std::optional<std::int64_t> term_;  // leased: the assigner's term while this process holds it
-  // Leased, while the assigner: since when batches were placed without a settle, when the
-  // last one came, and when the last settle ended and what it took.
+  // While the assigner (always with one process): since when batches were placed without a
+  // settle, when the last one came, and when the last settle ended and what it took.
   std::optional<std::chrono::steady_clock::time_point> unsettled_since_;
   std::chrono::steady_clock::time_point last_new_items_{};
   std::optional<std::chrono::steady_clock::time_point> last_settle_;

@@ -3,12 +3,18 @@
 (every feed in one `feedmerge once --all`) and in two polls (half of the feeds first, then all of
 them, into the same database), for either half first, and reports each run's scores and whether
 its stories equal the one-poll run's; --shuffles N adds N runs in random feed orders (seeded),
-each in three polls (the first third of the feeds, then two thirds, then all). A measurement
-that exits 0 whatever the scores (non-zero only when feedmerge or the scorer fails), unless
---require-same: then it fails when any run's stories differ from the one-poll run's.
+each in three polls (the first third of the feeds, then two thirds, then all). --daemon adds
+the two-poll runs through the daemon: one `run` starts on half of the feeds and is reloaded
+(SIGHUP) with all of them; it places the second half against the index it kept, then settles
+once no item came for a lease (--lease, default 3s), and its stories are read once it logged a
+settle after the reload and they equal the one-poll run's, or after --daemon-wait seconds.
+A measurement that exits 0 whatever the scores (non-zero only when feedmerge or the scorer
+fails), unless --require-same: then it fails when any run's stories differ from the one-poll
+run's.
 
   arrival_order.py --feedmerge BIN --feeds DIR --labels labels.json --score score.py [--json]
                    [--keep-dir DIR] [--shuffles N] [--seed S] [--require-same]
+                   [--daemon [--lease 3s] [--daemon-wait 60]]
 
 The halves alternate over the feed files sorted by name (files 1, 3, 5... and 2, 4, 6...), so
 each half holds outlets of every kind; the second poll reads every feed again, as a daemon would.
@@ -17,9 +23,12 @@ import argparse
 import json
 import pathlib
 import random
+import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf", ".json")
 
@@ -32,8 +41,11 @@ def run(command):
     return result.stdout
 
 
-def write_config(path, database, feeds):
-    lines = ["[server]", 'listen = ""', "[storage]", f'database = "{database}"', ""]
+def write_config(path, database, feeds, lease=None):
+    lines = ["[server]", 'listen = ""', "[storage]", f'database = "{database}"']
+    if lease:
+        lines.append(f'lease = "{lease}"')
+    lines.append("")
     for feed in feeds:
         lines += ["[[feed]]", f'url = "{feed.resolve().as_uri()}"', ""]
     path.write_text("\n".join(lines))
@@ -49,6 +61,71 @@ def ingest(binary, workdir, polls):
         run([binary, "once", "--all", "--config", str(config)])
     stories = json.loads(run([binary, "stories", "--json", "--config", str(config)]))
     return [[item["link"] for item in story["items"]] for story in stories["stories"]]
+
+
+def stories_of(binary, config):
+    stories = json.loads(run([binary, "stories", "--json", "--config", str(config)]))
+    return [[item["link"] for item in story["items"]] for story in stories["stories"]]
+
+
+def all_placed(database, feeds):
+    """Every feed of `feeds` polled and every stored item in a story."""
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+            polled = conn.execute("select count(*) from feeds where last_success is not null"
+                                  ).fetchone()[0]
+            items = conn.execute("select count(*) from items").fetchone()[0]
+            members = conn.execute("select count(*) from item_stories").fetchone()[0]
+    except sqlite3.Error:
+        return False
+    return polled >= len(feeds) and items > 0 and members == items
+
+
+def ingest_daemon(binary, workdir, polls, reference, lease, wait):
+    """One `run` through `polls`: it starts on the first list of feeds, and each later list is a
+    reload (SIGHUP) once every item so far is in a story. Returns the stories once the daemon
+    logged a settle after the last reload and they equal `reference` (a partition), or when
+    `wait` seconds have passed since the last list was placed; and whether it settled."""
+    database = workdir / "stories.db"
+    config = workdir / "feedmerge.toml"
+    log_path = workdir / "run.log"
+    write_config(config, database, polls[0], lease)
+    with open(log_path, "w") as log:
+        daemon = subprocess.Popen([binary, "run", "--config", str(config)], cwd=workdir,
+                                  stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def until(condition, seconds, what):
+            started = time.monotonic()
+            while not condition():
+                if daemon.poll() is not None:
+                    sys.exit(f"feedmerge run exited ({daemon.returncode}) {what}:\n"
+                             f"{log_path.read_text()[-3000:]}")
+                if time.monotonic() - started > seconds:
+                    return False
+                time.sleep(0.1)
+            return True
+
+        for k, feeds in enumerate(polls):
+            if k > 0:
+                write_config(config, database, feeds, lease)
+                daemon.send_signal(signal.SIGHUP)
+            if not until(lambda: all_placed(database, feeds), 120, "while polling"):
+                sys.exit(f"feedmerge run: not every feed polled and placed within 120 s:\n"
+                         f"{log_path.read_text()[-3000:]}")
+        # The settle may have come before the last placement was seen: any since the reload.
+        reloaded_at = log_path.read_text().rfind("reloaded ")
+        clusters = []
+
+        def settled_as_reference():
+            nonlocal clusters
+            settled = "stories: settled" in log_path.read_text()[max(reloaded_at, 0):]
+            clusters = stories_of(binary, config)  # after the log line: the settled stories
+            return settled and as_partition(clusters) == reference
+        until(settled_as_reference, wait, "while settling")
+        return clusters, "stories: settled" in log_path.read_text()[max(reloaded_at, 0):]
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
 
 
 def score(scorer, labels, clusters, workdir, name):
@@ -72,7 +149,11 @@ def main():
     parser.add_argument("--shuffles", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--require-same", action="store_true")
+    parser.add_argument("--daemon", action="store_true", help="two polls through `run` too")
+    parser.add_argument("--lease", default="3s", help="the daemon's [storage] lease")
+    parser.add_argument("--daemon-wait", type=float, default=60)
     args = parser.parse_args()
+    args.feedmerge = str(pathlib.Path(args.feedmerge).resolve())  # `run` starts in its folder
 
     feeds = sorted(p for p in args.feeds.iterdir() if p.suffix in FEED_SUFFIXES)
     if len(feeds) < 2:
@@ -87,13 +168,21 @@ def main():
         shuffler.shuffle(order)
         third = max(1, len(order) // 3)
         runs.append((f"shuffle {k + 1}, three polls", [order[:third], order[:2 * third], order]))
+    if args.daemon:
+        runs += [("daemon, two polls, half A first", [odd, feeds]),
+                 ("daemon, two polls, half B first", [even, feeds])]
 
     rows = []
     reference = None
     for name, polls in runs:
         with tempfile.TemporaryDirectory(prefix="feedmerge-arrival-") as tmp:
             tmp = pathlib.Path(tmp)
-            clusters = ingest(args.feedmerge, tmp, polls)
+            if name.startswith("daemon"):
+                clusters, settled = ingest_daemon(args.feedmerge, tmp, polls, reference,
+                                                  args.lease, args.daemon_wait)
+                name += ", settled" if settled else ", not settled"
+            else:
+                clusters = ingest(args.feedmerge, tmp, polls)
             result, predictions = score(args.score, args.labels, clusters, tmp, name.replace(" ", "-"))
             if args.keep_dir:
                 args.keep_dir.mkdir(parents=True, exist_ok=True)
