@@ -147,17 +147,19 @@ std::string Metrics::prometheus_text() const {
     std::lock_guard lock(texts_mutex_);
     owner = cluster_owner_;
   }
+  // Owner names are host:pid:hex, nothing a label must escape. One process: no label.
+  const std::string label = owner.empty() ? std::string(" ") : "{owner=\"" + owner + "\"} ";
   if (!owner.empty()) {
-    // Owner names are host:pid:hex, nothing a label must escape.
-    const std::string label = "{owner=\"" + owner + "\"} ";
     out += "# HELP feedmerge_lease_units Hosts whose feeds this process holds the lease on.\n";
     out += "# TYPE feedmerge_lease_units gauge\n";
     out += "feedmerge_lease_units" + label + std::to_string(lease_units_.load()) + "\n";
     out += "# HELP feedmerge_story_assigner 1 while this process assigns stories.\n";
     out += "# TYPE feedmerge_story_assigner gauge\n";
     out += "feedmerge_story_assigner" + label + (assigner_.load() ? "1" : "0") + "\n";
-    // What settling the stories costs this process while it assigns (docs/scaling.md): an
-    // operator watches the last one's time grow with the window.
+  }
+  {
+    // What settling the stories costs this process while it assigns (docs/scaling.md; one
+    // process settles too): an operator watches the last one's time grow with the window.
     out += "# HELP feedmerge_story_settles_total Settles of the stories by this process.\n";
     out += "# TYPE feedmerge_story_settles_total counter\n";
     out += "feedmerge_story_settles_total" + label + std::to_string(settles_.load()) + "\n";
