@@ -18,6 +18,7 @@ void compact(dedup::Candidate& candidate) {
   candidate.features.terms.shrink_to_fit();
   candidate.features.entities.shrink_to_fit();
   candidate.features.entity_sequence.shrink_to_fit();
+  candidate.features.title_capitals.shrink_to_fit();
   candidate.title_terms.shrink_to_fit();
   candidate.title_entities.shrink_to_fit();
 }

@@ -499,7 +499,8 @@ class HashSlots {
   std::uint32_t stamp_ = 0;
 };
 
-Features extract(std::string_view title, std::string_view body, std::vector<std::string>* names) {
+Features extract(std::string_view title, std::string_view body, std::vector<std::string>* names,
+                 std::vector<TitleCapital>* capital_words = nullptr) {
   // Reused per thread: the words of one item are a few hundred small strings.
   thread_local Words words;
   words.clear();
@@ -553,10 +554,12 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
   thread_local std::vector<Term> terms;
   thread_local std::vector<std::uint32_t> entities;
   thread_local std::vector<std::uint32_t> numbers;
+  thread_local std::vector<std::pair<std::uint32_t, std::uint32_t>> capitals;
   stems.reset(tokens.size());
   terms.clear();
   entities.clear();
   numbers.clear();
+  capitals.clear();
   for (const Token& token : tokens) {
     const std::string_view folded = words.folded(token);
     const bool trust = !token.in_title || !title_case || body_names.contains(token.hash);
@@ -568,6 +571,9 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
       // written in lower case somewhere, or is a rare word that IDF already discounts.
       entity = true;
     }
+    const bool capital = !entity && token.in_title && title_case && token.capitalised &&
+                         !token.number && token.stop == 0 && folded.size() >= 2 &&
+                         !(german && german_noun(folded));
     if (entity) {
       if (names != nullptr) names->emplace_back(folded);
       const auto id = static_cast<std::uint32_t>(token.hash);  // = hash32(folded)
@@ -579,6 +585,12 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
     const std::uint32_t stem = token.number || folded.size() <= kTermLetters
                                    ? static_cast<std::uint32_t>(token.hash)
                                    : hash32(first_letters_view(folded, kTermLetters));
+    if (capital) {
+      capitals.emplace_back(static_cast<std::uint32_t>(token.hash), stem);
+      if (capital_words != nullptr)
+        capital_words->push_back(
+            {std::string(folded), static_cast<std::uint32_t>(token.hash), stem});
+    }
     const float weight = token.in_title ? kTitleWeight : 1.0f;
     const auto [at, inserted] = stems.insert(stem, static_cast<std::uint32_t>(terms.size()));
     if (inserted) {
@@ -597,6 +609,9 @@ Features extract(std::string_view title, std::string_view body, std::vector<std:
   std::sort(numbers.begin(), numbers.end());
   numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
   features.numbers.assign(numbers.begin(), numbers.end());
+  std::sort(capitals.begin(), capitals.end());
+  capitals.erase(std::unique(capitals.begin(), capitals.end()), capitals.end());
+  features.title_capitals.assign(capitals.begin(), capitals.end());
 
   // One-permutation MinHash over word 3-shingles of the body (the title of a copy is the part
   // most often rewritten).
@@ -642,6 +657,18 @@ std::vector<std::string> entity_names(std::string_view title, std::string_view b
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
+}
+
+std::vector<TitleCapital> title_capital_words(std::string_view title, std::string_view body) {
+  std::vector<TitleCapital> words;
+  extract(title, body, nullptr, &words);
+  std::sort(words.begin(), words.end(),
+            [](const TitleCapital& a, const TitleCapital& b) { return a.word < b.word; });
+  words.erase(
+      std::unique(words.begin(), words.end(),
+                  [](const TitleCapital& a, const TitleCapital& b) { return a.word == b.word; }),
+      words.end());
+  return words;
 }
 
 }  // namespace feedmerge::dedup

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <limits>
 #include <queue>
 #include <sstream>
@@ -56,6 +57,7 @@ class TermStatistics {
     return std::log((docs_ + 1.0) / (counts_[id & (kBuckets - 1)] + 1.0)) + kIdfFloor;
   }
   double entity_idf(std::uint32_t id) const { return idf(id ^ kEntitySalt); }
+  std::uint32_t entity_df(std::uint32_t id) const { return df(id ^ kEntitySalt); }
   // The IDF of a word no document has: the rarest possible.
   double max_idf() const { return std::log(docs_ + 1.0) + kIdfFloor; }
   double docs() const { return docs_; }
@@ -66,6 +68,10 @@ class TermStatistics {
   std::vector<std::uint32_t> counts_;
   double docs_ = 0;
 };
+
+// How many items must write a word as a name before a Title Case headline's capital counts as
+// one (see promote()).
+constexpr std::uint32_t kLexiconDocs = 2;
 
 // Longest common subsequence of two entity sequences over the shorter one: a translation
 // names the same people, firms and figures in the same order as its source.
@@ -371,9 +377,9 @@ const PairModel& default_pair_model() {
   // Fitted by bench/dedup_fit.py (see its output in bench/README.md, "Story pair model").
   static const PairModel model = [] {
     PairModel m;
-    m.bias = -5.888;
-    m.weights = {-3.972, 3.353, 12.871, 3.117, 4.632, 2.910, 2.460, 0.070,
-                 -0.119, 3.816, -0.396, 5.507, 1.188, 1.800, -0.696};
+    m.bias = -5.919;
+    m.weights = {-3.995, 3.387, 12.623, 3.264, 4.604, 2.815, 2.712, 0.087,
+                 -0.243, 3.297, -0.282, 5.206, 1.477, 1.852, -0.653};
     m.threshold = 0.25;
     m.same_feed = 1;
     return m;
@@ -810,8 +816,43 @@ struct StoryIndex::Impl {
   // share its link or most of its rarest names and words, within one window.
   // `relinking`: every node is being linked again (drift()): its keys are posted already,
   // and a pair the other side found first is not added twice.
+  // A Title Case headline's capitals that other items mostly write as names (in their bodies,
+  // mid-sentence: in at least kLexiconDocs items, and in at least half the items that use the
+  // word at all) become the item's names: the stream's lexicon gives back what the headline's
+  // style took ("Jesse Jackson", not "New" nor "Unveils"). Only ever adds (the statistics only
+  // grow until they halve).
+  bool written_as_name(std::uint32_t entity, std::uint32_t term) const {
+    const std::uint32_t as_name = statistics.entity_df(entity);
+    return as_name >= kLexiconDocs && 2 * as_name >= statistics.df(term);
+  }
+
+  void promote(Candidate& item) const {
+    auto& capitals = item.features.title_capitals;
+    if (capitals.empty()) return;
+    std::vector<std::uint32_t> found;
+    auto name = [&](const std::pair<std::uint32_t, std::uint32_t>& word) {
+      return written_as_name(word.first, word.second);
+    };
+    for (const auto& word : capitals) {
+      if (name(word)) found.push_back(word.first);
+    }
+    if (found.empty()) return;
+    auto add_to = [&](std::vector<std::uint32_t>& list) {
+      std::vector<std::uint32_t> merged;
+      merged.reserve(list.size() + found.size());
+      std::set_union(list.begin(), list.end(), found.begin(), found.end(),
+                     std::back_inserter(merged));
+      list = std::move(merged);
+    };
+    add_to(item.features.entities);
+    add_to(item.title_entities);
+    // Promoted once: not asked again.
+    std::erase_if(capitals, name);
+  }
+
   void link(Node& node, bool relinking = false) {
     Candidate& item = node.item;
+    promote(item);
     refresh(item, node.weights, true, &probe);
     mass.clear();
     auto& k = keys;
@@ -908,8 +949,10 @@ struct StoryIndex::Impl {
     std::sort(ids.begin(), ids.end(), [&](std::int64_t a, std::int64_t b) {
       return order_key(nodes.at(a)) < order_key(nodes.at(b));
     });
-    for (std::int64_t id : ids)
+    for (std::int64_t id : ids) {
+      promote(nodes.at(id).item);
       refresh(nodes.at(id).item, nodes.at(id).weights, true);
+    }
     for (std::int64_t id : ids)
       link(nodes.at(id), true);
     // The items whose pairs changed at all are clustered again: a group left as it was
@@ -1490,8 +1533,19 @@ void StoryIndex::add(Candidate item, std::int64_t story_id, Relation relation,
   story.members.insert(at, id);
 }
 
-Signals StoryIndex::compare(const Candidate& a, const Candidate& b) {
+bool StoryIndex::written_as_name(const TitleCapital& capital) const {
+  return impl_->written_as_name(capital.entity, capital.term);
+}
+
+Signals StoryIndex::compare(const Candidate& first, const Candidate& second) {
   Impl& m = *impl_;
+  // With the names the stream's lexicon gives their headlines, as the index links them.
+  std::optional<Candidate> promoted_a;
+  std::optional<Candidate> promoted_b;
+  if (!first.features.title_capitals.empty()) m.promote(promoted_a.emplace(first));
+  if (!second.features.title_capitals.empty()) m.promote(promoted_b.emplace(second));
+  const Candidate& a = promoted_a ? *promoted_a : first;
+  const Candidate& b = promoted_b ? *promoted_b : second;
   Weights x;
   Weights y;
   Probe px;

@@ -204,8 +204,26 @@ Result<std::string> explain_pair(const config::Config& config, store::Store& sto
   };
   describe("A", *a);
   describe("B", *b);
-  const auto names_a = dedup::entity_names(a->item.title, body_text(a->item));
-  const auto names_b = dedup::entity_names(b->item.title, body_text(b->item));
+  // A Title Case headline's names come from how the other items write its capitals.
+  auto names_of = [&](const char* which, const store::StoredItem& item) {
+    auto names = dedup::entity_names(item.item.title, body_text(item.item));
+    std::vector<std::string> lexicon;
+    for (const auto& capital : dedup::title_capital_words(item.item.title, body_text(item.item))) {
+      if (index.written_as_name(capital)) lexicon.push_back(capital.word);
+    }
+    if (!lexicon.empty()) {
+      out << which << "'s Title Case headline: names as other items write them:";
+      for (const auto& name : lexicon)
+        out << ' ' << name;
+      out << "\n";
+      names.insert(names.end(), lexicon.begin(), lexicon.end());
+      std::sort(names.begin(), names.end());
+      names.erase(std::unique(names.begin(), names.end()), names.end());
+    }
+    return names;
+  };
+  const auto names_a = names_of("A", *a);
+  const auto names_b = names_of("B", *b);
   std::vector<std::string> shared;
   std::set_intersection(names_a.begin(), names_a.end(), names_b.begin(), names_b.end(),
                         std::back_inserter(shared));

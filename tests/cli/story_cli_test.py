@@ -194,6 +194,43 @@ def main():
               all(later.get(sid) == links for sid, links in before.items()
                   if sid not in (oracle, microsoft)), str(later))
 
+    # A Title Case headline over a body that names nobody: its capitals are names where the
+    # other items write them so (Mnuchin, Oracle), words where they write them in lower case.
+    with tempfile.TemporaryDirectory(prefix="feedmerge-story-cli-") as tmp:
+        tmp = pathlib.Path(tmp)
+        headline_link = "https://headlines.example/2020/09/14/review"
+        headlines = tmp / "headlines.xml"
+        headlines.write_text(
+            '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            "<title>Headlines</title><link>https://headlines.example/</link>"
+            "<description>Headlines</description><item>"
+            "<title>Mnuchin Says Treasury Will Review Oracle Proposal This Week</title>"
+            f"<link>{headline_link}</link><guid>{headline_link}</guid>"
+            "<pubDate>Mon, 14 Sep 2020 12:00:00 +0000</pubDate>"
+            "<description>The department received the plan on Monday and will study it."
+            "</description></item></channel></rss>")
+        config = tmp / "feedmerge.toml"
+        lines = ["[server]", 'listen = ""', "[storage]", f'database = "{tmp / "h.db"}"', ""]
+        for feed in [*(f.resolve() for f in sorted(args.feeds.glob("*.xml"))), headlines]:
+            lines += ["[[feed]]", f'url = "{feed.as_uri()}"', ""]
+        config.write_text("\n".join(lines))
+        once = subprocess.run([binary, "once", "--all", "--config", str(config)],
+                              capture_output=True, text=True, timeout=120)
+        check("once --all with a Title Case headline exits 0", once.returncode == 0, once.stderr)
+        why = subprocess.run([binary, "why", headline_link, WIRE_ORACLE, "--config", str(config)],
+                             capture_output=True, text=True, timeout=120)
+        line = next((x for x in why.stdout.splitlines()
+                     if x.startswith("A's Title Case headline: names as other items write them:")),
+                    "")
+        words = line.split(":")[-1].split()
+        check("why names a Title Case headline's names as the other items write them",
+              "mnuchin" in words and "oracle" in words and "proposal" not in words
+              and "review" not in words, why.stdout)
+        shared = next((x for x in why.stdout.splitlines()
+                       if x.startswith("shared names and numbers:")), "")
+        check("those names are shared names", "mnuchin" in shared and "oracle" in shared,
+              why.stdout)
+
     print(f"{len(failures)} failed")
     return 1 if failures else 0
 

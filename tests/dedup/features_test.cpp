@@ -60,6 +60,23 @@ TEST_CASE("entities: names, acronyms and numbers, also across a translation") {
   CHECK_FALSE(has(en, "technology"));  // lower case: a word, not a name
 }
 
+TEST_CASE("a Title Case headline keeps its capitals apart for the stream to judge") {
+  const std::string body = "He made several trips to South Africa as a peace broker.";
+  const auto title_case = extract_features(
+      "In Africa, Jesse Jackson Was Esteemed for His Fight Against Apartheid", body);
+  const auto names =
+      entity_names("In Africa, Jesse Jackson Was Esteemed for His Fight Against Apartheid", body);
+  // Its body does not name him: the headline's capitals are not names by themselves...
+  CHECK_FALSE(has(names, "jackson"));
+  CHECK(has(names, "africa"));  // ...but where the body agrees, they are
+  // ...and they wait for the story index's lexicon (Jesse, Jackson, Esteemed, Fight, Apartheid).
+  CHECK(title_case.title_capitals.size() == 5);
+  CHECK(std::is_sorted(title_case.title_capitals.begin(), title_case.title_capitals.end()));
+  // A sentence-case headline says what it means by its capitals: nothing is kept apart.
+  CHECK(extract_features("Jesse Jackson was esteemed by leaders across southern countries", body)
+            .title_capitals.empty());
+}
+
 TEST_CASE("numbers are names too, and kept apart") {
   const auto f = extract_features("TikTok deal", "Oracle takes 12.5% for $1.2 billion in 2020.");
   CHECK(f.numbers.size() == 3);

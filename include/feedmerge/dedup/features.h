@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace feedmerge::dedup {
@@ -41,6 +42,11 @@ struct Features {
   std::vector<std::uint32_t> entity_sequence;
   // The numbers among `entities` (the same ids), sorted, unique.
   std::vector<std::uint32_t> numbers;
+  // A Title Case headline's capitalised words that its own text does not show to be names
+  // ("Jesse", "Jackson" in "In Africa, Jesse Jackson Was Esteemed..." over a body that says
+  // "He"): (id as in `entities`, id as in `terms`), sorted, unique. The story index takes those
+  // that other items mostly write as names for names too.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> title_capitals;
   // Word 3-shingles (stop words kept) as a one-permutation MinHash sketch: copies match.
   std::array<std::uint16_t, kSketchSize> sketch{};
   int shingles = 0;  // how many shingles went into the sketch
@@ -60,6 +66,15 @@ Features extract_features_icu_only(std::string_view title, std::string_view body
 
 // The entities of extract_features, readable (for `why`), sorted and unique.
 std::vector<std::string> entity_names(std::string_view title, std::string_view body);
+
+// A Title Case headline's capital that is not a name by its own text (Features::title_capitals),
+// readable (for `why`): the folded word and its ids. Sorted by word, unique.
+struct TitleCapital {
+  std::string word;
+  std::uint32_t entity = 0;
+  std::uint32_t term = 0;
+};
+std::vector<TitleCapital> title_capital_words(std::string_view title, std::string_view body);
 
 // The folded, diacritic-free form of `text` as a list of words (for tests and `why`).
 std::vector<std::string> normalized_words(std::string_view text);

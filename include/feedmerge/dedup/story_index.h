@@ -201,6 +201,10 @@ class StoryIndex {
   void add(Candidate item, std::int64_t story, Relation relation, const Placement& why = {});
   // The signals between two items, with the index's term statistics.
   Signals compare(const Candidate& a, const Candidate& b);
+  // Whether the items counted so far mostly write `capital` as a name (in at least two items,
+  // and in at least half of those that use the word): a Title Case headline's capital then
+  // counts as a name, in compare() and when items are linked.
+  bool written_as_name(const TitleCapital& capital) const;
 
   // The member whose title and link the story shows: the earliest member that is neither a
   // copy nor a translation; ties, and stories made only of copies, go to a preferred host,
