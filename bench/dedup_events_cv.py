@@ -36,25 +36,6 @@ def fold_of(story, folds):
     return zlib.crc32(story.encode()) % folds
 
 
-def pair_rows(corpus, replay, tmp):
-    """(features, x, y, story_a, story_b) of the corpus's labelled cross-feed pairs."""
-    path = tmp / f"{corpus.name}.pairs"
-    dedup_fit.run([replay, "--progress", "0", "--pairs", path, corpus.feeds])
-    rows = path.read_text().splitlines()
-    features = rows[0].split("\t")[3:]
-    x, y, sa, sb = [], [], [], []
-    for row in rows[1:]:
-        cols = row.split("\t")
-        a, b = corpus.labels.get(cols[0]), corpus.labels.get(cols[1])
-        if a is None or b is None or cols[2] == "1":
-            continue
-        x.append([float(v) for v in cols[3:]])
-        y.append(1.0 if a["story"] == b["story"] else 0.0)
-        sa.append(a["story"])
-        sb.append(b["story"])
-    return features, np.array(x), np.array(y), sa, sb
-
-
 def score_fold(corpus, replay, model, tmp, folds, k):
     predictions = tmp / f"{corpus.name}.pred.json"
     dedup_fit.run([replay, "--progress", "0", "--model", model, "--predictions", predictions,
@@ -102,7 +83,7 @@ def main():
             dedup_fit.Corpus("dev2", DEDUP / "dev2" / "feeds", DEDUP / "dev2" / "labels.json"),
             dedup_fit.Corpus("real-feb2026", real_feeds,
                              DEDUP / "real-feb2026" / "labels.json")]
-        data = {c.name: pair_rows(c, replay, tmp) for c in corpora}
+        data = {c.name: c.labelled_pairs(replay, tmp) for c in corpora}
         features = next(iter(data.values()))[0]
         print("| corpus (events held out) | P | R | F1 | B-cubed F1 | translated R | "
               "false pairs | decoy pairs |")
@@ -112,9 +93,9 @@ def main():
             totals = {"tp": 0, "fp": 0, "fn": 0, "b3": [], "tt": 0, "tf": 0, "false": 0,
                       "decoy": 0}
             for k in range(args.folds):
-                _, x, y, sa, sb = data[test.name]
+                _, x, y, stories = data[test.name]
                 train_rows = np.array([fold_of(a, args.folds) != k and fold_of(b, args.folds) != k
-                                       for a, b in zip(sa, sb)], dtype=bool)
+                                       for a, b in stories], dtype=bool)
                 xs = [data[c.name][1] for c in others] + [x[train_rows]]
                 ys = [data[c.name][2] for c in others] + [y[train_rows]]
                 bias, weights = dedup_fit.fit(np.vstack(xs), np.concatenate(ys))

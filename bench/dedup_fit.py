@@ -46,13 +46,14 @@ class Corpus:
         self.labels = json.loads(pathlib.Path(labels).read_text())["items"]
         self.labels_path = labels
 
-    def pairs(self, replay, tmp):
+    def labelled_pairs(self, replay, tmp):
+        """(features, x, y, each pair's two stories) of the corpus's labelled cross-feed pairs."""
         path = tmp / f"{self.name}.pairs"
         run([replay, "--progress", "0", "--pairs", path, self.feeds])
         rows = path.read_text().splitlines()
         header = rows[0].split("\t")
         features = header[3:]
-        x, y = [], []
+        x, y, stories = [], [], []
         for row in rows[1:]:
             cols = row.split("\t")
             a, b = self.labels.get(cols[0]), self.labels.get(cols[1])
@@ -60,7 +61,12 @@ class Corpus:
                 continue
             x.append([float(v) for v in cols[3:]])
             y.append(1.0 if a["story"] == b["story"] else 0.0)
-        return features, np.array(x), np.array(y)
+            stories.append((a["story"], b["story"]))
+        return features, np.array(x), np.array(y), stories
+
+    def pairs(self, replay, tmp):
+        features, x, y, _ = self.labelled_pairs(replay, tmp)
+        return features, x, y
 
     def score(self, replay, model_path, tmp):
         predictions = tmp / f"{self.name}.pred.json"

@@ -50,8 +50,8 @@ class Poller {
     // -wal was deleted or replaced while open (Store::check_files). What the -wal held is first
     // moved into the database file, if it still can be. Every later write is refused.
     std::function<void(const std::string& reason)> on_fault{};
-    // Called on the writer after the story assigner settled the stories (several processes on
-    // PostgreSQL): its time and the members it moved; must not block.
+    // Called on the writer after the story assigner (one process, or the assigner of several)
+    // settled the stories: its time and the members it moved; must not block.
     std::function<void(std::chrono::duration<double> took, int moved)> on_settled{};
     // Called on the scheduler strand when the feeds' overall health changes: "" or why not
     // ("every feed's last poll failed ..."); must not block.

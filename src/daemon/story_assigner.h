@@ -63,16 +63,16 @@ class StoryAssigner {
   StoryAssigner(const config::Config& config, store::Store& store);
   Result<void> rebuild();
   Result<void> load(model::Time from, model::Time to);
-  // The index as the store has it, ready for `pending` (sorted): rebuilt after a person's
-  // merge or split, the stories around a backfill loaded, the batch's words counted. Inside
-  // the batch's transaction, so that no other process changes stories meanwhile.
   // Loads the stories around items published from `oldest` on, when the index does not
   // cover them yet (a backfill, a settle's reach).
   Result<void> reach_back(model::Time oldest);
   // The oldest item placed since the stories last settled: this process's batches, or (in the
   // store) any assigner's; nullopt when settled.
   Result<std::optional<model::Time>> unsettled_reach();
-  // True when it began by building the index from the store.
+  // The index as the store has it, ready for `pending` (sorted): rebuilt after a person's
+  // merge or split, the stories around a backfill loaded, the batch's words counted. Inside
+  // the batch's transaction, so that no other process changes stories meanwhile. True when it
+  // began by building the index from the store.
   Result<bool> catch_up(const Batch& pending);
   dedup::Candidate candidate(const store::StoredItem& item) const;
   // The store's writes for what the index decided; `fresh`: the batch's new items (their

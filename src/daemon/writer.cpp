@@ -192,27 +192,41 @@ void Writer::assign_stored() {
     spdlog::error("stories: {}", pending.error().message);
     return;
   }
-  const auto now = clock_.steady_now();
-  if (!pending->empty()) {
-    const auto started = std::chrono::steady_clock::now();
-    const double cpu_started = thread_cpu_seconds();
-    // Against the index kept since the last batch of this term: a rebuild from the store per
-    // batch reads and scores two windows each time (seconds at 100,000 feeds).
-    const Result<int> result = stories_->assign(*pending, clock_.now_seconds());
-    assigned(result, "stored items", started, cpu_started);
-    if (!result) return;
-    placed(now);
-  }
-  settle_if_due(now);
+  // Against the index kept since the last batch of this term: a rebuild from the store per
+  // batch reads and scores two windows each time (seconds at 100,000 feeds).
+  if (!pending->empty() &&
+      !place("stored items", [&] { return stories_->assign(*pending, clock_.now_seconds()); }))
+    return;
+  settle_if_due(clock_.steady_now());
 }
 
-void Writer::placed(std::chrono::steady_clock::time_point now) {
+template <class Assign>
+bool Writer::place(std::string_view what, Assign assign) {
+  const auto started = std::chrono::steady_clock::now();
+  const double cpu_started = thread_cpu_seconds();
+  const Result<int> result = assign();
+  wrote(result ? std::string() : result.error().message);
+  if (!result) {
+    spdlog::error("stories: {}", result.error().message);
+    return false;
+  }
+  stories_created_ += stories_->last_created();
+  // CPU time too: the machine may be busy, and waiting for a core is not work.
+  spdlog::debug("stories: {} {} assigned in {} ms ({:.0f} ms CPU)", *result, what,
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started)
+                    .count(),
+                1e3 * (thread_cpu_seconds() - cpu_started));
+  if (*result > 0 && options_.on_stories) options_.on_stories();
+  // Placed against a kept index, the stories are unsettled from now on.
+  const auto now = clock_.steady_now();
   last_new_items_ = now;
   if (stories_->last_settled()) {
     unsettled_since_.reset();
   } else if (!unsettled_since_) {
     unsettled_since_ = now;
   }
+  return true;
 }
 
 void Writer::settle_if_due(std::chrono::steady_clock::time_point now) {
@@ -252,23 +266,6 @@ void Writer::settle_if_due(std::chrono::steady_clock::time_point now) {
   if (options_.on_stories) options_.on_stories();
 }
 
-void Writer::assigned(const Result<int>& result, std::string_view what,
-                      std::chrono::steady_clock::time_point started, double cpu_started) {
-  wrote(result ? std::string() : result.error().message);
-  if (!result) {
-    spdlog::error("stories: {}", result.error().message);
-    return;
-  }
-  stories_created_ += stories_->last_created();
-  // CPU time too: the machine may be busy, and waiting for a core is not work.
-  spdlog::debug("stories: {} {} assigned in {} ms ({:.0f} ms CPU)", *result, what,
-                std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - started)
-                    .count(),
-                1e3 * (thread_cpu_seconds() - cpu_started));
-  if (*result > 0 && options_.on_stories) options_.on_stories();
-}
-
 void Writer::assign_open_batch() {
   if (leased_) {
     assign_stored();
@@ -281,14 +278,8 @@ void Writer::assign_open_batch() {
   // have freed into their own malloc arenas: give those pages back before the story index
   // grows in the writer's.
   if (batch.size() >= kTrimAfterBatch) malloc_trim(0);
-  const auto started = std::chrono::steady_clock::now();
-  const double cpu_started = thread_cpu_seconds();
-  const Result<int> result = stories_->assign(std::move(batch), clock_.now_seconds());
-  assigned(result, "items", started, cpu_started);
-  if (!result) return;
-  const auto now = clock_.steady_now();
-  placed(now);
-  settle_if_due(now);
+  if (place("items", [&] { return stories_->assign(std::move(batch), clock_.now_seconds()); }))
+    settle_if_due(clock_.steady_now());
 }
 
 void Writer::prune(std::function<void()> done) {

@@ -104,13 +104,13 @@ class Writer {
   void post(Work work);
   void assign_open_batch();
   void assign_stored();
-  // A batch was placed at `now`: whether it left the stories unsettled, and since when.
-  void placed(std::chrono::steady_clock::time_point now);
+  // One batch of `what` into stories (`assign` returns StoryAssigner::assign's result), then
+  // the bookkeeping: health, counts, the log line with its time, and whether it left the
+  // stories unsettled. False when it failed.
+  template <class Assign>
+  bool place(std::string_view what, Assign assign);
   // StoryAssigner::settle when its time has come (see the definition).
   void settle_if_due(std::chrono::steady_clock::time_point now);
-  // The bookkeeping after a batch of `what` was assigned (or failed): health, counts, log.
-  void assigned(const Result<int>& result, std::string_view what,
-                std::chrono::steady_clock::time_point started, double cpu_started);
   void wrote(const std::string& error);
   void check_files_now();
   void stop_writing(const std::string& reason);

@@ -812,10 +812,6 @@ struct StoryIndex::Impl {
     edges += 2;
   }
 
-  // Links `node` (in the index, its keys not posted yet) to the items around it: those that
-  // share its link or most of its rarest names and words, within one window.
-  // `relinking`: every node is being linked again (drift()): its keys are posted already,
-  // and a pair the other side found first is not added twice.
   // A Title Case headline's capitals that other items mostly write as names (in their bodies,
   // mid-sentence: in at least kLexiconDocs items, and in at least half the items that use the
   // word at all) become the item's names: the stream's lexicon gives back what the headline's
@@ -828,15 +824,16 @@ struct StoryIndex::Impl {
 
   void promote(Candidate& item) const {
     auto& capitals = item.features.title_capitals;
-    if (capitals.empty()) return;
+    // Promoted once: not asked again.
     std::vector<std::uint32_t> found;
-    auto name = [&](const std::pair<std::uint32_t, std::uint32_t>& word) {
-      return written_as_name(word.first, word.second);
-    };
-    for (const auto& word : capitals) {
-      if (name(word)) found.push_back(word.first);
-    }
+    std::erase_if(capitals, [&](const std::pair<std::uint32_t, std::uint32_t>& word) {
+      if (!written_as_name(word.first, word.second)) return false;
+      found.push_back(word.first);
+      return true;
+    });
     if (found.empty()) return;
+    std::sort(found.begin(), found.end());
+    found.erase(std::unique(found.begin(), found.end()), found.end());
     auto add_to = [&](std::vector<std::uint32_t>& list) {
       std::vector<std::uint32_t> merged;
       merged.reserve(list.size() + found.size());
@@ -846,10 +843,12 @@ struct StoryIndex::Impl {
     };
     add_to(item.features.entities);
     add_to(item.title_entities);
-    // Promoted once: not asked again.
-    std::erase_if(capitals, name);
   }
 
+  // Links `node` (in the index, its keys not posted yet) to the items around it: those that
+  // share its link or most of its rarest names and words, within one window.
+  // `relinking`: every node is being linked again (drift()): its keys are posted already,
+  // and a pair the other side found first is not added twice.
   void link(Node& node, bool relinking = false) {
     Candidate& item = node.item;
     promote(item);

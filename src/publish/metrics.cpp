@@ -157,25 +157,22 @@ std::string Metrics::prometheus_text() const {
     out += "# TYPE feedmerge_story_assigner gauge\n";
     out += "feedmerge_story_assigner" + label + (assigner_.load() ? "1" : "0") + "\n";
   }
-  {
-    // What settling the stories costs this process while it assigns (docs/scaling.md; one
-    // process settles too): an operator watches the last one's time grow with the window.
-    out += "# HELP feedmerge_story_settles_total Settles of the stories by this process.\n";
-    out += "# TYPE feedmerge_story_settles_total counter\n";
-    out += "feedmerge_story_settles_total" + label + std::to_string(settles_.load()) + "\n";
-    out += "# HELP feedmerge_story_settle_seconds_total Time spent settling the stories.\n";
-    out += "# TYPE feedmerge_story_settle_seconds_total counter\n";
-    out += "feedmerge_story_settle_seconds_total" + label +
-           number(static_cast<double>(settle_micros_.load()) / 1e6) + "\n";
-    out += "# HELP feedmerge_story_settle_last_seconds How long the last settle took.\n";
-    out += "# TYPE feedmerge_story_settle_last_seconds gauge\n";
-    out += "feedmerge_story_settle_last_seconds" + label +
-           number(static_cast<double>(last_settle_micros_.load()) / 1e6) + "\n";
-    out += "# HELP feedmerge_story_settle_moves_total Members a settle moved to another story.\n";
-    out += "# TYPE feedmerge_story_settle_moves_total counter\n";
-    out +=
-        "feedmerge_story_settle_moves_total" + label + std::to_string(settle_moves_.load()) + "\n";
-  }
+  // What settling the stories costs this process while it assigns (docs/scaling.md; one
+  // process settles too): an operator watches the last one's time grow with the window.
+  out += "# HELP feedmerge_story_settles_total Settles of the stories by this process.\n";
+  out += "# TYPE feedmerge_story_settles_total counter\n";
+  out += "feedmerge_story_settles_total" + label + std::to_string(settles_.load()) + "\n";
+  out += "# HELP feedmerge_story_settle_seconds_total Time spent settling the stories.\n";
+  out += "# TYPE feedmerge_story_settle_seconds_total counter\n";
+  out += "feedmerge_story_settle_seconds_total" + label +
+         number(static_cast<double>(settle_micros_.load()) / 1e6) + "\n";
+  out += "# HELP feedmerge_story_settle_last_seconds How long the last settle took.\n";
+  out += "# TYPE feedmerge_story_settle_last_seconds gauge\n";
+  out += "feedmerge_story_settle_last_seconds" + label +
+         number(static_cast<double>(last_settle_micros_.load()) / 1e6) + "\n";
+  out += "# HELP feedmerge_story_settle_moves_total Members a settle moved to another story.\n";
+  out += "# TYPE feedmerge_story_settle_moves_total counter\n";
+  out += "feedmerge_story_settle_moves_total" + label + std::to_string(settle_moves_.load()) + "\n";
 
   out +=
       "# HELP feedmerge_http_evictions_total Connections closed at the connection limit to make "

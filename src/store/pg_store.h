@@ -144,6 +144,8 @@ class PgStore final : public Store {
     }
   }
   Result<std::vector<StoredItem>> read_items(const pqxx::result& rows) const;
+  // The one value of `query` (an aggregate of stored times) as a time; nullopt when NULL.
+  Result<std::optional<Time>> read_time(const char* query);
   Result<void> read_members(pqxx::transaction_base& work, std::vector<model::Story>& stories,
                             const std::vector<std::optional<std::int64_t>>& representatives);
 

@@ -264,24 +264,22 @@ Result<std::vector<std::int64_t>> PgStore::unassigned_item_ids() {
   });
 }
 
-Result<std::optional<Time>> PgStore::unsettled_from() {
+Result<std::optional<Time>> PgStore::read_time(const char* query) {
   return guarded([&]() -> Result<std::optional<Time>> {
     ReadScope scope(*connection_, writing_);
     pqxx::transaction_base& work = *scope;
-    const pqxx::row row = work.exec1("SELECT min(unsettled_from) FROM assigner_terms");
+    const pqxx::row row = work.exec1(query);
     if (row[0].is_null()) return std::optional<Time>();
     return std::optional<Time>(from_db(row[0].as<std::int64_t>()));
   });
 }
 
+Result<std::optional<Time>> PgStore::unsettled_from() {
+  return read_time("SELECT min(unsettled_from) FROM assigner_terms");
+}
+
 Result<std::optional<Time>> PgStore::newest_assigned_publication() {
-  return guarded([&]() -> Result<std::optional<Time>> {
-    ReadScope scope(*connection_, writing_);
-    pqxx::transaction_base& work = *scope;
-    const pqxx::row row = work.exec1("SELECT max(story_time) FROM item_stories");
-    if (row[0].is_null()) return std::optional<Time>();
-    return std::optional<Time>(from_db(row[0].as<std::int64_t>()));
-  });
+  return read_time("SELECT max(story_time) FROM item_stories");
 }
 
 Result<std::vector<StoredItem>> PgStore::items_with_link(const std::string& link) {

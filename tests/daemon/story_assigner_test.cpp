@@ -51,6 +51,23 @@ std::int64_t store_item(store::Store& store, const std::string& feed_url, const 
   return stored->new_items.front().id;
 }
 
+// Three feeds (a, b, c) in a test config over a fresh SQLite file at `path`.
+struct ThreeFeeds {
+  TempFolder folder;
+  const std::string a = "https://a.example/feed.xml";
+  const std::string b = "https://b.example/feed.xml";
+  const std::string c = "https://c.example/feed.xml";
+  config::Config config = make_test_config(folder, {a, b, c});
+  const std::string path = config.storage.database;
+};
+
+// Returns once the writer has done everything queued before.
+void drain(Writer& writer) {
+  std::promise<void> done;
+  writer.pass([&] { done.set_value(); });
+  done.get_future().wait();
+}
+
 std::optional<std::int64_t> story_of(const std::string& path, std::int64_t item) {
   SQLite::Database db(path, SQLite::OPEN_READONLY);
   SQLite::Statement query(db, "SELECT story_id FROM item_stories WHERE item_id = ?");
@@ -103,13 +120,9 @@ TEST_CASE("after retention empties a story, a matching item starts a story that 
 // Memberships are written with foreign keys unchecked: the index must match the store inside
 // the batch's transaction. A merge by another process (`feedmerge story merge`) deletes a story
 // the index still holds; the next batch sees it and joins the story that remains.
-TEST_CASE("after another connection merges stories, a matching item joins the one that remains") {
-  TempFolder folder;
-  const std::string a = "https://a.example/feed.xml";
-  const std::string b = "https://b.example/feed.xml";
-  const std::string c = "https://c.example/feed.xml";
-  const config::Config config = make_test_config(folder, {a, b, c});
-  const std::string path = config.storage.database;
+TEST_CASE_FIXTURE(
+    ThreeFeeds,
+    "after another connection merges stories, a matching item joins the one that remains") {
   auto store = store::open_sqlite(path, store::OpenMode::read_write);
   REQUIRE(store.has_value());
   const std::string link = "https://a.example/2024/treasury-hacked";
@@ -163,13 +176,8 @@ void split_behind(const std::string& path, std::int64_t member, Time at) {
 // Leased, the assigner keeps its index between batches, whose pairs were scored under the
 // statistics of their time, and settles: every story since the oldest item it placed
 // unsettled, however far back, is clustered again from what is stored.
-TEST_CASE("a settle clusters again every story since the oldest item placed unsettled") {
-  TempFolder folder;
-  const std::string a = "https://a.example/feed.xml";
-  const std::string b = "https://b.example/feed.xml";
-  const std::string c = "https://c.example/feed.xml";
-  const config::Config config = make_test_config(folder, {a, b, c});
-  const std::string path = config.storage.database;
+TEST_CASE_FIXTURE(ThreeFeeds,
+                  "a settle clusters again every story since the oldest item placed unsettled") {
   auto store = store::open_sqlite(path, store::OpenMode::read_write);
   REQUIRE(store.has_value());
   auto assigner = StoryAssigner::open(config, **store);
@@ -215,14 +223,9 @@ TEST_CASE("a settle clusters again every story since the oldest item placed unse
 
 // When the leased writer settles: a lease after the last batch, or after ten leases of steady
 // arrivals; the keeper's rounds (set_assigner with the same term) are when it looks.
-TEST_CASE("the story assigner settles a lease after its last batch, or after ten leases") {
-  TempFolder folder;
-  const std::string a = "https://a.example/feed.xml";
-  const std::string b = "https://b.example/feed.xml";
-  const std::string c = "https://c.example/feed.xml";
-  config::Config config = make_test_config(folder, {a, b, c});
+TEST_CASE_FIXTURE(ThreeFeeds,
+                  "the story assigner settles a lease after its last batch, or after ten leases") {
   config.storage.lease = std::chrono::seconds{60};
-  const std::string path = config.storage.database;
   auto own = store::open_sqlite(path, store::OpenMode::read_write);
   REQUIRE(own.has_value());
   auto polls = store::open_sqlite(path, store::OpenMode::read_write);  // the other pollers
@@ -251,9 +254,7 @@ TEST_CASE("the story assigner settles a lease after its last batch, or after ten
   auto round = [&](std::chrono::seconds after) {
     clock.advance(after);
     (*writer)->set_assigner(1);
-    std::promise<void> done;
-    (*writer)->pass([&] { done.set_value(); });
-    done.get_future().wait();
+    drain(**writer);
   };
   int filler = 0;
   auto unrelated = [&] {
@@ -296,14 +297,8 @@ TEST_CASE("the story assigner settles a lease after its last batch, or after ten
 // One process (SQLite `run`) settles too: its batches are placed against the index it kept, so
 // once no item came for a lease, the writer's clock tick (check_files, every few seconds)
 // clusters the window again from the store.
-TEST_CASE("one process settles its stories once no item came for a lease") {
-  TempFolder folder;
-  const std::string a = "https://a.example/feed.xml";
-  const std::string b = "https://b.example/feed.xml";
-  const std::string c = "https://c.example/feed.xml";
-  config::Config config = make_test_config(folder, {a, b, c});
+TEST_CASE_FIXTURE(ThreeFeeds, "one process settles its stories once no item came for a lease") {
   config.storage.lease = std::chrono::seconds{60};
-  const std::string path = config.storage.database;
   auto own = store::open_sqlite(path, store::OpenMode::read_write);
   REQUIRE(own.has_value());
   test::ManualClock clock(kT0);
@@ -344,9 +339,7 @@ TEST_CASE("one process settles its stories once no item came for a lease") {
   auto tick = [&](std::chrono::seconds after) {
     clock.advance(after);
     (*writer)->check_files();
-    std::promise<void> done;
-    (*writer)->pass([&] { done.set_value(); });
-    done.get_future().wait();
+    drain(**writer);
   };
 
   poll(2, "c-0", kT0 - 1h, true);  // the first batch builds the index from the store: settled

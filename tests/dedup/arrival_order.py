@@ -59,11 +59,11 @@ def ingest(binary, workdir, polls):
     for feeds in polls:
         write_config(config, database, feeds)
         run([binary, "once", "--all", "--config", str(config)])
-    stories = json.loads(run([binary, "stories", "--json", "--config", str(config)]))
-    return [[item["link"] for item in story["items"]] for story in stories["stories"]]
+    return stories_of(binary, config)
 
 
 def stories_of(binary, config):
+    """The stories as clusters of item links."""
     stories = json.loads(run([binary, "stories", "--json", "--config", str(config)]))
     return [[item["link"] for item in story["items"]] for story in stories["stories"]]
 
@@ -113,16 +113,19 @@ def ingest_daemon(binary, workdir, polls, reference, lease, wait):
                 sys.exit(f"feedmerge run: not every feed polled and placed within 120 s:\n"
                          f"{log_path.read_text()[-3000:]}")
         # The settle may have come before the last placement was seen: any since the reload.
-        reloaded_at = log_path.read_text().rfind("reloaded ")
+        reloaded_at = max(log_path.read_text().rfind("reloaded "), 0)
+
+        def settled():
+            return "stories: settled" in log_path.read_text()[reloaded_at:]
         clusters = []
 
         def settled_as_reference():
             nonlocal clusters
-            settled = "stories: settled" in log_path.read_text()[max(reloaded_at, 0):]
+            was_settled = settled()
             clusters = stories_of(binary, config)  # after the log line: the settled stories
-            return settled and as_partition(clusters) == reference
+            return was_settled and as_partition(clusters) == reference
         until(settled_as_reference, wait, "while settling")
-        return clusters, "stories: settled" in log_path.read_text()[max(reloaded_at, 0):]
+        return clusters, settled()
     finally:
         daemon.terminate()
         daemon.wait(timeout=60)

@@ -183,7 +183,8 @@ class StoryWriter {
   // Several processes (store/cluster.h): the assigner's batches since its stories last
   // settled (daemon::StoryAssigner::settle) reach back to items published at `from`; nullopt:
   // settled now. Kept with the term, so that a successor settles what a dead assigner left.
-  // SQLite (one process, which never settles) ignores it.
+  // SQLite ignores it: its one process keeps the mark in memory, and a restart's first batch
+  // rebuilds the index from the store.
   virtual void note_unsettled(std::optional<Time> from) { (void)from; }
 };
 
