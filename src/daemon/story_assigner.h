@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -41,7 +42,14 @@ class StoryAssigner {
   // their time. Settling rebuilds the index from the store and clusters the window again
   // whole, so that the stories become what a new assigner (a takeover) or `once --all` would
   // make of the stored items. Returns how many stored members moved to another story.
+  // Reads and clusters before its write transaction; when an override, story or membership
+  // came or went meanwhile (another process: `story merge|split`, an assigner), it settles
+  // again inside the transaction.
   Result<int> settle(model::Time now);
+  // Settles that had to run again inside their transaction (for tests and logs).
+  int settles_redone() const { return settles_redone_; }
+  // Tests: runs between a settle's reads and its write transaction.
+  void before_settle_write(std::function<void()> hook) { before_settle_write_ = std::move(hook); }
   // Whether the last assign() or settle() that succeeded left the stories settled (an assign
   // does when it began by building the index from the store, and no earlier batch reached
   // further back than that index).
@@ -75,6 +83,14 @@ class StoryAssigner {
   // began by building the index from the store.
   Result<bool> catch_up(const Batch& pending);
   dedup::Candidate candidate(const store::StoredItem& item) const;
+  // A settle's decisions: the index rebuilt from the store and clustered again, stories
+  // numbered from `next_story`.
+  struct Settled {
+    store::StoryWrites writes;
+    int moved = 0;
+    std::int64_t created = 0;
+  };
+  Result<Settled> settle_from_store(std::int64_t next_story, model::Time now);
   // The store's writes for what the index decided; `fresh`: the batch's new items (their
   // canonical URL and time, moved out), counted in `assigned`.
   store::StoryWrites writes_of(
@@ -93,6 +109,8 @@ class StoryAssigner {
   std::optional<model::Time> unsettled_from_;
   bool last_settled_ = false;
   std::int64_t last_created_ = 0;
+  int settles_redone_ = 0;
+  std::function<void()> before_settle_write_;
 };
 
 }  // namespace feedmerge::daemon

@@ -245,6 +245,7 @@ void Writer::settle_if_due(std::chrono::steady_clock::time_point now) {
   if (last_settle_ && now - *last_settle_ < kSettleShare * settle_cost_) return;
   const auto started = std::chrono::steady_clock::now();
   const double cpu_started = thread_cpu_seconds();
+  const int redone = stories_->settles_redone();
   const Result<int> moved = stories_->settle(clock_.now_seconds());
   settle_cost_ = std::chrono::steady_clock::now() - started;
   last_settle_ = clock_.steady_now();
@@ -258,10 +259,13 @@ void Writer::settle_if_due(std::chrono::steady_clock::time_point now) {
   }
   stories_created_ += stories_->last_created();
   if (options_.on_settled) options_.on_settled(settle_cost_, *moved);
-  spdlog::info("stories: settled, {} members moved, {} stories made, in {} ms ({:.0f} ms CPU)",
+  spdlog::info("stories: settled, {} members moved, {} stories made, in {} ms ({:.0f} ms CPU){}",
                *moved, stories_->last_created(),
                std::chrono::duration_cast<std::chrono::milliseconds>(settle_cost_).count(),
-               1e3 * (thread_cpu_seconds() - cpu_started));
+               1e3 * (thread_cpu_seconds() - cpu_started),
+               stories_->settles_redone() != redone
+                   ? "; stories changed while it read, so it clustered again inside its write"
+                   : "");
   // Even with nothing moved, members' reasons (matched item, P) may have been written again.
   if (options_.on_stories) options_.on_stories();
 }

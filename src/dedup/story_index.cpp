@@ -357,6 +357,12 @@ auto order_key(const Node& node) {
                          node.item.title_key, node.item.feed_id, node.item.item_id);
 }
 
+// A person put this member in its story (`story split` founds one, `story merge` moves members
+// in): clustering keeps that story whole.
+bool placed_by_hand(Relation relation, JoinReason reason) {
+  return relation == Relation::manual || reason == JoinReason::by_hand;
+}
+
 double sigmoid(double z) {
   return 1.0 / (1.0 + std::exp(-z));
 }
@@ -921,7 +927,7 @@ struct StoryIndex::Impl {
       const Node& node = nodes.at(id);
       story.first = std::min(story.first, node.item.published);
       story.last = std::max(story.last, node.item.published);
-      story.frozen = story.frozen || node.relation == Relation::manual;
+      story.frozen = story.frozen || placed_by_hand(node.relation, node.reason);
     }
     by_last.emplace(story.last, story.id);
   }
@@ -1050,6 +1056,8 @@ struct Cluster {
   std::vector<int> members;
   std::vector<std::pair<std::int64_t, int>> feeds;  // feed -> members, sorted
   bool frozen = false;
+  // Holds an item placed before this clustering outside a whole (frozen) story.
+  bool placed = false;
   bool alive = true;
   std::uint32_t version = 0;
   struct Link {
@@ -1217,6 +1225,7 @@ void StoryIndex::Impl::cluster_component(std::vector<std::int64_t> component, bo
     if (c < 0) {
       c = static_cast<int>(clusters.size());
       clusters.emplace_back();
+      clusters.back().placed = node.story != 0;
     }
     clusters[c].members.push_back(i);
     merge_feeds(clusters[c].feeds, {{node.item.feed_id, 1}});
@@ -1259,6 +1268,10 @@ void StoryIndex::Impl::cluster_component(std::vector<std::int64_t> component, bo
   std::priority_queue<Join> heap;
   auto consider = [&](int a, int b) {
     if (clusters[a].frozen && clusters[b].frozen) return;
+    // A story kept whole takes in new items only: what was placed elsewhere stays out (the
+    // story a person split an item from; another story's members).
+    if ((clusters[a].frozen && clusters[b].placed) || (clusters[b].frozen && clusters[a].placed))
+      return;
     const auto found = clusters[a].links.find(b);
     if (found == clusters[a].links.end() || found->second.templates > 0) return;
     const double mean = mean_link(clusters[a], clusters[b], found->second, model.same_feed);
@@ -1284,6 +1297,7 @@ void StoryIndex::Impl::cluster_component(std::vector<std::int64_t> component, bo
     std::sort(a.members.begin(), a.members.end());
     merge_feeds(a.feeds, b.feeds);
     a.frozen = a.frozen || b.frozen;
+    a.placed = a.placed || b.placed;
     for (const auto& [c, link] : b.links) {
       if (c == join.a) continue;
       for (Cluster::Link* into : {&a.links[c], &clusters[c].links[join.a]}) {
@@ -1521,7 +1535,7 @@ void StoryIndex::add(Candidate item, std::int64_t story_id, Relation relation,
     story.last = node.item.published;
     m.by_last.emplace(story.last, story_id);
   }
-  story.frozen = story.frozen || relation == Relation::manual;
+  story.frozen = story.frozen || placed_by_hand(relation, why.reason);
   // Members stay in tie order; items mostly come in order, so this is usually an append.
   auto before = [&](std::int64_t a, std::int64_t b) {
     return order_key(m.nodes.at(a)) < order_key(m.nodes.at(b));

@@ -49,6 +49,7 @@ class PgStoryWriter final : public StoryWriter {
   explicit PgStoryWriter(pqxx::work& work, std::optional<std::int64_t> term = std::nullopt)
       : work_(work), term_(term) {}
   std::int64_t next_story_id() override;
+  StoriesVersion stories_version() override;
   void apply(const StoryWrites& writes, model::Time now) override;
   void note_unsettled(std::optional<model::Time> from) override;
   // After a merge or split: first_published and the representative from the members.
@@ -121,6 +122,7 @@ class PgStore final : public Store {
   Result<void> merge(std::int64_t into, std::int64_t from, Time now) override;
   Result<std::int64_t> split(std::int64_t item_id, Time now) override;
   Result<std::int64_t> last_override_id() override;
+  Result<StoriesVersion> stories_version() override;
   Result<int> drop_empty_stories() override;
 
   Result<int> prune(std::chrono::seconds retention, std::int64_t max_items_per_feed,

@@ -102,14 +102,29 @@ void PgStore::prepare_story_statements(pqxx::connection& c) {
   c.prepare("item_by_id", select_items("i.id = $1"));
 }
 
+namespace {
+
+// The sequence is never set back (apply advances it past every id it writes): ids of deleted
+// stories are not given out again.
+constexpr const char* kNextStoryId =
+    "greatest((SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM "
+    "story_ids), (SELECT coalesce(max(id), 0) + 1 FROM stories))";
+
+StoriesVersion stories_version_of(pqxx::transaction_base& work) {
+  const pqxx::row row =
+      work.exec1(std::string("SELECT (SELECT coalesce(max(id), 0) FROM story_overrides), ") +
+                 kNextStoryId + ", (SELECT count(*) FROM item_stories)");
+  return {row[0].as<std::int64_t>(), row[1].as<std::int64_t>(), row[2].as<std::int64_t>()};
+}
+
+}  // namespace
+
 std::int64_t PgStoryWriter::next_story_id() {
-  // The sequence is never set back (apply advances it past every id it writes): ids of deleted
-  // stories are not given out again.
-  return work_
-      .exec1(
-          "SELECT greatest((SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END "
-          "FROM story_ids), (SELECT coalesce(max(id), 0) + 1 FROM stories))")[0]
-      .as<std::int64_t>();
+  return work_.exec1(std::string("SELECT ") + kNextStoryId)[0].as<std::int64_t>();
+}
+
+StoriesVersion PgStoryWriter::stories_version() {
+  return stories_version_of(work_);
 }
 
 void PgStoryWriter::note_unsettled(std::optional<model::Time> from) {
@@ -491,6 +506,13 @@ Result<std::int64_t> PgStore::last_override_id() {
     ReadScope scope(*connection_, writing_);
     pqxx::transaction_base& work = *scope;
     return work.exec1("SELECT coalesce(max(id), 0) FROM story_overrides")[0].as<std::int64_t>();
+  });
+}
+
+Result<StoriesVersion> PgStore::stories_version() {
+  return guarded([&]() -> Result<StoriesVersion> {
+    ReadScope scope(*connection_, writing_);
+    return stories_version_of(*scope);
   });
 }
 

@@ -96,6 +96,7 @@ struct StoryStatements final : StoryWriter {
   explicit StoryStatements(SQLite::Database& db);
 
   std::int64_t next_story_id() override;
+  StoriesVersion stories_version() override;
   void apply(const StoryWrites& writes, model::Time now) override;
   // After a merge or split: first_published and the representative from the members.
   void recompute_story(std::int64_t story_id, model::Time now);
@@ -147,6 +148,7 @@ class SqliteStore final : public Store {
   Result<void> merge(std::int64_t into, std::int64_t from, Time now) override;
   Result<std::int64_t> split(std::int64_t item_id, Time now) override;
   Result<std::int64_t> last_override_id() override;
+  Result<StoriesVersion> stories_version() override;
   Result<int> drop_empty_stories() override;
 
   Result<int> prune(std::chrono::seconds retention, std::int64_t max_items_per_feed,

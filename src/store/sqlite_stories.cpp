@@ -72,13 +72,31 @@ StoryStatements::StoryStatements(SQLite::Database& db_in)
       count_items(db, "SELECT count(*) FROM items"),
       count_stories(db, "SELECT count(*) FROM stories") {}
 
+namespace {
+
+// AUTOINCREMENT: ids of deleted stories are not given out again.
+constexpr const char* kNextStoryId =
+    "max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'stories'), 0), "
+    "coalesce((SELECT max(id) FROM stories), 0)) + 1";
+
+StoriesVersion stories_version_of(SQLite::Database& db) {
+  // One statement: one snapshot, inside a transaction or not.
+  SQLite::Statement query(db, std::string("SELECT (SELECT coalesce(max(id), 0) FROM "
+                                          "story_overrides), ") +
+                                  kNextStoryId + ", (SELECT count(*) FROM item_stories)");
+  query.executeStep();
+  return {query.getColumn(0).getInt64(), query.getColumn(1).getInt64(),
+          query.getColumn(2).getInt64()};
+}
+
+}  // namespace
+
 std::int64_t StoryStatements::next_story_id() {
-  // AUTOINCREMENT: ids of deleted stories are not given out again.
-  return db
-      .execAndGet(
-          "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
-          "'stories'), 0), coalesce((SELECT max(id) FROM stories), 0)) + 1")
-      .getInt64();
+  return db.execAndGet(std::string("SELECT ") + kNextStoryId).getInt64();
+}
+
+StoriesVersion StoryStatements::stories_version() {
+  return stories_version_of(db);
 }
 
 void StoryStatements::apply(const StoryWrites& writes, model::Time now) {
@@ -478,6 +496,10 @@ Result<std::int64_t> SqliteStore::last_override_id() {
   return guarded([&]() -> Result<std::int64_t> {
     return db_.execAndGet("SELECT coalesce(max(id), 0) FROM story_overrides").getInt64();
   });
+}
+
+Result<StoriesVersion> SqliteStore::stories_version() {
+  return guarded([&]() -> Result<StoriesVersion> { return stories_version_of(db_); });
 }
 
 Result<int> SqliteStore::drop_empty_stories() {

@@ -201,6 +201,64 @@ TEST_CASE_TEMPLATE("story ids are never given out twice, even after the highest 
   CHECK(next_id(*stories) == 4);
 }
 
+// StoryAssigner::settle decides from reads before its write transaction and writes only if
+// the version it read is still the store's: every override, new story and membership change
+// shows, and the version reads the same inside a batch as outside.
+TEST_CASE_TEMPLATE("the stories' version moves with every override, story and membership", Backend,
+                   SqliteBackend, PgBackend) {
+  Backend backend;
+  const std::string path = backend.location();
+  const auto ids = store_items(path);
+  auto stories = open_stories(path);
+  auto version = [&] {
+    auto read = stories->stories_version();
+    REQUIRE_MESSAGE(read.has_value(), (read ? "" : read.error().message));
+    feedmerge::store::StoriesVersion inside;
+    REQUIRE(stories
+                ->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
+                  inside = writer.stories_version();
+                  return {};
+                })
+                .has_value());
+    CHECK(inside == *read);
+    return *read;
+  };
+  const auto empty = version();
+  CHECK(empty.members == 0);
+  CHECK(empty.next_story == 1);
+  REQUIRE(
+      stories
+          ->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
+            const std::int64_t first = writer.next_story_id();
+            StoryWrites block;
+            block.created = {{first, kT0, std::nullopt}, {first + 1, kT0 + 1h, std::nullopt}};
+            block.members = {{ids[0], first, "original", ""}, {ids[1], first + 1, "original", ""}};
+            writer.apply(block, kT0 + 2h);
+            return {};
+          })
+          .has_value());
+  const auto placed = version();
+  CHECK(placed.members == 2);
+  CHECK(placed.next_story == 3);
+  CHECK(placed.overrides == empty.overrides);
+  REQUIRE(stories
+              ->write_stories([&](StoryWriter& writer) -> feedmerge::Result<void> {
+                StoryWrites block;
+                block.members = {{ids[2], 1, "report", ""}};
+                writer.apply(block, kT0 + 3h);
+                return {};
+              })
+              .has_value());
+  const auto joined = version();
+  CHECK(joined.members == 3);
+  CHECK(joined.next_story == placed.next_story);
+  REQUIRE(stories->merge(1, 2, kT0 + 4h).has_value());
+  const auto merged = version();
+  CHECK(merged.overrides > joined.overrides);
+  CHECK(merged.members == 3);
+  CHECK_FALSE(merged == joined);
+}
+
 // ForeignKeys::trust is for a caller that vouches for what it names (StoryAssigner): SQLite
 // does not check inside that transaction, and checks again in the next one, however the
 // trusted one ended.

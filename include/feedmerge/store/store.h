@@ -168,6 +168,16 @@ struct StoryWrites {
   std::vector<StoryTouch> touched;
 };
 
+// What a story write decided from earlier reads rests on (daemon::StoryAssigner::settle reads
+// and clusters before it opens its write transaction): the same inside the transaction, and no
+// override, new story or membership came or went since the reads.
+struct StoriesVersion {
+  std::int64_t overrides = 0;   // Store::last_override_id()
+  std::int64_t next_story = 0;  // StoryWriter::next_story_id()
+  std::int64_t members = 0;     // memberships
+  bool operator==(const StoriesVersion&) const = default;
+};
+
 // Writes of one assignment batch, inside one transaction (Store::write_stories). Errors are
 // thrown (the implementation's own exceptions): write_stories turns them into its Result.
 class StoryWriter {
@@ -176,6 +186,8 @@ class StoryWriter {
   // The first id no story has had (stories' ids are never reused); the caller numbers the
   // stories it creates from here, within this transaction.
   virtual std::int64_t next_story_id() = 0;
+  // As of inside this transaction (Store::stories_version is the same outside one).
+  virtual StoriesVersion stories_version() = 0;
   // Inserts `created`, then `members`, applies `moved`, deletes `removed`, then updates
   // `recomputed` and `touched`; every story written gets updated = now (created ones
   // first_seen = now too).
@@ -290,6 +302,8 @@ class Store {
   virtual Result<void> merge(std::int64_t into, std::int64_t from, Time now) = 0;
   virtual Result<std::int64_t> split(std::int64_t item_id, Time now) = 0;
   virtual Result<std::int64_t> last_override_id() = 0;
+  // One consistent read of StoriesVersion, outside write_stories.
+  virtual Result<StoriesVersion> stories_version() = 0;
   // Deletes stories left without members (after retention), refreshes representatives
   // that retention removed and clears the links (joined_by) to removed members.
   virtual Result<int> drop_empty_stories() = 0;
