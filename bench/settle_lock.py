@@ -2,7 +2,7 @@
 """How long a settling SQLite `run` keeps other writers (`story merge|split`) waiting.
 
   /usr/bin/python3 bench/settle_lock.py [--feedmerge build/feedmerge] [--feeds 1000]
-                                        [--corpus /tmp/feedmerge-poll-bench-corpus]
+                                        [--corpus /tmp/feedmerge-poll-bench-corpus] [--restart]
 
 Runs `feedmerge run` on the first half of a gen-corpus folder's feeds (file:// URLs, a SQLite
 file in a temporary folder, lease 3 s), reloads it (SIGHUP) with all of them once its first
@@ -10,6 +10,9 @@ poll is done, and waits for the settle that follows ("stories: settled"). Meanwh
 another process, takes and releases the database's write lock (BEGIN IMMEDIATE) every 100 ms.
 Prints the settle's log line and the probe's longest waits inside the settle and outside it
 (the reload's batch decides inside its transaction, so that is where other writers wait).
+--restart: stops the daemon after its first poll and starts it again with ten more feeds
+instead, and measures its first batch (which builds the index from the store, then places
+the new items) in place of a settle.
 The corpus is bench/poll_bench.sh's (`scripts/gen-corpus --feeds 1000 --seed 1 --out DIR`).
 """
 import argparse
@@ -30,6 +33,7 @@ def main():
     parser.add_argument("--feedmerge", default="build/feedmerge")
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--corpus", default="/tmp/feedmerge-poll-bench-corpus")
+    parser.add_argument("--restart", action="store_true")
     args = parser.parse_args()
     corpus = pathlib.Path(args.corpus)
     manifest = corpus / "MANIFEST.tsv"
@@ -44,16 +48,20 @@ def main():
 
         def write_config(count):
             lines = ["[server]", 'listen = ""', "[storage]", f'database = "{database}"',
-                     'lease = "3s"', ""]
+                     'lease = "3s"', "[log]", 'level = "debug"', ""]
             for name in names[:count]:
                 lines += ["[[feed]]", f'url = "{(corpus / name).resolve().as_uri()}"', ""]
             config.write_text("\n".join(lines))
 
         write_config(len(names) // 2)
         log_path = tmp / "run.log"
-        with open(log_path, "w") as log:
-            daemon = subprocess.Popen([args.feedmerge, "run", "--config", str(config)],
-                                      stdout=log, stderr=subprocess.STDOUT)
+
+        def start():
+            with open(log_path, "w") as log:
+                return subprocess.Popen([args.feedmerge, "run", "--config", str(config)],
+                                        stdout=log, stderr=subprocess.STDOUT)
+
+        daemon = start()
 
         def wait_for(pattern, timeout=600):
             end = time.time() + timeout
@@ -81,11 +89,20 @@ def main():
                     db.execute("ROLLBACK")
                     stop.wait(0.1)
 
+            if args.restart:
+                daemon.send_signal(signal.SIGTERM)
+                daemon.wait(timeout=60)
             thread = threading.Thread(target=probe)
             thread.start()
-            write_config(len(names))
-            daemon.send_signal(signal.SIGHUP)
-            settled = wait_for(r"^\[([0-9-]+ [0-9:.]+)\] .*stories: settled.* in ([0-9]+) ms.*$")
+            write_config(len(names) // 2 + 10 if args.restart else len(names))
+            if args.restart:
+                daemon = start()
+                settled = wait_for(r"^\[([0-9-]+ [0-9:.]+)\] .*stories: [0-9]+ .*assigned in "
+                                   r"([0-9]+) ms.*$")
+            else:
+                daemon.send_signal(signal.SIGHUP)
+                settled = wait_for(r"^\[([0-9-]+ [0-9:.]+)\] .*stories: settled.* in ([0-9]+) "
+                                   r"ms.*$")
             time.sleep(1)
             stop.set()
             thread.join()
@@ -98,7 +115,8 @@ def main():
     inside = [w for t, w in waits if start <= t + w and t <= end]
     outside = [w for t, w in waits if not (start <= t + w and t <= end)]
     print(settled.group(0).split("] ", 2)[-1])
-    print(f"probe: {len(waits)} write locks taken; longest wait during the settle "
+    what = "batch" if args.restart else "settle"
+    print(f"probe: {len(waits)} write locks taken; longest wait during the {what} "
           f"{1000 * max(inside, default=0):.1f} ms ({len(inside)} probes), outside it "
           f"{1000 * max(outside, default=0):.1f} ms")
 

@@ -46,10 +46,13 @@ class StoryAssigner {
   // came or went meanwhile (another process: `story merge|split`, an assigner), it settles
   // again inside the transaction.
   Result<int> settle(model::Time now);
-  // Settles that had to run again inside their transaction (for tests and logs).
+  // Settles, and indexes built ahead of a batch, that had to be done again inside their
+  // transaction: stories changed meanwhile (for tests and logs).
   int settles_redone() const { return settles_redone_; }
-  // Tests: runs between a settle's reads and its write transaction.
-  void before_settle_write(std::function<void()> hook) { before_settle_write_ = std::move(hook); }
+  int rebuilds_redone() const { return rebuilds_redone_; }
+  // Tests: runs between what a settle or a batch read and decided ahead and its write
+  // transaction.
+  void before_story_write(std::function<void()> hook) { before_story_write_ = std::move(hook); }
   // Whether the last assign() or settle() that succeeded left the stories settled (an assign
   // does when it began by building the index from the store, and no earlier batch reached
   // further back than that index).
@@ -77,11 +80,15 @@ class StoryAssigner {
   // The oldest item placed since the stories last settled: this process's batches, or (in the
   // store) any assigner's; nullopt when settled.
   Result<std::optional<model::Time>> unsettled_reach();
+  // Builds the index from the store before a batch's transaction when the batch would
+  // (none yet, or a person's merge or split since): the store's version as read before, or
+  // nullopt when the index is kept.
+  Result<std::optional<store::StoriesVersion>> build_ahead();
   // The index as the store has it, ready for `pending` (sorted): rebuilt after a person's
   // merge or split, the stories around a backfill loaded, the batch's words counted. Inside
   // the batch's transaction, so that no other process changes stories meanwhile. True when it
-  // began by building the index from the store.
-  Result<bool> catch_up(const Batch& pending);
+  // began by building the index from the store, there or just before (`built_ahead`).
+  Result<bool> catch_up(const Batch& pending, bool built_ahead);
   dedup::Candidate candidate(const store::StoredItem& item) const;
   // A settle's decisions: the index rebuilt from the store and clustered again, stories
   // numbered from `next_story`.
@@ -110,7 +117,8 @@ class StoryAssigner {
   bool last_settled_ = false;
   std::int64_t last_created_ = 0;
   int settles_redone_ = 0;
-  std::function<void()> before_settle_write_;
+  int rebuilds_redone_ = 0;
+  std::function<void()> before_story_write_;
 };
 
 }  // namespace feedmerge::daemon
