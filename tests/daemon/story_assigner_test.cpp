@@ -221,69 +221,85 @@ TEST_CASE_FIXTURE(ThreeFeeds,
   CHECK_FALSE(broken.executeStep());
 }
 
+// An assigner over ThreeFeeds' file, and two stored items without a story yet: one of
+// another story (c, an hour earlier) and a report (a).
+struct Assigning : ThreeFeeds {
+  std::unique_ptr<store::Store> store = [this] {
+    auto opened = store::open_sqlite(path, store::OpenMode::read_write);
+    REQUIRE(opened.has_value());
+    return std::move(*opened);
+  }();
+  std::unique_ptr<StoryAssigner> assigner = [this] {
+    auto opened = StoryAssigner::open(config, *store);
+    REQUIRE(opened.has_value());
+    return std::move(*opened);
+  }();
+  const std::int64_t other =
+      store_item(*store, c, "c-0", "https://c.example/2024/zoom", kT0 - 1h, kT0 - 1h, true);
+  const std::int64_t first = store_item(*store, a, "a-1", "https://a.example/2024/t", kT0, kT0);
+};
+
+// Takes the write lock from another connection at once, with no busy wait: throws if anyone
+// holds it.
+void take_write_lock(const std::string& path) {
+  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  db.exec("BEGIN IMMEDIATE");
+  db.exec("ROLLBACK");
+}
+
 // A settle costs what a rebuild does (17 s at 10,000 feeds): it reads and clusters before it
 // takes the store's write lock, so that a person's `story merge` meanwhile neither waits for it
 // nor fails; and what it decided is not written over a change it did not see.
-TEST_CASE_FIXTURE(ThreeFeeds, "a settle reads and clusters before its write transaction") {
-  auto store = store::open_sqlite(path, store::OpenMode::read_write);
-  REQUIRE(store.has_value());
-  auto assigner = StoryAssigner::open(config, **store);
-  REQUIRE(assigner.has_value());
-  const std::int64_t other =
-      store_item(**store, c, "c-0", "https://c.example/2024/zoom", kT0 - 1h, kT0 - 1h, true);
-  REQUIRE((*assigner)->assign(std::vector<std::int64_t>{other}, kT0 - 1h).has_value());
-  const std::int64_t first = store_item(**store, a, "a-1", "https://a.example/2024/t", kT0, kT0);
+TEST_CASE_FIXTURE(Assigning, "a settle reads and clusters before its write transaction") {
+  REQUIRE(assigner->assign(std::vector<std::int64_t>{other}, kT0 - 1h).has_value());
   const std::int64_t second =
-      store_item(**store, b, "b-1", "https://b.example/2024/t", kT0 + 1h, kT0 + 1h);
-  REQUIRE((*assigner)->assign(std::vector<std::int64_t>{first, second}, kT0 + 1h).has_value());
+      store_item(*store, b, "b-1", "https://b.example/2024/t", kT0 + 1h, kT0 + 1h);
+  REQUIRE(assigner->assign(std::vector<std::int64_t>{first, second}, kT0 + 1h).has_value());
   REQUIRE(story_of(path, first) == story_of(path, second));
   split_behind(path, second, kT0 + 1h);
   bool ran = false;
 
   SUBCASE("nothing changed meanwhile: what it read is written") {
-    (*assigner)->before_story_write([&] {
-      // Another connection takes the write lock at once (no busy wait): nobody holds it.
-      SQLite::Database db(path, SQLite::OPEN_READWRITE);
-      db.exec("BEGIN IMMEDIATE");
-      db.exec("ROLLBACK");
+    assigner->before_story_write([&] {
+      take_write_lock(path);
       ran = true;
     });
-    auto moved = (*assigner)->settle(kT0 + 2h);
+    auto moved = assigner->settle(kT0 + 2h);
     REQUIRE_MESSAGE(moved.has_value(), (moved ? "" : moved.error().message));
     CHECK(ran);
     CHECK(*moved == 1);
-    CHECK((*assigner)->settles_redone() == 0);
+    CHECK(assigner->settles_redone() == 0);
     CHECK(story_of(path, first) == story_of(path, second));
     CHECK(story_of(path, other) != story_of(path, first));
   }
   SUBCASE("a person merged meanwhile: the settle clusters again inside its write") {
-    (*assigner)->before_story_write([&] {
+    assigner->before_story_write([&] {
       auto person = store::open_sqlite(path, store::OpenMode::read_write);
       REQUIRE(person.has_value());
       auto merged = (*person)->merge(*story_of(path, other), *story_of(path, second), kT0 + 90min);
       REQUIRE_MESSAGE(merged.has_value(), (merged ? "" : merged.error().message));
       ran = true;
     });
-    auto moved = (*assigner)->settle(kT0 + 2h);
+    auto moved = assigner->settle(kT0 + 2h);
     REQUIRE_MESSAGE(moved.has_value(), (moved ? "" : moved.error().message));
     CHECK(ran);
-    CHECK((*assigner)->settles_redone() == 1);
+    CHECK(assigner->settles_redone() == 1);
     // What it had decided before the merge put the second back with the first, and left the
     // other item alone: the merge would be lost.
     CHECK(story_of(path, second) == story_of(path, other));
   }
   SUBCASE("a person split meanwhile: the settle keeps the split") {
-    (*assigner)->before_story_write([&] {
+    assigner->before_story_write([&] {
       auto person = store::open_sqlite(path, store::OpenMode::read_write);
       REQUIRE(person.has_value());
       auto split = (*person)->split(first, kT0 + 90min);
       REQUIRE_MESSAGE(split.has_value(), (split ? "" : split.error().message));
       ran = true;
     });
-    auto moved = (*assigner)->settle(kT0 + 2h);
+    auto moved = assigner->settle(kT0 + 2h);
     REQUIRE_MESSAGE(moved.has_value(), (moved ? "" : moved.error().message));
     CHECK(ran);
-    CHECK((*assigner)->settles_redone() == 1);
+    CHECK(assigner->settles_redone() == 1);
     CHECK(story_of(path, first) != story_of(path, second));
   }
   SQLite::Database db(path, SQLite::OPEN_READONLY);
@@ -294,48 +310,39 @@ TEST_CASE_FIXTURE(ThreeFeeds, "a settle reads and clusters before its write tran
 // The first batch after a start, or after a person's merge or split, builds the index from the
 // store (17 s at 10,000 feeds): before its write transaction, and again inside it only when
 // stories changed meanwhile.
-TEST_CASE_FIXTURE(ThreeFeeds,
+TEST_CASE_FIXTURE(Assigning,
                   "a batch builds its index from the store before its write transaction") {
-  auto store = store::open_sqlite(path, store::OpenMode::read_write);
-  REQUIRE(store.has_value());
-  auto assigner = StoryAssigner::open(config, **store);
-  REQUIRE(assigner.has_value());
-  const std::int64_t other =
-      store_item(**store, c, "c-0", "https://c.example/2024/zoom", kT0 - 1h, kT0 - 1h, true);
-  const std::int64_t first = store_item(**store, a, "a-1", "https://a.example/2024/t", kT0, kT0);
   bool ran = false;
 
   SUBCASE("nothing changed meanwhile: the index built ahead is used") {
-    (*assigner)->before_story_write([&] {
-      SQLite::Database db(path, SQLite::OPEN_READWRITE);
-      db.exec("BEGIN IMMEDIATE");  // nobody holds the write lock
-      db.exec("ROLLBACK");
+    assigner->before_story_write([&] {
+      take_write_lock(path);
       ran = true;
     });
-    REQUIRE((*assigner)->assign(std::vector<std::int64_t>{other, first}, kT0).has_value());
+    REQUIRE(assigner->assign(std::vector<std::int64_t>{other, first}, kT0).has_value());
     CHECK(ran);
-    CHECK((*assigner)->rebuilds_redone() == 0);
-    CHECK((*assigner)->last_settled());
+    CHECK(assigner->rebuilds_redone() == 0);
+    CHECK(assigner->last_settled());
     CHECK(story_of(path, other).has_value());
     CHECK(story_of(path, other) != story_of(path, first));
   }
   SUBCASE("stories changed meanwhile: the index is built again inside the transaction") {
-    REQUIRE((*assigner)->assign(std::vector<std::int64_t>{other, first}, kT0).has_value());
+    REQUIRE(assigner->assign(std::vector<std::int64_t>{other, first}, kT0).has_value());
     // A person's merge: the next batch builds its index from the store.
     auto person = store::open_sqlite(path, store::OpenMode::read_write);
     REQUIRE(person.has_value());
     REQUIRE(
         (*person)->merge(*story_of(path, other), *story_of(path, first), kT0 + 1min).has_value());
     const std::int64_t second =
-        store_item(**store, b, "b-1", "https://b.example/2024/t", kT0 + 1h, kT0 + 1h);
+        store_item(*store, b, "b-1", "https://b.example/2024/t", kT0 + 1h, kT0 + 1h);
     // Then, before the batch's transaction, a write that is no override (another assigner's).
-    (*assigner)->before_story_write([&] {
+    assigner->before_story_write([&] {
       split_behind(path, first, kT0);
       ran = true;
     });
-    REQUIRE((*assigner)->assign(std::vector<std::int64_t>{second}, kT0 + 1h).has_value());
+    REQUIRE(assigner->assign(std::vector<std::int64_t>{second}, kT0 + 1h).has_value());
     CHECK(ran);
-    CHECK((*assigner)->rebuilds_redone() == 1);
+    CHECK(assigner->rebuilds_redone() == 1);
     // Placed by the index built before that write, the second would join the merged story.
     CHECK(story_of(path, second) == story_of(path, first));
     CHECK(story_of(path, second) != story_of(path, other));
