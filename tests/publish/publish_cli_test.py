@@ -658,6 +658,9 @@ luz verde a que Oracle y Walmart entren en TikTok Global. VERSION</description><
         write_sample("first")
         wait_for(lambda: db.q("select id from items where link like '%luz-verde%'"), "the daemon to store the new item")
         [(new_id,)] = db.q("select id from items where link like '%luz-verde%'")
+        # Placed by hand only once the daemon placed it: its batch writes what it decided over
+        # any membership written before it.
+        wait_for(lambda: db.q("select 1 from item_stories where item_id = ?", new_id), "the daemon to place the new item")
         db.x("insert or replace into item_stories (item_id, story_id) values (?, ?)", new_id, approval_story)
         db.x("update stories set updated = strftime('%s', 'now') where id = ?", approval_story)
         write_sample("second")  # a changed item: the poll stores it, and the publisher re-renders
