@@ -79,16 +79,6 @@ constexpr const char* kNextStoryId =
     "max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'stories'), 0), "
     "coalesce((SELECT max(id) FROM stories), 0)) + 1";
 
-StoriesVersion stories_version_of(SQLite::Database& db) {
-  // One statement: one snapshot, inside a transaction or not.
-  SQLite::Statement query(db, std::string("SELECT (SELECT coalesce(max(id), 0) FROM "
-                                          "story_overrides), ") +
-                                  kNextStoryId + ", (SELECT count(*) FROM item_stories)");
-  query.executeStep();
-  return {query.getColumn(0).getInt64(), query.getColumn(1).getInt64(),
-          query.getColumn(2).getInt64()};
-}
-
 }  // namespace
 
 std::int64_t StoryStatements::next_story_id() {
@@ -96,7 +86,13 @@ std::int64_t StoryStatements::next_story_id() {
 }
 
 StoriesVersion StoryStatements::stories_version() {
-  return stories_version_of(db);
+  // One statement: one snapshot, inside a transaction or not.
+  SQLite::Statement query(db, std::string("SELECT (SELECT coalesce(max(id), 0) FROM "
+                                          "story_overrides), ") +
+                                  kNextStoryId + ", (SELECT count(*) FROM item_stories)");
+  query.executeStep();
+  return {query.getColumn(0).getInt64(), query.getColumn(1).getInt64(),
+          query.getColumn(2).getInt64()};
 }
 
 void StoryStatements::apply(const StoryWrites& writes, model::Time now) {
@@ -499,7 +495,7 @@ Result<std::int64_t> SqliteStore::last_override_id() {
 }
 
 Result<StoriesVersion> SqliteStore::stories_version() {
-  return guarded([&]() -> Result<StoriesVersion> { return stories_version_of(db_); });
+  return guarded([&]() -> Result<StoriesVersion> { return stories_.stories_version(); });
 }
 
 Result<int> SqliteStore::drop_empty_stories() {

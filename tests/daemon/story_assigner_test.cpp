@@ -76,6 +76,13 @@ std::optional<std::int64_t> story_of(const std::string& path, std::int64_t item)
   return query.getColumn(0).getInt64();
 }
 
+// Whether every membership and story the file holds points at rows that exist.
+bool foreign_keys_hold(const std::string& path) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement broken(db, "PRAGMA foreign_key_check");
+  return !broken.executeStep();
+}
+
 // A running daemon keeps its index between batches. Retention may empty a story the index
 // still holds (max_items_per_feed removes recent items too); an item that matches it later
 // must get a story that exists, not fail the whole batch on a foreign key.
@@ -148,9 +155,7 @@ TEST_CASE_FIXTURE(
   auto assigned = (*assigner)->assign(std::vector<std::int64_t>{copy}, kT0 + 1h);
   REQUIRE_MESSAGE(assigned.has_value(), (assigned ? "" : assigned.error().message));
   CHECK(story_of(path, copy) == kept);
-  SQLite::Database db(path, SQLite::OPEN_READONLY);
-  SQLite::Statement broken(db, "PRAGMA foreign_key_check");
-  CHECK_FALSE(broken.executeStep());
+  CHECK(foreign_keys_hold(path));
 }
 
 // Puts `member` in a story of its own, behind the assigner's back: what a kept index may have
@@ -216,9 +221,7 @@ TEST_CASE_FIXTURE(ThreeFeeds,
   auto again = (*assigner)->settle(later);
   REQUIRE(again.has_value());
   CHECK(*again == 0);
-  SQLite::Database db(path, SQLite::OPEN_READONLY);
-  SQLite::Statement broken(db, "PRAGMA foreign_key_check");
-  CHECK_FALSE(broken.executeStep());
+  CHECK(foreign_keys_hold(path));
 }
 
 // An assigner over ThreeFeeds' file, and two stored items without a story yet: one of
@@ -302,9 +305,7 @@ TEST_CASE_FIXTURE(Assigning, "a settle reads and clusters before its write trans
     CHECK(assigner->settles_redone() == 1);
     CHECK(story_of(path, first) != story_of(path, second));
   }
-  SQLite::Database db(path, SQLite::OPEN_READONLY);
-  SQLite::Statement broken(db, "PRAGMA foreign_key_check");
-  CHECK_FALSE(broken.executeStep());
+  CHECK(foreign_keys_hold(path));
 }
 
 // The first batch after a start, or after a person's merge or split, builds the index from the
@@ -347,9 +348,7 @@ TEST_CASE_FIXTURE(Assigning,
     CHECK(story_of(path, second) == story_of(path, first));
     CHECK(story_of(path, second) != story_of(path, other));
   }
-  SQLite::Database db(path, SQLite::OPEN_READONLY);
-  SQLite::Statement broken(db, "PRAGMA foreign_key_check");
-  CHECK_FALSE(broken.executeStep());
+  CHECK(foreign_keys_hold(path));
 }
 
 // When the leased writer settles: a lease after the last batch, or after ten leases of steady
